@@ -1,0 +1,94 @@
+// Package accounts is the contract of the accounts context: the interface other
+// modules call, its DTOs and errors, and the HTTP client and server binding that
+// carry it between processes. The accounts module implements it; nobody else
+// sees the module.
+package accounts
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/uberservice/uberservice/platform/app"
+	"github.com/uberservice/uberservice/platform/httpclient"
+	"github.com/uberservice/uberservice/platform/problem"
+)
+
+// Name is the context's name: its module, schema and gateway.
+const Name = "accounts"
+
+// Accounts is what other modules may ask of the accounts context.
+type Accounts interface {
+	// Get returns one account, or ErrAccountNotFound.
+	Get(ctx context.Context, id uuid.UUID) (Account, error)
+	// GetMany returns the accounts that exist among ids, in the order of ids;
+	// unknown ids are left out. At most MaxBatch ids.
+	GetMany(ctx context.Context, ids []uuid.UUID) ([]Account, error)
+	// Debit takes money from an account. The reference (an order id, say) makes
+	// it idempotent: a second Debit with the same reference returns the first
+	// transaction; with the same reference and another amount, ErrReferenceConflict.
+	Debit(ctx context.Context, req Movement) (Transaction, error)
+	// Credit gives money to an account, idempotent by reference like Debit.
+	Credit(ctx context.Context, req Movement) (Transaction, error)
+}
+
+// MaxBatch bounds GetMany.
+const MaxBatch = 500
+
+// Account is an account as other contexts see it.
+type Account struct {
+	ID           uuid.UUID `json:"id"`
+	OwnerName    string    `json:"owner_name"`
+	Email        string    `json:"email"`
+	Currency     string    `json:"currency"`
+	Balance      int64     `json:"balance"`
+	Status       string    `json:"status"`
+	ReferralCode string    `json:"referral_code"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Movement asks for a debit or a credit.
+type Movement struct {
+	AccountID uuid.UUID `json:"account_id"`
+	Amount    int64     `json:"amount"`   // minor units, > 0
+	Currency  string    `json:"currency"` // must be the account's
+	Reference string    `json:"reference"`
+}
+
+// Transaction is one entry of an account's ledger.
+type Transaction struct {
+	ID           uuid.UUID `json:"id"`
+	AccountID    uuid.UUID `json:"account_id"`
+	Kind         string    `json:"kind"` // deposit, withdrawal, debit or credit
+	Amount       int64     `json:"amount"`
+	BalanceAfter int64     `json:"balance_after"`
+	Reference    string    `json:"reference,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Transaction kinds.
+const (
+	KindDeposit    = "deposit"
+	KindWithdrawal = "withdrawal"
+	KindDebit      = "debit"
+	KindCredit     = "credit"
+)
+
+// Errors of the accounts context. They cross HTTP as problem+json and come back
+// as the same values, so callers use errors.Is whatever the transport.
+var (
+	ErrAccountNotFound   = problem.New(http.StatusNotFound, "account_not_found", "The account does not exist")
+	ErrInsufficientFunds = problem.New(http.StatusConflict, "insufficient_funds", "The balance is too low")
+	ErrCurrencyMismatch  = problem.New(http.StatusUnprocessableEntity, "currency_mismatch", "The currency is not the account's")
+	ErrReferenceConflict = problem.New(http.StatusConflict, "reference_conflict", "The reference was already used for another movement")
+	ErrBalanceLimit      = problem.New(http.StatusUnprocessableEntity, "balance_limit", "The balance would exceed its limit")
+)
+
+// Gateway tells the runtime how to serve and reach this contract.
+var Gateway = app.Gateway[Accounts]{
+	Name:   Name,
+	Client: func(c *httpclient.Client) Accounts { return &Client{c: c} },
+	Mount:  Mount,
+}

@@ -1,0 +1,383 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"os/user"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/uberservice/uberservice/platform/correlation"
+	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/mail"
+	"github.com/uberservice/uberservice/platform/pgembed"
+)
+
+const usageText = `uberservice runs any subset of its modules in one process.
+
+Usage:
+  uberservice [run] [flags]      start modules (the default command)
+  uberservice migrate [flags]    apply migrations and exit
+  uberservice modules            list the modules: port, gateways, events
+
+Run 'uberservice <command> -h' for the flags of a command.
+`
+
+// Main is the whole command line of the binary; it returns the exit code.
+func Main(args []string, modules ...Module) int {
+	return run(args, modules, os.Stdout, os.Stderr)
+}
+
+func run(args []string, modules []Module, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == pgembed.ChildCommand {
+		return pgembed.RunChild(args[1:])
+	}
+	cmd := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "run":
+		err = runCommand(args, modules, stderr)
+	case "migrate":
+		err = migrateCommand(args, modules, stderr)
+	case "modules":
+		err = listCommand(args, modules, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usageText)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "uberservice: unknown command %q\n\n%s", cmd, usageText)
+		return 2
+	}
+	var usage *UsageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "uberservice: %v\n", err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "uberservice: %v\n", err)
+		return 1
+	}
+}
+
+// flags are the options shared by run and migrate.
+type flags struct {
+	modules     string
+	listen      multiFlag
+	databaseURL string
+	dbURLs      multiFlag
+	peers       multiFlag
+	mailURL     string
+	noMigrate   bool
+	logLevel    string
+	logFormat   string
+	shutdown    time.Duration
+	pgDir       string
+	poolSize    int
+}
+
+func newFlagSet(name string, stderr io.Writer, f *flags, serving bool) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.modules, "modules", os.Getenv("UBERSERVICE_MODULES"), "comma-separated modules to start (env UBERSERVICE_MODULES; default all)")
+	fs.StringVar(&f.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "Postgres URL shared by all modules (env DATABASE_URL; default: local Postgres on 127.0.0.1:5432, else an embedded one)")
+	f.dbURLs = envList("UBERSERVICE_DATABASE_URLS")
+	fs.Var(&f.dbURLs, "module-database-url", "MODULE=URL: a module's own database, repeatable (env UBERSERVICE_DATABASE_URLS, comma-separated)")
+	fs.StringVar(&f.pgDir, "embedded-postgres-dir", envOr("UBERSERVICE_EMBEDDED_POSTGRES_DIR", pgembed.DefaultDir()), "data folder of the embedded Postgres used when no database is configured or found")
+	fs.StringVar(&f.logLevel, "log-level", envOr("UBERSERVICE_LOG_LEVEL", "info"), "debug, info, warn or error (env UBERSERVICE_LOG_LEVEL)")
+	fs.StringVar(&f.logFormat, "log-format", envOr("UBERSERVICE_LOG_FORMAT", "text"), "text or json (env UBERSERVICE_LOG_FORMAT)")
+	if serving {
+		f.listen = envList("UBERSERVICE_LISTEN")
+		fs.Var(&f.listen, "listen", "MODULE=ADDR, repeatable (env UBERSERVICE_LISTEN, comma-separated; default each module's port)")
+		f.peers = envList("UBERSERVICE_PEERS")
+		fs.Var(&f.peers, "peer", "MODULE=URL of a module running elsewhere, repeatable (env UBERSERVICE_PEERS, comma-separated)")
+		fs.StringVar(&f.mailURL, "mail-url", os.Getenv("UBERSERVICE_MAIL_URL"), "smtp://user:pass@host:port?from=ADDR, or log to record emails without sending (env UBERSERVICE_MAIL_URL; default log)")
+		fs.BoolVar(&f.noMigrate, "no-migrate", os.Getenv("UBERSERVICE_NO_MIGRATE") == "true", "do not apply migrations at start-up (env UBERSERVICE_NO_MIGRATE=true)")
+		fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "bound on a graceful stop")
+		fs.IntVar(&f.poolSize, "db-pool-size", 10, "connections per module pool")
+	}
+	return fs
+}
+
+func (f *flags) config(modules []Module, stderr io.Writer) (Config, *slog.Logger, error) {
+	log, err := newLogger(stderr, f.logLevel, f.logFormat)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	cfg := Config{Log: log, Migrate: !f.noMigrate, ShutdownTimeout: f.shutdown, PoolSize: f.poolSize, DatabaseURL: f.databaseURL}
+	if f.modules != "" {
+		for _, n := range strings.Split(f.modules, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				cfg.Modules = append(cfg.Modules, n)
+			}
+		}
+	}
+	if _, err := Select(modules, cfg.Modules); err != nil {
+		return cfg, log, err
+	}
+	names := map[string]bool{}
+	for _, m := range modules {
+		names[m.Name] = true
+	}
+	if cfg.Listen, err = f.listen.pairs("--listen", names); err != nil {
+		return cfg, log, err
+	}
+	if cfg.Peers, err = f.peers.pairs("--peer", names); err != nil {
+		return cfg, log, err
+	}
+	if cfg.ModuleURLs, err = f.dbURLs.pairs("--module-database-url", names); err != nil {
+		return cfg, log, err
+	}
+	return cfg, log, nil
+}
+
+func runCommand(args []string, modules []Module, stderr io.Writer) error {
+	var f flags
+	fs := newFlagSet("run", stderr, &f, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %v", fs.Args())
+	}
+	cfg, log, err := f.config(modules, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.Mail, err = mail.NewSender(f.mailURL, log); err != nil {
+		return &UsageError{err.Error()}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	release, err := resolveDatabase(ctx, &cfg, modules, f.pgDir, log)
+	if err != nil {
+		return err
+	}
+	defer release()
+	sys, err := Start(ctx, modules, cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	stop() // a second signal kills the process the default way
+	log.Info("shutting down")
+	return sys.Stop(context.Background())
+}
+
+func migrateCommand(args []string, modules []Module, stderr io.Writer) error {
+	var f flags
+	fs := newFlagSet("migrate", stderr, &f, false)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, log, err := f.config(modules, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	release, err := resolveDatabase(ctx, &cfg, modules, f.pgDir, log)
+	if err != nil {
+		return err
+	}
+	defer release()
+	selected, _ := Select(modules, cfg.Modules)
+	errs := make(chan error, len(selected))
+	for _, m := range selected {
+		go func() {
+			if m.Migrations == nil {
+				errs <- nil
+				return
+			}
+			db, err := OpenModuleDB(ctx, cfg, m)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			if err := MigrateModule(ctx, db, m); err != nil {
+				errs <- err
+				return
+			}
+			log.Info("migrated", "module", m.Name)
+			errs <- nil
+		}()
+	}
+	var all []error
+	for range selected {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
+}
+
+func listCommand(args []string, modules []Module, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("modules", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "MODULE\tPORT\tUSES GATEWAYS\tPUBLISHES\tCONSUMES")
+	for _, m := range modules {
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", m.Name, m.Port, orNone(m.Uses), orNone(m.Publishes), orNone(m.Consumes))
+	}
+	return w.Flush()
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "-"
+	}
+	return strings.Join(s, ",")
+}
+
+// resolveDatabase fills cfg.DatabaseURL when nothing configured one: the local
+// Postgres on 127.0.0.1:5432 when it answers (database uberservice, created if
+// missing), otherwise an embedded Postgres whose data stays in pgDir. release
+// stops the embedded server, if one was started.
+func resolveDatabase(ctx context.Context, cfg *Config, modules []Module, pgDir string, log *slog.Logger) (release func(), err error) {
+	release = func() {}
+	selected, _ := Select(modules, cfg.Modules)
+	needsDB := false
+	for _, m := range selected {
+		if m.Migrations != nil && cfg.ModuleURLs[m.Name] == "" {
+			needsDB = true
+		}
+	}
+	if cfg.DatabaseURL != "" || !needsDB {
+		if cfg.DatabaseURL != "" {
+			log.Info("using database", "url", database.Redact(cfg.DatabaseURL))
+		}
+		return release, nil
+	}
+	if url, ok := localPostgres(ctx); ok {
+		if err := database.EnsureDatabase(ctx, url); err != nil {
+			return release, err
+		}
+		log.Info("using the local Postgres", "url", database.Redact(url))
+		cfg.DatabaseURL = url
+		return release, nil
+	}
+	log.Info("no database configured and none on 127.0.0.1:5432: starting an embedded Postgres", "dir", pgDir)
+	srv, err := pgembed.Start(ctx, pgembed.Options{Dir: pgDir, Port: 5433, Database: "uberservice", Logger: log})
+	if err != nil {
+		srv, err = pgembed.Start(ctx, pgembed.Options{Dir: pgDir, Database: "uberservice", Logger: log})
+	}
+	if err != nil {
+		return release, fmt.Errorf("start embedded Postgres: %w", err)
+	}
+	cfg.DatabaseURL = srv.URL()
+	log.Info("embedded Postgres ready", "url", database.Redact(srv.URL()))
+	return func() {
+		if err := srv.Stop(context.Background()); err != nil {
+			log.Error("stop embedded Postgres", "error", err)
+		}
+	}, nil
+}
+
+// localPostgres finds a Postgres on 127.0.0.1:5432 that lets us in as the
+// postgres role or as the current OS user.
+func localPostgres(ctx context.Context) (string, bool) {
+	roles := []string{"postgres"}
+	if u, err := user.Current(); err == nil && u.Username != "postgres" {
+		roles = append(roles, u.Username)
+	}
+	for _, role := range roles {
+		probe := fmt.Sprintf("postgres://%s@127.0.0.1:5432/postgres?sslmode=disable&connect_timeout=2", role)
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		conn, err := pgx.Connect(pctx, probe)
+		cancel()
+		if err == nil {
+			_ = conn.Close(ctx)
+			return fmt.Sprintf("postgres://%s@127.0.0.1:5432/uberservice?sslmode=disable", role), true
+		}
+	}
+	return "", false
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("invalid --log-level %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler
+	switch format {
+	case "text":
+		h = slog.NewTextHandler(w, opts)
+	case "json":
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return nil, usagef("invalid --log-format %q (text or json)", format)
+	}
+	log := slog.New(correlation.Handler(h))
+	slog.SetDefault(log)
+	return log, nil
+}
+
+// multiFlag is a repeatable NAME=VALUE flag that also accepts comma-separated
+// lists, as the environment variables do.
+type multiFlag []string
+
+func (m *multiFlag) String() string { return strings.Join(*m, ",") }
+
+func (m *multiFlag) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*m = append(*m, part)
+		}
+	}
+	return nil
+}
+
+func (m multiFlag) pairs(flagName string, modules map[string]bool) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range m {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || v == "" {
+			return nil, usagef("%s %q: want MODULE=VALUE", flagName, kv)
+		}
+		if !modules[k] {
+			var valid []string
+			for n := range modules {
+				valid = append(valid, n)
+			}
+			sort.Strings(valid)
+			return nil, usagef("%s %q: unknown module %q; valid modules: %s", flagName, kv, k, strings.Join(valid, ", "))
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func envList(name string) multiFlag {
+	var m multiFlag
+	if v := os.Getenv(name); v != "" {
+		_ = m.Set(v)
+	}
+	return m
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,247 @@
+// Package apptest starts modules for real in tests: on free ports, against a
+// fresh Postgres database that is dropped afterwards. There is no skipping: a
+// test that needs Postgres fails when it cannot reach it.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/uberservice/uberservice/platform/app"
+	"github.com/uberservice/uberservice/platform/correlation"
+	"github.com/uberservice/uberservice/platform/mail"
+	"github.com/uberservice/uberservice/platform/messaging"
+)
+
+// AdminURL is the server the test databases are created on:
+// UBERSERVICE_TEST_DATABASE_URL, or the local Postgres.
+func AdminURL() string {
+	if u := os.Getenv("UBERSERVICE_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// FreshDatabase creates an empty database for t and drops it when t ends.
+func FreshDatabase(t testing.TB) string {
+	t.Helper()
+	admin := AdminURL()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("apptest: Postgres is required and unreachable at %s (set UBERSERVICE_TEST_DATABASE_URL): %v", admin, err)
+	}
+	defer conn.Close(context.Background())
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "uberservice_test_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("apptest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Logf("apptest: drop %s: %v", name, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Logf("apptest: drop %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("apptest: parse %s: %v", admin, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// System is a started set of modules under test.
+type System struct {
+	*app.System
+	Mail *mail.Recorder
+	DB   string // the database URL
+}
+
+// Start starts modules (chosen by cfg.Modules, default all) on free ports
+// against a fresh database, with migrations applied and fast retries, and stops
+// them when t ends. Fields set in cfg are kept.
+func Start(t testing.TB, all []app.Module, cfg app.Config) *System {
+	t.Helper()
+	if cfg.DatabaseURL == "" {
+		cfg.DatabaseURL = FreshDatabase(t)
+	}
+	rec := mail.NewRecorder(slog.New(slog.DiscardHandler))
+	if cfg.Mail == nil {
+		cfg.Mail = rec
+	}
+	if cfg.Log == nil {
+		cfg.Log = Logger(t)
+	}
+	cfg.Migrate = true
+	if cfg.Retry == (messaging.RetryPolicy{}) {
+		cfg.Retry = messaging.RetryPolicy{MaxAttempts: 3, Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+	}
+	if cfg.Listen == nil {
+		cfg.Listen = map[string]string{}
+	}
+	for _, m := range all {
+		if _, ok := cfg.Listen[m.Name]; !ok {
+			cfg.Listen[m.Name] = "127.0.0.1:0"
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sys, err := app.Start(ctx, all, cfg)
+	if err != nil {
+		t.Fatalf("apptest: start modules: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := sys.Stop(context.Background()); err != nil {
+			t.Errorf("apptest: stop: %v", err)
+		}
+	})
+	return &System{System: sys, Mail: rec, DB: cfg.DatabaseURL}
+}
+
+// URL is the base URL of module in s.
+func (s *System) URL(module string) string { return "http://" + s.Addr(module) }
+
+// Logger returns a logger that writes to the test's log, at warning level
+// unless UBERSERVICE_TEST_LOG=debug.
+func Logger(t testing.TB) *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("UBERSERVICE_TEST_LOG") == "debug" {
+		level = slog.LevelDebug
+	}
+	return slog.New(correlation.Handler(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level})))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// Response is an HTTP answer read whole.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a map (or fails the test).
+func (r Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("apptest: body is not a JSON object: %v: %s", err, r.Body)
+	}
+	return m
+}
+
+// Decode decodes the body into v (or fails the test).
+func (r Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("apptest: decode body: %v: %s", err, r.Body)
+	}
+}
+
+// Do sends a request. body may be nil, a string or []byte sent as is, or any
+// value sent as JSON. headers are pairs of name and value.
+func Do(t testing.TB, method, url string, body any, headers ...string) Response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("apptest: encode body: %v", err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatalf("apptest: build request: %v", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("apptest: %s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("apptest: read %s %s: %v", method, url, err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// Eventually polls cond every 20ms until it holds or timeout passes.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("apptest: %s did not happen within %s", what, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Expect fails the test unless r has the wanted status.
+func (r Response) Expect(t testing.TB, status int) Response {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("apptest: status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	return r
+}
+
+// ExpectProblem fails the test unless r is a problem+json with status and,
+// when code is not empty, that code.
+func (r Response) ExpectProblem(t testing.TB, status int, code string) map[string]any {
+	t.Helper()
+	r.Expect(t, status)
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("apptest: content type %q, want application/problem+json: %s", ct, r.Body)
+	}
+	m := r.JSON(t)
+	if code != "" && m["code"] != code {
+		t.Fatalf("apptest: problem code %v, want %s: %s", m["code"], code, r.Body)
+	}
+	if fmt.Sprint(m["status"]) != fmt.Sprint(status) {
+		t.Fatalf("apptest: problem status field %v, want %d", m["status"], status)
+	}
+	return m
+}

@@ -1,0 +1,213 @@
+// Package database gives each module its own Postgres schema and connection pool,
+// migrates it with golang-migrate, and runs the module's transactions.
+//
+// Isolation is by schema: a module's pool sets search_path to the module's name,
+// so its SQL never names a schema and can never reach another module's tables.
+// Moving a module to its own database is a change of URL, nothing else.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// DB is a module's handle on its schema.
+type DB struct {
+	*gorm.DB
+	Schema string
+	URL    string // connection URL with search_path set to Schema
+
+	mu    sync.Mutex
+	hooks []func()
+}
+
+var schemaName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// PoolOptions size a module's pool.
+type PoolOptions struct {
+	MaxOpen int           // default 10
+	MaxIdle int           // default MaxOpen
+	MaxLife time.Duration // default 30m
+}
+
+// Open connects to the database at rawURL with search_path set to schema,
+// creating the schema when it is missing.
+func Open(ctx context.Context, rawURL, schema string, opts PoolOptions) (*DB, error) {
+	if !schemaName.MatchString(schema) {
+		return nil, fmt.Errorf("database: invalid schema name %q", schema)
+	}
+	dsn, err := withSearchPath(rawURL, schema)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureSchema(ctx, rawURL, schema); err != nil {
+		return nil, err
+	}
+	gdb, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn}), &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("database: open schema %s: %w", schema, err)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database: pool for schema %s: %w", schema, err)
+	}
+	if opts.MaxOpen <= 0 {
+		opts.MaxOpen = 10
+	}
+	if opts.MaxIdle <= 0 {
+		opts.MaxIdle = opts.MaxOpen
+	}
+	if opts.MaxLife <= 0 {
+		opts.MaxLife = 30 * time.Minute
+	}
+	sqlDB.SetMaxOpenConns(opts.MaxOpen)
+	sqlDB.SetMaxIdleConns(opts.MaxIdle)
+	sqlDB.SetConnMaxLifetime(opts.MaxLife)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("database: ping schema %s: %w", schema, err)
+	}
+	return &DB{DB: gdb, Schema: schema, URL: dsn}, nil
+}
+
+// AfterCommit registers f to run after every transaction that Transact commits.
+// Background workers (the outbox relay, the mail dispatcher) register here to be
+// woken the moment there is new work, instead of polling for it.
+func (d *DB) AfterCommit(f func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.hooks = append(d.hooks, f)
+}
+
+// Transact runs fn in a transaction and, once it has committed, runs the
+// after-commit hooks. fn must use tx for every statement that belongs to it.
+func (d *DB) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if err := d.WithContext(ctx).Transaction(fn); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	hooks := d.hooks
+	d.mu.Unlock()
+	for _, h := range hooks {
+		h()
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close closes the pool.
+func (d *DB) Close() error {
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// withSearchPath returns rawURL with search_path set to schema.
+func withSearchPath(rawURL, schema string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("database: %q is not a postgres:// URL", Redact(rawURL))
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// ensureSchema creates schema if it does not exist. Two modules starting at once
+// may race to create the same schema; the loser's unique violation is harmless.
+func ensureSchema(ctx context.Context, rawURL, schema string) error {
+	conn, err := pgx.Connect(ctx, rawURL)
+	if err != nil {
+		return fmt.Errorf("database: connect to %s: %w", Redact(rawURL), err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
+	if err != nil && !isUniqueViolation(err) {
+		return fmt.Errorf("database: create schema %s: %w", schema, err)
+	}
+	return nil
+}
+
+// EnsureDatabase creates the database named in rawURL when it is missing, by
+// connecting to the server's "postgres" database.
+func EnsureDatabase(ctx context.Context, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("database: parse URL: %w", err)
+	}
+	name := u.Path
+	if len(name) > 0 && name[0] == '/' {
+		name = name[1:]
+	}
+	if name == "" {
+		return nil
+	}
+	admin := *u
+	admin.Path = "/postgres"
+	conn, err := pgx.Connect(ctx, admin.String())
+	if err != nil {
+		return fmt.Errorf("database: connect to %s: %w", Redact(admin.String()), err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return fmt.Errorf("database: look up database %s: %w", name, err)
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	if err != nil && !isUniqueViolation(err) && !isDuplicateDatabase(err) {
+		return fmt.Errorf("database: create database %s: %w", name, err)
+	}
+	slog.InfoContext(ctx, "created database", "database", name)
+	return nil
+}
+
+// Redact hides the password in a database URL so it can be logged.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "<unparseable database URL>"
+	}
+	return u.Redacted()
+}
+
+// IsUniqueViolation reports whether err is a Postgres unique_violation.
+func IsUniqueViolation(err error) bool { return isUniqueViolation(err) }
+
+func isUniqueViolation(err error) bool { return hasCode(err, "23505") }
+
+func isDuplicateDatabase(err error) bool { return hasCode(err, "42P04") }
+
+func hasCode(err error, code string) bool {
+	var coded interface{ SQLState() string }
+	return errors.As(err, &coded) && coded.SQLState() == code
+}

@@ -1,0 +1,123 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/golang-migrate/migrate/v4"
+	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+)
+
+//go:embed schema/*.sql
+var platformSchema embed.FS
+
+// Migration sets applied to every module schema: the platform's own tables
+// first, then the module's. Each has its own migrations table, so the two
+// histories never collide and modules migrate concurrently (golang-migrate's
+// advisory lock is per schema and table).
+const (
+	PlatformTable = "platform_migrations"
+	ModuleTable   = "schema_migrations"
+)
+
+// PlatformMigrations is the platform's own migration set.
+func PlatformMigrations() fs.FS {
+	sub, err := fs.Sub(platformSchema, "schema")
+	if err != nil {
+		panic(err) // the embed pattern above guarantees the folder exists
+	}
+	return sub
+}
+
+// Migrate applies every up migration in src to the schema of d, recording them
+// in table.
+func Migrate(ctx context.Context, d *DB, src fs.FS, table string) error {
+	m, closeFn, err := migrator(d, src, table)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	done := make(chan error, 1)
+	go func() { done <- m.Up() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		m.GracefulStop <- true
+		err = <-done
+	}
+	if err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("database: migrate %s (%s): %w", d.Schema, table, err)
+	}
+	return nil
+}
+
+// AtHead reports whether the migrations in src recorded in table are all
+// applied and none is dirty.
+func AtHead(ctx context.Context, d *DB, src fs.FS, table string) (bool, error) {
+	head, err := latestVersion(src)
+	if err != nil {
+		return false, err
+	}
+	var version int64
+	var dirty bool
+	row := d.WithContext(ctx).Raw(fmt.Sprintf("SELECT version, dirty FROM %q LIMIT 1", table)).Row()
+	if err := row.Scan(&version, &dirty); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return head == 0, nil
+		}
+		return false, fmt.Errorf("database: read %s.%s: %w", d.Schema, table, err)
+	}
+	return !dirty && uint(version) == head, nil
+}
+
+func latestVersion(src fs.FS) (uint, error) {
+	s, err := iofs.New(src, ".")
+	if err != nil {
+		return 0, fmt.Errorf("database: read migrations: %w", err)
+	}
+	defer s.Close()
+	v, err := s.First()
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("database: read migrations: %w", err)
+	}
+	for {
+		next, err := s.Next(v)
+		if err != nil {
+			return v, nil
+		}
+		v = next
+	}
+}
+
+// migrator uses a connection of its own so that closing golang-migrate, which
+// closes the *sql.DB it was given, leaves the module's pool alone.
+func migrator(d *DB, src fs.FS, table string) (*migrate.Migrate, func(), error) {
+	s, err := iofs.New(src, ".")
+	if err != nil {
+		return nil, nil, fmt.Errorf("database: read migrations for %s: %w", d.Schema, err)
+	}
+	sqlDB, err := sql.Open("pgx", d.URL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("database: open %s for migrations: %w", d.Schema, err)
+	}
+	driver, err := migratepgx.WithInstance(sqlDB, &migratepgx.Config{MigrationsTable: table, SchemaName: d.Schema})
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, nil, fmt.Errorf("database: migration driver for %s: %w", d.Schema, err)
+	}
+	m, err := migrate.NewWithInstance("iofs", s, "postgres", driver)
+	if err != nil {
+		_ = driver.Close()
+		return nil, nil, fmt.Errorf("database: migrator for %s: %w", d.Schema, err)
+	}
+	return m, func() { _, _ = m.Close(); _ = sqlDB.Close() }, nil
+}

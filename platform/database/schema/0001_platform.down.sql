@@ -1,0 +1,5 @@
+DROP TABLE IF EXISTS idempotency_keys;
+DROP TABLE IF EXISTS notifications;
+DROP TABLE IF EXISTS dead_letters;
+DROP TABLE IF EXISTS inbox;
+DROP TABLE IF EXISTS outbox;

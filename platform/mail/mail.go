@@ -1,0 +1,238 @@
+// Package mail sends a module's emails without ever losing one between the
+// business transaction and the send.
+//
+// A module enqueues an email in its notifications table inside the transaction
+// that causes it; a Dispatcher, nudged on commit, sends pending emails through a
+// Sender and records the outcome. The same table answers "which emails did this
+// customer get", with each email's status.
+package mail
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/smtp"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/worker"
+)
+
+// Message is one email.
+type Message struct {
+	To      string
+	Subject string
+	Body    string
+}
+
+// Sender delivers an email.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// NewSender returns the sender configured by rawURL:
+//   - "" or "log": the development default, a Recorder that logs each email
+//     and keeps it in memory instead of sending it;
+//   - "smtp://user:password@host:port?from=noreply@example.com": an SMTP relay
+//     (STARTTLS when the server offers it; credentials optional).
+func NewSender(rawURL string, log *slog.Logger) (Sender, error) {
+	if rawURL == "" || rawURL == "log" || rawURL == "log://" {
+		return NewRecorder(log), nil
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("mail: parse URL: %w", err)
+	}
+	if u.Scheme != "smtp" {
+		return nil, fmt.Errorf("mail: unsupported mail URL scheme %q (want smtp:// or log)", u.Scheme)
+	}
+	from := u.Query().Get("from")
+	if from == "" {
+		from = "uberservice@localhost"
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "25")
+	}
+	s := &SMTP{Addr: host, From: from}
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		s.Auth = smtp.PlainAuth("", u.User.Username(), pw, u.Hostname())
+	}
+	return s, nil
+}
+
+// SMTP sends through an SMTP server.
+type SMTP struct {
+	Addr string
+	From string
+	Auth smtp.Auth
+}
+
+// Send implements Sender.
+func (s *SMTP) Send(_ context.Context, m Message) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\n", s.From, m.To, m.Subject, time.Now().UTC().Format(time.RFC1123Z))
+	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n\r\n")
+	b.WriteString(strings.ReplaceAll(m.Body, "\n", "\r\n"))
+	if err := smtp.SendMail(s.Addr, s.Auth, s.From, []string{m.To}, []byte(b.String())); err != nil {
+		return fmt.Errorf("mail: smtp send to %s: %w", m.To, err)
+	}
+	return nil
+}
+
+// Recorder records emails instead of sending them: it logs each one and keeps
+// the most recent in memory, for development and tests.
+type Recorder struct {
+	log  *slog.Logger
+	mu   sync.Mutex
+	sent []Message
+}
+
+// NewRecorder returns an empty recorder.
+func NewRecorder(log *slog.Logger) *Recorder { return &Recorder{log: log} }
+
+// Send implements Sender.
+func (r *Recorder) Send(ctx context.Context, m Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.sent) >= 1000 {
+		r.sent = r.sent[1:]
+	}
+	r.sent = append(r.sent, m)
+	r.log.InfoContext(ctx, "email recorded (not sent)", "to", m.To, "subject", m.Subject)
+	return nil
+}
+
+// Sent returns the recorded emails, oldest first.
+func (r *Recorder) Sent() []Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Message(nil), r.sent...)
+}
+
+// Notification is an email as the module recorded it.
+type Notification struct {
+	ID        uuid.UUID  `json:"id"`
+	To        string     `json:"to" gorm:"column:recipient"`
+	Subject   string     `json:"subject"`
+	Status    string     `json:"status"` // pending, sent or failed
+	CreatedAt time.Time  `json:"created_at"`
+	SentAt    *time.Time `json:"sent_at,omitempty"`
+}
+
+// Enqueue records m, about the entity ownerRef (an account, a manager), for
+// sending once tx commits.
+func Enqueue(ctx context.Context, tx *gorm.DB, ownerRef string, m Message) error {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("mail: notification id: %w", err)
+	}
+	err = tx.WithContext(ctx).Exec(`INSERT INTO notifications (id, owner_ref, recipient, subject, body, status)
+		VALUES (?, ?, ?, ?, ?, 'pending')`, id, ownerRef, m.To, m.Subject, m.Body).Error
+	if err != nil {
+		return fmt.Errorf("mail: enqueue email to %s: %w", m.To, err)
+	}
+	return nil
+}
+
+// List returns the emails about ownerRef, newest first.
+func List(ctx context.Context, db *gorm.DB, ownerRef string) ([]Notification, error) {
+	out := []Notification{}
+	err := db.WithContext(ctx).Raw(`SELECT id, recipient, subject, status, created_at, sent_at FROM notifications
+		WHERE owner_ref = ? ORDER BY created_at DESC, id DESC`, ownerRef).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("mail: list notifications: %w", err)
+	}
+	return out, nil
+}
+
+// Dispatcher sends a module's pending emails.
+type Dispatcher struct {
+	db          *database.DB
+	sender      Sender
+	log         *slog.Logger
+	loop        *worker.Loop
+	maxAttempts int
+}
+
+// NewDispatcher returns a dispatcher for db's notifications, nudged after every
+// commit on db.
+func NewDispatcher(module string, db *database.DB, sender Sender, log *slog.Logger) *Dispatcher {
+	d := &Dispatcher{db: db, sender: sender, log: log, maxAttempts: 8}
+	d.loop = worker.New(module+".mail", d.step, 30*time.Second, log)
+	db.AfterCommit(d.loop.Nudge)
+	return d
+}
+
+// Run sends until ctx is cancelled, then sends what is already due.
+func (d *Dispatcher) Run(ctx context.Context) { d.loop.Run(ctx, 5*time.Second) }
+
+type pending struct {
+	ID        uuid.UUID
+	Recipient string
+	Subject   string
+	Body      string
+	Attempts  int
+}
+
+// step sends one batch. Each email is claimed with SKIP LOCKED, so several
+// instances of a module never send the same email twice.
+func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
+	const batch = 20
+	claimed := 0
+	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []pending
+		if err := tx.Raw(`SELECT id, recipient, subject, body, attempts FROM notifications
+			WHERE status = 'pending' AND next_attempt_at <= now()
+			ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`, batch).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("read pending emails: %w", err)
+		}
+		for _, p := range rows {
+			err := d.sender.Send(ctx, Message{To: p.Recipient, Subject: p.Subject, Body: p.Body})
+			if err == nil {
+				if err := tx.Exec(`UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_at = now()
+					WHERE id = ?`, p.ID).Error; err != nil {
+					return err
+				}
+				continue
+			}
+			attempts := p.Attempts + 1
+			status := "pending"
+			if attempts >= d.maxAttempts {
+				status = "failed"
+			}
+			delay := time.Duration(1<<min(attempts, 10)) * time.Second
+			d.log.WarnContext(ctx, "email send failed", "to", p.Recipient, "attempt", attempts, "error", err)
+			if err := tx.Exec(`UPDATE notifications SET status = ?, attempts = ?, last_error = ?,
+				next_attempt_at = now() + make_interval(secs => ?) WHERE id = ?`,
+				status, attempts, err.Error(), delay.Seconds(), p.ID).Error; err != nil {
+				return err
+			}
+		}
+		claimed = len(rows)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mail: dispatch: %w", err)
+	}
+	if claimed == batch {
+		return 0, nil
+	}
+	var next *time.Time
+	if err := d.db.WithContext(ctx).Raw(`SELECT min(next_attempt_at) FROM notifications WHERE status = 'pending'`).
+		Row().Scan(&next); err != nil {
+		return 0, fmt.Errorf("mail: next due email: %w", err)
+	}
+	if next == nil {
+		return time.Hour, nil
+	}
+	return max(time.Until(*next), time.Millisecond), nil
+}

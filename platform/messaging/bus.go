@@ -1,0 +1,58 @@
+// Package messaging moves a module's events from its outbox to the bus and from
+// the bus into its handlers, exactly once in effect.
+//
+// Writers call Publish inside the transaction that changes state, so the event
+// and the change commit together; a Relay forwards committed events to the bus.
+// Consumers record each handled message in an inbox table in the handler's own
+// transaction, so a redelivered message has no second effect. A handler that
+// fails is retried with backoff from a table, off the delivery path, and ends as
+// a dead letter an operator can list and replay: one poison message never holds
+// up the others.
+package messaging
+
+import (
+	"log/slog"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+)
+
+// Bus is a transport for events: one publisher for the process and a subscriber
+// per consumer group. A module consumes as its own group, so several instances of
+// one module share its events while every module sees every event.
+type Bus interface {
+	Publisher() message.Publisher
+	Subscriber(group string) (message.Subscriber, error)
+	// Name says which transport this is, for logs and /readyz.
+	Name() string
+	Close() error
+}
+
+// InProcess is a Bus for modules that share a process: Watermill's GoChannel.
+//
+// Publish blocks until every subscriber has acknowledged the message, that is
+// until each consuming handler has committed (or durably recorded its failure).
+// The relay deletes an outbox row only after that, so a crash can never lose an
+// event that was only in memory.
+type InProcess struct{ ch *gochannel.GoChannel }
+
+// NewInProcess returns an in-process bus.
+func NewInProcess(log *slog.Logger) *InProcess {
+	return &InProcess{ch: gochannel.NewGoChannel(gochannel.Config{
+		BlockPublishUntilSubscriberAck: true,
+	}, watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}))}
+}
+
+// Publisher implements Bus.
+func (b *InProcess) Publisher() message.Publisher { return b.ch }
+
+// Subscriber implements Bus. In one process there is one instance of each module,
+// so the group needs no broker-side state.
+func (b *InProcess) Subscriber(string) (message.Subscriber, error) { return b.ch, nil }
+
+// Name implements Bus.
+func (b *InProcess) Name() string { return "gochannel" }
+
+// Close implements Bus.
+func (b *InProcess) Close() error { return b.ch.Close() }

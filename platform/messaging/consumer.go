@@ -1,0 +1,356 @@
+package messaging
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"gorm.io/gorm"
+
+	"github.com/uberservice/uberservice/platform/correlation"
+	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/worker"
+)
+
+// HandlerFunc applies one event inside tx, the transaction that also records the
+// message in the inbox. Any event it publishes must be written through tx.
+type HandlerFunc[E Event] func(ctx context.Context, tx *gorm.DB, e E) error
+
+// RetryPolicy says how often a failing handler is retried before its message
+// becomes a dead letter.
+type RetryPolicy struct {
+	MaxAttempts int           // including the first delivery; default 5
+	Backoff     time.Duration // before the first retry, doubling after; default 1s
+	MaxBackoff  time.Duration // default 1m
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 5
+	}
+	if p.Backoff <= 0 {
+		p.Backoff = time.Second
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = time.Minute
+	}
+	return p
+}
+
+func (p RetryPolicy) delay(attempts int) time.Duration {
+	d := p.Backoff << min(attempts-1, 20)
+	return min(d, p.MaxBackoff)
+}
+
+// Consumers are a module's event handlers.
+type Consumers struct {
+	module string
+	db     *database.DB
+	log    *slog.Logger
+	policy RetryPolicy
+
+	mu       sync.Mutex
+	handlers map[string]*handler // by topic
+	router   *message.Router
+	retry    *worker.Loop
+	stop     context.CancelFunc // stops the retry loop
+	stopped  chan struct{}      // closed when the retry loop has returned
+}
+
+type handler struct {
+	name  string // unique per module and topic: the inbox key
+	topic string
+	apply func(ctx context.Context, tx *gorm.DB, payload []byte) error
+}
+
+// NewConsumers returns an empty set of handlers for module, whose inbox and
+// dead letters live in db.
+func NewConsumers(module string, db *database.DB, policy RetryPolicy, log *slog.Logger) *Consumers {
+	c := &Consumers{module: module, db: db, log: log, policy: policy.withDefaults(), handlers: map[string]*handler{}}
+	c.retry = worker.New(module+".retry", c.retryDue, time.Minute, log)
+	return c
+}
+
+// Permanent marks err as one that retrying cannot fix (a payload that does not
+// decode, say): its message goes straight to the dead letters.
+func Permanent(err error) error { return permanentError{err} }
+
+type permanentError struct{ error }
+
+func (p permanentError) Unwrap() error { return p.error }
+
+// Handle registers fn for the topic of E. A module registers at most one handler
+// per topic.
+func Handle[E Event](c *Consumers, fn HandlerFunc[E]) {
+	var zero E
+	topic := zero.Topic()
+	h := &handler{
+		name:  c.module + "." + topic,
+		topic: topic,
+		apply: func(ctx context.Context, tx *gorm.DB, payload []byte) error {
+			var e E
+			if err := json.Unmarshal(payload, &e); err != nil {
+				return Permanent(fmt.Errorf("decode %s: %w", topic, err))
+			}
+			return fn(ctx, tx, e)
+		},
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, dup := c.handlers[topic]; dup {
+		panic(fmt.Sprintf("messaging: %s registers two handlers for %s", c.module, topic))
+	}
+	c.handlers[topic] = h
+}
+
+// Topics lists the topics that have a handler, sorted.
+func (c *Consumers) Topics() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	topics := make([]string, 0, len(c.handlers))
+	for t := range c.handlers {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	return topics
+}
+
+// Start subscribes every handler through sub and returns once the
+// subscriptions are live, so that no event published afterwards is missed.
+// The retry loop runs until ctx is cancelled.
+func (c *Consumers) Start(ctx context.Context, sub message.Subscriber) error {
+	if len(c.Topics()) == 0 {
+		return nil
+	}
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second},
+		watermill.NewSlogLoggerWithLevelMapping(c.log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}))
+	if err != nil {
+		return fmt.Errorf("messaging: router for %s: %w", c.module, err)
+	}
+	for _, topic := range c.Topics() {
+		h := c.handlers[topic]
+		router.AddConsumerHandler(h.name, topic, sub, func(msg *message.Message) error {
+			return c.deliver(msg, h)
+		})
+	}
+	c.router = router
+	go func() {
+		if err := router.Run(context.WithoutCancel(ctx)); err != nil {
+			c.log.Error("event router stopped", "module", c.module, "error", err)
+		}
+	}()
+	select {
+	case <-router.Running():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	rctx, stop := context.WithCancel(ctx)
+	c.stop, c.stopped = stop, make(chan struct{})
+	go func() { defer close(c.stopped); c.retry.Run(rctx, time.Second) }()
+	return nil
+}
+
+// Close stops the retry loop, stops taking messages and waits for the
+// handlers in flight.
+func (c *Consumers) Close() error {
+	if c.router == nil {
+		return nil
+	}
+	c.stop()
+	<-c.stopped
+	return c.router.Close()
+}
+
+// Running reports whether the subscriptions are live (for readiness).
+func (c *Consumers) Running() bool {
+	return c.router == nil || (c.router.IsRunning() && !c.router.IsClosed())
+}
+
+// deliver applies a message from the bus. It acknowledges the message once the
+// handler has committed or its failure is durably recorded for retry; only when
+// neither is possible (the database is down) does it ask for redelivery.
+func (c *Consumers) deliver(msg *message.Message, h *handler) error {
+	ctx := correlation.With(msg.Context(), msg.Metadata.Get(correlation.MetadataKey))
+	err := c.apply(ctx, h, msg.UUID, msg.Payload)
+	if err == nil {
+		return nil
+	}
+	md, _ := json.Marshal(msg.Metadata)
+	if recErr := c.recordFailure(ctx, h, msg.UUID, msg.Payload, md, err); recErr != nil {
+		c.log.ErrorContext(ctx, "cannot record failed message; asking for redelivery",
+			"handler", h.name, "message_id", msg.UUID, "error", recErr)
+		time.Sleep(time.Second) // an in-process bus redelivers at once: do not spin
+		return recErr
+	}
+	return nil
+}
+
+// apply runs the handler and records the message in the inbox in one
+// transaction. A message already in the inbox is skipped.
+func (c *Consumers) apply(ctx context.Context, h *handler, msgID string, payload []byte) error {
+	start := time.Now()
+	duplicate := false
+	err := c.db.Transact(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec("INSERT INTO inbox (message_id, handler) VALUES (?, ?) ON CONFLICT DO NOTHING", msgID, h.name)
+		if res.Error != nil {
+			return fmt.Errorf("record in inbox: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			duplicate = true
+			return nil
+		}
+		return h.apply(ctx, tx, payload)
+	})
+	log := c.log.With("handler", h.name, "message_id", msgID, "took", time.Since(start))
+	switch {
+	case err != nil:
+		log.WarnContext(ctx, "event handler failed", "error", err)
+	case duplicate:
+		log.InfoContext(ctx, "event already handled; skipped")
+	default:
+		log.InfoContext(ctx, "event handled")
+	}
+	return err
+}
+
+func (c *Consumers) recordFailure(ctx context.Context, h *handler, msgID string, payload, md []byte, cause error) error {
+	status, next := "retrying", any(time.Now().Add(c.policy.delay(1)))
+	if errors.As(cause, new(permanentError)) || c.policy.MaxAttempts <= 1 {
+		status, next = "dead", nil
+	}
+	err := c.db.WithContext(ctx).Exec(`INSERT INTO dead_letters
+		(message_id, handler, topic, payload, metadata, status, attempts, last_error, next_attempt_at)
+		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (message_id, handler) DO NOTHING`,
+		msgID, h.name, h.topic, payload, string(md), status, cause.Error(), next).Error
+	if err != nil {
+		return fmt.Errorf("messaging: record failed %s: %w", h.name, err)
+	}
+	c.retry.Nudge()
+	return nil
+}
+
+// DeadLetter is a message whose handler failed.
+type DeadLetter struct {
+	ID            int64      `json:"id"`
+	MessageID     string     `json:"message_id"`
+	Handler       string     `json:"handler"`
+	Topic         string     `json:"topic"`
+	Status        string     `json:"status"` // retrying or dead
+	Attempts      int        `json:"attempts"`
+	LastError     string     `json:"last_error"`
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	Payload       []byte     `json:"-"`
+}
+
+// DeadLetters lists the module's failed messages, oldest first.
+func (c *Consumers) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	var out []DeadLetter
+	err := c.db.WithContext(ctx).Raw(`SELECT id, message_id, handler, topic, status, attempts, last_error,
+		next_attempt_at, created_at, updated_at FROM dead_letters ORDER BY id`).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("messaging: list dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// ErrNoDeadLetter is returned by Replay for an id that is not there.
+var ErrNoDeadLetter = errors.New("messaging: no such dead letter")
+
+// Replay runs the handler of dead letter id once more, now. On success the dead
+// letter is removed; on failure it stays, with the new error.
+func (c *Consumers) Replay(ctx context.Context, id int64) error {
+	var dl DeadLetter
+	res := c.db.WithContext(ctx).Raw(`SELECT id, message_id, handler, topic, attempts, payload
+		FROM dead_letters WHERE id = ?`, id).Scan(&dl)
+	if res.Error != nil {
+		return fmt.Errorf("messaging: read dead letter %d: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNoDeadLetter
+	}
+	return c.rerun(ctx, dl, true)
+}
+
+// retryDue retries the failed messages whose time has come and reports how long
+// until the next one is due.
+func (c *Consumers) retryDue(ctx context.Context) (time.Duration, error) {
+	var due []DeadLetter
+	err := c.db.WithContext(ctx).Raw(`SELECT id, message_id, handler, topic, attempts, payload FROM dead_letters
+		WHERE status = 'retrying' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT 50`).Scan(&due).Error
+	if err != nil {
+		return 0, fmt.Errorf("messaging: read due retries: %w", err)
+	}
+	for _, dl := range due {
+		if err := c.rerun(ctx, dl, false); err != nil {
+			return 0, err
+		}
+	}
+	if len(due) == 50 {
+		return 0, nil
+	}
+	var next *time.Time
+	if err := c.db.WithContext(ctx).Raw(`SELECT min(next_attempt_at) FROM dead_letters WHERE status = 'retrying'`).
+		Row().Scan(&next); err != nil {
+		return 0, fmt.Errorf("messaging: next retry: %w", err)
+	}
+	if next == nil {
+		return time.Hour, nil
+	}
+	return max(time.Until(*next), time.Millisecond), nil
+}
+
+// rerun applies a recorded message again and updates its record. An operator's
+// replay (manual) leaves a message that fails again dead; an automatic retry
+// schedules the next attempt until the policy gives up.
+func (c *Consumers) rerun(ctx context.Context, dl DeadLetter, manual bool) error {
+	h := c.handlerFor(dl.Topic)
+	var cause error
+	if h == nil || h.name != dl.Handler {
+		cause = Permanent(fmt.Errorf("no handler %s in this build", dl.Handler))
+	} else {
+		cause = c.apply(ctx, h, dl.MessageID, dl.Payload)
+	}
+	if cause == nil {
+		return c.db.WithContext(ctx).Exec("DELETE FROM dead_letters WHERE id = ?", dl.ID).Error
+	}
+	attempts := dl.Attempts + 1
+	status, next := "retrying", any(time.Now().Add(c.policy.delay(attempts)))
+	if manual || attempts >= c.policy.MaxAttempts || errors.As(cause, new(permanentError)) {
+		status, next = "dead", nil
+	}
+	if err := c.db.WithContext(ctx).Exec(`UPDATE dead_letters SET status = ?, attempts = ?, last_error = ?,
+		next_attempt_at = ?, updated_at = now() WHERE id = ?`, status, attempts, cause.Error(), next, dl.ID).Error; err != nil {
+		return fmt.Errorf("messaging: update dead letter %d: %w", dl.ID, err)
+	}
+	if manual {
+		return fmt.Errorf("messaging: replay of dead letter %d failed: %w", dl.ID, cause)
+	}
+	return nil
+}
+
+func (c *Consumers) handlerFor(topic string) *handler {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.handlers[topic]
+}
+
+// Declared reports whether every registered topic is among declared; the
+// runtime uses it to hold modules to what they declare.
+func (c *Consumers) Declared(declared []string) (undeclared []string) {
+	for _, t := range c.Topics() {
+		if !slices.Contains(declared, t) {
+			undeclared = append(undeclared, t)
+		}
+	}
+	return undeclared
+}

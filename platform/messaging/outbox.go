@@ -1,0 +1,132 @@
+package messaging
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/uberservice/uberservice/platform/correlation"
+	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/worker"
+)
+
+// Event is a payload published on a versioned topic such as
+// "accounts.funds_deposited.v1". Gateways declare their events as plain structs.
+type Event interface {
+	Topic() string
+}
+
+// Metadata keys set on every message.
+const (
+	MetaOccurredAt = "occurred_at"
+	MetaProducer   = "producer"
+)
+
+// Publish writes events to the outbox of the schema tx belongs to. It must be
+// called in the transaction that makes the change the events describe.
+func Publish(ctx context.Context, tx *gorm.DB, events ...Event) error {
+	for _, e := range events {
+		payload, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("messaging: encode %s: %w", e.Topic(), err)
+		}
+		md := map[string]string{MetaOccurredAt: time.Now().UTC().Format(time.RFC3339Nano)}
+		if id := correlation.ID(ctx); id != "" {
+			md[correlation.MetadataKey] = id
+		}
+		mdJSON, err := json.Marshal(md)
+		if err != nil {
+			return fmt.Errorf("messaging: encode metadata: %w", err)
+		}
+		id, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("messaging: message id: %w", err)
+		}
+		if err := tx.WithContext(ctx).Exec(
+			"INSERT INTO outbox (message_id, topic, payload, metadata) VALUES (?, ?, ?, ?)",
+			id, e.Topic(), payload, string(mdJSON)).Error; err != nil {
+			return fmt.Errorf("messaging: write %s to outbox: %w", e.Topic(), err)
+		}
+	}
+	return nil
+}
+
+// Relay forwards a module's committed outbox rows to the bus, in commit order,
+// and deletes each row once the bus has taken it. A crash between the two
+// publishes the row again; consumers' inboxes absorb the duplicate.
+type Relay struct {
+	db       *database.DB
+	pub      message.Publisher
+	producer string
+	log      *slog.Logger
+	loop     *worker.Loop
+	batch    int
+}
+
+// NewRelay returns a relay for db's outbox. It is nudged after every commit on
+// db, and polls every idle interval only as a safety net.
+func NewRelay(db *database.DB, pub message.Publisher, producer string, log *slog.Logger) *Relay {
+	r := &Relay{db: db, pub: pub, producer: producer, log: log, batch: 100}
+	r.loop = worker.New(producer+".outbox", r.step, 2*time.Second, log)
+	db.AfterCommit(r.loop.Nudge)
+	return r
+}
+
+// Run forwards events until ctx is cancelled, then flushes what is left.
+func (r *Relay) Run(ctx context.Context) { r.loop.Run(ctx, 5*time.Second) }
+
+// Nudge asks the relay to look at the outbox now.
+func (r *Relay) Nudge() { r.loop.Nudge() }
+
+type outboxRow struct {
+	ID        int64
+	MessageID string
+	Topic     string
+	Payload   []byte
+	Metadata  []byte
+}
+
+func (r *Relay) step(ctx context.Context) (time.Duration, error) {
+	n := 0
+	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []outboxRow
+		if err := tx.Raw(`SELECT id, message_id, topic, payload, metadata FROM outbox
+			ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, r.batch).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("read outbox: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		ids := make([]int64, 0, len(rows))
+		for _, row := range rows {
+			msg := message.NewMessage(row.MessageID, row.Payload)
+			var md map[string]string
+			if err := json.Unmarshal(row.Metadata, &md); err != nil {
+				return fmt.Errorf("decode metadata of outbox row %d: %w", row.ID, err)
+			}
+			for k, v := range md {
+				msg.Metadata.Set(k, v)
+			}
+			msg.Metadata.Set(MetaProducer, r.producer)
+			if err := r.pub.Publish(row.Topic, msg); err != nil {
+				return fmt.Errorf("publish %s: %w", row.Topic, err)
+			}
+			ids = append(ids, row.ID)
+		}
+		n = len(rows)
+		return tx.Exec("DELETE FROM outbox WHERE id IN ?", ids).Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("messaging: relay %s: %w", r.producer, err)
+	}
+	if n == r.batch {
+		return 0, nil // more waiting
+	}
+	return time.Hour, nil // sleep until nudged (capped by the loop's idle poll)
+}
