@@ -1,0 +1,117 @@
+package web_test
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uberservice/uberservice/platform/correlation"
+	"github.com/uberservice/uberservice/platform/web"
+)
+
+type payload struct {
+	Amount int64  `json:"amount"`
+	Name   string `json:"name"`
+}
+
+func server() *echo.Echo {
+	e := web.New("test", slog.New(slog.DiscardHandler))
+	e.POST("/things", func(c echo.Context) error {
+		var p payload
+		if err := web.Bind(c, &p); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusCreated, map[string]any{"p": p, "correlation": correlation.ID(c.Request().Context())})
+	})
+	e.GET("/panic", func(echo.Context) error { panic("secret internals") })
+	return e
+}
+
+func TestBadBodiesAreProblems(t *testing.T) {
+	cases := []struct {
+		name, body, contentType string
+		status                  int
+		code, field             string
+	}{
+		{"malformed", `{"amount":`, "application/json", 400, "malformed_request", ""},
+		{"empty", ``, "application/json", 400, "malformed_request", ""},
+		{"wrong type", `{"amount":"ten"}`, "application/json", 400, "malformed_request", "amount"},
+		{"overflow", `{"amount":9223372036854775808}`, "application/json", 400, "malformed_request", "amount"},
+		{"float", `{"amount":1.5}`, "application/json", 400, "malformed_request", "amount"},
+		{"unknown field", `{"amount":1,"ammount":2}`, "application/json", 400, "malformed_request", "ammount"},
+		{"trailing data", `{"amount":1} {}`, "application/json", 400, "malformed_request", ""},
+		{"array", `[1]`, "application/json", 400, "malformed_request", ""},
+		{"not json", `amount=1`, "application/x-www-form-urlencoded", 415, "unsupported_media_type", ""},
+		{"too large", `{"name":"` + strings.Repeat("x", 70<<10) + `"}`, "application/json", 413, "body_too_large", ""},
+	}
+	e := server()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/things", strings.NewReader(c.body))
+			req.Header.Set("Content-Type", c.contentType)
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			if rec.Code != c.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, c.status, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Fatalf("content type %q", ct)
+			}
+			var p struct {
+				Type   string
+				Status int
+				Code   string
+				Errors []struct{ Field string }
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.Code != c.code || p.Status != c.status || !strings.HasSuffix(p.Type, c.code) {
+				t.Fatalf("problem %+v, want code %s status %d", p, c.code, c.status)
+			}
+			if c.field != "" && (len(p.Errors) != 1 || p.Errors[0].Field != c.field) {
+				t.Fatalf("field errors %+v, want %s", p.Errors, c.field)
+			}
+		})
+	}
+}
+
+func TestGoodBodyAndRequestID(t *testing.T) {
+	e := server()
+	req := httptest.NewRequest(http.MethodPost, "/things", strings.NewReader(`{"amount":5,"name":"x"}`))
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set(correlation.Header, "abc-123")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != 201 || !strings.Contains(rec.Body.String(), `"correlation":"abc-123"`) {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if rec.Header().Get(correlation.Header) != "abc-123" {
+		t.Fatalf("request id not echoed: %q", rec.Header().Get(correlation.Header))
+	}
+}
+
+func TestPanicIsAnOpaque500(t *testing.T) {
+	e := server()
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/panic", nil))
+	if rec.Code != 500 || strings.Contains(rec.Body.String(), "secret") {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatal("500 is not a problem document")
+	}
+}
+
+func TestUnknownRouteIsA404Problem(t *testing.T) {
+	rec := httptest.NewRecorder()
+	server().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/nope", nil))
+	if rec.Code != 404 || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
