@@ -34,10 +34,14 @@ type Config struct {
 	Peers       map[string]string // module -> base URL of a peer running elsewhere
 	Migrate     bool              // apply migrations at start-up
 	Mail        mail.Sender       // nil: a Recorder
-	Retry       messaging.RetryPolicy
-	Client      httpclient.Options
-	PoolSize    int
-	Log         *slog.Logger
+	// Bus carries events. Nil means a new in-process bus that reaches only the
+	// modules of this System, and start-up refuses any configuration whose events
+	// would have to leave it. A Bus given here is trusted to reach every consumer.
+	Bus      messaging.Bus
+	Retry    messaging.RetryPolicy
+	Client   httpclient.Options
+	PoolSize int
+	Log      *slog.Logger
 	// ShutdownTimeout bounds a graceful stop; default 20s.
 	ShutdownTimeout time.Duration
 }
@@ -55,6 +59,7 @@ type System struct {
 	log     *slog.Logger
 	modules []*running
 	bus     messaging.Bus
+	ownBus  bool // the bus was made here, so it is closed here
 	cancel  context.CancelFunc
 	workers sync.WaitGroup
 
@@ -110,7 +115,10 @@ func Start(ctx context.Context, all []Module, cfg Config) (sys *System, err erro
 	if err != nil {
 		return nil, err
 	}
-	ordered, err := initOrder(selected, cfg.Peers)
+	if err := checkTopology(all, selected, cfg.Peers, cfg.Bus == nil); err != nil {
+		return nil, err
+	}
+	ordered, err := initOrder(selected)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +148,10 @@ func Start(ctx context.Context, all []Module, cfg Config) (sys *System, err erro
 	if err := sys.openDatabases(ctx); err != nil {
 		return sys, err
 	}
-	sys.bus = messaging.NewInProcess(cfg.Log)
+	sys.bus = cfg.Bus
+	if sys.bus == nil {
+		sys.bus, sys.ownBus = messaging.NewInProcess(cfg.Log), true
+	}
 
 	for _, r := range sys.modules {
 		if r.env.DB != nil {
@@ -361,7 +372,7 @@ func (s *System) Stop(ctx context.Context) error {
 			}
 		}
 	}
-	if s.bus != nil {
+	if s.bus != nil && s.ownBus {
 		if err := s.bus.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close bus: %w", err))
 		}
@@ -377,21 +388,69 @@ func (s *System) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// checkTopology refuses, before anything starts, a configuration that cannot
+// work: a started module that calls a gateway whose module is neither started
+// here nor given a peer URL, or events that would have to cross processes on
+// the in-process bus, where they would silently be lost. Every problem found is
+// reported at once.
+func checkTopology(all, selected []Module, peers map[string]string, localBus bool) error {
+	here := map[string]bool{}
+	for _, m := range selected {
+		here[m.Name] = true
+	}
+	var problems []string
+	for _, m := range selected {
+		for _, dep := range m.Uses {
+			if !here[dep] && peers[dep] == "" {
+				problems = append(problems, fmt.Sprintf(
+					"module %s needs the %s gateway, but %s is neither started here nor given a peer URL (--peer %s=URL)",
+					m.Name, dep, dep, dep))
+			}
+		}
+		for _, producer := range producers(m.Consumes) {
+			if localBus && !here[producer] {
+				problems = append(problems, fmt.Sprintf(
+					"module %s consumes %s events, but %s is not started in this process and the in-process bus cannot carry events between processes: start them together",
+					m.Name, producer, producer))
+			}
+		}
+	}
+	for _, m := range all {
+		if !localBus || here[m.Name] || peers[m.Name] == "" {
+			continue
+		}
+		for _, producer := range producers(m.Consumes) {
+			if here[producer] {
+				problems = append(problems, fmt.Sprintf(
+					"module %s runs elsewhere (--peer %s) and consumes %s events, which the in-process bus cannot carry to it: start them together",
+					m.Name, m.Name, producer))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return usagef("this configuration cannot work:\n  - %s", strings.Join(problems, "\n  - "))
+	}
+	return nil
+}
+
+// producers lists the contexts whose topics are among topics, in order.
+func producers(topics []string) []string {
+	var out []string
+	for _, t := range topics {
+		ctx, _, _ := strings.Cut(t, ".")
+		if !slices.Contains(out, ctx) {
+			out = append(out, ctx)
+		}
+	}
+	return out
+}
+
 // initOrder orders modules so that each comes after the local modules whose
-// gateways it uses, and refuses a module whose gateway dependency is neither
-// started here nor given a peer URL.
-func initOrder(mods []Module, peers map[string]string) ([]Module, error) {
+// gateways it uses.
+func initOrder(mods []Module) ([]Module, error) {
 	byName := map[string]Module{}
 	for _, m := range mods {
 		byName[m.Name] = m
-	}
-	for _, m := range mods {
-		for _, dep := range m.Uses {
-			if _, local := byName[dep]; !local && peers[dep] == "" {
-				return nil, usagef("module %s needs the %s gateway, but %s is neither started here nor given a peer URL (--peer %s=URL)",
-					m.Name, dep, dep, dep)
-			}
-		}
 	}
 	var out []Module
 	state := map[string]int{} // 1 visiting, 2 done

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	netmail "net/mail"
 	"net/smtp"
 	"net/url"
 	"strings"
@@ -235,4 +236,17 @@ func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 		return time.Hour, nil
 	}
 	return max(time.Until(*next), time.Millisecond), nil
+}
+
+// MaxAddressLength is RFC 5321's limit on a forward path.
+const MaxAddressLength = 254
+
+// ValidAddress accepts a bare address only: "Ann <ann@example.com>" parses,
+// but is not something to store as a recipient.
+func ValidAddress(s string) bool {
+	if s == "" || len(s) > MaxAddressLength {
+		return false
+	}
+	a, err := netmail.ParseAddress(s)
+	return err == nil && a.Name == "" && a.Address == s
 }

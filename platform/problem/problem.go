@@ -122,3 +122,18 @@ func asProblem(p *Problem, target any) bool {
 	}
 	return ok
 }
+
+// Violations collects the field errors of one request, so that a client learns
+// of every invalid field at once.
+type Violations []FieldError
+
+// Add records that field is invalid.
+func (v *Violations) Add(field, message string) { *v = append(*v, Field(field, message)) }
+
+// Err is nil when nothing was added, and the validation problem otherwise.
+func (v Violations) Err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	return Invalid(v...)
+}

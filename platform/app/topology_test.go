@@ -1,0 +1,82 @@
+package app
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestCheckTopologyRefusesWhatCannotWork(t *testing.T) {
+	all := []Module{
+		{Name: "accounts", Publishes: []string{"accounts.funds_deposited.v1"}},
+		{Name: "im", Uses: []string{"accounts"}, Consumes: []string{"accounts.funds_deposited.v1"}},
+		{Name: "portal", Uses: []string{"accounts", "im"}},
+	}
+	pick := func(names ...string) []Module {
+		m, err := Select(all, names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	cases := []struct {
+		name     string
+		selected []Module
+		peers    map[string]string
+		localBus bool
+		want     []string // substrings of the refusal; none means accepted
+	}{
+		{"everything together", all, nil, true, nil},
+		{"accounts alone", pick("accounts"), nil, true, nil},
+		{"portal apart with peers", pick("portal"), map[string]string{"accounts": "http://a", "im": "http://i"}, true, nil},
+		{"portal with no peers names both gateways", pick("portal"), nil, true,
+			[]string{"portal needs the accounts gateway", "portal needs the im gateway", "--peer im=URL"}},
+		{"im apart from accounts on the in-process bus", pick("im"), map[string]string{"accounts": "http://a"}, true,
+			[]string{"im consumes accounts events"}},
+		{"accounts here, im elsewhere on the in-process bus", pick("accounts"), map[string]string{"im": "http://i"}, true,
+			[]string{"im runs elsewhere"}},
+		{"im apart from accounts on a bus that reaches it", pick("im"), map[string]string{"accounts": "http://a"}, false, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := checkTopology(all, c.selected, c.peers, c.localBus)
+			if len(c.want) == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var usage *UsageError
+			if !errors.As(err, &usage) {
+				t.Fatalf("got %v, want a UsageError", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("refusal %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestInitOrderPutsProvidersFirst(t *testing.T) {
+	mods := []Module{
+		{Name: "portal", Uses: []string{"accounts", "im"}},
+		{Name: "im", Uses: []string{"accounts"}},
+		{Name: "accounts"},
+	}
+	got, err := initOrder(mods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range got {
+		names = append(names, m.Name)
+	}
+	if strings.Join(names, ",") != "accounts,im,portal" {
+		t.Fatalf("order %v", names)
+	}
+	if _, err := initOrder([]Module{{Name: "a", Uses: []string{"b"}}, {Name: "b", Uses: []string{"a"}}}); err == nil {
+		t.Fatal("a cycle was accepted")
+	}
+}
