@@ -16,7 +16,7 @@ import (
 // for other modules, beside the module's public API.
 const (
 	pathAccount  = "/gateway/accounts/v1/accounts/"
-	pathBatchGet = "/gateway/accounts/v1/accounts:batch-get"
+	pathBatchGet = "/gateway/accounts/v1/accounts/batch-get"
 	pathDebits   = "/gateway/accounts/v1/debits"
 	pathCredits  = "/gateway/accounts/v1/credits"
 )

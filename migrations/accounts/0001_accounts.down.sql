@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS transactions;
+DROP TABLE IF EXISTS accounts;

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS commissions;
+DROP TABLE IF EXISTS account_links;
+DROP TABLE IF EXISTS managers;

@@ -1,0 +1,282 @@
+package accounts_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+
+	gateway "github.com/uberservice/uberservice/gateway/accounts"
+	"github.com/uberservice/uberservice/gateway/accounts/events"
+	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/correlation"
+	"github.com/uberservice/uberservice/platform/idempotency"
+	"github.com/uberservice/uberservice/platform/mail"
+)
+
+func TestAPI(t *testing.T) {
+	sys := start(t)
+	api := apiOf(sys)
+
+	t.Run("an account opens empty and active, in USD by default", func(t *testing.T) {
+		res := apptest.Do(t, http.MethodPost, api.base, map[string]string{
+			"owner_name": "Grace Hopper", "email": "grace@example.com", "referral_code": "IM-7",
+		}).Expect(t, http.StatusCreated)
+		var opened gateway.Account
+		res.Decode(t, &opened)
+		if opened.ID == uuid.Nil || opened.OwnerName != "Grace Hopper" || opened.Email != "grace@example.com" ||
+			opened.Currency != "USD" || opened.Balance != 0 || opened.Status != "active" || opened.ReferralCode != "IM-7" {
+			t.Fatalf("opened %+v", opened)
+		}
+		if opened.CreatedAt.IsZero() || opened.CreatedAt.Location() != time.UTC {
+			t.Errorf("created_at %v, want a UTC time", opened.CreatedAt)
+		}
+		if got := api.get(t, opened.ID); got != opened {
+			t.Errorf("GET = %+v, want %+v", got, opened)
+		}
+		// Every field of the contract is on the wire, in snake case.
+		body := res.JSON(t)
+		for _, f := range []string{"id", "owner_name", "email", "currency", "balance", "status", "referral_code", "created_at"} {
+			if _, ok := body[f]; !ok {
+				t.Errorf("the account has no %q: %s", f, res.Body)
+			}
+		}
+	})
+
+	t.Run("deposits and withdrawals move the balance; the ledger lists them newest first", func(t *testing.T) {
+		id := api.open(t, "EUR").ID
+		var dep gateway.Transaction
+		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 1000}).
+			Expect(t, http.StatusCreated).Decode(t, &dep)
+		if dep.Kind != gateway.KindDeposit || dep.Amount != 1000 || dep.BalanceAfter != 1000 || dep.AccountID != id {
+			t.Fatalf("deposit = %+v", dep)
+		}
+		var wd gateway.Transaction
+		apptest.Do(t, http.MethodPost, api.account(id)+"/withdrawals", map[string]int64{"amount": 300}).
+			Expect(t, http.StatusCreated).Decode(t, &wd)
+		if wd.Kind != gateway.KindWithdrawal || wd.Amount != 300 || wd.BalanceAfter != 700 {
+			t.Fatalf("withdrawal = %+v", wd)
+		}
+		apptest.Do(t, http.MethodPost, api.account(id)+"/withdrawals", map[string]int64{"amount": 701}).
+			ExpectProblem(t, http.StatusConflict, "insufficient_funds")
+		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 5}).Expect(t, http.StatusCreated)
+
+		if got := api.get(t, id).Balance; got != 705 {
+			t.Fatalf("balance %d, want 705", got)
+		}
+		list := api.transactions(t, id)
+		var after []int64
+		for _, tx := range list {
+			after = append(after, tx.BalanceAfter)
+		}
+		if want := []int64{705, 700, 1000}; !slices.Equal(after, want) {
+			t.Fatalf("balances after, newest first = %v, want %v", after, want)
+		}
+		if list[1].ID != wd.ID || list[2].ID != dep.ID {
+			t.Errorf("the ledger %+v does not hold the transactions that were answered", list)
+		}
+		wantLedger(t, api, id)
+	})
+
+	t.Run("the owner gets an email for each deposit and withdrawal, and it is sent", func(t *testing.T) {
+		acc := api.open(t, "USD")
+		api.fund(t, acc.ID, 500)
+		apptest.Do(t, http.MethodPost, api.account(acc.ID)+"/withdrawals", map[string]int64{"amount": 200}).Expect(t, http.StatusCreated)
+
+		var list struct{ Items []mail.Notification }
+		apptest.Eventually(t, 5*time.Second, "both emails sent", func() bool {
+			apptest.Do(t, http.MethodGet, api.account(acc.ID)+"/notifications", nil).Expect(t, http.StatusOK).Decode(t, &list)
+			if len(list.Items) != 2 {
+				return false
+			}
+			for _, n := range list.Items {
+				if n.Status != "sent" {
+					return false
+				}
+			}
+			return true
+		})
+		if list.Items[0].Subject != "Withdrawal confirmed" || list.Items[1].Subject != "Deposit received" {
+			t.Errorf("subjects, newest first: %q, %q", list.Items[0].Subject, list.Items[1].Subject)
+		}
+		for _, n := range list.Items {
+			if n.To != acc.Email || n.ID == uuid.Nil || n.CreatedAt.IsZero() {
+				t.Errorf("notification %+v, want one to %s", n, acc.Email)
+			}
+		}
+		sent := 0
+		for _, m := range sys.Mail.Sent() {
+			if m.To == acc.Email && bytes.Contains([]byte(m.Body), []byte(acc.ID.String())) {
+				sent++
+			}
+		}
+		if sent != 2 {
+			t.Errorf("the mail sender got %d emails about %s, want 2", sent, acc.ID)
+		}
+	})
+
+	t.Run("an Idempotency-Key replays the first answer and refuses another body", func(t *testing.T) {
+		id := api.open(t, "USD").ID
+		deposit := func(amount int64, key string) apptest.Response {
+			return apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": amount}, idempotency.Header, key)
+		}
+		first := deposit(500, "dep-1").Expect(t, http.StatusCreated)
+		again := deposit(500, "dep-1").Expect(t, http.StatusCreated)
+		if !bytes.Equal(first.Body, again.Body) {
+			t.Fatalf("replay answered %s, first answer was %s", again.Body, first.Body)
+		}
+		if again.Header.Get("Idempotent-Replayed") != "true" {
+			t.Error("a replayed answer does not say so")
+		}
+		deposit(501, "dep-1").ExpectProblem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
+
+		withdraw := func(amount int64, key string) apptest.Response {
+			return apptest.Do(t, http.MethodPost, api.account(id)+"/withdrawals", map[string]int64{"amount": amount}, idempotency.Header, key)
+		}
+		// A key is scoped to its operation and account: the deposit's key is free here.
+		w := withdraw(200, "dep-1").Expect(t, http.StatusCreated)
+		if !bytes.Equal(withdraw(200, "dep-1").Expect(t, http.StatusCreated).Body, w.Body) {
+			t.Fatal("a replayed withdrawal answered differently")
+		}
+		// A refused request leaves its key free for the retry that succeeds.
+		withdraw(10_000, "wd-2").ExpectProblem(t, http.StatusConflict, "insufficient_funds")
+		withdraw(300, "wd-2").Expect(t, http.StatusCreated)
+
+		if got := api.get(t, id).Balance; got != 0 {
+			t.Fatalf("balance %d, want 500 - 200 - 300 = 0", got)
+		}
+		if n := len(api.transactions(t, id)); n != 3 {
+			t.Fatalf("%d transactions, want 3", n)
+		}
+		var emails struct{ Items []mail.Notification }
+		apptest.Do(t, http.MethodGet, api.account(id)+"/notifications", nil).Expect(t, http.StatusOK).Decode(t, &emails)
+		if len(emails.Items) != 3 {
+			t.Fatalf("%d emails, want one per movement: 3", len(emails.Items))
+		}
+		wantLedger(t, api, id)
+	})
+
+	t.Run("a balance that would overflow is refused", func(t *testing.T) {
+		id := api.open(t, "USD").ID
+		if err := schema(t, sys).Exec(`UPDATE accounts SET balance = ? WHERE id = ?`, int64(math.MaxInt64-10), id).Error; err != nil {
+			t.Fatal(err)
+		}
+		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 11}).
+			ExpectProblem(t, http.StatusUnprocessableEntity, "balance_limit")
+		var tx gateway.Transaction
+		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 10}).
+			Expect(t, http.StatusCreated).Decode(t, &tx)
+		if tx.BalanceAfter != math.MaxInt64 {
+			t.Fatalf("balance after %d, want %d", tx.BalanceAfter, int64(math.MaxInt64))
+		}
+	})
+}
+
+func TestEvents(t *testing.T) {
+	sys := start(t)
+	api := apiOf(sys)
+	sub, err := sys.Bus().Subscriber("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel() // before the system stops: an unread subscription would hold up the relay
+	topics := map[string]<-chan *message.Message{}
+	for _, topic := range events.All {
+		ch, err := sub.Subscribe(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		topics[topic] = ch
+	}
+
+	res := apptest.Do(t, http.MethodPost, api.base, map[string]string{
+		"owner_name": "Ada Lovelace", "email": "ada@example.com", "currency": "EUR", "referral_code": "IM-42",
+	}, correlation.Header, "req-open").Expect(t, http.StatusCreated)
+	var acc gateway.Account
+	res.Decode(t, &acc)
+
+	var created events.AccountCreated
+	receive(t, topics[events.TopicAccountCreated], "req-open", &created)
+	if created.AccountID != acc.ID || created.ReferralCode != "IM-42" || created.Currency != "EUR" || created.Email != acc.Email {
+		t.Errorf("account_created = %+v", created)
+	}
+
+	var dep gateway.Transaction
+	apptest.Do(t, http.MethodPost, api.account(acc.ID)+"/deposits", map[string]int64{"amount": 1200},
+		correlation.Header, "req-deposit").Expect(t, http.StatusCreated).Decode(t, &dep)
+	var deposited events.FundsDeposited
+	receive(t, topics[events.TopicFundsDeposited], "req-deposit", &deposited)
+	want := events.Movement{TransactionID: dep.ID, AccountID: acc.ID, Amount: 1200, Currency: "EUR", BalanceAfter: 1200, OccurredAt: dep.CreatedAt}
+	if !deposited.OccurredAt.Equal(want.OccurredAt) {
+		t.Errorf("funds_deposited occurred at %v, want %v", deposited.OccurredAt, want.OccurredAt)
+	}
+	deposited.OccurredAt = want.OccurredAt
+	if deposited.Movement != want {
+		t.Errorf("funds_deposited = %+v, want %+v", deposited.Movement, want)
+	}
+
+	apptest.Do(t, http.MethodPost, api.account(acc.ID)+"/withdrawals", map[string]int64{"amount": 200},
+		correlation.Header, "req-withdraw").Expect(t, http.StatusCreated)
+	var withdrawn events.FundsWithdrawn
+	receive(t, topics[events.TopicFundsWithdrawn], "req-withdraw", &withdrawn)
+	if withdrawn.Amount != 200 || withdrawn.BalanceAfter != 1000 || withdrawn.AccountID != acc.ID {
+		t.Errorf("funds_withdrawn = %+v", withdrawn)
+	}
+
+	local, _ := sys.Local(gateway.Name)
+	accounts := local.(gateway.Accounts)
+	m := gateway.Movement{AccountID: acc.ID, Amount: 300, Currency: "EUR", Reference: "order-1"}
+	debitCtx := correlation.With(t.Context(), "req-debit")
+	if _, err := accounts.Debit(debitCtx, m); err != nil {
+		t.Fatal(err)
+	}
+	var debited events.AccountDebited
+	receive(t, topics[events.TopicAccountDebited], "req-debit", &debited)
+	if debited.Reference != "order-1" || debited.Amount != 300 || debited.BalanceAfter != 700 {
+		t.Errorf("account_debited = %+v", debited)
+	}
+	// A replayed debit is no new movement and tells nobody of one.
+	if _, err := accounts.Debit(debitCtx, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.Credit(correlation.With(t.Context(), "req-credit"), m); err != nil {
+		t.Fatal(err)
+	}
+	var credited events.AccountCredited
+	receive(t, topics[events.TopicAccountCredited], "req-credit", &credited)
+	if credited.Reference != "order-1" || credited.Amount != 300 || credited.BalanceAfter != 1000 {
+		t.Errorf("account_credited = %+v", credited)
+	}
+	select {
+	case msg := <-topics[events.TopicAccountDebited]:
+		msg.Ack()
+		t.Errorf("a replayed debit published %s", msg.Payload)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// receive waits for the next message on ch, checks that it carries the
+// correlation id of the request that caused it, and decodes it into e.
+func receive(t *testing.T, ch <-chan *message.Message, correlationID string, e any) {
+	t.Helper()
+	select {
+	case msg := <-ch:
+		msg.Ack()
+		if got := msg.Metadata.Get(correlation.MetadataKey); got != correlationID {
+			t.Errorf("%s carries correlation id %q, want %q", msg.Payload, got, correlationID)
+		}
+		if err := json.Unmarshal(msg.Payload, e); err != nil {
+			t.Fatalf("decode %s: %v", msg.Payload, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no event within 5s (correlation id %s)", correlationID)
+	}
+}

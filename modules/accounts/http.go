@@ -1,0 +1,123 @@
+package accounts
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	gateway "github.com/uberservice/uberservice/gateway/accounts"
+	"github.com/uberservice/uberservice/platform/idempotency"
+	"github.com/uberservice/uberservice/platform/mail"
+	"github.com/uberservice/uberservice/platform/web"
+)
+
+// handlers are the public HTTP API: they decode, call the service and encode,
+// nothing more. Errors are problems; the platform's error handler writes them.
+type handlers struct{ svc *service }
+
+// mountAPI adds the public API to e.
+func mountAPI(e *echo.Echo, svc *service) {
+	h := handlers{svc: svc}
+	e.POST("/v1/accounts", h.open)
+	e.GET("/v1/accounts/:id", h.get)
+	e.POST("/v1/accounts/:id/deposits", h.deposit)
+	e.POST("/v1/accounts/:id/withdrawals", h.withdraw)
+	e.GET("/v1/accounts/:id/transactions", h.transactions)
+	e.GET("/v1/accounts/:id/notifications", h.notifications)
+}
+
+// amountRequest is the body of a deposit or a withdrawal.
+type amountRequest struct {
+	Amount int64 `json:"amount"`
+}
+
+// items is the envelope of every list, so that lists can grow fields (a
+// cursor, say) without breaking clients.
+type items[T any] struct {
+	Items []T `json:"items"`
+}
+
+func (h handlers) open(c echo.Context) error {
+	var req OpenAccount
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	a, err := h.svc.Open(c.Request().Context(), req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, a)
+}
+
+func (h handlers) get(c echo.Context) error {
+	id, err := accountID(c)
+	if err != nil {
+		return err
+	}
+	a, err := h.svc.Get(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+func (h handlers) deposit(c echo.Context) error { return h.move(c, h.svc.Deposit) }
+
+func (h handlers) withdraw(c echo.Context) error { return h.move(c, h.svc.Withdraw) }
+
+// move serves a deposit or a withdrawal, whose answer may be the stored
+// answer to an earlier request with the same Idempotency-Key.
+func (h handlers) move(c echo.Context, apply func(ctx context.Context, id uuid.UUID, amount int64, key string) (idempotency.Result, error)) error {
+	id, err := accountID(c)
+	if err != nil {
+		return err
+	}
+	var req amountRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	res, err := apply(c.Request().Context(), id, req.Amount, c.Request().Header.Get(idempotency.Header))
+	if err != nil {
+		return err
+	}
+	if res.Replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
+	return c.JSONBlob(res.Status, res.Body)
+}
+
+func (h handlers) transactions(c echo.Context) error {
+	id, err := accountID(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.svc.Transactions(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, items[gateway.Transaction]{Items: list})
+}
+
+func (h handlers) notifications(c echo.Context) error {
+	id, err := accountID(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.svc.Notifications(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, items[mail.Notification]{Items: list})
+}
+
+// accountID reads the account id from the path. A malformed id names no
+// account, so it is the same 404 as an unknown one.
+func accountID(c echo.Context) (uuid.UUID, error) {
+	id, err := web.PathID(c, "id")
+	if err != nil {
+		return uuid.Nil, gateway.ErrAccountNotFound.WithDetail("%q is not an account id", c.Param("id"))
+	}
+	return id, nil
+}

@@ -1,0 +1,134 @@
+package accounts
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	gateway "github.com/uberservice/uberservice/gateway/accounts"
+)
+
+// The store is plain SQL on a *gorm.DB that already carries the request's
+// context and, for writes, the transaction they belong to. It knows tables,
+// not rules: the service decides what a missing row means.
+
+const accountColumns = `id, owner_name, email, currency, balance, status, referral_code, created_at`
+
+const transactionColumns = `id, account_id, kind, amount, balance_after, COALESCE(reference, '') AS reference, created_at`
+
+func insertAccount(db *gorm.DB, a *gateway.Account) error {
+	err := db.Raw(`INSERT INTO accounts (id, owner_name, email, currency, balance, status, referral_code)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING created_at`,
+		a.ID, a.OwnerName, a.Email, a.Currency, a.Balance, a.Status, a.ReferralCode).Row().Scan(&a.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert account: %w", err)
+	}
+	a.CreatedAt = a.CreatedAt.UTC()
+	return nil
+}
+
+// findAccount returns the account id, or found false.
+func findAccount(db *gorm.DB, id uuid.UUID) (a gateway.Account, found bool, err error) {
+	res := db.Raw(`SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id).Scan(&a)
+	if res.Error != nil {
+		return a, false, fmt.Errorf("read account: %w", res.Error)
+	}
+	a.CreatedAt = a.CreatedAt.UTC()
+	return a, res.RowsAffected > 0, nil
+}
+
+// findAccounts returns the accounts among ids, in no particular order.
+func findAccounts(db *gorm.DB, ids []uuid.UUID) ([]gateway.Account, error) {
+	var out []gateway.Account
+	if err := db.Raw(`SELECT `+accountColumns+` FROM accounts WHERE id IN ?`, ids).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("read accounts: %w", err)
+	}
+	for i := range out {
+		out[i].CreatedAt = out[i].CreatedAt.UTC()
+	}
+	return out, nil
+}
+
+func accountExists(db *gorm.DB, id uuid.UUID) (bool, error) {
+	var exists bool
+	if err := db.Raw(`SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?)`, id).Row().Scan(&exists); err != nil {
+		return false, fmt.Errorf("look up account: %w", err)
+	}
+	return exists, nil
+}
+
+// lockAccount reads the account id and locks its row until the transaction
+// ends, so that nothing else moves its money meanwhile.
+func lockAccount(db *gorm.DB, id uuid.UUID) (a gateway.Account, found bool, err error) {
+	res := db.Raw(`SELECT `+accountColumns+` FROM accounts WHERE id = ? FOR UPDATE`, id).Scan(&a)
+	if res.Error != nil {
+		return a, false, fmt.Errorf("lock account: %w", res.Error)
+	}
+	a.CreatedAt = a.CreatedAt.UTC()
+	return a, res.RowsAffected > 0, nil
+}
+
+// addToBalance adds delta (negative to take money out) to the balance of id
+// in one conditional statement, and returns the account as it is afterwards.
+// The condition is the whole concurrency story: the balance neither goes below
+// zero nor overflows, however many movements race, because Postgres applies
+// each UPDATE to the latest committed row. ok is false when the condition
+// failed or the account does not exist; the caller tells which.
+func addToBalance(db *gorm.DB, id uuid.UUID, delta int64) (a gateway.Account, ok bool, err error) {
+	var res *gorm.DB
+	if delta < 0 {
+		res = db.Raw(`UPDATE accounts SET balance = balance + ? WHERE id = ? AND balance >= ?
+			RETURNING `+accountColumns, delta, id, -delta).Scan(&a)
+	} else {
+		res = db.Raw(`UPDATE accounts SET balance = balance + ? WHERE id = ? AND balance <= ?
+			RETURNING `+accountColumns, delta, id, math.MaxInt64-delta).Scan(&a)
+	}
+	if res.Error != nil {
+		return a, false, fmt.Errorf("update balance: %w", res.Error)
+	}
+	a.CreatedAt = a.CreatedAt.UTC()
+	return a, res.RowsAffected > 0, nil
+}
+
+// insertTransaction writes t to the ledger and sets its creation time.
+func insertTransaction(db *gorm.DB, t *gateway.Transaction) error {
+	var ref *string
+	if t.Reference != "" {
+		ref = &t.Reference
+	}
+	err := db.Raw(`INSERT INTO transactions (id, account_id, kind, amount, balance_after, reference)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING created_at`,
+		t.ID, t.AccountID, t.Kind, t.Amount, t.BalanceAfter, ref).Row().Scan(&t.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert %s: %w", t.Kind, err)
+	}
+	t.CreatedAt = t.CreatedAt.UTC()
+	return nil
+}
+
+// transactionByReference returns the kind movement of account with reference,
+// or found false.
+func transactionByReference(db *gorm.DB, account uuid.UUID, kind, reference string) (t gateway.Transaction, found bool, err error) {
+	res := db.Raw(`SELECT `+transactionColumns+` FROM transactions
+		WHERE account_id = ? AND kind = ? AND reference = ?`, account, kind, reference).Scan(&t)
+	if res.Error != nil {
+		return t, false, fmt.Errorf("read %s %q: %w", kind, reference, res.Error)
+	}
+	t.CreatedAt = t.CreatedAt.UTC()
+	return t, res.RowsAffected > 0, nil
+}
+
+// listTransactions returns the ledger of account, newest first.
+func listTransactions(db *gorm.DB, account uuid.UUID) ([]gateway.Transaction, error) {
+	out := []gateway.Transaction{}
+	if err := db.Raw(`SELECT `+transactionColumns+` FROM transactions
+		WHERE account_id = ? ORDER BY seq DESC`, account).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("list transactions: %w", err)
+	}
+	for i := range out {
+		out[i].CreatedAt = out[i].CreatedAt.UTC()
+	}
+	return out, nil
+}
