@@ -1,0 +1,50 @@
+// Package im is the contract of the investment-management context: who manages
+// an account, and a manager by id. The im module implements it; the portal
+// gateway calls it.
+package im
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/uberservice/uberservice/platform/app"
+	"github.com/uberservice/uberservice/platform/httpclient"
+	"github.com/uberservice/uberservice/platform/problem"
+)
+
+// Name is the context's name: its module, schema and gateway.
+const Name = "im"
+
+// IM is what other modules may ask of the im context.
+type IM interface {
+	// ManagerOf returns the manager of an account; found is false when the
+	// account has none (or is unknown to im).
+	ManagerOf(ctx context.Context, accountID uuid.UUID) (m Manager, found bool, err error)
+	// Manager returns a manager by id, or ErrManagerNotFound.
+	Manager(ctx context.Context, id uuid.UUID) (Manager, error)
+}
+
+// Manager is an investment manager as other contexts see it.
+type Manager struct {
+	ID            uuid.UUID `json:"id"`
+	Name          string    `json:"name"`
+	Email         string    `json:"email"`
+	ReferralCode  string    `json:"referral_code"`
+	CommissionBps int       `json:"commission_bps"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// Errors of the im context.
+var (
+	ErrManagerNotFound = problem.New(http.StatusNotFound, "manager_not_found", "The manager does not exist")
+)
+
+// Gateway tells the runtime how to serve and reach this contract.
+var Gateway = app.Gateway[IM]{
+	Name:   Name,
+	Client: func(c *httpclient.Client) IM { return &Client{c: c} },
+	Mount:  Mount,
+}

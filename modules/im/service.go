@@ -1,0 +1,414 @@
+package im
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/uberservice/uberservice/gateway/accounts"
+	"github.com/uberservice/uberservice/gateway/accounts/events"
+	"github.com/uberservice/uberservice/gateway/im"
+	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/mail"
+	"github.com/uberservice/uberservice/platform/messaging"
+	"github.com/uberservice/uberservice/platform/money"
+	"github.com/uberservice/uberservice/platform/problem"
+)
+
+// Errors of im's public API, beside the gateway's im.ErrManagerNotFound.
+var (
+	ErrReferralCodeTaken = problem.New(http.StatusConflict, "referral_code_taken", "The referral code belongs to another manager")
+	ErrAlreadyManaged    = problem.New(http.StatusConflict, "account_already_managed", "Another manager already manages the account")
+	ErrUnknownAccount    = problem.New(http.StatusUnprocessableEntity, "unknown_account", "The account does not exist")
+	ErrLinkNotFound      = problem.New(http.StatusNotFound, "link_not_found", "The manager does not manage the account")
+)
+
+// Limits of a manager's fields.
+const (
+	maxNameLength         = 200
+	maxReferralCodeLength = 64
+	maxCommissionBps      = bpsPerWhole
+)
+
+// bpsPerWhole is the number of basis points in 100%.
+const bpsPerWhole = 10000
+
+// NewManager asks for a manager. CommissionBps is a pointer because a missing
+// commission is an error while a commission of 0 is a valid choice.
+type NewManager struct {
+	Name          string `json:"name"`
+	Email         string `json:"email"`
+	ReferralCode  string `json:"referral_code"`
+	CommissionBps *int   `json:"commission_bps"`
+}
+
+// Link says that a manager manages an account.
+type Link struct {
+	ManagerID uuid.UUID `json:"manager_id"`
+	AccountID uuid.UUID `json:"account_id"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Commission is what a manager earned on one deposit, in the deposit's currency.
+type Commission struct {
+	ID            uuid.UUID `json:"id"`
+	AccountID     uuid.UUID `json:"account_id"`
+	TransactionID uuid.UUID `json:"transaction_id"`
+	Amount        int64     `json:"amount"`
+	Currency      string    `json:"currency"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// Commissions lists a manager's commissions, newest first. Total adds up every
+// amount, as the contract asks; ByCurrency is the honest figure when a manager's
+// accounts do not all share one currency.
+type Commissions struct {
+	Items      []Commission     `json:"items"`
+	Total      int64            `json:"total"`
+	ByCurrency map[string]int64 `json:"by_currency"`
+}
+
+// Summary is a manager's book: the accounts managed, with balances as the
+// accounts context reports them now, and the commission earned so far.
+type Summary struct {
+	Manager              im.Manager       `json:"manager"`
+	Accounts             []ManagedAccount `json:"accounts"`
+	CommissionTotal      int64            `json:"commission_total"`
+	CommissionByCurrency map[string]int64 `json:"commission_by_currency"`
+}
+
+// ManagedAccount is one line of a Summary.
+type ManagedAccount struct {
+	AccountID uuid.UUID `json:"account_id"`
+	OwnerName string    `json:"owner_name"`
+	Balance   int64     `json:"balance"`
+	Currency  string    `json:"currency"`
+}
+
+// service is the im context: managers, the accounts they manage, and what they
+// earn. It implements the im gateway for other modules, and reacts to the
+// accounts context's events; it asks the accounts gateway only when it needs an
+// answer now (does this account exist, what is its balance).
+type service struct {
+	db       *database.DB
+	accounts accounts.Accounts
+	log      *slog.Logger
+}
+
+var _ im.IM = (*service)(nil)
+
+// CreateManager validates and records a new manager.
+func (s *service) CreateManager(ctx context.Context, req NewManager) (im.Manager, error) {
+	if err := validate(req); err != nil {
+		return im.Manager{}, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return im.Manager{}, fmt.Errorf("im: manager id: %w", err)
+	}
+	m := im.Manager{ID: id, Name: req.Name, Email: req.Email, ReferralCode: req.ReferralCode, CommissionBps: *req.CommissionBps}
+	switch m, err = insertManager(ctx, s.db.DB, m); {
+	case database.IsUniqueViolation(err):
+		return im.Manager{}, ErrReferralCodeTaken.WithDetail("referral code %q is taken", req.ReferralCode)
+	case err != nil:
+		return im.Manager{}, fmt.Errorf("im: create manager: %w", err)
+	}
+	s.log.InfoContext(ctx, "manager created", "manager_id", m.ID)
+	return m, nil
+}
+
+func validate(req NewManager) error {
+	var v problem.Violations
+	switch name := strings.TrimSpace(req.Name); {
+	case name == "":
+		v.Add("name", "required")
+	case utf8.RuneCountInString(req.Name) > maxNameLength:
+		v.Add("name", fmt.Sprintf("at most %d characters", maxNameLength))
+	}
+	switch {
+	case req.Email == "":
+		v.Add("email", "required")
+	case !mail.ValidAddress(req.Email):
+		v.Add("email", "must be a valid email address such as name@example.com")
+	}
+	// A referral code is typed by a customer and matched exactly, so it may not
+	// start or end with blanks or hide invisible characters.
+	switch n := utf8.RuneCountInString(req.ReferralCode); {
+	case n == 0:
+		v.Add("referral_code", "required")
+	case n > maxReferralCodeLength:
+		v.Add("referral_code", fmt.Sprintf("at most %d characters", maxReferralCodeLength))
+	case strings.TrimSpace(req.ReferralCode) != req.ReferralCode ||
+		strings.ContainsFunc(req.ReferralCode, func(r rune) bool { return !unicode.IsPrint(r) }):
+		v.Add("referral_code", "must not start or end with spaces, nor contain control characters")
+	}
+	switch bps := req.CommissionBps; {
+	case bps == nil:
+		v.Add("commission_bps", "required")
+	case *bps < 0 || *bps > maxCommissionBps:
+		v.Add("commission_bps", fmt.Sprintf("must be between 0 and %d", maxCommissionBps))
+	}
+	return v.Err()
+}
+
+// Manager implements im.IM.
+func (s *service) Manager(ctx context.Context, id uuid.UUID) (im.Manager, error) {
+	m, found, err := managerByID(ctx, s.db.DB, id)
+	if err != nil {
+		return im.Manager{}, fmt.Errorf("im: manager %s: %w", id, err)
+	}
+	if !found {
+		return im.Manager{}, im.ErrManagerNotFound.WithDetail("no manager %s", id)
+	}
+	return m, nil
+}
+
+// ManagerOf implements im.IM.
+func (s *service) ManagerOf(ctx context.Context, accountID uuid.UUID) (im.Manager, bool, error) {
+	m, found, err := managerOfAccount(ctx, s.db.DB, accountID)
+	if err != nil {
+		return im.Manager{}, false, fmt.Errorf("im: manager of account %s: %w", accountID, err)
+	}
+	return m, found, nil
+}
+
+// Link makes managerID the manager of accountID. It is idempotent: linking an
+// account to its own manager again returns the existing link with created
+// false. The account must exist in the accounts context, which is asked only
+// when im has no link for it yet.
+func (s *service) Link(ctx context.Context, managerID, accountID uuid.UUID) (link Link, created bool, err error) {
+	if _, err := s.Manager(ctx, managerID); err != nil {
+		return Link{}, false, err
+	}
+	existing, found, err := linkOf(ctx, s.db.DB, accountID)
+	if err != nil {
+		return Link{}, false, fmt.Errorf("im: link of account %s: %w", accountID, err)
+	}
+	if !found {
+		if _, err := s.accounts.Get(ctx, accountID); err != nil {
+			if errors.Is(err, accounts.ErrAccountNotFound) {
+				return Link{}, false, ErrUnknownAccount.WithDetail("no account %s", accountID)
+			}
+			return Link{}, false, accountsFailed(err)
+		}
+		err = s.db.Transact(ctx, func(tx *gorm.DB) error {
+			existing, created, err = insertLink(ctx, tx, managerID, accountID)
+			return err
+		})
+		if err != nil {
+			return Link{}, false, fmt.Errorf("im: link account %s: %w", accountID, err)
+		}
+	}
+	if existing.ManagerID != managerID {
+		return Link{}, false, ErrAlreadyManaged.WithDetail("account %s has another manager", accountID)
+	}
+	if created {
+		s.log.InfoContext(ctx, "account linked", "manager_id", managerID, "account_id", accountID)
+	}
+	return existing, created, nil
+}
+
+// Unlink ends managerID's management of accountID.
+func (s *service) Unlink(ctx context.Context, managerID, accountID uuid.UUID) error {
+	deleted, err := deleteLink(ctx, s.db.DB, managerID, accountID)
+	if err != nil {
+		return fmt.Errorf("im: unlink account %s: %w", accountID, err)
+	}
+	if !deleted {
+		if _, err := s.Manager(ctx, managerID); err != nil {
+			return err
+		}
+		return ErrLinkNotFound.WithDetail("manager %s does not manage account %s", managerID, accountID)
+	}
+	s.log.InfoContext(ctx, "account unlinked", "manager_id", managerID, "account_id", accountID)
+	return nil
+}
+
+// Summary returns a manager's book. Balances are asked of the accounts context
+// in batches of accounts.MaxBatch, one call for any ordinary book, rather than
+// one call per account.
+func (s *service) Summary(ctx context.Context, managerID uuid.UUID) (Summary, error) {
+	m, err := s.Manager(ctx, managerID)
+	if err != nil {
+		return Summary{}, err
+	}
+	ids, err := linkedAccounts(ctx, s.db.DB, managerID)
+	if err != nil {
+		return Summary{}, fmt.Errorf("im: accounts of manager %s: %w", managerID, err)
+	}
+	found := make(map[uuid.UUID]accounts.Account, len(ids))
+	for batch := range slices.Chunk(ids, accounts.MaxBatch) {
+		got, err := s.accounts.GetMany(ctx, batch)
+		if err != nil {
+			return Summary{}, accountsFailed(err)
+		}
+		for _, a := range got {
+			found[a.ID] = a
+		}
+	}
+	sum := Summary{Manager: m, Accounts: make([]ManagedAccount, 0, len(ids))}
+	for _, id := range ids {
+		a, ok := found[id]
+		if !ok {
+			// Accounts are never deleted, so this is a link im got wrong; the
+			// book is still worth showing without it.
+			s.log.WarnContext(ctx, "managed account unknown to accounts; left out of the summary", "manager_id", managerID, "account_id", id)
+			continue
+		}
+		sum.Accounts = append(sum.Accounts, ManagedAccount{AccountID: a.ID, OwnerName: a.OwnerName, Balance: a.Balance, Currency: a.Currency})
+	}
+	if sum.CommissionTotal, sum.CommissionByCurrency, err = s.commissionTotals(ctx, managerID); err != nil {
+		return Summary{}, err
+	}
+	return sum, nil
+}
+
+// Commissions lists what a manager earned, newest first.
+func (s *service) Commissions(ctx context.Context, managerID uuid.UUID) (Commissions, error) {
+	if _, err := s.Manager(ctx, managerID); err != nil {
+		return Commissions{}, err
+	}
+	items, err := commissionsOf(ctx, s.db.DB, managerID)
+	if err != nil {
+		return Commissions{}, fmt.Errorf("im: commissions of manager %s: %w", managerID, err)
+	}
+	out := Commissions{Items: items}
+	if out.Total, out.ByCurrency, err = s.commissionTotals(ctx, managerID); err != nil {
+		return Commissions{}, err
+	}
+	return out, nil
+}
+
+func (s *service) commissionTotals(ctx context.Context, managerID uuid.UUID) (total int64, byCurrency map[string]int64, err error) {
+	byCurrency, err = commissionTotals(ctx, s.db.DB, managerID)
+	if err != nil {
+		return 0, nil, fmt.Errorf("im: commission totals of manager %s: %w", managerID, err)
+	}
+	for _, t := range byCurrency {
+		total += t
+	}
+	return total, byCurrency, nil
+}
+
+// Notifications lists the emails sent to a manager, newest first.
+func (s *service) Notifications(ctx context.Context, managerID uuid.UUID) ([]mail.Notification, error) {
+	if _, err := s.Manager(ctx, managerID); err != nil {
+		return nil, err
+	}
+	return mail.List(ctx, s.db.DB, managerID.String())
+}
+
+// onAccountCreated links a new account to the manager whose referral code it
+// was opened with. A code that matches no manager is a customer's typo, not a
+// failure: retrying cannot fix it, so it is logged and the event is done.
+func (s *service) onAccountCreated(ctx context.Context, tx *gorm.DB, e events.AccountCreated) error {
+	if e.AccountID == uuid.Nil {
+		return messaging.Permanent(errors.New("account_created without an account_id"))
+	}
+	log := s.log.With("account_id", e.AccountID, "referral_code", e.ReferralCode)
+	if e.ReferralCode == "" {
+		log.DebugContext(ctx, "account opened without a referral code; left unmanaged")
+		return nil
+	}
+	m, found, err := managerByCode(ctx, tx, e.ReferralCode)
+	if err != nil {
+		return fmt.Errorf("find manager of referral code: %w", err)
+	}
+	if !found {
+		log.InfoContext(ctx, "referral code matches no manager; account left unmanaged")
+		return nil
+	}
+	link, created, err := insertLink(ctx, tx, m.ID, e.AccountID)
+	if err != nil {
+		return fmt.Errorf("link account %s to manager %s: %w", e.AccountID, m.ID, err)
+	}
+	switch {
+	case link.ManagerID != m.ID:
+		// Someone linked it by hand before the event arrived; that choice stands.
+		log.WarnContext(ctx, "account already has another manager; referral ignored",
+			"manager_id", m.ID, "current_manager_id", link.ManagerID)
+	case created:
+		log.InfoContext(ctx, "account linked by referral code", "manager_id", m.ID)
+	}
+	return nil
+}
+
+// onFundsDeposited pays the manager of the account, if any, a commission on
+// the deposit and tells them by an email of their own. Both are written in the
+// handler's transaction, with the inbox record, so they happen exactly once.
+func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, e events.FundsDeposited) error {
+	if e.TransactionID == uuid.Nil || e.AccountID == uuid.Nil || e.Amount <= 0 || e.Currency == "" {
+		return messaging.Permanent(fmt.Errorf("funds_deposited for transaction %s is incomplete: account %s, amount %d, currency %q",
+			e.TransactionID, e.AccountID, e.Amount, e.Currency))
+	}
+	m, managed, err := managerOfAccount(ctx, tx, e.AccountID)
+	if err != nil {
+		return fmt.Errorf("find manager of account %s: %w", e.AccountID, err)
+	}
+	if !managed {
+		return nil
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("commission id: %w", err)
+	}
+	c := commission{
+		ID: id, ManagerID: m.ID, AccountID: e.AccountID, TransactionID: e.TransactionID,
+		Amount: commissionOn(e.Amount, m.CommissionBps), Currency: e.Currency,
+		DepositAmount: e.Amount, CommissionBps: m.CommissionBps,
+	}
+	log := s.log.With("manager_id", m.ID, "account_id", e.AccountID, "transaction_id", e.TransactionID)
+	recorded, err := insertCommission(ctx, tx, c)
+	if err != nil {
+		return fmt.Errorf("record commission on transaction %s: %w", e.TransactionID, err)
+	}
+	if !recorded {
+		// The same deposit under another message id: the inbox could not tell.
+		log.InfoContext(ctx, "commission on this deposit already recorded; skipped")
+		return nil
+	}
+	if err := mail.Enqueue(ctx, tx, m.ID.String(), depositEmail(m, e.Movement, c.Amount)); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "commission recorded", "amount", c.Amount, "currency", c.Currency)
+	return nil
+}
+
+// commissionOn returns floor(amount * bps / 10000) for amount >= 0 and bps in
+// 0..10000. The product alone can overflow int64 (1e15 * 1e4), so amount is
+// split as 10000*q + r: q*bps cannot overflow for any int64 amount, and r*bps
+// is below 1e8.
+func commissionOn(amount int64, bps int) int64 {
+	q, r := amount/bpsPerWhole, amount%bpsPerWhole
+	return q*int64(bps) + r*int64(bps)/bpsPerWhole
+}
+
+// depositEmail is the manager's own notice of a deposit: a separate email, not
+// a copy of the owner's confirmation.
+func depositEmail(m im.Manager, d events.Movement, commission int64) mail.Message {
+	return mail.Message{
+		To:      m.Email,
+		Subject: fmt.Sprintf("Deposit of %s into an account you manage", money.Format(d.Amount, d.Currency)),
+		Body: fmt.Sprintf("Hello %s,\n\nAccount %s received a deposit of %s (transaction %s).\n"+
+			"Your commission at %d.%02d%%: %s.\n",
+			m.Name, d.AccountID, money.Format(d.Amount, d.Currency), d.TransactionID,
+			m.CommissionBps/100, m.CommissionBps%100, money.Format(commission, d.Currency)),
+	}
+}
+
+// accountsFailed is im's answer when the accounts gateway cannot answer: a 503
+// naming the dependency. The cause stays in the error chain, for the log, but
+// not in the problem a client receives.
+func accountsFailed(err error) error {
+	return fmt.Errorf("%w: %w", problem.ErrUnavailable.WithDetail("the accounts service is unavailable"), err)
+}

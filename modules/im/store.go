@@ -1,0 +1,148 @@
+package im
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/uberservice/uberservice/gateway/im"
+)
+
+// The SQL of the im schema. Every function takes the handle to run on, the pool
+// or a transaction, so that the service decides what commits together: an
+// event handler passes the transaction that also records the message in the
+// inbox. Times leave the store in UTC, so that a DTO read here and the same
+// DTO decoded from JSON are equal.
+
+const managerColumns = "id, name, email, referral_code, commission_bps, created_at"
+
+func insertManager(ctx context.Context, q *gorm.DB, m im.Manager) (im.Manager, error) {
+	var out im.Manager
+	err := q.WithContext(ctx).Raw(`INSERT INTO managers (id, name, email, referral_code, commission_bps)
+		VALUES (?, ?, ?, ?, ?) RETURNING `+managerColumns,
+		m.ID, m.Name, m.Email, m.ReferralCode, m.CommissionBps).Scan(&out).Error
+	out.CreatedAt = out.CreatedAt.UTC()
+	return out, err
+}
+
+func managerByID(ctx context.Context, q *gorm.DB, id uuid.UUID) (im.Manager, bool, error) {
+	return oneManager(ctx, q, "SELECT "+managerColumns+" FROM managers WHERE id = ?", id)
+}
+
+func managerByCode(ctx context.Context, q *gorm.DB, code string) (im.Manager, bool, error) {
+	return oneManager(ctx, q, "SELECT "+managerColumns+" FROM managers WHERE referral_code = ?", code)
+}
+
+func managerOfAccount(ctx context.Context, q *gorm.DB, accountID uuid.UUID) (im.Manager, bool, error) {
+	return oneManager(ctx, q, `SELECT m.id, m.name, m.email, m.referral_code, m.commission_bps, m.created_at
+		FROM account_links l JOIN managers m ON m.id = l.manager_id WHERE l.account_id = ?`, accountID)
+}
+
+func oneManager(ctx context.Context, q *gorm.DB, query string, arg any) (im.Manager, bool, error) {
+	var m im.Manager
+	res := q.WithContext(ctx).Raw(query, arg).Scan(&m)
+	if res.Error != nil || res.RowsAffected == 0 {
+		return im.Manager{}, false, res.Error
+	}
+	m.CreatedAt = m.CreatedAt.UTC()
+	return m, true, nil
+}
+
+// insertLink links accountID to managerID unless it is linked already, and
+// returns the account's link either way; created says whether it is new. When
+// another transaction is linking the same account, the insert waits for it, and
+// the read that follows sees its outcome.
+func insertLink(ctx context.Context, q *gorm.DB, managerID, accountID uuid.UUID) (Link, bool, error) {
+	res := q.WithContext(ctx).Exec(`INSERT INTO account_links (account_id, manager_id) VALUES (?, ?)
+		ON CONFLICT (account_id) DO NOTHING`, accountID, managerID)
+	if res.Error != nil {
+		return Link{}, false, res.Error
+	}
+	link, found, err := linkOf(ctx, q, accountID)
+	if err != nil {
+		return Link{}, false, err
+	}
+	if !found {
+		return Link{}, false, fmt.Errorf("link of account %s was removed while being made", accountID)
+	}
+	return link, res.RowsAffected == 1, nil
+}
+
+func linkOf(ctx context.Context, q *gorm.DB, accountID uuid.UUID) (Link, bool, error) {
+	var l Link
+	res := q.WithContext(ctx).Raw(`SELECT manager_id, account_id, created_at FROM account_links
+		WHERE account_id = ?`, accountID).Scan(&l)
+	if res.Error != nil || res.RowsAffected == 0 {
+		return Link{}, false, res.Error
+	}
+	l.CreatedAt = l.CreatedAt.UTC()
+	return l, true, nil
+}
+
+func deleteLink(ctx context.Context, q *gorm.DB, managerID, accountID uuid.UUID) (bool, error) {
+	res := q.WithContext(ctx).Exec("DELETE FROM account_links WHERE account_id = ? AND manager_id = ?", accountID, managerID)
+	return res.RowsAffected == 1, res.Error
+}
+
+// linkedAccounts returns the ids of the accounts managerID manages, oldest
+// link first.
+func linkedAccounts(ctx context.Context, q *gorm.DB, managerID uuid.UUID) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := q.WithContext(ctx).Raw(`SELECT account_id FROM account_links WHERE manager_id = ?
+		ORDER BY created_at, account_id`, managerID).Scan(&ids).Error
+	return ids, err
+}
+
+// commission is a commission as stored, with the deposit and rate behind it.
+type commission struct {
+	ID            uuid.UUID
+	ManagerID     uuid.UUID
+	AccountID     uuid.UUID
+	TransactionID uuid.UUID
+	Amount        int64
+	Currency      string
+	DepositAmount int64
+	CommissionBps int
+}
+
+// insertCommission records c unless a commission on its transaction exists
+// already, and reports whether it did.
+func insertCommission(ctx context.Context, q *gorm.DB, c commission) (bool, error) {
+	res := q.WithContext(ctx).Exec(`INSERT INTO commissions
+		(id, manager_id, account_id, transaction_id, amount, currency, deposit_amount, commission_bps)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transaction_id) DO NOTHING`,
+		c.ID, c.ManagerID, c.AccountID, c.TransactionID, c.Amount, c.Currency, c.DepositAmount, c.CommissionBps)
+	return res.RowsAffected == 1, res.Error
+}
+
+// commissionsOf lists managerID's commissions, newest first; ids are UUIDv7,
+// so they order commissions made in one instant.
+func commissionsOf(ctx context.Context, q *gorm.DB, managerID uuid.UUID) ([]Commission, error) {
+	out := []Commission{}
+	err := q.WithContext(ctx).Raw(`SELECT id, account_id, transaction_id, amount, currency, created_at
+		FROM commissions WHERE manager_id = ? ORDER BY created_at DESC, id DESC`, managerID).Scan(&out).Error
+	for i := range out {
+		out[i].CreatedAt = out[i].CreatedAt.UTC()
+	}
+	return out, err
+}
+
+// commissionTotals adds up managerID's commissions per currency.
+func commissionTotals(ctx context.Context, q *gorm.DB, managerID uuid.UUID) (map[string]int64, error) {
+	var rows []struct {
+		Currency string
+		Total    int64
+	}
+	err := q.WithContext(ctx).Raw(`SELECT currency, sum(amount)::bigint AS total FROM commissions
+		WHERE manager_id = ? GROUP BY currency`, managerID).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	totals := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		totals[r.Currency] = r.Total
+	}
+	return totals, nil
+}
