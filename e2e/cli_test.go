@@ -1,0 +1,298 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/uberservice/uberservice/platform/apptest"
+)
+
+// TestModulesCommand: `uberservice modules` lists every module with its default
+// port, the gateways it uses and the topics it publishes and consumes.
+func TestModulesCommand(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runToExit(t, 20*time.Second, "modules")
+	if code != 0 {
+		t.Fatalf("uberservice modules exited %d, want 0; stderr:\n%s", code, stderr)
+	}
+	rows := map[string][]string{}
+	for _, line := range strings.Split(stdout, "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			rows[f[0]] = f
+		}
+	}
+	type want struct {
+		port      int
+		uses      []string
+		publishes []string
+		consumes  []string
+	}
+	accountTopics := []string{"accounts.account_created.v1", "accounts.funds_deposited.v1", "accounts.funds_withdrawn.v1",
+		"accounts.account_debited.v1", "accounts.account_credited.v1"}
+	wants := map[string]want{
+		"accounts": {port: 8081, publishes: accountTopics},
+		"im":       {port: 8082, uses: []string{"accounts"}, consumes: []string{"accounts.account_created.v1", "accounts.funds_deposited.v1"}},
+		"portal":   {port: 8080, uses: []string{"accounts", "im"}},
+	}
+	for name, w := range wants {
+		row, ok := rows[name]
+		if !ok {
+			t.Errorf("module %s is not listed:\n%s", name, stdout)
+			continue
+		}
+		if len(row) != 5 {
+			t.Errorf("row of %s has %d columns, want MODULE PORT USES PUBLISHES CONSUMES: %q", name, len(row), row)
+			continue
+		}
+		if row[1] != strconv.Itoa(w.port) {
+			t.Errorf("module %s port %s, want %d", name, row[1], w.port)
+		}
+		for i, list := range [][]string{w.uses, w.publishes, w.consumes} {
+			got := strings.Split(row[2+i], ",")
+			for _, x := range list {
+				if !slices.Contains(got, x) {
+					t.Errorf("module %s column %d is %q, want it to list %s", name, 3+i, row[2+i], x)
+				}
+			}
+		}
+	}
+	// accounts, the core domain, uses nobody and consumes nothing.
+	if row := rows["accounts"]; len(row) == 5 && (row[2] != "-" || row[4] != "-") {
+		t.Errorf("accounts uses %q and consumes %q, want none (-)", row[2], row[4])
+	}
+}
+
+// TestUnknownModule: a module that does not exist is a usage error (exit 2)
+// that lists the valid modules.
+func TestUnknownModule(t *testing.T) {
+	t.Parallel()
+	port := freePorts(t, 1)[0]
+	code, _, stderr := runToExit(t, 20*time.Second, "run", "--modules", "accounts,bogus",
+		"--listen", fmt.Sprintf("accounts=127.0.0.1:%d", port), "--database-url", apptest.FreshDatabase(t), "--log-format", "json")
+	if code != 2 {
+		t.Fatalf("exit code %d, want 2; stderr:\n%s", code, stderr)
+	}
+	msg := errorLine(stderr)
+	for _, s := range append([]string{"bogus"}, moduleNames...) {
+		if !regexp.MustCompile(`\b` + s + `\b`).MatchString(msg) {
+			t.Errorf("the error does not name %q: %q", s, msg)
+		}
+	}
+}
+
+// TestPortalNeedsPeers: the portal alone, with no --peer for the gateways it
+// calls, is refused at start-up with a message that says what is missing.
+func TestPortalNeedsPeers(t *testing.T) {
+	t.Parallel()
+	port := freePorts(t, 1)[0]
+	code, _, stderr := runToExit(t, 20*time.Second, "run", "--modules", "portal",
+		"--listen", fmt.Sprintf("portal=127.0.0.1:%d", port), "--database-url", apptest.FreshDatabase(t), "--log-format", "json")
+	if code != 2 {
+		t.Fatalf("exit code %d, want 2; stderr:\n%s", code, stderr)
+	}
+	msg := errorLine(stderr)
+	if !strings.Contains(msg, "--peer") {
+		t.Errorf("the error does not point at --peer:\n%s", stderr)
+	}
+	var named []string
+	for _, dep := range []string{"accounts", "im"} {
+		if regexp.MustCompile(`\b` + dep + `\b`).MatchString(msg) {
+			named = append(named, dep)
+		}
+	}
+	if len(named) == 0 {
+		t.Errorf("the error names neither missing gateway (accounts, im):\n%s", stderr)
+	} else if len(named) == 1 {
+		t.Logf("note: the error names only %v of the two missing gateways: %s", named, msg)
+	}
+	if c, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		t.Errorf("port %d of the refused portal is not free: %v", port, err)
+	} else {
+		c.Close()
+	}
+}
+
+// TestPortInUse: a port in use stops the start-up before anything starts, with
+// a message naming the module and the address; nothing stays bound or migrated.
+func TestPortInUse(t *testing.T) {
+	t.Parallel()
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	busy := held.Addr().String()
+	ports := freePorts(t, 2)
+	others := []string{fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1])}
+	db := apptest.FreshDatabase(t)
+	code, _, stderr := runToExit(t, 25*time.Second, "run", "--modules", "accounts,im,portal",
+		"--listen", "accounts="+others[0], "--listen", "im="+busy, "--listen", "portal="+others[1],
+		"--database-url", db, "--log-format", "json")
+	if code <= 0 {
+		t.Fatalf("exit code %d, want a failure (> 0); stderr:\n%s", code, stderr)
+	}
+	msg := errorLine(stderr)
+	if !regexp.MustCompile(`\bim\b`).MatchString(msg) || !strings.Contains(msg, busy) {
+		t.Errorf("the error does not name module im and address %s:\n%s", busy, stderr)
+	}
+	for _, addr := range others {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("%s is still bound after the failed start: %v", addr, err)
+			continue
+		}
+		ln.Close()
+	}
+	if schemas := schemasOf(t, db, "accounts", "im"); len(schemas) != 0 {
+		t.Errorf("a start-up refused for a busy port still touched the database: schemas %v exist", schemas)
+	}
+}
+
+// TestMigrateThenRunNoMigrate: `uberservice migrate` creates the modules'
+// tables and exits; `run --no-migrate` then serves from them, while on an
+// unmigrated database it reports not ready.
+func TestMigrateThenRunNoMigrate(t *testing.T) {
+	t.Parallel()
+	db := apptest.FreshDatabase(t)
+	for i := range 2 { // a second migrate finds nothing to do
+		code, _, stderr := runToExit(t, 60*time.Second, "migrate", "--modules", "accounts,im", "--database-url", db, "--log-format", "json")
+		if code != 0 {
+			t.Fatalf("migrate #%d exited %d, want 0; stderr:\n%s", i+1, code, stderr)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatalf("connect %s: %v", db, err)
+	}
+	defer conn.Close(context.Background())
+	platform := []string{"outbox", "inbox", "dead_letters", "notifications", "idempotency_keys", "platform_migrations", "schema_migrations"}
+	for _, schema := range []string{"accounts", "im"} {
+		tables := tablesOf(t, conn, schema)
+		for _, want := range platform {
+			if !slices.Contains(tables, want) {
+				t.Errorf("schema %s has tables %v, want %s among them", schema, tables, want)
+			}
+		}
+		var own []string
+		for _, tb := range tables {
+			if !slices.Contains(platform, tb) {
+				own = append(own, tb)
+			}
+		}
+		if len(own) == 0 {
+			t.Errorf("schema %s has only the platform's tables %v, none of the module's own", schema, tables)
+		}
+		var version int64
+		var dirty bool
+		if err := conn.QueryRow(ctx, "SELECT version, dirty FROM "+pgx.Identifier{schema, "schema_migrations"}.Sanitize()).Scan(&version, &dirty); err != nil {
+			t.Errorf("read %s.schema_migrations: %v", schema, err)
+		} else if version < 1 || dirty {
+			t.Errorf("%s migrations at version %d dirty=%v, want applied and clean", schema, version, dirty)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	p := startSystem(t, db, "--no-migrate")
+	var a account
+	expectJSON(t, apptest.Do(t, http.MethodPost, p.url("accounts")+"/v1/accounts", map[string]any{
+		"owner_name": "Mia Migrated", "email": "mia@example.com",
+	}), http.StatusCreated, &a, accountKeys...)
+	deposit(t, p.url("accounts"), a.ID, 700, 700)
+
+	// Without migrations, --no-migrate serves but is not ready.
+	fresh := apptest.FreshDatabase(t)
+	args, addrs := runArgs(fresh, freePorts(t, len(moduleNames)), "--no-migrate")
+	q := launch(t, args...)
+	q.addrs = map[string]string{"accounts": addrs["accounts"]}
+	var last apptest.Response
+	client := &http.Client{Timeout: 2 * time.Second}
+	apptest.Eventually(t, 30*time.Second, "an answer from /readyz of the unmigrated accounts", func() bool {
+		if q.exited() {
+			t.Fatalf("run --no-migrate on an empty database exited %d instead of serving not-ready", q.exitCode())
+		}
+		resp, err := client.Get(q.url("accounts") + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		last = apptest.Do(t, http.MethodGet, q.url("accounts")+"/readyz", nil)
+		return true
+	})
+	if last.Status != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz of accounts on an unmigrated database with --no-migrate: %d %s, want 503", last.Status, last.Body)
+	}
+	if !strings.Contains(string(last.Body), "migrations") {
+		t.Errorf("/readyz 503 does not give the migrations as the reason: %s", last.Body)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel2()
+	c, err := pgx.Connect(ctx2, fresh)
+	if err != nil {
+		t.Fatalf("connect %s: %v", fresh, err)
+	}
+	defer c.Close(context.Background())
+	if tables := tablesOf(t, c, "accounts"); slices.Contains(tables, "outbox") {
+		t.Errorf("--no-migrate migrated anyway: accounts has tables %v", tables)
+	}
+}
+
+// errorLine is the line of stderr that reports why the command failed: the
+// last one that is not a JSON log record.
+func errorLine(stderr string) string {
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" && !strings.HasPrefix(l, "{") && !strings.HasPrefix(l, "time=") {
+			return l
+		}
+	}
+	return ""
+}
+
+func tablesOf(t testing.TB, conn *pgx.Conn, schema string) []string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(),
+		"SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name", schema)
+	if err != nil {
+		t.Fatalf("list tables of %s: %v", schema, err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("list tables of %s: %v", schema, err)
+	}
+	return tables
+}
+
+// schemasOf returns which of names exist as schemas in db.
+func schemasOf(t testing.TB, db string, names ...string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatalf("connect %s: %v", db, err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, "SELECT schema_name FROM information_schema.schemata WHERE schema_name = ANY($1) ORDER BY 1", names)
+	if err != nil {
+		t.Fatalf("list schemas: %v", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("list schemas: %v", err)
+	}
+	return found
+}

@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/uberservice/uberservice/platform/apptest"
+)
+
+// TestMoneyUnderConcurrency: concurrent withdrawals never take a balance below
+// zero, and concurrent requests with one Idempotency-Key have one effect.
+func TestMoneyUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	p := startSystem(t, apptest.FreshDatabase(t))
+	acc := p.url("accounts")
+	var a account
+	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
+		"owner_name": "Connie Current", "email": "connie@example.com",
+	}), http.StatusCreated, &a, accountKeys...)
+	deposit(t, acc, a.ID, 1000, 1000)
+
+	// 25 withdrawals of 100 from 1000: exactly 10 succeed.
+	statuses := parallel(t, 25, acc+"/v1/accounts/"+a.ID+"/withdrawals", `{"amount": 100}`)
+	count := map[int]int{}
+	for _, r := range statuses {
+		count[r.Status]++
+		if r.Status == http.StatusConflict {
+			expectProblem(t, r, http.StatusConflict, "insufficient_funds")
+		}
+	}
+	if count[http.StatusCreated] != 10 || count[http.StatusConflict] != 15 {
+		t.Fatalf("25 concurrent withdrawals of 100 from 1000: statuses %v, want 10×201 and 15×409", count)
+	}
+	expectBalance(t, acc, a.ID, 0)
+
+	// 10 concurrent deposits with one key: one deposit, ten identical answers.
+	replies := parallel(t, 10, acc+"/v1/accounts/"+a.ID+"/deposits", `{"amount": 77}`, "Idempotency-Key", "dep-"+randomHex(6))
+	var first transaction
+	for i, r := range replies {
+		var tx transaction
+		expectJSON(t, r, http.StatusCreated, &tx, transactionKeys...)
+		if i == 0 {
+			first = tx
+		} else if tx != first {
+			t.Fatalf("concurrent replays answered %+v and %+v, want the same transaction", first, tx)
+		}
+	}
+	expectBalance(t, acc, a.ID, 77)
+
+	// A withdrawal key is replayed like a deposit key; a key whose request
+	// failed stays free.
+	key := "wd-" + randomHex(6)
+	expectProblem(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/withdrawals", map[string]any{"amount": 100},
+		"Idempotency-Key", key), http.StatusConflict, "insufficient_funds")
+	deposit(t, acc, a.ID, 23, 100)
+	var w1, w2 transaction
+	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/withdrawals", map[string]any{"amount": 100},
+		"Idempotency-Key", key), http.StatusCreated, &w1, transactionKeys...)
+	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/withdrawals", map[string]any{"amount": 100},
+		"Idempotency-Key", key), http.StatusCreated, &w2, transactionKeys...)
+	if w1 != w2 || w1.Kind != "withdrawal" || w1.BalanceAfter != 0 {
+		t.Fatalf("withdrawal %+v and its replay %+v, want one withdrawal to 0", w1, w2)
+	}
+	expectProblem(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/withdrawals", map[string]any{"amount": 1},
+		"Idempotency-Key", key), http.StatusUnprocessableEntity, "")
+	expectBalance(t, acc, a.ID, 0)
+
+	var txs []transaction
+	items(t, acc+"/v1/accounts/"+a.ID+"/transactions", &txs)
+	var sum int64
+	for _, tx := range txs {
+		sum += signed(tx)
+	}
+	if len(txs) != 1+10+1+1+1 || sum != 0 {
+		t.Fatalf("%d transactions summing to %d, want 14 summing to the balance 0: %s", len(txs), sum, describe(txs))
+	}
+}
+
+// parallel sends n identical POSTs at once and returns the answers in order.
+func parallel(t testing.TB, n int, url, body string, headers ...string) []apptest.Response {
+	t.Helper()
+	out := make([]apptest.Response, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			req.Header.Set("Content-Type", "application/json")
+			for j := 0; j+1 < len(headers); j += 2 {
+				req.Header.Set(headers[j], headers[j+1])
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer resp.Body.Close()
+			data, err := io.ReadAll(resp.Body)
+			out[i], errs[i] = apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, err
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	return out
+}

@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/uberservice/uberservice/platform/apptest"
+)
+
+// TestGracefulShutdown: SIGTERM while deposits are in flight stops the process
+// with exit 0, every deposit answered 201 is kept and none other is; after a
+// restart on the same database SIGINT stops it cleanly too.
+func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	db := apptest.FreshDatabase(t)
+	p := startSystem(t, db)
+	acc := p.url("accounts")
+
+	var a account
+	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
+		"owner_name": "Sid Shutdown", "email": "sid@example.com",
+	}), http.StatusCreated, &a, accountKeys...)
+	var before []notification
+	items(t, acc+"/v1/accounts/"+a.ID+"/notifications", &before)
+
+	const workers = 12
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	var (
+		created   atomic.Int64 // deposits answered 201
+		afterSig  atomic.Int64 // of which answered after SIGTERM was sent
+		signalled atomic.Bool
+		mu        sync.Mutex
+		bad       []string // answers other than 201
+		wg        sync.WaitGroup
+	)
+	body := `{"amount": 1}`
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5000; i++ {
+				resp, err := client.Post(acc+"/v1/accounts/"+a.ID+"/deposits", "application/json", strings.NewReader(body))
+				if err != nil {
+					if !signalled.Load() {
+						mu.Lock()
+						bad = append(bad, "transport error before SIGTERM: "+err.Error())
+						mu.Unlock()
+					}
+					return // the server is gone: that is how a client sees a stop
+				}
+				answer, readErr := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated || readErr != nil {
+					mu.Lock()
+					bad = append(bad, fmt.Sprintf("%d %s (read: %v)", resp.StatusCode, answer, readErr))
+					mu.Unlock()
+					return
+				}
+				created.Add(1)
+				if signalled.Load() {
+					afterSig.Add(1)
+				}
+			}
+		}()
+	}
+	apptest.Eventually(t, 20*time.Second, "40 deposits under load", func() bool { return created.Load() >= 40 })
+	signalled.Store(true)
+	code, ok := p.stop(syscall.SIGTERM, 25*time.Second)
+	wg.Wait()
+	if !ok {
+		t.Fatalf("no exit within 25s of SIGTERM with requests in flight")
+	}
+	if code != 0 {
+		t.Fatalf("exit code %d after SIGTERM with requests in flight, want 0", code)
+	}
+	if len(bad) > 0 {
+		t.Fatalf("%d deposits did not get 201 while the process ran or stopped: %v", len(bad), bad[:min(len(bad), 5)])
+	}
+	n := created.Load()
+	t.Logf("%d deposits answered 201, %d of them after SIGTERM was sent", n, afterSig.Load())
+
+	// Restart on the same database without migrating: the ledger holds exactly
+	// the deposits that were answered.
+	q := startSystem(t, db, "--no-migrate")
+	acc = q.url("accounts")
+	expectBalance(t, acc, a.ID, n)
+	var txs []transaction
+	items(t, acc+"/v1/accounts/"+a.ID+"/transactions", &txs)
+	if int64(len(txs)) != n {
+		t.Fatalf("%d transactions after the restart, want the %d deposits answered 201", len(txs), n)
+	}
+	// Every answered deposit has its confirmation email, sent before or after the restart.
+	waitSent(t, acc+"/v1/accounts/"+a.ID+"/notifications", len(before)+int(n))
+
+	code, ok = q.stop(syscall.SIGINT, 25*time.Second)
+	if !ok || code != 0 {
+		t.Fatalf("after SIGINT: exited=%v code %d, want exit 0 within 25s", ok, code)
+	}
+}

@@ -1,0 +1,480 @@
+package e2e
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uberservice/uberservice/platform/apptest"
+)
+
+const eventually = 15 * time.Second
+
+// TestStory follows the accounts/IM story through HTTP only, with every module
+// in one process: a manager, a customer who signs up with the manager's
+// referral code, deposits and withdrawals, commissions, both emails, the
+// manager's summary, and linking and unlinking an account by hand.
+func TestStory(t *testing.T) {
+	t.Parallel()
+	p := startSystem(t, apptest.FreshDatabase(t))
+	acc, im, portal := p.url("accounts"), p.url("im"), p.url("portal")
+
+	for _, m := range moduleNames {
+		for _, path := range []string{"/healthz", "/readyz"} {
+			apptest.Do(t, http.MethodGet, p.url(m)+path, nil).Expect(t, http.StatusOK)
+		}
+	}
+
+	// A manager with a referral code and 1.5% commission.
+	code := "ADA-" + randomHex(4)
+	mgrEmail := "ada." + randomHex(3) + "@im.example.com"
+	var mgr manager
+	expectJSON(t, apptest.Do(t, http.MethodPost, im+"/v1/managers", map[string]any{
+		"name": "Ada Lovelace", "email": mgrEmail, "referral_code": code, "commission_bps": 150,
+	}), http.StatusCreated, &mgr, managerKeys...)
+	expectUUID(t, "manager id", mgr.ID)
+	expectTime(t, "manager created_at", mgr.CreatedAt)
+	if mgr.Name != "Ada Lovelace" || mgr.Email != mgrEmail || mgr.ReferralCode != code || mgr.CommissionBps != 150 {
+		t.Fatalf("created manager %+v does not match the request", mgr)
+	}
+	var got manager
+	expectJSON(t, apptest.Do(t, http.MethodGet, im+"/v1/managers/"+mgr.ID, nil), http.StatusOK, &got, managerKeys...)
+	if got != mgr {
+		t.Fatalf("GET manager = %+v, want %+v", got, mgr)
+	}
+	expectProblem(t, apptest.Do(t, http.MethodPost, im+"/v1/managers", map[string]any{
+		"name": "Copy Cat", "email": "copy@im.example.com", "referral_code": code, "commission_bps": 100,
+	}), http.StatusConflict, "")
+	expectFieldError(t, expectProblem(t, apptest.Do(t, http.MethodPost, im+"/v1/managers", map[string]any{
+		"name": "Greedy", "email": "greedy@im.example.com", "referral_code": "GREEDY-" + randomHex(4), "commission_bps": 10001,
+	}), http.StatusUnprocessableEntity, ""), "commission_bps")
+	expectProblem(t, apptest.Do(t, http.MethodGet, im+"/v1/managers/"+newUUID(), nil), http.StatusNotFound, "")
+
+	// A customer signs up with the manager's referral code.
+	owner := "olivia." + randomHex(3) + "@example.com"
+	var a account
+	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
+		"owner_name": "Olivia Owner", "email": owner, "referral_code": code,
+	}), http.StatusCreated, &a, accountKeys...)
+	expectUUID(t, "account id", a.ID)
+	expectTime(t, "account created_at", a.CreatedAt)
+	if a.OwnerName != "Olivia Owner" || a.Email != owner || a.Currency != "USD" || a.Balance != 0 ||
+		a.Status != "active" || a.ReferralCode != code {
+		t.Fatalf("created account %+v does not match the request (want USD, balance 0, active)", a)
+	}
+	var gotAcc account
+	expectJSON(t, apptest.Do(t, http.MethodGet, acc+"/v1/accounts/"+a.ID, nil), http.StatusOK, &gotAcc, accountKeys...)
+	if gotAcc != a {
+		t.Fatalf("GET account = %+v, want %+v", gotAcc, a)
+	}
+	expectProblem(t, apptest.Do(t, http.MethodGet, acc+"/v1/accounts/"+newUUID(), nil), http.StatusNotFound, "")
+	expectFieldError(t, expectProblem(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
+		"owner_name": "No Mail", "email": "not-an-email",
+	}), http.StatusUnprocessableEntity, ""), "email")
+	var welcome []notification
+	items(t, acc+"/v1/accounts/"+a.ID+"/notifications", &welcome)
+	ownerMails := len(welcome) // emails to the owner so far (a welcome email, say)
+
+	// im reacts to account_created: the account becomes managed.
+	view := waitManaged(t, portal, a.ID, mgr.ID)
+	if view.Account.ID != a.ID || view.Account.OwnerName != "Olivia Owner" || view.Manager.Name != "Ada Lovelace" || view.Manager.Email != mgrEmail {
+		t.Fatalf("portal view %s does not match the account and its manager", describe(view))
+	}
+	var mgrMails []notification
+	items(t, im+"/v1/managers/"+mgr.ID+"/notifications", &mgrMails)
+	managerMails := len(mgrMails) // emails to the manager so far (a new client, say)
+	expectProblem(t, apptest.Do(t, http.MethodGet, portal+"/v1/portal/accounts/"+newUUID(), nil), http.StatusNotFound, "")
+
+	// An unknown referral code is ignored: handled once, no manager, no dead letter.
+	stranger := newUUID()
+	var u account
+	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
+		"owner_name": "Uma Unknown", "email": "uma@example.com", "referral_code": "NOBODY-" + randomHex(4),
+	}, "X-Request-Id", stranger), http.StatusCreated, &u, accountKeys...)
+	handled := waitHandled(t, p, "account_created", stranger)
+	if handled["level"] != "INFO" || handled["error"] != nil {
+		t.Fatalf("im failed on an unknown referral code instead of ignoring it: %s", describe(handled))
+	}
+	if v := portalOf(t, portal, u.ID); v.Manager != nil {
+		t.Fatalf("an unknown referral code gave the account manager %s", describe(v.Manager))
+	}
+	var dead []map[string]any
+	items(t, im+"/ops/dead-letters", &dead)
+	if len(dead) != 0 {
+		t.Fatalf("im has dead letters or retries after an unknown referral code: %s", describe(dead))
+	}
+
+	// Deposits: one plain, one with an Idempotency-Key replayed once, one more.
+	d1 := deposit(t, acc, a.ID, 10000, 10000)
+	key := "dep-" + randomHex(8)
+	d2 := deposit(t, acc, a.ID, 2550, 12550, "Idempotency-Key", key)
+	var replay transaction
+	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/deposits", map[string]any{"amount": 2550},
+		"Idempotency-Key", key), http.StatusCreated, &replay, transactionKeys...)
+	if replay != d2 {
+		t.Fatalf("replayed deposit = %+v, want the first response %+v", replay, d2)
+	}
+	expectProblem(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/deposits", map[string]any{"amount": 2551},
+		"Idempotency-Key", key), http.StatusUnprocessableEntity, "")
+	expectBalance(t, acc, a.ID, 12550)
+	expectFieldError(t, expectProblem(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/deposits",
+		map[string]any{"amount": 0}), http.StatusUnprocessableEntity, ""), "amount")
+	expectProblem(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/deposits", `{"amount": "ten"}`),
+		http.StatusBadRequest, "")
+	expectProblem(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/deposits", `{"amount": 1`),
+		http.StatusBadRequest, "")
+	expectProblem(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/deposits",
+		`{"amount": 1, "note": "`+strings.Repeat("x", 70<<10)+`"}`), http.StatusRequestEntityTooLarge, "")
+	d3 := deposit(t, acc, a.ID, 333, 12883)
+	expectBalance(t, acc, a.ID, 12883)
+
+	// One commission per deposit, floor(amount * 150 / 10000), whatever the replays.
+	wantCommission := map[string]int64{d1.ID: 150, d2.ID: 38, d3.ID: 4}
+	cs := waitCommissions(t, im, mgr.ID, 3)
+	expectCommissions(t, cs, a.ID, wantCommission, 192)
+
+	// Both emails: one per deposit to the owner, and a separate one to the manager.
+	owned := waitSent(t, acc+"/v1/accounts/"+a.ID+"/notifications", ownerMails+3)
+	for _, n := range owned {
+		if n.To != owner {
+			t.Fatalf("an email on the owner's account went to %q, want only %q (the manager's is separate): %s", n.To, owner, describe(owned))
+		}
+	}
+	managed := waitSent(t, im+"/v1/managers/"+mgr.ID+"/notifications", managerMails+3)
+	for _, n := range managed {
+		if n.To != mgrEmail {
+			t.Fatalf("an email on the manager went to %q, want %q: %s", n.To, mgrEmail, describe(managed))
+		}
+	}
+
+	// Withdrawals: one that fits, one that does not.
+	var w transaction
+	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/withdrawals", map[string]any{"amount": 1000}),
+		http.StatusCreated, &w, transactionKeys...)
+	expectUUID(t, "withdrawal id", w.ID)
+	if w.Kind != "withdrawal" || w.AccountID != a.ID || abs(w.Amount) != 1000 || w.BalanceAfter != 11883 {
+		t.Fatalf("withdrawal = %+v, want kind withdrawal, amount 1000, balance_after 11883", w)
+	}
+	expectProblem(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/withdrawals", map[string]any{"amount": 11884}),
+		http.StatusConflict, "insufficient_funds")
+	expectBalance(t, acc, a.ID, 11883)
+
+	// The ledger, newest first, adds up to the balance.
+	var txs []transaction
+	items(t, acc+"/v1/accounts/"+a.ID+"/transactions", &txs)
+	var ids []string
+	for _, tx := range txs {
+		ids = append(ids, tx.ID)
+	}
+	if want := []string{w.ID, d3.ID, d2.ID, d1.ID}; !slices.Equal(ids, want) {
+		t.Fatalf("transactions %v, want newest first %v: %s", ids, want, describe(txs))
+	}
+	var sum int64
+	for i, tx := range txs {
+		sum += signed(tx)
+		if i+1 < len(txs) {
+			if expectTime(t, "created_at", tx.CreatedAt).Before(expectTime(t, "created_at", txs[i+1].CreatedAt)) {
+				t.Fatalf("transactions are not newest first: %s", describe(txs))
+			}
+			if tx.BalanceAfter != txs[i+1].BalanceAfter+signed(tx) {
+				t.Fatalf("balance_after does not follow from the previous transaction: %s", describe(txs))
+			}
+		}
+	}
+	if sum != 11883 || txs[0].BalanceAfter != 11883 {
+		t.Fatalf("transactions sum to %d (latest balance_after %d), want the balance 11883", sum, txs[0].BalanceAfter)
+	}
+
+	// The summary: the account at its current balance, the commission total.
+	s := getSummary(t, im, mgr.ID)
+	if s.Manager.ID != mgr.ID || s.CommissionTotal != 192 || len(s.Accounts) != 1 ||
+		s.Accounts[0].AccountID != a.ID || s.Accounts[0].OwnerName != "Olivia Owner" ||
+		s.Accounts[0].Balance != 11883 || s.Accounts[0].Currency != "USD" {
+		t.Fatalf("summary %s, want manager %s, account %s at 11883 USD, commission_total 192", describe(s), mgr.ID, a.ID)
+	}
+
+	// A second account, without a referral code, is linked by hand.
+	var b account
+	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
+		"owner_name": "Bruno Buyer", "email": "bruno." + randomHex(3) + "@example.com",
+	}), http.StatusCreated, &b, accountKeys...)
+	if v := portalOf(t, portal, b.ID); v.Manager != nil {
+		t.Fatalf("an account without a referral code has manager %s", describe(v.Manager))
+	}
+	link := expectJSON(t, apptest.Do(t, http.MethodPost, im+"/v1/managers/"+mgr.ID+"/accounts", map[string]any{"account_id": b.ID}),
+		http.StatusCreated, nil)
+	if id, ok := link["account_id"]; ok && id != b.ID {
+		t.Fatalf("link names account %v, want %s", id, b.ID)
+	}
+	if v := portalOf(t, portal, b.ID); v.Manager == nil || v.Manager.ID != mgr.ID {
+		t.Fatalf("after linking, the portal shows manager %s, want %s", describe(v.Manager), mgr.ID)
+	}
+	expectProblem(t, apptest.Do(t, http.MethodPost, im+"/v1/managers/"+mgr.ID+"/accounts", map[string]any{"account_id": newUUID()}),
+		http.StatusUnprocessableEntity, "")
+	var rival manager
+	expectJSON(t, apptest.Do(t, http.MethodPost, im+"/v1/managers", map[string]any{
+		"name": "Rival", "email": "rival@im.example.com", "referral_code": "RIVAL-" + randomHex(4), "commission_bps": 0,
+	}), http.StatusCreated, &rival, managerKeys...)
+	expectProblem(t, apptest.Do(t, http.MethodPost, im+"/v1/managers/"+rival.ID+"/accounts", map[string]any{"account_id": b.ID}),
+		http.StatusConflict, "")
+
+	// A deposit into the linked account earns commission too.
+	e1 := deposit(t, acc, b.ID, 1000, 1000)
+	wantCommission[e1.ID] = 15
+	cs = waitCommissions(t, im, mgr.ID, 4)
+	byAccount := map[string][]commission{}
+	for _, c := range cs.Items {
+		byAccount[c.AccountID] = append(byAccount[c.AccountID], c)
+	}
+	expectCommissions(t, commissions{Items: byAccount[a.ID], Total: 192}, a.ID, map[string]int64{d1.ID: 150, d2.ID: 38, d3.ID: 4}, 192)
+	if len(byAccount[b.ID]) != 1 || byAccount[b.ID][0].TransactionID != e1.ID || byAccount[b.ID][0].Amount != 15 || cs.Total != 207 {
+		t.Fatalf("commissions %s, want one of 15 for deposit %s into the linked account and total 207", describe(cs), e1.ID)
+	}
+	s = getSummary(t, im, mgr.ID)
+	balances := map[string]int64{}
+	for _, sa := range s.Accounts {
+		balances[sa.AccountID] = sa.Balance
+	}
+	if len(s.Accounts) != 2 || balances[a.ID] != 11883 || balances[b.ID] != 1000 || s.CommissionTotal != 207 {
+		t.Fatalf("summary %s, want %s at 11883 and %s at 1000, commission_total 207", describe(s), a.ID, b.ID)
+	}
+
+	// Unlinking frees the account.
+	r := apptest.Do(t, http.MethodDelete, im+"/v1/managers/"+mgr.ID+"/accounts/"+b.ID, nil).Expect(t, http.StatusNoContent)
+	if len(r.Body) != 0 {
+		t.Fatalf("204 with a body: %s", r.Body)
+	}
+	if v := portalOf(t, portal, b.ID); v.Manager != nil {
+		t.Fatalf("after unlinking, the portal still shows manager %s", describe(v.Manager))
+	}
+	s = getSummary(t, im, mgr.ID)
+	if len(s.Accounts) != 1 || s.Accounts[0].AccountID != a.ID {
+		t.Fatalf("summary after unlinking %s, want only %s", describe(s), a.ID)
+	}
+	expectJSON(t, apptest.Do(t, http.MethodPost, im+"/v1/managers/"+rival.ID+"/accounts", map[string]any{"account_id": b.ID}),
+		http.StatusCreated, nil)
+	if v := portalOf(t, portal, b.ID); v.Manager == nil || v.Manager.ID != rival.ID {
+		t.Fatalf("after the rival links the freed account, the portal shows %s, want %s", describe(v.Manager), rival.ID)
+	}
+
+	// No redelivery ever adds a commission or an email.
+	cs = waitCommissions(t, im, mgr.ID, 4)
+	if len(cs.Items) != 4 || cs.Total != 207 {
+		t.Fatalf("commissions at the end %s, want the same 4 and total 207", describe(cs))
+	}
+	var ns []notification
+	items(t, im+"/v1/managers/"+mgr.ID+"/notifications", &ns)
+	if len(ns) < managerMails+4 {
+		t.Fatalf("manager emails %s, want one per deposit into a managed account (%d)", describe(ns), managerMails+4)
+	}
+}
+
+// TestCorrelationID follows an X-Request-Id from a deposit request to the log
+// line of im handling the funds_deposited event it caused.
+func TestCorrelationID(t *testing.T) {
+	t.Parallel()
+	p := startSystem(t, apptest.FreshDatabase(t))
+	acc, im, portal := p.url("accounts"), p.url("im"), p.url("portal")
+
+	code := "CORR-" + randomHex(4)
+	var mgr manager
+	expectJSON(t, apptest.Do(t, http.MethodPost, im+"/v1/managers", map[string]any{
+		"name": "Cora", "email": "cora@im.example.com", "referral_code": code, "commission_bps": 100,
+	}), http.StatusCreated, &mgr, managerKeys...)
+	var a account
+	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
+		"owner_name": "Carl", "email": "carl@example.com", "referral_code": code,
+	}), http.StatusCreated, &a, accountKeys...)
+	waitManaged(t, portal, a.ID, mgr.ID)
+
+	id := newUUID()
+	r := apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/deposits", map[string]any{"amount": 500}, "X-Request-Id", id)
+	var tx transaction
+	expectJSON(t, r, http.StatusCreated, &tx, transactionKeys...)
+	if got := r.Header.Get("X-Request-Id"); got != id {
+		t.Errorf("deposit response X-Request-Id %q, want the request's %q", got, id)
+	}
+
+	line := waitHandled(t, p, "funds_deposited", id)
+	if line["level"] != "INFO" || line["error"] != nil {
+		t.Fatalf("im handled the deposit with an error: %s", describe(line))
+	}
+	// The commission recorded by that handling is this deposit's.
+	cs := waitCommissions(t, im, mgr.ID, 1)
+	expectCommissions(t, cs, a.ID, map[string]int64{tx.ID: 5}, 5)
+}
+
+// waitHandled polls the process's JSON log for the line of im handling an
+// event whose topic contains topic, carrying correlationID, and returns it.
+func waitHandled(t testing.TB, p *process, topic, correlationID string) map[string]any {
+	t.Helper()
+	var line map[string]any
+	apptest.Eventually(t, eventually, "im's log line for handling "+topic+" with correlation_id "+correlationID, func() bool {
+		for _, l := range logLines(p.stderr.String()) {
+			handler, _ := l["handler"].(string)
+			if l["module"] == "im" && l["correlation_id"] == correlationID && strings.Contains(handler, topic) {
+				line = l
+				return true
+			}
+		}
+		return false
+	})
+	return line
+}
+
+// deposit posts a deposit and checks the transaction it returns.
+func deposit(t testing.TB, base, accountID string, amount, balanceAfter int64, headers ...string) transaction {
+	t.Helper()
+	var tx transaction
+	expectJSON(t, apptest.Do(t, http.MethodPost, base+"/v1/accounts/"+accountID+"/deposits", map[string]any{"amount": amount}, headers...),
+		http.StatusCreated, &tx, transactionKeys...)
+	expectUUID(t, "transaction id", tx.ID)
+	expectTime(t, "transaction created_at", tx.CreatedAt)
+	if tx.Kind != "deposit" || tx.AccountID != accountID || tx.Amount != amount || tx.BalanceAfter != balanceAfter {
+		t.Fatalf("deposit of %d = %+v, want kind deposit, account %s, balance_after %d", amount, tx, accountID, balanceAfter)
+	}
+	return tx
+}
+
+func expectBalance(t testing.TB, base, accountID string, want int64) {
+	t.Helper()
+	var a account
+	expectJSON(t, apptest.Do(t, http.MethodGet, base+"/v1/accounts/"+accountID, nil), http.StatusOK, &a, accountKeys...)
+	if a.Balance != want {
+		t.Fatalf("balance of %s is %d, want %d", accountID, a.Balance, want)
+	}
+}
+
+// portalOf GETs the portal's view of an account and checks its shape: the
+// account, a manager object or null, and nothing degraded.
+func portalOf(t testing.TB, portal, accountID string) portalView {
+	t.Helper()
+	var v portalView
+	m := expectJSON(t, apptest.Do(t, http.MethodGet, portal+"/v1/portal/accounts/"+accountID, nil), http.StatusOK, &v,
+		"account", "manager", "degraded")
+	if d, ok := m["degraded"].([]any); !ok || len(d) != 0 {
+		t.Fatalf("portal degraded = %v, want [] with every module up", m["degraded"])
+	}
+	if v.Account.ID != accountID {
+		t.Fatalf("portal account id %q, want %s", v.Account.ID, accountID)
+	}
+	if v.Manager != nil {
+		expectUUID(t, "portal manager id", v.Manager.ID)
+	}
+	return v
+}
+
+// waitManaged polls the portal until accountID has a manager, which must be
+// managerID.
+func waitManaged(t testing.TB, portal, accountID, managerID string) portalView {
+	t.Helper()
+	var v portalView
+	apptest.Eventually(t, eventually, "account "+accountID+" managed in the portal", func() bool {
+		v = portalOf(t, portal, accountID)
+		return v.Manager != nil
+	})
+	if v.Manager.ID != managerID {
+		t.Fatalf("account %s is managed by %s, want %s", accountID, v.Manager.ID, managerID)
+	}
+	return v
+}
+
+// waitCommissions polls a manager's commissions until there are at least n,
+// then checks the total is their sum.
+func waitCommissions(t testing.TB, im, managerID string, n int) commissions {
+	t.Helper()
+	var cs commissions
+	apptest.Eventually(t, eventually, "commissions of manager "+managerID, func() bool {
+		cs = commissions{}
+		expectJSON(t, apptest.Do(t, http.MethodGet, im+"/v1/managers/"+managerID+"/commissions", nil), http.StatusOK, &cs, "items", "total")
+		return len(cs.Items) >= n
+	})
+	var sum int64
+	for _, c := range cs.Items {
+		expectUUID(t, "commission id", c.ID)
+		expectTime(t, "commission created_at", c.CreatedAt)
+		sum += c.Amount
+	}
+	if sum != cs.Total {
+		t.Fatalf("commission total %d, want the sum of the items %d: %s", cs.Total, sum, describe(cs))
+	}
+	return cs
+}
+
+// expectCommissions fails unless cs holds exactly one commission per wanted
+// transaction of accountID, with the wanted amount, and the total.
+func expectCommissions(t testing.TB, cs commissions, accountID string, want map[string]int64, total int64) {
+	t.Helper()
+	if len(cs.Items) != len(want) || cs.Total != total {
+		t.Fatalf("commissions %s, want %d (one per deposit) totalling %d", describe(cs), len(want), total)
+	}
+	seen := map[string]bool{}
+	for _, c := range cs.Items {
+		amount, ok := want[c.TransactionID]
+		if !ok || seen[c.TransactionID] || c.AccountID != accountID || c.Amount != amount {
+			t.Fatalf("commission %+v: want one per deposit %s of account %s, amount floor(deposit*bps/10000)", c, describe(want), accountID)
+		}
+		seen[c.TransactionID] = true
+	}
+}
+
+// waitSent polls a notifications list until it holds n emails, all sent, and
+// fails if it holds more.
+func waitSent(t testing.TB, url string, n int) []notification {
+	t.Helper()
+	var ns []notification
+	apptest.Eventually(t, eventually, "emails at "+url+" sent", func() bool {
+		ns = nil
+		items(t, url, &ns)
+		if len(ns) > n {
+			t.Fatalf("%d emails at %s, want %d: %s", len(ns), url, n, describe(ns))
+		}
+		for _, e := range ns {
+			if e.Status != "sent" {
+				return false
+			}
+		}
+		return len(ns) == n
+	})
+	for i, e := range ns {
+		expectUUID(t, "notification id", e.ID)
+		if e.Subject == "" || e.To == "" {
+			t.Fatalf("email without subject or recipient: %+v", e)
+		}
+		if i+1 < len(ns) && expectTime(t, "created_at", e.CreatedAt).Before(expectTime(t, "created_at", ns[i+1].CreatedAt)) {
+			t.Fatalf("emails at %s are not newest first: %s", url, describe(ns))
+		}
+	}
+	return ns
+}
+
+func getSummary(t testing.TB, im, managerID string) summary {
+	t.Helper()
+	var s summary
+	m := expectJSON(t, apptest.Do(t, http.MethodGet, im+"/v1/managers/"+managerID+"/summary", nil), http.StatusOK, &s,
+		"manager", "accounts", "commission_total")
+	if _, ok := m["accounts"].([]any); !ok {
+		t.Fatalf("summary accounts is %v, want an array", m["accounts"])
+	}
+	return s
+}
+
+// signed is a transaction's effect on the balance, whatever sign convention
+// the amount uses.
+func signed(tx transaction) int64 {
+	switch tx.Kind {
+	case "withdrawal", "debit":
+		return -abs(tx.Amount)
+	default:
+		return abs(tx.Amount)
+	}
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
