@@ -268,8 +268,9 @@ func prepareDirs(cfg clusterConfig, u runAs) error {
 // cluster's child, with the arguments after ChildCommand; its result is the
 // exit code. It starts the cluster, prints "ready <url>" on stdout, and stops
 // the cluster when stdin is closed (the parent stopped or died) or on
-// SIGTERM/SIGINT.
+// SIGTERM/SIGINT, once the parent has let go or signalGrace has passed.
 func RunChild(args []string) int {
+	const signalGrace = time.Minute
 	// Signals are caught before the slow start so that none is lost.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
@@ -312,6 +313,14 @@ func RunChild(args []string) int {
 	if out.Flush() == nil {
 		select {
 		case <-sigs:
+			// A signal sent to every process at once (a container or service
+			// stop) also reaches the parent, which is draining its work into
+			// this database: stop only once it lets go of us, or after a grace
+			// period longer than its own shutdown bound.
+			select {
+			case <-stdinClosed:
+			case <-time.After(signalGrace):
+			}
 		case <-stdinClosed:
 		}
 	}
