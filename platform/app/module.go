@@ -40,7 +40,7 @@ type Module struct {
 	Consumes []string
 	// Init builds the module: it mounts routes on env.HTTP, registers event
 	// handlers on env.Events, provides its gateway and resolves the ones it uses.
-	// It must not start goroutines; the runtime runs everything it needs.
+	// It must not start goroutines: long-running work goes to env.Background.
 	Init func(ctx context.Context, env *Env) error
 }
 
@@ -52,7 +52,16 @@ type Env struct {
 	HTTP   *echo.Echo           // the module's own server
 	Events *messaging.Consumers // nil when Migrations is nil
 
-	sys *System
+	sys        *System
+	background []func(ctx context.Context)
+}
+
+// Background registers work the module does for as long as it runs (a loop
+// that resumes unfinished sagas, say). Init only registers it: the runtime
+// starts it once every module serves and every consumer is subscribed, cancels
+// its context at shutdown and waits for it to return.
+func (e *Env) Background(run func(ctx context.Context)) {
+	e.background = append(e.background, run)
 }
 
 // Gateway describes one context's contract to the runtime: how to mount its HTTP

@@ -192,6 +192,11 @@ func Start(ctx context.Context, all []Module, cfg Config) (sys *System, err erro
 		sys.goWorker(func() { r.mailer.Run(runCtx) })
 	}
 	for _, r := range sys.modules {
+		for _, run := range r.env.background {
+			sys.goWorker(func() { run(runCtx) })
+		}
+	}
+	for _, r := range sys.modules {
 		r.server = &http.Server{Handler: r.env.HTTP, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := r.server.Serve(r.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -1,9 +1,12 @@
 package app
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCheckTopologyRefusesWhatCannotWork(t *testing.T) {
@@ -78,5 +81,34 @@ func TestInitOrderPutsProvidersFirst(t *testing.T) {
 	}
 	if _, err := initOrder([]Module{{Name: "a", Uses: []string{"b"}}, {Name: "b", Uses: []string{"a"}}}); err == nil {
 		t.Fatal("a cycle was accepted")
+	}
+}
+
+func TestBackgroundWorkRunsUntilStop(t *testing.T) {
+	started, stopped := make(chan struct{}), make(chan struct{})
+	m := Module{Name: "bg", Init: func(_ context.Context, env *Env) error {
+		env.Background(func(ctx context.Context) {
+			close(started)
+			<-ctx.Done()
+			close(stopped)
+		})
+		return nil
+	}}
+	sys, err := Start(context.Background(), []Module{m}, Config{Listen: map[string]string{"bg": "127.0.0.1:0"}, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("background work did not start")
+	}
+	if err := sys.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-stopped:
+	default:
+		t.Fatal("Stop returned before the background work did")
 	}
 }
