@@ -9,7 +9,6 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/accounts"
 	"github.com/uberservice/uberservice/platform/idempotency"
-	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/web"
 )
 
@@ -31,12 +30,6 @@ func mountAPI(e *echo.Echo, svc *service) {
 // amountRequest is the body of a deposit or a withdrawal.
 type amountRequest struct {
 	Amount int64 `json:"amount"`
-}
-
-// items is the envelope of every list, so that lists can grow fields (a
-// cursor, say) without breaking clients.
-type items[T any] struct {
-	Items []T `json:"items"`
 }
 
 func (h handlers) open(c echo.Context) error {
@@ -97,7 +90,7 @@ func (h handlers) transactions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, items[gateway.Transaction]{Items: list})
+	return web.List(c, list)
 }
 
 func (h handlers) notifications(c echo.Context) error {
@@ -109,7 +102,7 @@ func (h handlers) notifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, items[mail.Notification]{Items: list})
+	return web.List(c, list)
 }
 
 // accountID reads the account id from the path. A malformed id names no

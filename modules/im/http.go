@@ -131,7 +131,7 @@ func (a api) notifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	return web.List(c, items)
 }
 
 // managerID reads the manager id from the path. A malformed id names no

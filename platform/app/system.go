@@ -301,10 +301,7 @@ func (s *System) mountOps(r *running) {
 		if err != nil {
 			return err
 		}
-		if items == nil {
-			items = []messaging.DeadLetter{}
-		}
-		return c.JSON(http.StatusOK, map[string]any{"items": items})
+		return web.List(c, items)
 	})
 	env.HTTP.POST("/ops/dead-letters/:id/replay", func(c echo.Context) error {
 		id, err := strconv.ParseInt(c.Param("id"), 10, 64)

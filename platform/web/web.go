@@ -235,3 +235,18 @@ func MountHealth(e *echo.Echo, checks func() []Check) {
 		return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": results})
 	})
 }
+
+// Items is the envelope of every list a module answers, {"items": [...]}, so
+// that a list can grow fields (a cursor, say) without breaking its clients.
+// A nil slice is written as [], never null.
+type Items[T any] struct {
+	Items []T `json:"items"`
+}
+
+// List writes items as a 200 list.
+func List[T any](c echo.Context, items []T) error {
+	if items == nil {
+		items = []T{}
+	}
+	return c.JSON(http.StatusOK, Items[T]{Items: items})
+}
