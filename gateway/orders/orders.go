@@ -1,0 +1,76 @@
+// Package orders is the contract of the orders context: an order by id, and the
+// events of an order's life. The orders module implements it.
+package orders
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/uberservice/uberservice/platform/app"
+	"github.com/uberservice/uberservice/platform/httpclient"
+	"github.com/uberservice/uberservice/platform/problem"
+)
+
+// Name is the context's name: its module, schema and gateway.
+const Name = "orders"
+
+// Orders is what other modules may ask of the orders context.
+type Orders interface {
+	// Get returns one order, or ErrOrderNotFound.
+	Get(ctx context.Context, id uuid.UUID) (Order, error)
+}
+
+// Order is an order as DOMAIN.md describes it.
+type Order struct {
+	ID           uuid.UUID `json:"id"`
+	AccountID    uuid.UUID `json:"account_id"`
+	Status       string    `json:"status"`
+	RejectReason *string   `json:"reject_reason"`
+	Lines        []Line    `json:"lines"`
+	Total        int64     `json:"total"`
+	Currency     string    `json:"currency"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Line is one product of an order, priced when its stock was reserved.
+type Line struct {
+	SKU       string `json:"sku"`
+	Quantity  int64  `json:"quantity"`
+	UnitPrice int64  `json:"unit_price"`
+	LineTotal int64  `json:"line_total"`
+}
+
+// Order statuses.
+const (
+	StatusPlaced    = "placed" // the saga has not finished yet
+	StatusPaid      = "paid"
+	StatusRejected  = "rejected"
+	StatusCancelled = "cancelled"
+	StatusShipped   = "shipped"
+)
+
+// Reasons an order is rejected.
+const (
+	RejectUnknownAccount    = "unknown_account"
+	RejectUnknownSKU        = "unknown_sku"
+	RejectOutOfStock        = "out_of_stock"
+	RejectInsufficientFunds = "insufficient_funds"
+	RejectCurrencyMismatch  = "currency_mismatch"
+)
+
+// Errors of the orders context.
+var (
+	ErrOrderNotFound  = problem.New(http.StatusNotFound, "order_not_found", "The order does not exist")
+	ErrNotCancellable = problem.New(http.StatusConflict, "not_cancellable", "The order cannot be cancelled in its current state")
+)
+
+// Gateway tells the runtime how to serve and reach this contract.
+var Gateway = app.Gateway[Orders]{
+	Name:   Name,
+	Client: func(c *httpclient.Client) Orders { return &Client{c: c} },
+	Mount:  Mount,
+}
