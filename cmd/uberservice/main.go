@@ -9,6 +9,8 @@ import (
 	"github.com/uberservice/uberservice/gateway/portal"
 	"github.com/uberservice/uberservice/modules/accounts"
 	"github.com/uberservice/uberservice/modules/im"
+	"github.com/uberservice/uberservice/modules/orders"
+	"github.com/uberservice/uberservice/modules/warehouse"
 	"github.com/uberservice/uberservice/platform/app"
 )
 
@@ -16,6 +18,8 @@ import (
 var modules = []app.Module{
 	accounts.Module(),
 	im.Module(),
+	orders.Module(),
+	warehouse.Module(),
 	portal.Module(),
 }
 

@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS shipments;
+DROP TABLE IF EXISTS reservation_lines;
+DROP TABLE IF EXISTS reservations;
+DROP TABLE IF EXISTS products;

@@ -1,0 +1,57 @@
+// Package orders is the orders module: customers' orders and the saga that
+// turns an order into a paid one (reserve the stock, debit the account) or a
+// rejected one, cancels paid orders with a refund, and follows them to their
+// shipment.
+//
+// The saga is orchestrated here and calls the warehouse and accounts contexts
+// through their gateways; its state lives in the orders schema, step by step,
+// so that a background recovery resumes every saga a crash or an outage left
+// unfinished. The module learns of shipments from the warehouse's events.
+package orders
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uberservice/uberservice/gateway/accounts"
+	gateway "github.com/uberservice/uberservice/gateway/orders"
+	"github.com/uberservice/uberservice/gateway/orders/events"
+	"github.com/uberservice/uberservice/gateway/warehouse"
+	whevents "github.com/uberservice/uberservice/gateway/warehouse/events"
+	"github.com/uberservice/uberservice/migrations"
+	"github.com/uberservice/uberservice/platform/app"
+	"github.com/uberservice/uberservice/platform/messaging"
+)
+
+// Module declares the orders module to the runtime.
+func Module() app.Module {
+	return app.Module{
+		Name:       gateway.Name,
+		Port:       8083,
+		Migrations: migrations.For(gateway.Name),
+		Uses:       []string{accounts.Name, warehouse.Name},
+		Publishes:  events.All,
+		Consumes:   []string{whevents.TopicShipmentDispatched},
+		Init:       initModule,
+	}
+}
+
+// initModule is a named function, not a closure in Module, so that it keeps
+// this package's name wherever Module is inlined.
+func initModule(_ context.Context, env *app.Env) error {
+	acc, err := accounts.Gateway.Resolve(env)
+	if err != nil {
+		return fmt.Errorf("resolve accounts gateway: %w", err)
+	}
+	wh, err := warehouse.Gateway.Resolve(env)
+	if err != nil {
+		return fmt.Errorf("resolve warehouse gateway: %w", err)
+	}
+	s := newSaga(env.DB, acc, wh, env.Log)
+	svc := &service{db: env.DB, saga: s, log: env.Log}
+	messaging.Handle(env.Events, svc.onShipmentDispatched)
+	mountAPI(env.HTTP, svc)
+	gateway.Gateway.Provide(env, svc)
+	env.Background(s.RunRecovery)
+	return nil
+}

@@ -1,0 +1,265 @@
+package orders
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// The SQL of the orders schema. Every function takes the handle to run on, the
+// pool or a transaction, so that the service and the saga decide what commits
+// together. Times leave the store in UTC, so that an order read here and the
+// same order decoded from JSON are equal.
+
+// order is an order as the schema keeps it: the DTO's fields and the saga's
+// position.
+type order struct {
+	ID           uuid.UUID
+	AccountID    uuid.UUID
+	Status       string
+	RejectReason *string
+	SagaStep     string
+	Total        int64
+	Currency     string
+	RequestHash  *string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Lines        []line `gorm:"-"`
+}
+
+// line is one product of an order; UnitPrice is nil until the stock is
+// reserved.
+type line struct {
+	OrderID   uuid.UUID `gorm:"column:order_id"`
+	SKU       string    `gorm:"column:sku"`
+	Quantity  int64     `gorm:"column:quantity"`
+	UnitPrice *int64    `gorm:"column:unit_price"`
+}
+
+const orderColumns = `id, account_id, status, reject_reason, saga_step, total, currency, request_hash, created_at, updated_at`
+
+// leaseSQL is the end of a lease of the duration given as the next argument,
+// in milliseconds, counted on the database's clock, which every instance
+// shares.
+const leaseSQL = `now() + ? * interval '1 millisecond'`
+
+// insertOrder writes o, its lines and its lease, unless key is already another order's:
+// then it writes nothing and inserted is false. A concurrent insert with the
+// same key waits on the unique index until the first one commits, so the loser
+// finds the winner's order afterwards.
+func insertOrder(ctx context.Context, tx *gorm.DB, o *order, key *string, token uuid.UUID, lease time.Duration) (inserted bool, err error) {
+	var times struct{ CreatedAt, UpdatedAt time.Time }
+	res := tx.WithContext(ctx).Raw(`INSERT INTO orders
+		(id, account_id, status, saga_step, idempotency_key, request_hash, lease_token, lease_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, `+leaseSQL+`)
+		ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+		RETURNING created_at, updated_at`,
+		o.ID, o.AccountID, o.Status, o.SagaStep, key, o.RequestHash, token, lease.Milliseconds()).Scan(&times)
+	if res.Error != nil {
+		return false, fmt.Errorf("insert order: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return false, nil
+	}
+	o.CreatedAt, o.UpdatedAt = times.CreatedAt.UTC(), times.UpdatedAt.UTC()
+	values := make([]string, len(o.Lines))
+	args := make([]any, 0, 3*len(o.Lines))
+	for i, l := range o.Lines {
+		values[i] = "(?, ?, ?)"
+		args = append(args, o.ID, l.SKU, l.Quantity)
+	}
+	if err := tx.WithContext(ctx).Exec(`INSERT INTO order_lines (order_id, sku, quantity) VALUES `+
+		strings.Join(values, ", "), args...).Error; err != nil {
+		return false, fmt.Errorf("insert order lines: %w", err)
+	}
+	return true, nil
+}
+
+// orderByID returns the order id with its lines, or found false.
+func orderByID(ctx context.Context, db *gorm.DB, id uuid.UUID) (order, bool, error) {
+	return oneOrder(ctx, db, `SELECT `+orderColumns+` FROM orders WHERE id = ?`, id)
+}
+
+// orderByKey returns the order placed with the Idempotency-Key key, or found
+// false.
+func orderByKey(ctx context.Context, db *gorm.DB, key string) (order, bool, error) {
+	return oneOrder(ctx, db, `SELECT `+orderColumns+` FROM orders WHERE idempotency_key = ?`, key)
+}
+
+func oneOrder(ctx context.Context, db *gorm.DB, query string, args ...any) (order, bool, error) {
+	var o order
+	res := db.WithContext(ctx).Raw(query, args...).Scan(&o)
+	if res.Error != nil {
+		return order{}, false, fmt.Errorf("read order: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return order{}, false, nil
+	}
+	all := []order{o}
+	if err := withLines(ctx, db, all); err != nil {
+		return order{}, false, err
+	}
+	return all[0], true, nil
+}
+
+// ordersOfAccount returns the orders of account, newest first.
+func ordersOfAccount(ctx context.Context, db *gorm.DB, account uuid.UUID) ([]order, error) {
+	out := []order{}
+	if err := db.WithContext(ctx).Raw(`SELECT `+orderColumns+` FROM orders
+		WHERE account_id = ? ORDER BY created_at DESC, id DESC`, account).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("list orders: %w", err)
+	}
+	if err := withLines(ctx, db, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// withLines reads the lines of orders, in one query, in SKU order, and
+// normalizes their times to UTC.
+func withLines(ctx context.Context, db *gorm.DB, orders []order) error {
+	if len(orders) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(orders))
+	for i, o := range orders {
+		ids[i] = o.ID
+	}
+	var lines []line
+	if err := db.WithContext(ctx).Raw(`SELECT order_id, sku, quantity, unit_price FROM order_lines
+		WHERE order_id IN ? ORDER BY order_id, sku`, ids).Scan(&lines).Error; err != nil {
+		return fmt.Errorf("read order lines: %w", err)
+	}
+	byOrder := map[uuid.UUID][]line{}
+	for _, l := range lines {
+		byOrder[l.OrderID] = append(byOrder[l.OrderID], l)
+	}
+	for i := range orders {
+		orders[i].Lines = byOrder[orders[i].ID]
+		orders[i].CreatedAt = orders[i].CreatedAt.UTC()
+		orders[i].UpdatedAt = orders[i].UpdatedAt.UTC()
+	}
+	return nil
+}
+
+// claimable lists, in id order after after, up to limit unfinished orders
+// whose lease is free or expired.
+func claimable(ctx context.Context, db *gorm.DB, after uuid.UUID, limit int) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	if err := db.WithContext(ctx).Raw(`SELECT id FROM orders
+		WHERE saga_step <> 'done' AND (lease_until IS NULL OR lease_until < now()) AND id > ?
+		ORDER BY id LIMIT ?`, after, limit).Scan(&ids).Error; err != nil {
+		return nil, fmt.Errorf("list unfinished orders: %w", err)
+	}
+	return ids, nil
+}
+
+// claim takes the saga of order id for the holder of token, when it is
+// unfinished and its lease is free or expired: the one UPDATE decides between
+// instances racing for it. claimed is false when someone else holds it or it
+// is done.
+func claim(ctx context.Context, db *gorm.DB, id, token uuid.UUID, lease time.Duration) (o order, claimed bool, err error) {
+	return claimWhere(ctx, db, id, token, lease,
+		`saga_step <> 'done' AND (lease_until IS NULL OR lease_until < now())`)
+}
+
+// startCancel moves a paid order whose saga is done to the step cancelling,
+// claimed for the holder of token. started is false when the order is not (or
+// no longer) paid and settled.
+func startCancel(ctx context.Context, db *gorm.DB, id, token uuid.UUID, lease time.Duration) (o order, started bool, err error) {
+	return claimWhere(ctx, db, id, token, lease, `status = 'paid' AND saga_step = 'done'`,
+		`saga_step = 'cancelling'`)
+}
+
+func claimWhere(ctx context.Context, db *gorm.DB, id, token uuid.UUID, lease time.Duration, where string, set ...string) (order, bool, error) {
+	assign := ""
+	for _, s := range set {
+		assign += s + ", "
+	}
+	var o order
+	res := db.WithContext(ctx).Raw(`UPDATE orders SET `+assign+`lease_token = ?, lease_until = `+leaseSQL+`
+		WHERE id = ? AND `+where+` RETURNING `+orderColumns, token, lease.Milliseconds(), id).Scan(&o)
+	if res.Error != nil {
+		return order{}, false, fmt.Errorf("claim order %s: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return order{}, false, nil
+	}
+	all := []order{o}
+	if err := withLines(ctx, db, all); err != nil {
+		return order{}, false, err
+	}
+	return all[0], true, nil
+}
+
+// renewLease extends the lease on order id while token still holds it.
+func renewLease(ctx context.Context, db *gorm.DB, id, token uuid.UUID, lease time.Duration) (renewed bool, err error) {
+	res := db.WithContext(ctx).Exec(`UPDATE orders SET lease_until = `+leaseSQL+`
+		WHERE id = ? AND lease_token = ?`, lease.Milliseconds(), id, token)
+	if res.Error != nil {
+		return false, fmt.Errorf("renew the lease on order %s: %w", id, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// move is one persisted step of a saga: from one step to the next, with what
+// changes on the way. Nil fields are left as they are.
+type move struct {
+	from, to string
+	status   *string
+	reason   *string
+	total    *int64
+	currency *string
+}
+
+// moveSaga applies m to order id, on condition that the saga is still at
+// m.from and still held by token, and renews the lease; a saga that reaches
+// done lets its lease go. moved is false when the condition failed: another
+// driver took the saga over (its lease had expired), and this one must stop.
+func moveSaga(ctx context.Context, tx *gorm.DB, id, token uuid.UUID, lease time.Duration, m move) (updatedAt time.Time, moved bool, err error) {
+	var out struct{ UpdatedAt time.Time }
+	res := tx.WithContext(ctx).Raw(`UPDATE orders SET
+			saga_step     = ?::text,
+			status        = COALESCE(?::text, status),
+			reject_reason = COALESCE(?::text, reject_reason),
+			total         = COALESCE(?::bigint, total),
+			currency      = COALESCE(?::text, currency),
+			lease_until   = CASE WHEN ?::text = 'done' THEN NULL ELSE `+leaseSQL+` END,
+			lease_token   = CASE WHEN ?::text = 'done' THEN NULL ELSE lease_token END,
+			updated_at    = now()
+		WHERE id = ? AND saga_step = ? AND lease_token = ?
+		RETURNING updated_at`,
+		m.to, m.status, m.reason, m.total, m.currency, m.to, lease.Milliseconds(), m.to,
+		id, m.from, token).Scan(&out)
+	if res.Error != nil {
+		return time.Time{}, false, fmt.Errorf("move order %s from %s to %s: %w", id, m.from, m.to, res.Error)
+	}
+	return out.UpdatedAt.UTC(), res.RowsAffected == 1, nil
+}
+
+// setUnitPrice records the price sku was reserved at.
+func setUnitPrice(ctx context.Context, tx *gorm.DB, id uuid.UUID, sku string, price int64) error {
+	if err := tx.WithContext(ctx).Exec(`UPDATE order_lines SET unit_price = ? WHERE order_id = ? AND sku = ?`,
+		price, id, sku).Error; err != nil {
+		return fmt.Errorf("price line %s of order %s: %w", sku, id, err)
+	}
+	return nil
+}
+
+// markShipped makes the paid order id shipped, whatever its saga was doing: a
+// dispatched shipment cannot be cancelled any more. shipped is false when the
+// order is not paid.
+func markShipped(ctx context.Context, tx *gorm.DB, id uuid.UUID) (updatedAt time.Time, shipped bool, err error) {
+	var out struct{ UpdatedAt time.Time }
+	res := tx.WithContext(ctx).Raw(`UPDATE orders SET status = 'shipped', saga_step = 'done',
+			lease_until = NULL, lease_token = NULL, updated_at = now()
+		WHERE id = ? AND status = 'paid' RETURNING updated_at`, id).Scan(&out)
+	if res.Error != nil {
+		return time.Time{}, false, fmt.Errorf("mark order %s shipped: %w", id, res.Error)
+	}
+	return out.UpdatedAt.UTC(), res.RowsAffected == 1, nil
+}
