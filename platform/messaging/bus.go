@@ -11,6 +11,7 @@
 package messaging
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -48,8 +49,32 @@ func NewInProcess(log *slog.Logger) *InProcess {
 func (b *InProcess) Publisher() message.Publisher { return b.ch }
 
 // Subscriber implements Bus. In one process there is one instance of each module,
-// so the group needs no broker-side state.
-func (b *InProcess) Subscriber(string) (message.Subscriber, error) { return b.ch, nil }
+// so the group needs no broker-side state. Each group gets its own view of the
+// shared channel: Watermill's router closes its subscriber when it stops, and
+// that must end this group's subscriptions, not every module's.
+func (b *InProcess) Subscriber(string) (message.Subscriber, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &groupSubscriber{ch: b.ch, closed: ctx, close: cancel}, nil
+}
+
+type groupSubscriber struct {
+	ch     *gochannel.GoChannel
+	closed context.Context
+	close  context.CancelFunc
+}
+
+// Subscribe subscribes for as long as both ctx and the group are open.
+func (g *groupSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	context.AfterFunc(g.closed, cancel)
+	return g.ch.Subscribe(ctx, topic)
+}
+
+// Close ends the group's subscriptions and leaves the channel to the others.
+func (g *groupSubscriber) Close() error {
+	g.close()
+	return nil
+}
 
 // Name implements Bus.
 func (b *InProcess) Name() string { return "gochannel" }

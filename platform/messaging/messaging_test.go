@@ -213,3 +213,31 @@ func TestUndecodablePayloadIsDeadAtOnce(t *testing.T) {
 		t.Fatalf("dead letters %+v (%v), want one dead after one attempt", dl, err)
 	}
 }
+
+func TestClosingOneGroupLeavesTheOthersSubscribed(t *testing.T) {
+	bus := messaging.NewInProcess(slog.New(slog.DiscardHandler))
+	defer bus.Close()
+	a, _ := bus.Subscriber("a")
+	b, _ := bus.Subscriber("b")
+	ctx := context.Background()
+	if _, err := a.Subscribe(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := b.Subscribe(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = bus.Publisher().Publish("t", message.NewMessage("m1", []byte("{}"))) }()
+	select {
+	case m, ok := <-msgs:
+		if !ok {
+			t.Fatal("closing group a closed group b's subscription")
+		}
+		m.Ack()
+	case <-time.After(5 * time.Second):
+		t.Fatal("group b received nothing after group a closed")
+	}
+}
