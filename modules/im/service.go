@@ -308,19 +308,32 @@ func (s *service) Notifications(ctx context.Context, managerID uuid.UUID) ([]mai
 	return mail.List(ctx, s.db.DB, managerID.String())
 }
 
-// onAccountCreated links a new account to the manager whose referral code it
-// was opened with. A code that matches no manager is a customer's typo, not a
-// failure: retrying cannot fix it, so it is logged and the event is done.
+// onAccountCreated links an account opened with a manager's referral code.
 func (s *service) onAccountCreated(ctx context.Context, tx *gorm.DB, e events.AccountCreated) error {
 	if e.AccountID == uuid.Nil {
 		return messaging.Permanent(errors.New("account_created without an account_id"))
 	}
-	log := s.log.With("account_id", e.AccountID, "referral_code", e.ReferralCode)
-	if e.ReferralCode == "" {
+	return s.applyReferral(ctx, tx, e.AccountID, e.ReferralCode)
+}
+
+// applyReferral decides, once per account, whether its referral code makes it
+// managed. Whichever comes first, the account_created event or a deposit that
+// overtook it, decides; the other finds the decision made.
+func (s *service) applyReferral(ctx context.Context, tx *gorm.DB, accountID uuid.UUID, code string) error {
+	log := s.log.With("account_id", accountID, "referral_code", code)
+	first, err := markReferralApplied(ctx, tx, accountID)
+	if err != nil {
+		return fmt.Errorf("record referral of account %s: %w", accountID, err)
+	}
+	if !first {
+		log.DebugContext(ctx, "referral already decided")
+		return nil
+	}
+	if code == "" {
 		log.DebugContext(ctx, "account opened without a referral code; left unmanaged")
 		return nil
 	}
-	m, found, err := managerByCode(ctx, tx, e.ReferralCode)
+	m, found, err := managerByCode(ctx, tx, code)
 	if err != nil {
 		return fmt.Errorf("find manager of referral code: %w", err)
 	}
@@ -328,9 +341,9 @@ func (s *service) onAccountCreated(ctx context.Context, tx *gorm.DB, e events.Ac
 		log.InfoContext(ctx, "referral code matches no manager; account left unmanaged")
 		return nil
 	}
-	link, created, err := insertLink(ctx, tx, m.ID, e.AccountID)
+	link, created, err := insertLink(ctx, tx, m.ID, accountID)
 	if err != nil {
-		return fmt.Errorf("link account %s to manager %s: %w", e.AccountID, m.ID, err)
+		return fmt.Errorf("link account %s to manager %s: %w", accountID, m.ID, err)
 	}
 	switch {
 	case link.ManagerID != m.ID:
@@ -343,9 +356,30 @@ func (s *service) onAccountCreated(ctx context.Context, tx *gorm.DB, e events.Ac
 	return nil
 }
 
-// onFundsDeposited pays the manager of the account, if any, a commission on
-// the deposit and tells them by an email of their own. Both are written in the
-// handler's transaction, with the inbox record, so they happen exactly once.
+// referralFirst handles a deposit into an account whose account_created has
+// not been handled yet: it asks accounts for the referral code and decides the
+// referral now, so the deposit's commission is not lost to event ordering.
+func (s *service) referralFirst(ctx context.Context, tx *gorm.DB, accountID uuid.UUID) (im.Manager, bool, error) {
+	decided, err := referralApplied(ctx, tx, accountID)
+	if err != nil || decided {
+		return im.Manager{}, false, err
+	}
+	a, err := s.accounts.Get(ctx, accountID)
+	switch {
+	case errors.Is(err, accounts.ErrAccountNotFound):
+		s.log.WarnContext(ctx, "deposit into an account accounts does not know; no commission", "account_id", accountID)
+		return im.Manager{}, false, nil
+	case err != nil:
+		return im.Manager{}, false, fmt.Errorf("ask accounts for the referral code of %s: %w", accountID, err)
+	}
+	if err := s.applyReferral(ctx, tx, accountID, a.ReferralCode); err != nil {
+		return im.Manager{}, false, err
+	}
+	return managerOfAccount(ctx, tx, accountID)
+}
+
+// onFundsDeposited pays the manager of the account a commission on the
+// deposit, once per deposit, and sends the manager a separate email.
 func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, e events.FundsDeposited) error {
 	if e.TransactionID == uuid.Nil || e.AccountID == uuid.Nil || e.Amount <= 0 || e.Currency == "" {
 		return messaging.Permanent(fmt.Errorf("funds_deposited for transaction %s is incomplete: account %s, amount %d, currency %q",
@@ -356,7 +390,9 @@ func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, e events.Fu
 		return fmt.Errorf("find manager of account %s: %w", e.AccountID, err)
 	}
 	if !managed {
-		return nil
+		if m, managed, err = s.referralFirst(ctx, tx, e.AccountID); err != nil || !managed {
+			return err
+		}
 	}
 	id, err := uuid.NewV7()
 	if err != nil {

@@ -146,3 +146,17 @@ func commissionTotals(ctx context.Context, q *gorm.DB, managerID uuid.UUID) (map
 	}
 	return totals, nil
 }
+
+// markReferralApplied records that the referral of an account is decided; it
+// reports false when it already was.
+func markReferralApplied(ctx context.Context, q *gorm.DB, accountID uuid.UUID) (bool, error) {
+	res := q.WithContext(ctx).Exec(`INSERT INTO referrals_applied (account_id) VALUES (?) ON CONFLICT DO NOTHING`, accountID)
+	return res.RowsAffected == 1, res.Error
+}
+
+// referralApplied reports whether the referral of an account is decided.
+func referralApplied(ctx context.Context, q *gorm.DB, accountID uuid.UUID) (bool, error) {
+	var n int64
+	err := q.WithContext(ctx).Raw(`SELECT count(*) FROM referrals_applied WHERE account_id = ?`, accountID).Scan(&n).Error
+	return n > 0, err
+}

@@ -1,0 +1,53 @@
+package im_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/uberservice/uberservice/gateway/accounts/events"
+	"github.com/uberservice/uberservice/modules/accounts"
+	"github.com/uberservice/uberservice/modules/im"
+	"github.com/uberservice/uberservice/platform/app"
+	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/messaging"
+)
+
+// On a broker, events of different topics may overtake each other: an
+// account's first deposit can reach im before the account_created that links
+// it. The deposit must still pay its commission, and the late account_created
+// must not undo what happened in between.
+func TestDepositOvertakingAccountCreatedStillPaysOnce(t *testing.T) {
+	t.Parallel()
+	// accounts runs apart, on a bus of its own: im hears only what the test
+	// publishes, in the order the test chooses.
+	acc := apptest.Start(t, []app.Module{accounts.Module()}, app.Config{})
+	w := world{apptest.Start(t, []app.Module{im.Module()}, app.Config{
+		Peers: map[string]string{"accounts": acc.URL("accounts")},
+		Bus:   messaging.NewInProcess(apptest.Logger(t)),
+	})}
+	ada := w.newManager(t, "Ada Manager", 150)
+	account := world{acc}.openAccount(t, "Bob Owner", "bob@owners.example", ada.ReferralCode)
+
+	payload, _ := depositPayload(t, account.ID, 10000)
+	w.publish(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+	if c := w.commissions(t, ada.ID); len(c.Items) != 1 || c.Total != 150 {
+		t.Fatalf("commissions after an overtaking deposit: %+v, want one of 150", c)
+	}
+
+	// The manager lets the account go; then the late account_created arrives.
+	apptest.Do(t, http.MethodDelete, w.im("/v1/managers/"+ada.ID.String()+"/accounts/"+account.ID.String()), nil).
+		Expect(t, http.StatusNoContent)
+	created, err := json.Marshal(events.AccountCreated{AccountID: account.ID, OwnerName: account.OwnerName,
+		Email: account.Email, Currency: account.Currency, ReferralCode: ada.ReferralCode, CreatedAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.publish(t, events.TopicAccountCreated, uuid.NewString(), created)
+	if m := w.managerOf(t, account.ID); m != nil {
+		t.Fatalf("the late account_created relinked the account to %s", m.ID)
+	}
+}
