@@ -6,6 +6,8 @@ package correlation
 import (
 	"context"
 	"log/slog"
+
+	"github.com/uberservice/uberservice/platform/tracecontext"
 )
 
 // Header is the HTTP header that carries the id between processes.
@@ -31,7 +33,8 @@ func ID(ctx context.Context) string {
 }
 
 // Handler wraps a slog.Handler so that every record logged with a context that
-// carries an id gets a correlation_id attribute.
+// carries an id gets a correlation_id attribute, and one that carries a trace
+// context (package tracecontext) gets trace_id and span_id attributes.
 func Handler(h slog.Handler) slog.Handler { return handler{h} }
 
 type handler struct{ slog.Handler }
@@ -39,6 +42,9 @@ type handler struct{ slog.Handler }
 func (h handler) Handle(ctx context.Context, r slog.Record) error {
 	if id := ID(ctx); id != "" {
 		r.AddAttrs(slog.String(MetadataKey, id))
+	}
+	if s, ok := tracecontext.From(ctx); ok {
+		r.AddAttrs(slog.String("trace_id", s.TraceID.String()), slog.String("span_id", s.SpanID.String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

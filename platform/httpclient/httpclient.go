@@ -1,8 +1,27 @@
 // Package httpclient is the transport under every gateway's HTTP client adapter:
-// JSON in and out, the correlation id forwarded, problem+json answers decoded
-// back into the *problem.Problem the server returned (so errors.Is matches the
-// gateway's sentinel errors), a timeout on every call, and retries with backoff
-// for idempotent calls only. A failure to reach the peer is problem.ErrUnavailable.
+// JSON in and out, the correlation id and the W3C trace context forwarded,
+// problem+json answers decoded back into the *problem.Problem the server
+// returned (so errors.Is matches the gateway's sentinel errors), a timeout on
+// every call, retries with backoff for idempotent calls only, and a circuit
+// breaker per peer. A failure to reach the peer, and a call refused by an open
+// breaker, is problem.ErrUnavailable.
+//
+// # Circuit breaker
+//
+// Each Client has its own breaker (github.com/sony/gobreaker/v2), so one peer
+// that is down does not slow down the calls to the others. A call (all of its
+// attempts together: a retried call that finally succeeds is one success)
+// fails when the peer cannot be reached, does not answer within the timeout or
+// the caller's deadline, or answers 5xx. Any other answer, 4xx problems such
+// as insufficient_funds or not_found included, is a success: the peer is up
+// and said no. A call the caller cancels counts as neither.
+//
+// After Options.FailureThreshold failed calls in a row (default 5) the breaker
+// opens: for Options.Cooldown (default 5s) every call fails at once with an
+// error that is problem.ErrUnavailable and ErrCircuitOpen, without touching the
+// network, and a call still retrying stops. Then it is half-open: one call goes
+// through as a probe (the others still fail fast); its success closes the
+// breaker, its failure opens it for another cool-down.
 package httpclient
 
 import (
@@ -12,27 +31,43 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/sony/gobreaker/v2"
+
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/problem"
+	"github.com/uberservice/uberservice/platform/tracecontext"
 )
 
 // Options tune a client. Zero values mean the defaults.
 type Options struct {
-	Timeout   time.Duration // per attempt; default 5s
-	Retries   int           // extra attempts for idempotent calls; default 2
-	Backoff   time.Duration // before the first retry, doubling; default 50ms
+	Timeout time.Duration // per attempt; default 5s
+	Retries int           // extra attempts for idempotent calls; default 2; negative for none
+	Backoff time.Duration // before the first retry, doubling; default 50ms
+	// FailureThreshold is how many calls in a row must fail before the circuit
+	// breaker opens; default 5; negative for no breaker.
+	FailureThreshold int
+	// Cooldown is how long an open breaker fails calls fast before it lets a
+	// probe through; default 5s.
+	Cooldown  time.Duration
 	Transport http.RoundTripper
+	Log       *slog.Logger // the breaker's state changes; default slog.Default()
 }
+
+// ErrCircuitOpen is (wrapped in problem.ErrUnavailable) the error of a call
+// that the breaker refused without trying, because the peer failed repeatedly.
+var ErrCircuitOpen = errors.New("circuit breaker open")
 
 // Client calls one peer module.
 type Client struct {
-	base string
-	http *http.Client
-	opts Options
+	base    string
+	http    *http.Client
+	opts    Options
+	breaker *gobreaker.CircuitBreaker[struct{}] // nil when disabled
 }
 
 // New returns a client for the peer at baseURL (such as http://accounts:8081).
@@ -48,6 +83,15 @@ func New(baseURL string, opts Options) *Client {
 	if opts.Backoff <= 0 {
 		opts.Backoff = 50 * time.Millisecond
 	}
+	if opts.FailureThreshold == 0 {
+		opts.FailureThreshold = 5
+	}
+	if opts.Cooldown <= 0 {
+		opts.Cooldown = 5 * time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
 	tr := opts.Transport
 	if tr == nil {
 		tr = &http.Transport{
@@ -57,11 +101,40 @@ func New(baseURL string, opts Options) *Client {
 			IdleConnTimeout:     90 * time.Second,
 		}
 	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), http: &http.Client{Transport: tr}, opts: opts}
+	c := &Client{base: strings.TrimRight(baseURL, "/"), http: &http.Client{Transport: tr}, opts: opts}
+	if opts.FailureThreshold > 0 {
+		c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+			Name:        c.base,
+			MaxRequests: 1, // one probe when half-open
+			Timeout:     opts.Cooldown,
+			ReadyToTrip: func(n gobreaker.Counts) bool {
+				return n.ConsecutiveFailures >= uint32(opts.FailureThreshold)
+			},
+			IsExcluded: func(err error) bool { return errors.Is(err, errNotCounted) },
+			OnStateChange: func(peer string, from, to gobreaker.State) {
+				level := slog.LevelInfo
+				if to == gobreaker.StateOpen {
+					level = slog.LevelWarn
+				}
+				opts.Log.Log(context.Background(), level, "circuit breaker state changed",
+					"peer", peer, "from", from.String(), "to", to.String())
+			},
+		})
+	}
+	return c
 }
 
 // BaseURL is the peer's address.
 func (c *Client) BaseURL() string { return c.base }
+
+// CircuitState is the state of the peer's breaker: "closed" (calls go
+// through), "open" (calls fail fast) or "half-open" (one probe goes through).
+func (c *Client) CircuitState() string {
+	if c.breaker == nil {
+		return gobreaker.StateClosed.String()
+	}
+	return c.breaker.State().String()
+}
 
 // Call sends in (when not nil) as JSON and decodes a 2xx answer into out (when
 // not nil). GET, PUT and DELETE, and calls marked idempotent by the caller (a
@@ -79,6 +152,64 @@ func (c *Client) Call(ctx context.Context, method, path string, in, out any, ide
 	if idempotent || method == http.MethodGet || method == http.MethodPut || method == http.MethodDelete {
 		attempts += c.opts.Retries
 	}
+	if err := ctx.Err(); err != nil {
+		return problem.Unavailable(fmt.Errorf("%s %s: %w", method, path, err)) // no call, nothing to count
+	}
+	if c.breaker == nil {
+		return c.try(ctx, method, path, body, out, attempts)
+	}
+	var err error
+	ran := false
+	_, refused := c.breaker.Execute(func() (struct{}, error) {
+		ran = true
+		err = c.try(ctx, method, path, body, out, attempts)
+		return struct{}{}, verdict(ctx, err)
+	})
+	if !ran {
+		why := "the peer failed repeatedly"
+		if errors.Is(refused, gobreaker.ErrTooManyRequests) {
+			why = "half-open, a probe is in flight"
+		}
+		return problem.Unavailable(fmt.Errorf("%s %s%s: %w: %s", method, c.base, path, ErrCircuitOpen, why))
+	}
+	return err
+}
+
+// errNotCounted is the verdict on a call the caller gave up on: it says nothing
+// about the peer.
+var errNotCounted = errors.New("httpclient: not counted")
+
+// verdict is what the breaker learns from a call that ended with err: nil for
+// a success, err for a failure of the peer, errNotCounted for neither.
+func verdict(ctx context.Context, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(ctx.Err(), context.Canceled):
+		return errNotCounted
+	case peerFailed(err):
+		return err
+	}
+	return nil // the peer answered: a 4xx problem is its business
+}
+
+// peerFailed reports whether err means the peer is unwell: unreachable, too
+// slow, or answering 5xx.
+func peerFailed(err error) bool {
+	if retryable(err) {
+		return true
+	}
+	var p *problem.Problem
+	if errors.As(err, &p) {
+		return p.Status >= 500
+	}
+	var s *statusError
+	return errors.As(err, &s) && s.status >= 500
+}
+
+// try makes up to attempts attempts, with backoff between them, and stops
+// early when the breaker opens meanwhile.
+func (c *Client) try(ctx context.Context, method, path string, body []byte, out any, attempts int) error {
 	var lastErr error
 	for i := 0; i < attempts; i++ {
 		if i > 0 {
@@ -86,6 +217,9 @@ func (c *Client) Call(ctx context.Context, method, path string, in, out any, ide
 			case <-time.After(c.opts.Backoff << (i - 1)):
 			case <-ctx.Done():
 				return problem.Unavailable(fmt.Errorf("%s %s: %w (last error: %v)", method, path, ctx.Err(), lastErr))
+			}
+			if c.breaker != nil && c.breaker.State() == gobreaker.StateOpen {
+				return lastErr // other calls found the peer down meanwhile
 			}
 		}
 		err := c.once(ctx, method, path, body, out)
@@ -102,6 +236,14 @@ type transient struct{ error }
 func (t transient) Unwrap() error { return t.error }
 
 func retryable(err error) bool { return errors.As(err, new(transient)) }
+
+// statusError is an answer that is neither 2xx nor a problem document.
+type statusError struct {
+	status int
+	error
+}
+
+func (s *statusError) Unwrap() error { return s.error }
 
 func (c *Client) once(ctx context.Context, method, path string, body []byte, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
@@ -120,6 +262,9 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 	req.Header.Set("Accept", "application/json, "+problem.ContentType)
 	if id := correlation.ID(ctx); id != "" {
 		req.Header.Set(correlation.Header, id)
+	}
+	if span, ok := tracecontext.From(ctx); ok {
+		req.Header.Set(tracecontext.Header, span.Child().String()) // this attempt is a span of its own
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -150,5 +295,5 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return transient{problem.Unavailable(fmt.Errorf("%s %s%s: %s", method, c.base, path, resp.Status))}
 	}
-	return fmt.Errorf("httpclient: %s %s%s: unexpected %s", method, c.base, path, resp.Status)
+	return &statusError{resp.StatusCode, fmt.Errorf("httpclient: %s %s%s: unexpected %s", method, c.base, path, resp.Status)}
 }

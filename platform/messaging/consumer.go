@@ -17,6 +17,7 @@ import (
 
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/tracecontext"
 	"github.com/uberservice/uberservice/platform/worker"
 )
 
@@ -178,7 +179,7 @@ func (c *Consumers) Running() bool {
 // handler has committed or its failure is durably recorded for retry; only when
 // neither is possible (the database is down) does it ask for redelivery.
 func (c *Consumers) deliver(msg *message.Message, h *handler) error {
-	ctx := correlation.With(msg.Context(), msg.Metadata.Get(correlation.MetadataKey))
+	ctx := withMetadata(msg.Context(), msg.Metadata)
 	err := c.apply(ctx, h, msg.UUID, msg.Payload)
 	if err == nil {
 		return nil
@@ -191,6 +192,13 @@ func (c *Consumers) deliver(msg *message.Message, h *handler) error {
 		return recErr
 	}
 	return nil
+}
+
+// withMetadata gives ctx the correlation id and trace context an event carries,
+// so the handler's logs and calls join the story that caused the event.
+func withMetadata(ctx context.Context, md map[string]string) context.Context {
+	ctx = correlation.With(ctx, md[correlation.MetadataKey])
+	return tracecontext.With(ctx, tracecontext.Continue(md[tracecontext.MetadataKey]))
 }
 
 // apply runs the handler and records the message in the inbox in one
@@ -250,6 +258,7 @@ type DeadLetter struct {
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	Payload       []byte     `json:"-"`
+	Metadata      []byte     `json:"-"`
 }
 
 // DeadLetters lists the module's failed messages, oldest first.
@@ -270,7 +279,7 @@ var ErrNoDeadLetter = errors.New("messaging: no such dead letter")
 // letter is removed; on failure it stays, with the new error.
 func (c *Consumers) Replay(ctx context.Context, id int64) error {
 	var dl DeadLetter
-	res := c.db.WithContext(ctx).Raw(`SELECT id, message_id, handler, topic, attempts, payload
+	res := c.db.WithContext(ctx).Raw(`SELECT id, message_id, handler, topic, attempts, payload, metadata
 		FROM dead_letters WHERE id = ?`, id).Scan(&dl)
 	if res.Error != nil {
 		return fmt.Errorf("messaging: read dead letter %d: %w", id, res.Error)
@@ -285,7 +294,7 @@ func (c *Consumers) Replay(ctx context.Context, id int64) error {
 // until the next one is due.
 func (c *Consumers) retryDue(ctx context.Context) (time.Duration, error) {
 	var due []DeadLetter
-	err := c.db.WithContext(ctx).Raw(`SELECT id, message_id, handler, topic, attempts, payload FROM dead_letters
+	err := c.db.WithContext(ctx).Raw(`SELECT id, message_id, handler, topic, attempts, payload, metadata FROM dead_letters
 		WHERE status = 'retrying' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT 50`).Scan(&due).Error
 	if err != nil {
 		return 0, fmt.Errorf("messaging: read due retries: %w", err)
@@ -318,7 +327,9 @@ func (c *Consumers) rerun(ctx context.Context, dl DeadLetter, manual bool) error
 	if h == nil || h.name != dl.Handler {
 		cause = Permanent(fmt.Errorf("no handler %s in this build", dl.Handler))
 	} else {
-		cause = c.apply(ctx, h, dl.MessageID, dl.Payload)
+		var md map[string]string
+		_ = json.Unmarshal(dl.Metadata, &md) // stored by recordFailure; a bad one just loses the ids
+		cause = c.apply(withMetadata(ctx, md), h, dl.MessageID, dl.Payload)
 	}
 	if cause == nil {
 		return c.db.WithContext(ctx).Exec("DELETE FROM dead_letters WHERE id = ?", dl.ID).Error

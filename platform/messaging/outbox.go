@@ -13,6 +13,7 @@ import (
 
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/tracecontext"
 	"github.com/uberservice/uberservice/platform/worker"
 )
 
@@ -39,6 +40,9 @@ func Publish(ctx context.Context, tx *gorm.DB, events ...Event) error {
 		md := map[string]string{MetaOccurredAt: time.Now().UTC().Format(time.RFC3339Nano)}
 		if id := correlation.ID(ctx); id != "" {
 			md[correlation.MetadataKey] = id
+		}
+		if span, ok := tracecontext.From(ctx); ok {
+			md[tracecontext.MetadataKey] = span.String()
 		}
 		mdJSON, err := json.Marshal(md)
 		if err != nil {

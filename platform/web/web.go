@@ -21,6 +21,7 @@ import (
 
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/problem"
+	"github.com/uberservice/uberservice/platform/tracecontext"
 )
 
 // BodyLimit is the largest request body any module accepts.
@@ -35,9 +36,13 @@ func New(name string, log *slog.Logger) *echo.Echo {
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		TargetHeader: correlation.Header,
 		Generator:    func() string { return uuid.NewString() },
+		// The request continues the caller's W3C trace (a new span in it) when
+		// it sends a valid traceparent, and starts a trace otherwise.
 		RequestIDHandler: func(c echo.Context, id string) {
 			req := c.Request()
-			c.SetRequest(req.WithContext(correlation.With(req.Context(), id)))
+			ctx := correlation.With(req.Context(), id)
+			ctx = tracecontext.With(ctx, tracecontext.Continue(req.Header.Get(tracecontext.Header)))
+			c.SetRequest(req.WithContext(ctx))
 		},
 	}))
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
