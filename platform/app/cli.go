@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"os/user"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -30,6 +32,7 @@ Usage:
   uberservice [run] [flags]      start modules (the default command)
   uberservice migrate [flags]    apply migrations and exit
   uberservice modules            list the modules: port, gateways, events
+  uberservice probe URL          GET URL; exit 0 on a 2xx (a health check for images with no shell)
 
 Run 'uberservice <command> -h' for the flags of a command.
 `
@@ -55,6 +58,8 @@ func run(args []string, modules []Module, stdout, stderr io.Writer) int {
 		err = migrateCommand(args, modules, stderr)
 	case "modules":
 		err = listCommand(args, modules, stdout, stderr)
+	case "probe":
+		err = probeCommand(args)
 	case "help":
 		fmt.Fprint(stdout, usageText)
 		return 0
@@ -79,27 +84,26 @@ func run(args []string, modules []Module, stdout, stderr io.Writer) int {
 
 // flags are the options shared by run and migrate.
 type flags struct {
-	modules     string
-	listen      multiFlag
-	databaseURL string
-	dbURLs      multiFlag
-	peers       multiFlag
-	mailURL     string
-	noMigrate   bool
-	logLevel    string
-	logFormat   string
-	shutdown    time.Duration
-	pgDir       string
-	poolSize    int
+	modules   string
+	listen    multiFlag
+	databases databaseFlag
+	bus       string
+	peers     multiFlag
+	mailURL   string
+	noMigrate bool
+	logLevel  string
+	logFormat string
+	shutdown  time.Duration
+	pgDir     string
+	poolSize  int
 }
 
-func newFlagSet(name string, stderr io.Writer, f *flags, serving bool) *flag.FlagSet {
+func newFlagSet(name string, stderr io.Writer, f *flags, modules []Module, serving bool) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.modules, "modules", os.Getenv("UBERSERVICE_MODULES"), "comma-separated modules to start (env UBERSERVICE_MODULES; default all)")
-	fs.StringVar(&f.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "Postgres URL shared by all modules (env DATABASE_URL; default: local Postgres on 127.0.0.1:5432, else an embedded one)")
-	f.dbURLs = envList("UBERSERVICE_DATABASE_URLS")
-	fs.Var(&f.dbURLs, "module-database-url", "MODULE=URL: a module's own database, repeatable (env UBERSERVICE_DATABASE_URLS, comma-separated)")
+	f.databases = databaseFlagFromEnv(modules)
+	fs.Var(&f.databases, "database-url", "Postgres URL shared by all modules (env DATABASE_URL), or MODULE=URL for a module's own database (env UBERSERVICE_DATABASE_URL_<MODULE>); repeatable. Default: the local Postgres on 127.0.0.1:5432, else an embedded one")
 	fs.StringVar(&f.pgDir, "embedded-postgres-dir", envOr("UBERSERVICE_EMBEDDED_POSTGRES_DIR", pgembed.DefaultDir()), "data folder of the embedded Postgres used when no database is configured or found")
 	fs.StringVar(&f.logLevel, "log-level", envOr("UBERSERVICE_LOG_LEVEL", "info"), "debug, info, warn or error (env UBERSERVICE_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", envOr("UBERSERVICE_LOG_FORMAT", "text"), "text or json (env UBERSERVICE_LOG_FORMAT)")
@@ -108,6 +112,7 @@ func newFlagSet(name string, stderr io.Writer, f *flags, serving bool) *flag.Fla
 		fs.Var(&f.listen, "listen", "MODULE=ADDR, repeatable (env UBERSERVICE_LISTEN, comma-separated; default each module's port)")
 		f.peers = envList("UBERSERVICE_PEERS")
 		fs.Var(&f.peers, "peer", "MODULE=URL of a module running elsewhere, repeatable (env UBERSERVICE_PEERS, comma-separated)")
+		fs.StringVar(&f.bus, "bus", os.Getenv("UBERSERVICE_BUS"), "the event bus: gochannel (in-process, the default), nats://HOST:4222 (NATS JetStream), amqp://USER:PASS@HOST:5672/ (RabbitMQ) or postgres (on the shared database) (env UBERSERVICE_BUS)")
 		fs.StringVar(&f.mailURL, "mail-url", os.Getenv("UBERSERVICE_MAIL_URL"), "smtp://user:pass@host:port?from=ADDR, or log to record emails without sending (env UBERSERVICE_MAIL_URL; default log)")
 		fs.BoolVar(&f.noMigrate, "no-migrate", os.Getenv("UBERSERVICE_NO_MIGRATE") == "true", "do not apply migrations at start-up (env UBERSERVICE_NO_MIGRATE=true)")
 		fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "bound on a graceful stop")
@@ -121,7 +126,8 @@ func (f *flags) config(modules []Module, stderr io.Writer) (Config, *slog.Logger
 	if err != nil {
 		return Config{}, nil, err
 	}
-	cfg := Config{Log: log, Migrate: !f.noMigrate, ShutdownTimeout: f.shutdown, PoolSize: f.poolSize, DatabaseURL: f.databaseURL}
+	cfg := Config{Log: log, Migrate: !f.noMigrate, ShutdownTimeout: f.shutdown, PoolSize: f.poolSize,
+		DatabaseURL: f.databases.shared, ModuleURLs: f.databases.modules, BusURL: f.bus}
 	if f.modules != "" {
 		for _, n := range strings.Split(f.modules, ",") {
 			if n = strings.TrimSpace(n); n != "" {
@@ -142,15 +148,17 @@ func (f *flags) config(modules []Module, stderr io.Writer) (Config, *slog.Logger
 	if cfg.Peers, err = f.peers.pairs("--peer", names); err != nil {
 		return cfg, log, err
 	}
-	if cfg.ModuleURLs, err = f.dbURLs.pairs("--module-database-url", names); err != nil {
-		return cfg, log, err
+	for m := range cfg.ModuleURLs {
+		if !names[m] {
+			return cfg, log, usagef("--database-url %s=...: unknown module %q", m, m)
+		}
 	}
 	return cfg, log, nil
 }
 
 func runCommand(args []string, modules []Module, stderr io.Writer) error {
 	var f flags
-	fs := newFlagSet("run", stderr, &f, true)
+	fs := newFlagSet("run", stderr, &f, modules, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -183,7 +191,7 @@ func runCommand(args []string, modules []Module, stderr io.Writer) error {
 
 func migrateCommand(args []string, modules []Module, stderr io.Writer) error {
 	var f flags
-	fs := newFlagSet("migrate", stderr, &f, false)
+	fs := newFlagSet("migrate", stderr, &f, modules, false)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -380,4 +388,59 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// databaseFlag is --database-url: a plain URL is the database every module
+// shares; MODULE=URL gives one module a database of its own.
+type databaseFlag struct {
+	shared  string
+	modules map[string]string
+}
+
+var moduleName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+func (d *databaseFlag) String() string { return d.shared }
+
+func (d *databaseFlag) Set(v string) error {
+	if k, url, ok := strings.Cut(v, "="); ok && moduleName.MatchString(k) {
+		if url == "" {
+			return fmt.Errorf("want MODULE=URL, got %q", v)
+		}
+		if d.modules == nil {
+			d.modules = map[string]string{}
+		}
+		d.modules[k] = url
+		return nil
+	}
+	d.shared = v
+	return nil
+}
+
+// databaseFlagFromEnv reads DATABASE_URL and UBERSERVICE_DATABASE_URL_<MODULE>.
+func databaseFlagFromEnv(modules []Module) databaseFlag {
+	d := databaseFlag{shared: os.Getenv("DATABASE_URL")}
+	for _, m := range modules {
+		if url := os.Getenv("UBERSERVICE_DATABASE_URL_" + strings.ToUpper(m.Name)); url != "" {
+			_ = d.Set(m.Name + "=" + url)
+		}
+	}
+	return d
+}
+
+// probeCommand answers whether url serves a 2xx: the health check of a
+// container image that has no shell or curl.
+func probeCommand(args []string) error {
+	if len(args) != 1 {
+		return usagef("usage: uberservice probe URL")
+	}
+	client := http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get(args[0])
+	if err != nil {
+		return fmt.Errorf("probe %s: %w", args[0], err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("probe %s: %s", args[0], resp.Status)
+	}
+	return nil
 }

@@ -100,7 +100,11 @@ func (g Gateway[T]) Resolve(env *Env) (T, error) {
 		return t, nil
 	}
 	if url, ok := env.sys.cfg.Peers[g.Name]; ok {
-		return g.Client(httpclient.New(url, env.sys.cfg.Client)), nil
+		opts := env.sys.cfg.Client
+		if opts.Log == nil {
+			opts.Log = env.Log.With("peer", g.Name)
+		}
+		return g.Client(httpclient.New(url, opts)), nil
 	}
 	return zero, fmt.Errorf("app: module %s needs gateway %s, which is neither started here nor given a peer URL (--peer %s=URL)",
 		env.Module.Name, g.Name, g.Name)

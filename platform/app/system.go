@@ -34,9 +34,13 @@ type Config struct {
 	Peers       map[string]string // module -> base URL of a peer running elsewhere
 	Migrate     bool              // apply migrations at start-up
 	Mail        mail.Sender       // nil: a Recorder
-	// Bus carries events. Nil means a new in-process bus that reaches only the
-	// modules of this System, and start-up refuses any configuration whose events
-	// would have to leave it. A Bus given here is trusted to reach every consumer.
+	// BusURL names the bus to open (see messaging.Open): "" or "gochannel" is
+	// in-process, and start-up refuses any configuration whose events would
+	// have to leave the process on it.
+	BusURL string
+	// Bus, when not nil, is used instead of BusURL and not closed by Stop.
+	// The caller vouches that it reaches every consumer (tests share one
+	// in-process bus between two systems this way).
 	Bus      messaging.Bus
 	Retry    messaging.RetryPolicy
 	Client   httpclient.Options
@@ -115,7 +119,8 @@ func Start(ctx context.Context, all []Module, cfg Config) (sys *System, err erro
 	if err != nil {
 		return nil, err
 	}
-	if err := checkTopology(all, selected, cfg.Peers, cfg.Bus == nil); err != nil {
+	crossProcess := cfg.Bus != nil || (cfg.BusURL != "" && cfg.BusURL != "gochannel")
+	if err := checkTopology(all, selected, cfg.Peers, !crossProcess); err != nil {
 		return nil, err
 	}
 	ordered, err := initOrder(selected)
@@ -150,7 +155,11 @@ func Start(ctx context.Context, all []Module, cfg Config) (sys *System, err erro
 	}
 	sys.bus = cfg.Bus
 	if sys.bus == nil {
-		sys.bus, sys.ownBus = messaging.NewInProcess(cfg.Log), true
+		bus, err := messaging.Open(ctx, cfg.BusURL, messaging.Options{DatabaseURL: cfg.DatabaseURL, Log: cfg.Log})
+		if err != nil {
+			return sys, fmt.Errorf("open the bus: %w", err)
+		}
+		sys.bus, sys.ownBus = bus, true
 	}
 
 	for _, r := range sys.modules {
@@ -412,7 +421,7 @@ func checkTopology(all, selected []Module, peers map[string]string, localBus boo
 		for _, producer := range producers(m.Consumes) {
 			if localBus && !here[producer] {
 				problems = append(problems, fmt.Sprintf(
-					"module %s consumes %s events, but %s is not started in this process and the in-process bus cannot carry events between processes: start them together",
+					"module %s consumes %s events, but %s is not started in this process and the in-process bus cannot carry events between processes: start them together, or choose a broker with --bus",
 					m.Name, producer, producer))
 			}
 		}
@@ -424,7 +433,7 @@ func checkTopology(all, selected []Module, peers map[string]string, localBus boo
 		for _, producer := range producers(m.Consumes) {
 			if here[producer] {
 				problems = append(problems, fmt.Sprintf(
-					"module %s runs elsewhere (--peer %s) and consumes %s events, which the in-process bus cannot carry to it: start them together",
+					"module %s runs elsewhere (--peer %s) and consumes %s events, which the in-process bus cannot carry to it: start them together, or choose a broker with --bus",
 					m.Name, m.Name, producer))
 			}
 		}

@@ -12,7 +12,10 @@ package messaging
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -27,7 +30,49 @@ type Bus interface {
 	Subscriber(group string) (message.Subscriber, error)
 	// Name says which transport this is, for logs and /readyz.
 	Name() string
+	// CrossProcess reports whether events published here reach consumers in
+	// other processes. The runtime refuses a configuration whose events must
+	// leave the process on a bus that cannot carry them.
+	CrossProcess() bool
 	Close() error
+}
+
+// Options configure Open.
+type Options struct {
+	// DatabaseURL is the database the "postgres" bus keeps its messages in: the
+	// one every module shares, so that the bus reaches all of them.
+	DatabaseURL string
+	Log         *slog.Logger
+}
+
+// Open returns the bus that url names:
+//   - "" or "gochannel": in-process (Watermill's GoChannel);
+//   - "nats://host:port": NATS JetStream;
+//   - "amqp://user:pass@host:port/": RabbitMQ;
+//   - "postgres": Watermill's SQL pub/sub on Options.DatabaseURL, for setups
+//     with no broker.
+//
+// On every cross-process bus a consumer group is durable: a module's instances
+// share its events, every module sees every event it subscribes to, and an
+// event published while a consumer is down is delivered when it returns.
+func Open(ctx context.Context, url string, opts Options) (Bus, error) {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	switch {
+	case url == "" || url == "gochannel":
+		return NewInProcess(opts.Log), nil
+	case strings.HasPrefix(url, "nats://"):
+		return openNATS(ctx, url, opts)
+	case strings.HasPrefix(url, "amqp://") || strings.HasPrefix(url, "amqps://"):
+		return openAMQP(ctx, url, opts)
+	case url == "postgres":
+		if opts.DatabaseURL == "" {
+			return nil, errors.New("messaging: the postgres bus needs a database URL")
+		}
+		return openSQL(ctx, opts.DatabaseURL, opts)
+	}
+	return nil, fmt.Errorf("messaging: unknown bus %q (want gochannel, nats://..., amqp://... or postgres)", url)
 }
 
 // InProcess is a Bus for modules that share a process: Watermill's GoChannel.
@@ -78,6 +123,9 @@ func (g *groupSubscriber) Close() error {
 
 // Name implements Bus.
 func (b *InProcess) Name() string { return "gochannel" }
+
+// CrossProcess implements Bus: GoChannel lives in this process only.
+func (b *InProcess) CrossProcess() bool { return false }
 
 // Close implements Bus.
 func (b *InProcess) Close() error { return b.ch.Close() }

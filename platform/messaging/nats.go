@@ -1,0 +1,259 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
+)
+
+// NATS JetStream, through watermill-nats' pkg/nats with JetStream enabled
+// (push consumers; the package the library recommends for production).
+//
+// Layout, per topic such as "accounts.funds_deposited.v1":
+//   - a stream named after the topic with dots turned to underscores
+//     ("accounts_funds_deposited_v1") whose only subject is the topic itself:
+//     dots are NATS token separators, so a topic is a valid literal subject.
+//     File storage, interest retention: a message is kept until every consumer
+//     group on the topic has acknowledged it. Created by the first Publish or
+//     Subscribe that needs it.
+//   - per consumer group, a durable push consumer named after the group, with
+//     deliver group = the group: the instances of a module queue-subscribe to
+//     its deliver subject and the server hands each message to one of them.
+//     The consumer is created by this package, not by the client library,
+//     because the library deletes consumers it created when the subscription
+//     ends, and with them the group's position.
+//
+// Guarantees:
+//   - Publish waits for the stream's publish ack; the message id is the
+//     watermill UUID (Nats-Msg-Id), so the stream drops a re-publish of the
+//     same message within its two-minute duplicate window. The ack means the
+//     message is in the stream's file store: a single server fsyncs on its
+//     sync_interval (2 minutes by default; "sync_interval: always" to fsync
+//     every write), a cluster should run streams with replicas.
+//   - Delivery to a group: at least once; unacknowledged for ackWait, or
+//     Nacked, and the message is delivered again, without limit.
+//   - Order: stream order for one instance of a group; a redelivered message
+//     comes after the ones delivered meanwhile, and several instances process
+//     in parallel.
+//   - The client reconnects forever (every natsReconnectWait). During an
+//     outage Publish fails at once (publishes are not buffered) and
+//     acknowledgements fail, so those messages come again after ackWait.
+
+const (
+	natsAPIWait       = 5 * time.Second // JetStream API requests and publish acks
+	natsReconnectWait = time.Second
+	// natsMaxAckPending caps a group's unacknowledged messages, across its
+	// instances: the messages a crashed instance held wait ackWait.
+	natsMaxAckPending = 64
+)
+
+func openNATS(ctx context.Context, url string, opts Options) (Bus, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	log := opts.Log.With("bus", "nats")
+	conn, js, err := natsConnect(url, "uberservice publisher", log)
+	if err != nil {
+		return nil, err
+	}
+	inner, err := wmnats.NewPublisherWithNatsConn(conn, wmnats.PublisherPublishConfig{
+		Marshaler:         &wmnats.NATSMarshaler{},
+		SubjectCalculator: wmnats.DefaultSubjectCalculator,
+		JetStream: wmnats.JetStreamConfig{
+			ConnectOptions: []nats.JSOpt{nats.MaxWait(natsAPIWait)},
+			TrackMsgId:     true,
+		},
+	}, watermillLogger(log))
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("messaging: NATS publisher: %w", err)
+	}
+	pub := &natsPublisher{Publisher: inner, js: js}
+	return newBrokerBus("nats", pub, func(group string) (message.Subscriber, error) {
+		return newNATSSubscriber(url, group, log)
+	}, nil), nil
+}
+
+// natsConnect opens a connection that reconnects forever and checks that the
+// server runs JetStream.
+func natsConnect(url, name string, log *slog.Logger) (*nats.Conn, nats.JetStreamContext, error) {
+	conn, err := nats.Connect(url,
+		nats.Name(name),
+		nats.Timeout(5*time.Second),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(natsReconnectWait),
+		// Fail publishes and acks while disconnected instead of buffering them:
+		// the relay keeps its rows and retries, and no publish leaves late.
+		nats.ReconnectBufSize(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("NATS disconnected; reconnecting", "connection", name, "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			log.Info("NATS reconnected", "connection", name, "server", c.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Error("NATS error", "connection", name, "subject", subject, "error", err)
+		}),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("messaging: connect to NATS at %s: %w", redactURLs(url), err)
+	}
+	js, err := conn.JetStream(nats.MaxWait(natsAPIWait))
+	if err == nil {
+		_, err = js.AccountInfo()
+	}
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("messaging: JetStream at %s: %w", redactURLs(url), err)
+	}
+	return conn, js, nil
+}
+
+// natsStream names the stream of topic.
+func natsStream(topic string) string { return strings.ReplaceAll(topic, ".", "_") }
+
+// natsEnsureStream creates the stream of topic unless it exists, and returns
+// its name.
+func natsEnsureStream(js nats.JetStreamManager, topic string) (string, error) {
+	name := natsStream(topic)
+	info, err := js.StreamInfo(name)
+	switch {
+	case err == nil:
+		if !slices.Contains(info.Config.Subjects, topic) {
+			return "", fmt.Errorf("NATS stream %s exists for subjects %v, not %s", name, info.Config.Subjects, topic)
+		}
+		return name, nil
+	case !errors.Is(err, nats.ErrStreamNotFound):
+		return "", fmt.Errorf("look up NATS stream %s: %w", name, err)
+	}
+	_, err = js.AddStream(&nats.StreamConfig{
+		Name:        name,
+		Description: "uberservice events " + topic,
+		Subjects:    []string{topic},
+		Retention:   nats.InterestPolicy,
+		Storage:     nats.FileStorage,
+		Replicas:    1,
+		Discard:     nats.DiscardOld,
+		Duplicates:  2 * time.Minute,
+	})
+	if err != nil && !errors.Is(err, nats.ErrStreamNameAlreadyInUse) {
+		return "", fmt.Errorf("create NATS stream %s: %w", name, err)
+	}
+	return name, nil
+}
+
+// natsPublisher makes sure a topic's stream exists before publishing to it.
+type natsPublisher struct {
+	*wmnats.Publisher
+	js      nats.JetStreamManager
+	streams sync.Map // topics whose stream is known to exist
+}
+
+// Publish returns once JetStream has acknowledged every message.
+func (p *natsPublisher) Publish(topic string, msgs ...*message.Message) error {
+	if _, ok := p.streams.Load(topic); !ok {
+		if _, err := natsEnsureStream(p.js, topic); err != nil {
+			return fmt.Errorf("messaging: publish %s: %w", topic, err)
+		}
+		p.streams.Store(topic, struct{}{})
+	}
+	if err := p.Publisher.Publish(topic, msgs...); err != nil {
+		p.streams.Delete(topic) // in case the stream was deleted: look again next time
+		return fmt.Errorf("messaging: publish %s to NATS: %w", topic, err)
+	}
+	return nil
+}
+
+// natsSubscriber creates a topic's stream and the group's durable consumer
+// before subscribing. It owns its connection: closing it drains that.
+type natsSubscriber struct {
+	*wmnats.Subscriber
+	js    nats.JetStreamManager
+	group string
+}
+
+func newNATSSubscriber(url, group string, log *slog.Logger) (*natsSubscriber, error) {
+	conn, js, err := natsConnect(url, "uberservice "+group, log)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := wmnats.NewSubscriberWithNatsConn(conn, wmnats.SubscriberSubscriptionConfig{
+		Unmarshaler:       &wmnats.NATSMarshaler{},
+		SubscribersCount:  1,
+		AckWaitTimeout:    ackWait,
+		CloseTimeout:      10 * time.Second,
+		SubjectCalculator: wmnats.DefaultSubjectCalculator, // queue group = QueueGroupPrefix
+		QueueGroupPrefix:  group,
+		JetStream: wmnats.JetStreamConfig{
+			ConnectOptions: []nats.JSOpt{nats.MaxWait(natsAPIWait)},
+			// Without ManualAck the client acks when the callback returns,
+			// also for a message that was never handed to a handler.
+			SubscribeOptions: []nats.SubOpt{nats.ManualAck()},
+			DurablePrefix:    group, // durable name = group (consumers are per stream)
+		},
+	}, watermillLogger(log))
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &natsSubscriber{Subscriber: sub, js: js, group: group}, nil
+}
+
+// Subscribe implements message.Subscriber.
+func (s *natsSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	stream, err := natsEnsureStream(s.js, topic)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: subscribe %s: %w", topic, err)
+	}
+	if err := natsEnsureConsumer(s.js, stream, topic, s.group); err != nil {
+		return nil, fmt.Errorf("messaging: subscribe %s: %w", topic, err)
+	}
+	return s.Subscriber.Subscribe(ctx, topic)
+}
+
+// natsEnsureConsumer creates group's durable consumer on stream unless it
+// exists. An existing consumer is left as it is.
+func natsEnsureConsumer(js nats.JetStreamManager, stream, topic, group string) error {
+	_, err := js.ConsumerInfo(stream, group)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, nats.ErrConsumerNotFound) {
+		return fmt.Errorf("look up NATS consumer %s on %s: %w", group, stream, err)
+	}
+	_, err = js.AddConsumer(stream, &nats.ConsumerConfig{
+		Durable:        group,
+		Description:    "uberservice consumer group " + group,
+		DeliverSubject: "_uberservice.deliver." + stream + "." + group,
+		DeliverGroup:   group,
+		DeliverPolicy:  nats.DeliverNewPolicy,
+		AckPolicy:      nats.AckExplicitPolicy,
+		AckWait:        ackWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  natsMaxAckPending,
+		FilterSubject:  topic,
+		ReplayPolicy:   nats.ReplayInstantPolicy,
+	})
+	if err != nil {
+		if _, infoErr := js.ConsumerInfo(stream, group); infoErr == nil {
+			return nil // another instance created it meanwhile
+		}
+		return fmt.Errorf("create NATS consumer %s on %s: %w", group, stream, err)
+	}
+	return nil
+}

@@ -1,0 +1,634 @@
+package messaging_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"gorm.io/gorm"
+
+	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/correlation"
+	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/messaging"
+)
+
+// The broker suites run against real brokers and fail, never skip, when one
+// is missing: CI starts them. Each test uses topics of its own, so runs on a
+// shared broker do not see each other's messages, and removes them at the end.
+
+type broker struct {
+	name string // as Bus.Name reports it
+	url  string // for messaging.Open
+}
+
+func brokers() []broker {
+	return []broker{
+		{"nats", envOr("UBERSERVICE_TEST_NATS_URL", "nats://127.0.0.1:4222")},
+		{"amqp", envOr("UBERSERVICE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")},
+		{"postgres", "postgres"},
+	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// openBus opens the bus at busURL (b.url unless given) for t and closes it
+// when t ends. The postgres bus gets a fresh database unless dbURL is given.
+func openBus(t *testing.T, b broker, dbURL string, busURL ...string) messaging.Bus {
+	t.Helper()
+	if b.name == "postgres" && dbURL == "" {
+		dbURL = apptest.FreshDatabase(t)
+	}
+	u := b.url
+	if len(busURL) > 0 {
+		u = busURL[0]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	bus, err := messaging.Open(ctx, u, messaging.Options{DatabaseURL: dbURL, Log: apptest.Logger(t)})
+	if err != nil {
+		t.Fatalf("the %s broker is required (CI starts it): %v", b.name, err)
+	}
+	t.Cleanup(func() {
+		if err := bus.Close(); err != nil {
+			t.Errorf("close the %s bus: %v", b.name, err)
+		}
+	})
+	return bus
+}
+
+// uniqueTopic returns a topic for t alone and, when t ends (after the buses
+// opened later have closed), removes what the broker keeps for it and for
+// groups.
+func uniqueTopic(t *testing.T, b broker, groups ...string) string {
+	t.Helper()
+	topic := "test.t" + randomHex(6) + ".v1"
+	t.Cleanup(func() { dropTopic(t, b, topic, groups) })
+	return topic
+}
+
+func dropTopic(t *testing.T, b broker, topic string, groups []string) {
+	switch b.name {
+	case "nats":
+		nc, err := nats.Connect(b.url, nats.Timeout(5*time.Second))
+		if err != nil {
+			t.Logf("drop NATS stream of %s: %v", topic, err)
+			return
+		}
+		defer nc.Close()
+		js, err := nc.JetStream()
+		if err == nil {
+			err = js.DeleteStream(strings.ReplaceAll(topic, ".", "_"))
+		}
+		if err != nil && !errors.Is(err, nats.ErrStreamNotFound) {
+			t.Logf("drop NATS stream of %s: %v", topic, err)
+		}
+	case "amqp":
+		conn, err := amqp.Dial(b.url)
+		if err != nil {
+			t.Logf("drop RabbitMQ exchange %s: %v", topic, err)
+			return
+		}
+		defer conn.Close()
+		do := func(what string, f func(*amqp.Channel) error) {
+			ch, err := conn.Channel()
+			if err == nil {
+				err = f(ch)
+				_ = ch.Close()
+			}
+			if err != nil {
+				t.Logf("drop RabbitMQ %s: %v", what, err)
+			}
+		}
+		for _, g := range groups {
+			do("queue", func(ch *amqp.Channel) error {
+				_, err := ch.QueueDelete(g+"."+topic, false, false, false)
+				return err
+			})
+		}
+		do("exchange", func(ch *amqp.Channel) error { return ch.ExchangeDelete(topic, false, false) })
+	}
+}
+
+// inbox collects what a subscription delivers, acking everything except the
+// deliveries nack says to nack.
+type inbox struct {
+	mu   sync.Mutex
+	msgs []*message.Message
+}
+
+func (in *inbox) consume(ch <-chan *message.Message, nack func(*message.Message) bool) {
+	for m := range ch {
+		in.mu.Lock()
+		in.msgs = append(in.msgs, m)
+		in.mu.Unlock()
+		if nack != nil && nack(m) {
+			m.Nack()
+		} else {
+			m.Ack()
+		}
+	}
+}
+
+func (in *inbox) uuids() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	ids := make([]string, len(in.msgs))
+	for i, m := range in.msgs {
+		ids[i] = m.UUID
+	}
+	return ids
+}
+
+func (in *inbox) len() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.msgs)
+}
+
+func (in *inbox) at(i int) *message.Message {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.msgs[i]
+}
+
+// subscribe subscribes a new subscriber of group to topic and collects its
+// messages; the subscriber is closed when t ends.
+func subscribe(t *testing.T, bus messaging.Bus, group, topic string, nack func(*message.Message) bool) (*inbox, message.Subscriber) {
+	t.Helper()
+	sub, err := bus.Subscriber(group)
+	if err != nil {
+		t.Fatalf("subscriber %s: %v", group, err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	ch, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatalf("subscribe %s to %s: %v", group, topic, err)
+	}
+	in := &inbox{}
+	go in.consume(ch, nack)
+	return in, sub
+}
+
+func publishN(t *testing.T, bus messaging.Bus, topic string, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = uuid.NewString()
+		if err := bus.Publisher().Publish(topic, message.NewMessage(ids[i], []byte(`{"n":1}`))); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	return ids
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func TestBrokerBusDeliversUUIDPayloadAndMetadataAndRedeliversANack(t *testing.T) {
+	for _, b := range brokers() {
+		t.Run(b.name, func(t *testing.T) {
+			topic := uniqueTopic(t, b, "g")
+			bus := openBus(t, b, "")
+			if bus.Name() != b.name || !bus.CrossProcess() {
+				t.Fatalf("Name %q CrossProcess %v, want %q true", bus.Name(), bus.CrossProcess(), b.name)
+			}
+			nacked := false
+			in, _ := subscribe(t, bus, "g", topic, func(*message.Message) bool {
+				first := !nacked
+				nacked = true
+				return first // nack the first delivery only
+			})
+
+			payload := []byte(`{"n":7,"note":"héllo"}`)
+			msg := message.NewMessage(uuid.NewString(), payload)
+			msg.Metadata.Set(correlation.MetadataKey, "req-"+randomHex(4))
+			msg.Metadata.Set(messaging.MetaOccurredAt, time.Now().UTC().Format(time.RFC3339Nano))
+			msg.Metadata.Set(messaging.MetaProducer, "producer")
+			start := time.Now()
+			if err := bus.Publisher().Publish(topic, msg); err != nil {
+				t.Fatalf("publish: %v", err)
+			}
+			apptest.Eventually(t, 10*time.Second, "delivery and redelivery after a nack", func() bool { return in.len() >= 2 })
+			t.Logf("%s: delivered and redelivered in %s", b.name, time.Since(start))
+
+			got := in.at(0)
+			if got.UUID != msg.UUID || string(got.Payload) != string(payload) {
+				t.Fatalf("got %s %q, want %s %q", got.UUID, got.Payload, msg.UUID, payload)
+			}
+			for k, v := range msg.Metadata {
+				if got.Metadata.Get(k) != v {
+					t.Errorf("metadata %s = %q, want %q (all: %v)", k, got.Metadata.Get(k), v, got.Metadata)
+				}
+			}
+			if again := in.at(1); again.UUID != msg.UUID || string(again.Payload) != string(payload) {
+				t.Fatalf("redelivery %s %q, want the nacked message", again.UUID, again.Payload)
+			}
+			time.Sleep(300 * time.Millisecond)
+			if n := in.len(); n != 2 {
+				t.Fatalf("%d deliveries, want 2: an acked message came again", n)
+			}
+		})
+	}
+}
+
+func TestBrokerBusGroupsShareWithinAndEachGetAll(t *testing.T) {
+	const n = 20
+	for _, b := range brokers() {
+		t.Run(b.name, func(t *testing.T) {
+			topic := uniqueTopic(t, b, "a", "b")
+			bus := openBus(t, b, "")
+			a1, _ := subscribe(t, bus, "a", topic, nil)
+			a2, _ := subscribe(t, bus, "a", topic, nil)
+			bIn, _ := subscribe(t, bus, "b", topic, nil)
+
+			ids := publishN(t, bus, topic, n)
+			apptest.Eventually(t, 15*time.Second, "every message to group a and to group b", func() bool {
+				return a1.len()+a2.len() >= n && bIn.len() >= n
+			})
+			time.Sleep(300 * time.Millisecond) // let any duplicate arrive
+			if got := append(a1.uuids(), a2.uuids()...); len(got) != n || !sameSet(got, ids) {
+				t.Fatalf("group a received %d messages (%d + %d), want each of the %d once", len(got), a1.len(), a2.len(), n)
+			}
+			if got := bIn.uuids(); len(got) != n || !sameSet(got, ids) {
+				t.Fatalf("group b received %d messages, want each of the %d once", len(got), n)
+			}
+			t.Logf("%s: group a split %d/%d", b.name, a1.len(), a2.len())
+		})
+	}
+}
+
+func TestBrokerBusKeepsMessagesForAnAbsentGroup(t *testing.T) {
+	const m = 5
+	for _, b := range brokers() {
+		t.Run(b.name, func(t *testing.T) {
+			topic := uniqueTopic(t, b, "c")
+			bus := openBus(t, b, "")
+			_, first := subscribe(t, bus, "c", topic, nil)
+			if err := first.Close(); err != nil {
+				t.Fatalf("close the first subscriber: %v", err)
+			}
+			ids := publishN(t, bus, topic, m)
+
+			in, _ := subscribe(t, bus, "c", topic, nil)
+			apptest.Eventually(t, 15*time.Second, "the messages published while the group was away", func() bool {
+				return in.len() >= m
+			})
+			time.Sleep(200 * time.Millisecond)
+			if got := in.uuids(); len(got) != m || !sameSet(got, ids) {
+				t.Fatalf("received %v, want %v", got, ids)
+			}
+		})
+	}
+}
+
+// e2eTopic is unique to this run: other runs may share the brokers.
+var e2eTopic = "test.e2e_" + randomHex(6) + ".v1"
+
+type e2eEvent struct {
+	N int `json:"n"`
+}
+
+func (e2eEvent) Topic() string { return e2eTopic }
+
+func TestBrokerBusCarriesOutboxEventsToConsumers(t *testing.T) {
+	const n = 10
+	for _, b := range brokers() {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			// Registered first, so it runs after the bus has closed.
+			t.Cleanup(func() { dropTopic(t, b, e2eTopic, []string{"consumer"}) })
+			url := apptest.FreshDatabase(t)
+			log := apptest.Logger(t)
+			bus := openBus(t, b, url)
+
+			dbs := map[string]*database.DB{}
+			for _, name := range []string{"producer", "consumer"} {
+				db, err := database.Open(ctx, url, name, database.PoolOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				if err := database.Migrate(ctx, db, database.PlatformMigrations(), database.PlatformTable); err != nil {
+					t.Fatal(err)
+				}
+				dbs[name] = db
+			}
+
+			var mu sync.Mutex
+			seen := map[int]int{}
+			var correlations []string
+			consumers := messaging.NewConsumers("consumer", dbs["consumer"], messaging.RetryPolicy{}, log)
+			messaging.Handle(consumers, func(ctx context.Context, tx *gorm.DB, e e2eEvent) error {
+				mu.Lock()
+				defer mu.Unlock()
+				seen[e.N]++
+				correlations = append(correlations, correlation.ID(ctx))
+				return nil
+			})
+			runCtx, cancel := context.WithCancel(ctx)
+			sub, err := bus.Subscriber("consumer")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := consumers.Start(runCtx, sub); err != nil {
+				t.Fatal(err)
+			}
+			relay := messaging.NewRelay(dbs["producer"], bus.Publisher(), "producer", log)
+			done := make(chan struct{})
+			go func() { relay.Run(runCtx); close(done) }()
+			t.Cleanup(func() {
+				cancel()
+				<-done
+				if err := consumers.Close(); err != nil {
+					t.Errorf("close consumers: %v", err)
+				}
+			})
+
+			start := time.Now()
+			pctx := correlation.With(ctx, "req-e2e")
+			for i := 1; i <= n; i++ {
+				if err := dbs["producer"].Transact(pctx, func(tx *gorm.DB) error {
+					return messaging.Publish(pctx, tx, e2eEvent{N: i})
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			apptest.Eventually(t, 15*time.Second, "every event handled", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(seen) == n
+			})
+			t.Logf("%s: %d events from outbox to handler in %s", b.name, n, time.Since(start))
+			apptest.Eventually(t, 5*time.Second, "outbox emptied by the relay", func() bool {
+				var left int64
+				return dbs["producer"].Raw("SELECT count(*) FROM outbox").Scan(&left).Error == nil && left == 0
+			})
+			time.Sleep(200 * time.Millisecond)
+			mu.Lock()
+			defer mu.Unlock()
+			for i := 1; i <= n; i++ {
+				if seen[i] != 1 {
+					t.Fatalf("event %d handled %d times, want once (all: %v)", i, seen[i], seen)
+				}
+			}
+			for _, c := range correlations {
+				if c != "req-e2e" {
+					t.Fatalf("correlation %q, want req-e2e", c)
+				}
+			}
+			var handled int64
+			if err := dbs["consumer"].Raw("SELECT count(*) FROM inbox").Scan(&handled).Error; err != nil || handled != n {
+				t.Fatalf("inbox holds %d messages (%v), want %d", handled, err, n)
+			}
+		})
+	}
+}
+
+// tcpProxy forwards a local port to a broker and can be cut and restored, to
+// play a broker outage without stopping a broker others use.
+type tcpProxy struct {
+	target string
+	addr   string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns []net.Conn
+}
+
+func startProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	p := &tcpProxy{target: target}
+	if err := p.listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	p.addr = p.ln.Addr().String()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *tcpProxy) listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			if p.ln != ln { // cut meanwhile
+				p.mu.Unlock()
+				c.Close()
+				u.Close()
+				return
+			}
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(u, c); u.Close(); c.Close() }()
+			go func() { _, _ = io.Copy(c, u); u.Close(); c.Close() }()
+		}
+	}()
+	return nil
+}
+
+// cut closes the port and every connection through it.
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// restore opens the port again.
+func (p *tcpProxy) restore(t *testing.T) {
+	t.Helper()
+	if err := p.listen(p.addr); err != nil {
+		t.Fatalf("reopen the proxy on %s: %v", p.addr, err)
+	}
+}
+
+// TestBrokerOutageFailsPublishAndRecovers cuts the connection to the broker:
+// Publish must fail promptly (the relay keeps the rows and retries), and once
+// the broker is back both publishing and the subscription resume by
+// themselves.
+func TestBrokerOutageFailsPublishAndRecovers(t *testing.T) {
+	for _, b := range brokers() {
+		if b.name == "postgres" {
+			continue // database outages are the database package's concern
+		}
+		t.Run(b.name, func(t *testing.T) {
+			u, err := url.Parse(b.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			topic := uniqueTopic(t, b, "g")
+			proxy := startProxy(t, u.Host)
+			via := *u
+			via.Host = proxy.addr
+			bus := openBus(t, b, "", via.String())
+			in, _ := subscribe(t, bus, "g", topic, nil)
+
+			ids := publishN(t, bus, topic, 1)
+			apptest.Eventually(t, 10*time.Second, "delivery before the outage", func() bool { return in.len() == 1 })
+
+			proxy.cut()
+			start := time.Now()
+			err = bus.Publisher().Publish(topic, message.NewMessage(uuid.NewString(), []byte(`{}`)))
+			took := time.Since(start)
+			if err == nil {
+				t.Fatal("Publish succeeded while the broker was unreachable")
+			}
+			if took > 8*time.Second {
+				t.Fatalf("Publish took %s to fail during the outage", took)
+			}
+			t.Logf("%s: publish during the outage failed after %s: %v", b.name, took, err)
+
+			proxy.restore(t)
+			after := uuid.NewString()
+			apptest.Eventually(t, 20*time.Second, "publishing again after the outage", func() bool {
+				err := bus.Publisher().Publish(topic, message.NewMessage(after, []byte(`{}`)))
+				if err != nil {
+					time.Sleep(200 * time.Millisecond)
+				}
+				return err == nil
+			})
+			t.Logf("%s: publishing again %s after the broker came back", b.name, time.Since(start))
+			apptest.Eventually(t, 20*time.Second, "the subscription resumed", func() bool {
+				return slices.Contains(in.uuids(), after)
+			})
+			if got := in.uuids(); got[0] != ids[0] {
+				t.Fatalf("first delivery %s, want %s", got[0], ids[0])
+			}
+		})
+	}
+}
+
+func TestOpenRefusesUnknownAndUnreachableBuses(t *testing.T) {
+	ctx := context.Background()
+	_, err := messaging.Open(ctx, "bogus://", messaging.Options{})
+	if err == nil {
+		t.Fatal("Open(bogus://) succeeded")
+	}
+	for _, want := range []string{"gochannel", "nats://", "amqp://", "postgres"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	if _, err := messaging.Open(ctx, "postgres", messaging.Options{}); err == nil {
+		t.Error("the postgres bus opened without a database URL")
+	}
+
+	for _, u := range []string{"nats://127.0.0.1:1", "amqp://guest:guest@127.0.0.1:1/"} {
+		start := time.Now()
+		bus, err := messaging.Open(ctx, u, messaging.Options{Log: apptest.Logger(t)})
+		if err == nil {
+			bus.Close()
+			t.Errorf("Open(%s) succeeded with nothing listening", u)
+		} else if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("Open(%s) took %s to fail", u, took)
+		}
+	}
+}
+
+// A group's durable state is made by its first subscription: what was
+// published before that is not delivered to it, what is published after is.
+func TestBrokerBusNewGroupStartsAtItsFirstSubscription(t *testing.T) {
+	for _, b := range brokers() {
+		t.Run(b.name, func(t *testing.T) {
+			topic := uniqueTopic(t, b, "late")
+			bus := openBus(t, b, "")
+			before := publishN(t, bus, topic, 1)
+			in, _ := subscribe(t, bus, "late", topic, nil)
+			after := publishN(t, bus, topic, 1)
+			apptest.Eventually(t, 10*time.Second, "the message published after subscribing", func() bool {
+				return slices.Contains(in.uuids(), after[0])
+			})
+			time.Sleep(300 * time.Millisecond)
+			if got := in.uuids(); slices.Contains(got, before[0]) || len(got) != 1 {
+				t.Fatalf("received %v; want only %s, not %s published before the group existed", got, after[0], before[0])
+			}
+		})
+	}
+}
+
+// Postgres truncates names past 63 bytes; long topics that share a prefix
+// must still get tables of their own.
+func TestPostgresBusKeepsLongTopicsApart(t *testing.T) {
+	b := broker{"postgres", "postgres"}
+	dbURL := apptest.FreshDatabase(t)
+	bus := openBus(t, b, dbURL)
+	prefix := "test." + strings.Repeat("very_long_topic_name_", 4)
+	one, two := prefix+"one.v1", prefix+"two.v1"
+	inOne, _ := subscribe(t, bus, "g", one, nil)
+	inTwo, _ := subscribe(t, bus, "g", two, nil)
+	idOne, idTwo := publishN(t, bus, one, 1), publishN(t, bus, two, 1)
+	apptest.Eventually(t, 10*time.Second, "both messages", func() bool { return inOne.len() >= 1 && inTwo.len() >= 1 })
+	time.Sleep(200 * time.Millisecond)
+	if !slices.Equal(inOne.uuids(), idOne) || !slices.Equal(inTwo.uuids(), idTwo) {
+		t.Fatalf("topic one got %v (want %v), topic two got %v (want %v)", inOne.uuids(), idOne, inTwo.uuids(), idTwo)
+	}
+
+	// All of it lives in the bus's own schema.
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var inBus, elsewhere int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE table_schema = 'uberservice_bus'),
+		count(*) FILTER (WHERE table_schema <> 'uberservice_bus')
+		FROM information_schema.tables WHERE table_name LIKE 'watermill%'`).Scan(&inBus, &elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	if inBus != 4 || elsewhere != 0 {
+		t.Fatalf("%d watermill tables in uberservice_bus and %d elsewhere, want 4 and 0", inBus, elsewhere)
+	}
+}
