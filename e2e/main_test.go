@@ -27,6 +27,9 @@ var binary string
 // moduleNames are the modules cmd/uberservice is built with.
 var moduleNames = []string{"accounts", "im", "portal"}
 
+// allModules are every module of cmd/uberservice, the shop's included.
+var allModules = []string{"accounts", "im", "orders", "warehouse", "portal"}
+
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
 
 func testMain(m *testing.M) int {
@@ -117,9 +120,15 @@ func childEnv() []string {
 // process's stderr goes to the test log.
 func launch(t testing.TB, args ...string) *process {
 	t.Helper()
+	return launchEnv(t, nil, args...)
+}
+
+// launchEnv is launch with env (NAME=VALUE) added to the child's environment.
+func launchEnv(t testing.TB, env []string, args ...string) *process {
+	t.Helper()
 	p := &process{t: t, args: args, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{}), addrs: map[string]string{}}
 	p.cmd = exec.Command(binary, args...)
-	p.cmd.Env = childEnv()
+	p.cmd.Env = append(childEnv(), env...)
 	p.cmd.Stdout = p.stdout
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -230,9 +239,15 @@ func (p *process) waitReady(timeout time.Duration) error {
 // runArgs are the arguments that run every module on free loopback ports
 // against db with JSON logs.
 func runArgs(db string, ports []int, extra ...string) (args []string, addrs map[string]string) {
+	return runModuleArgs(moduleNames, db, ports, extra...)
+}
+
+// runModuleArgs are the arguments that run modules on the free loopback ports
+// (one per module) against db with JSON logs.
+func runModuleArgs(modules []string, db string, ports []int, extra ...string) (args []string, addrs map[string]string) {
 	addrs = map[string]string{}
-	args = []string{"run", "--modules", strings.Join(moduleNames, ",")}
-	for i, m := range moduleNames {
+	args = []string{"run", "--modules", strings.Join(modules, ",")}
+	for i, m := range modules {
 		addrs[m] = fmt.Sprintf("127.0.0.1:%d", ports[i])
 		args = append(args, "--listen", m+"="+addrs[m])
 	}
@@ -245,10 +260,18 @@ func runArgs(db string, ports []int, extra ...string) (args []string, addrs map[
 // choosing it and binding it is retried with other ports.
 func startSystem(t testing.TB, db string, extra ...string) *process {
 	t.Helper()
+	return startModules(t, db, moduleNames, nil, extra...)
+}
+
+// startModules runs modules in one process against db, with env (NAME=VALUE)
+// added to its environment, and returns once every module is ready; as
+// startSystem.
+func startModules(t testing.TB, db string, modules, env []string, extra ...string) *process {
+	t.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		args, addrs := runArgs(db, freePorts(t, len(moduleNames)), extra...)
-		p := launch(t, args...)
+		args, addrs := runModuleArgs(modules, db, freePorts(t, len(modules)), extra...)
+		p := launchEnv(t, env, args...)
 		p.addrs = addrs
 		err := p.waitReady(30 * time.Second)
 		if err == nil {
