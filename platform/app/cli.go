@@ -88,6 +88,7 @@ type flags struct {
 	listen    multiFlag
 	databases databaseFlag
 	bus       string
+	busNS     string
 	peers     multiFlag
 	mailURL   string
 	noMigrate bool
@@ -113,6 +114,7 @@ func newFlagSet(name string, stderr io.Writer, f *flags, modules []Module, servi
 		f.peers = envList("UBERSERVICE_PEERS")
 		fs.Var(&f.peers, "peer", "MODULE=URL of a module running elsewhere, repeatable (env UBERSERVICE_PEERS, comma-separated)")
 		fs.StringVar(&f.bus, "bus", os.Getenv("UBERSERVICE_BUS"), "the event bus: gochannel (in-process, the default), nats://HOST:4222 (NATS JetStream), amqp://USER:PASS@HOST:5672/ (RabbitMQ) or postgres (on the shared database) (env UBERSERVICE_BUS)")
+		fs.StringVar(&f.busNS, "bus-namespace", os.Getenv("UBERSERVICE_BUS_NAMESPACE"), "prefix for every topic and consumer group, so that several deployments can share one broker (env UBERSERVICE_BUS_NAMESPACE)")
 		fs.StringVar(&f.mailURL, "mail-url", os.Getenv("UBERSERVICE_MAIL_URL"), "smtp://user:pass@host:port?from=ADDR, or log to record emails without sending (env UBERSERVICE_MAIL_URL; default log)")
 		fs.BoolVar(&f.noMigrate, "no-migrate", os.Getenv("UBERSERVICE_NO_MIGRATE") == "true", "do not apply migrations at start-up (env UBERSERVICE_NO_MIGRATE=true)")
 		fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "bound on a graceful stop")
@@ -127,7 +129,7 @@ func (f *flags) config(modules []Module, stderr io.Writer) (Config, *slog.Logger
 		return Config{}, nil, err
 	}
 	cfg := Config{Log: log, Migrate: !f.noMigrate, ShutdownTimeout: f.shutdown, PoolSize: f.poolSize,
-		DatabaseURL: f.databases.shared, ModuleURLs: f.databases.modules, BusURL: f.bus}
+		DatabaseURL: f.databases.shared, ModuleURLs: f.databases.modules, BusURL: f.bus, BusNamespace: f.busNS}
 	if f.modules != "" {
 		for _, n := range strings.Split(f.modules, ",") {
 			if n = strings.TrimSpace(n); n != "" {

@@ -38,6 +38,8 @@ type Config struct {
 	// in-process, and start-up refuses any configuration whose events would
 	// have to leave the process on it.
 	BusURL string
+	// BusNamespace prefixes every topic and consumer group on the bus.
+	BusNamespace string
 	// Bus, when not nil, is used instead of BusURL and not closed by Stop.
 	// The caller vouches that it reaches every consumer (tests share one
 	// in-process bus between two systems this way).
@@ -155,7 +157,7 @@ func Start(ctx context.Context, all []Module, cfg Config) (sys *System, err erro
 	}
 	sys.bus = cfg.Bus
 	if sys.bus == nil {
-		bus, err := messaging.Open(ctx, cfg.BusURL, messaging.Options{DatabaseURL: cfg.DatabaseURL, Log: cfg.Log})
+		bus, err := messaging.Open(ctx, cfg.BusURL, messaging.Options{DatabaseURL: cfg.DatabaseURL, Namespace: cfg.BusNamespace, Log: cfg.Log})
 		if err != nil {
 			return sys, fmt.Errorf("open the bus: %w", err)
 		}

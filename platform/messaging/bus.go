@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -42,7 +43,11 @@ type Options struct {
 	// DatabaseURL is the database the "postgres" bus keeps its messages in: the
 	// one every module shares, so that the bus reaches all of them.
 	DatabaseURL string
-	Log         *slog.Logger
+	// Namespace, when set, prefixes every topic and consumer group, so that
+	// several deployments (staging and production, or parallel test runs) can
+	// share one broker without sharing events.
+	Namespace string
+	Log       *slog.Logger
 }
 
 // Open returns the bus that url names:
@@ -59,6 +64,19 @@ func Open(ctx context.Context, url string, opts Options) (Bus, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
+	if opts.Namespace != "" && !namespaceName.MatchString(opts.Namespace) {
+		return nil, fmt.Errorf("messaging: namespace %q: use lowercase letters, digits, _ and -", opts.Namespace)
+	}
+	bus, err := open(ctx, url, opts)
+	if err != nil || opts.Namespace == "" {
+		return bus, err
+	}
+	return &namespaced{Bus: bus, prefix: opts.Namespace + "."}, nil
+}
+
+var namespaceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,30}$`)
+
+func open(ctx context.Context, url string, opts Options) (Bus, error) {
 	switch {
 	case url == "" || url == "gochannel":
 		return NewInProcess(opts.Log), nil
@@ -129,3 +147,43 @@ func (b *InProcess) CrossProcess() bool { return false }
 
 // Close implements Bus.
 func (b *InProcess) Close() error { return b.ch.Close() }
+
+// namespaced prefixes the topics and groups of the bus it wraps.
+type namespaced struct {
+	Bus
+	prefix string
+}
+
+func (n *namespaced) Publisher() message.Publisher {
+	return prefixedPublisher{n.Bus.Publisher(), n.prefix}
+}
+
+func (n *namespaced) Subscriber(group string) (message.Subscriber, error) {
+	sub, err := n.Bus.Subscriber(n.prefix + group)
+	if err != nil {
+		return nil, err
+	}
+	return prefixedSubscriber{sub, n.prefix}, nil
+}
+
+func (n *namespaced) Name() string {
+	return n.Bus.Name() + " (namespace " + strings.TrimSuffix(n.prefix, ".") + ")"
+}
+
+type prefixedPublisher struct {
+	message.Publisher
+	prefix string
+}
+
+func (p prefixedPublisher) Publish(topic string, msgs ...*message.Message) error {
+	return p.Publisher.Publish(p.prefix+topic, msgs...)
+}
+
+type prefixedSubscriber struct {
+	message.Subscriber
+	prefix string
+}
+
+func (s prefixedSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	return s.Subscriber.Subscribe(ctx, s.prefix+topic)
+}

@@ -632,3 +632,51 @@ func TestPostgresBusKeepsLongTopicsApart(t *testing.T) {
 		t.Fatalf("%d watermill tables in uberservice_bus and %d elsewhere, want 4 and 0", inBus, elsewhere)
 	}
 }
+
+func TestNamespacesKeepDeploymentsApart(t *testing.T) {
+	ctx := context.Background()
+	url := os.Getenv("UBERSERVICE_TEST_NATS_URL")
+	if url == "" {
+		url = "nats://127.0.0.1:4222"
+	}
+	suffix := uuid.NewString()[:8]
+	topic := "ns.test." + suffix
+	open := func(ns string) messaging.Bus {
+		b, err := messaging.Open(ctx, url, messaging.Options{Namespace: ns + suffix})
+		if err != nil {
+			t.Fatalf("open %s: %v", ns, err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+	staging, prod := open("staging"), open("prod")
+	subscribe := func(b messaging.Bus) <-chan *message.Message {
+		sub, err := b.Subscriber("im")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := sub.Subscribe(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch
+	}
+	stagingMsgs, prodMsgs := subscribe(staging), subscribe(prod)
+	if err := prod.Publisher().Publish(topic, message.NewMessage(uuid.NewString(), []byte(`{}`))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-prodMsgs:
+		m.Ack()
+	case <-time.After(10 * time.Second):
+		t.Fatal("prod did not receive its own event")
+	}
+	select {
+	case m := <-stagingMsgs:
+		t.Fatalf("staging received prod's event %s", m.UUID)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := messaging.Open(ctx, url, messaging.Options{Namespace: "Bad Name"}); err == nil {
+		t.Fatal("an invalid namespace was accepted")
+	}
+}
