@@ -23,3 +23,28 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# The deployment tools, pinned; `go run` fetches them through the module proxy
+# without touching go.mod. kubectl-validate carries the schemas of Kubernetes up
+# to 1.30; KUBECONFIG=/dev/null keeps it from asking a cluster instead.
+KUSTOMIZE        ?= $(GO) run sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
+KUBECTL_VALIDATE ?= KUBECONFIG=/dev/null $(GO) run sigs.k8s.io/kubectl-validate@v0.0.4
+COMPOSE_SPEC     ?= $(GO) run github.com/compose-spec/compose-go/v2/cmd@v2.16.2
+K8S_VERSION      ?= 1.30
+
+.PHONY: deploy-check
+
+## deploy-check: the Dockerfile and deploy/ against the binary's modules (go test ./deploy/, also part of
+## make test), then the manifests rendered by kustomize and validated against the Kubernetes and
+## Compose schemas. Needs neither Docker nor a cluster.
+deploy-check:
+	$(GO) vet ./deploy/
+	$(GO) test -count=1 ./deploy/
+	@set -e; out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
+	echo "kustomize build deploy/k8s/base, deploy/k8s/migrate"; \
+	$(KUSTOMIZE) build deploy/k8s/base > "$$out/base.yaml"; \
+	$(KUSTOMIZE) build deploy/k8s/migrate > "$$out/migrate.yaml"; \
+	echo "kubectl-validate --version $(K8S_VERSION)"; \
+	$(KUBECTL_VALIDATE) --version $(K8S_VERSION) "$$out/base.yaml" "$$out/migrate.yaml" deploy/k8s/database-secret.example.yaml; \
+	echo; echo "compose-spec deploy/compose.yaml"; \
+	cd deploy && $(COMPOSE_SPEC) compose.yaml > /dev/null

@@ -71,7 +71,7 @@ func Open(ctx context.Context, url string, opts Options) (Bus, error) {
 	if err != nil || opts.Namespace == "" {
 		return bus, err
 	}
-	return &namespaced{Bus: bus, prefix: opts.Namespace + "."}, nil
+	return &namespaced{Bus: bus, ns: opts.Namespace}, nil
 }
 
 var namespaceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,30}$`)
@@ -148,27 +148,26 @@ func (b *InProcess) CrossProcess() bool { return false }
 // Close implements Bus.
 func (b *InProcess) Close() error { return b.ch.Close() }
 
-// namespaced prefixes the topics and groups of the bus it wraps.
+// namespaced prefixes the topics ("ns.accounts.funds_deposited.v1") and the
+// consumer groups ("ns_im") of the bus it wraps.
 type namespaced struct {
 	Bus
-	prefix string
+	ns string
 }
 
 func (n *namespaced) Publisher() message.Publisher {
-	return prefixedPublisher{n.Bus.Publisher(), n.prefix}
+	return prefixedPublisher{n.Bus.Publisher(), n.ns + "."}
 }
 
 func (n *namespaced) Subscriber(group string) (message.Subscriber, error) {
-	sub, err := n.Bus.Subscriber(n.prefix + group)
+	sub, err := n.Bus.Subscriber(n.ns + "_" + group)
 	if err != nil {
 		return nil, err
 	}
-	return prefixedSubscriber{sub, n.prefix}, nil
+	return prefixedSubscriber{sub, n.ns + "."}, nil
 }
 
-func (n *namespaced) Name() string {
-	return n.Bus.Name() + " (namespace " + strings.TrimSuffix(n.prefix, ".") + ")"
-}
+func (n *namespaced) Name() string { return n.Bus.Name() + " (namespace " + n.ns + ")" }
 
 type prefixedPublisher struct {
 	message.Publisher
