@@ -1,0 +1,239 @@
+package deploy_test
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// deploy/compose.yaml: the split topology on Docker Compose.
+
+type composeFile struct {
+	Services map[string]composeService `yaml:"services"`
+}
+
+type composeService struct {
+	Image string `yaml:"image"`
+	Build struct {
+		Context    string `yaml:"context"`
+		Dockerfile string `yaml:"dockerfile"`
+	} `yaml:"build"`
+	Command     []string          `yaml:"command"`
+	Environment map[string]string `yaml:"environment"`
+	Ports       []string          `yaml:"ports"`
+	Healthcheck struct {
+		Test []string `yaml:"test"`
+	} `yaml:"healthcheck"`
+	DependsOn map[string]struct {
+		Condition string `yaml:"condition"`
+	} `yaml:"depends_on"`
+}
+
+func loadCompose(t *testing.T) composeFile {
+	t.Helper()
+	docs := decodeAll(t, "compose.yaml")
+	if len(docs) != 1 {
+		t.Fatalf("compose.yaml: want one document, got %d", len(docs))
+	}
+	var c composeFile
+	if err := docs[0].Decode(&c); err != nil {
+		t.Fatalf("compose.yaml: %v", err)
+	}
+	return c
+}
+
+// The migrate service builds the image from the repository's Dockerfile and
+// runs `uberservice migrate` once, after Postgres is healthy.
+func TestComposeMigrate(t *testing.T) {
+	c := loadCompose(t)
+	mig, ok := c.Services["migrate"]
+	if !ok {
+		t.Fatal("compose.yaml: no migrate service")
+	}
+	if !slices.Equal(mig.Command, []string{"migrate"}) {
+		t.Errorf("migrate: command %q, want [migrate]", mig.Command)
+	}
+	if mig.Environment["DATABASE_URL"] == "" {
+		t.Error("migrate: no DATABASE_URL")
+	}
+	if dockerfile := filepath.Join(mig.Build.Context, mig.Build.Dockerfile); filepath.Clean(dockerfile) != filepath.Join(root, "Dockerfile") {
+		t.Errorf("migrate: builds %s, want the repository's Dockerfile (build.context .., relative to deploy/)", dockerfile)
+	}
+	db := dependency(t, c, "migrate", "DATABASE_URL", mig.Environment["DATABASE_URL"])
+	if db != "" && mig.DependsOn[db].Condition != "service_healthy" {
+		t.Errorf("migrate: want depends_on %s: condition: service_healthy", db)
+	}
+	if pg := c.Services[db]; !slices.Contains(pg.Healthcheck.Test, "pg_isready") {
+		t.Errorf("%s: want a pg_isready healthcheck, got %q", db, pg.Healthcheck.Test)
+	}
+}
+
+// dependency returns the compose service that raw, a URL in service name's
+// configuration, names as its host, failing when there is none.
+func dependency(t *testing.T, c composeFile, name, what, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		t.Errorf("%s: %s %q: want a URL with a host", name, what, raw)
+		return ""
+	}
+	if _, ok := c.Services[u.Hostname()]; !ok {
+		t.Errorf("%s: %s %q names host %s, which is no service of compose.yaml", name, what, raw, u.Hostname())
+		return ""
+	}
+	return u.Hostname()
+}
+
+// Every module runs in a service of its own, named after it, from the same
+// image as migrate, on its port, with the peers it calls, a cross-process bus,
+// and a healthcheck on /readyz.
+func TestComposeRunsEveryModule(t *testing.T) {
+	c := loadCompose(t)
+	mig := c.Services["migrate"]
+	for _, m := range modules {
+		t.Run(m.name, func(t *testing.T) {
+			svc, ok := c.Services[m.name]
+			if !ok {
+				t.Fatalf("compose.yaml: no service %s for module %s", m.name, m.name)
+			}
+			env := svc.Environment
+			if svc.Image != mig.Image || svc.Build != mig.Build {
+				t.Errorf("image %q built from %+v; migrate's is %q from %+v: want one image", svc.Image, svc.Build, mig.Image, mig.Build)
+			}
+			if len(svc.Command) > 0 && !slices.Equal(svc.Command, []string{"run"}) {
+				t.Errorf("command %q: want the image's default (run)", svc.Command)
+			}
+			if env["UBERSERVICE_MODULES"] != m.name {
+				t.Errorf("UBERSERVICE_MODULES=%q, want %s", env["UBERSERVICE_MODULES"], m.name)
+			}
+			if want := fmt.Sprintf("%s=:%d", m.name, m.port); env["UBERSERVICE_LISTEN"] != want {
+				t.Errorf("UBERSERVICE_LISTEN=%q, want %s", env["UBERSERVICE_LISTEN"], want)
+			}
+			if env["DATABASE_URL"] != mig.Environment["DATABASE_URL"] {
+				t.Errorf("DATABASE_URL=%q, migrate's is %q: want the database migrate migrated", env["DATABASE_URL"], mig.Environment["DATABASE_URL"])
+			}
+			if env["UBERSERVICE_NO_MIGRATE"] != "true" {
+				t.Error("want UBERSERVICE_NO_MIGRATE=true: the migrate service migrates")
+			}
+			if svc.DependsOn["migrate"].Condition != "service_completed_successfully" {
+				t.Error("want depends_on migrate: condition: service_completed_successfully")
+			}
+			bus := env["UBERSERVICE_BUS"]
+			if !crossProcessBus(bus) {
+				t.Errorf("UBERSERVICE_BUS=%q: every module runs in its own process, so events need a broker", bus)
+			} else if strings.Contains(bus, "://") {
+				if broker := dependency(t, c, m.name, "UBERSERVICE_BUS", bus); broker != "" && svc.DependsOn[broker].Condition != "service_healthy" {
+					t.Errorf("want depends_on %s: condition: service_healthy", broker)
+				}
+			}
+			peers := pairs(t, m.name+": UBERSERVICE_PEERS", env["UBERSERVICE_PEERS"])
+			if got := slices.Sorted(maps.Keys(peers)); !slices.Equal(got, slices.Sorted(slices.Values(m.uses))) {
+				t.Errorf("UBERSERVICE_PEERS names %q; the module calls %q", got, m.uses)
+			}
+			for peer, u := range peers {
+				host, port := peerURL(t, m.name, u)
+				target, ok := c.Services[host]
+				if !ok {
+					t.Errorf("peer %s=%s: no service %s", peer, u, host)
+					continue
+				}
+				if target.Environment["UBERSERVICE_MODULES"] != peer {
+					t.Errorf("peer %s=%s: service %s runs %q", peer, u, host, target.Environment["UBERSERVICE_MODULES"])
+				}
+				if want := fmt.Sprintf("%s=:%d", peer, port); target.Environment["UBERSERVICE_LISTEN"] != want {
+					t.Errorf("peer %s=%s: service %s listens on %q", peer, u, host, target.Environment["UBERSERVICE_LISTEN"])
+				}
+			}
+			published := false
+			for _, p := range svc.Ports {
+				parts := strings.Split(p, ":")
+				published = published || (len(parts) >= 2 && parts[len(parts)-1] == strconv.Itoa(m.port) && parts[len(parts)-2] == strconv.Itoa(m.port))
+			}
+			if !published {
+				t.Errorf("ports %q: want %d published as %d", svc.Ports, m.port, m.port)
+			}
+			if want := []string{"CMD", "/uberservice", "probe", fmt.Sprintf("http://127.0.0.1:%d/readyz", m.port)}; !slices.Equal(svc.Healthcheck.Test, want) {
+				t.Errorf("healthcheck %q, want %q", svc.Healthcheck.Test, want)
+			}
+		})
+	}
+	// Every service of the image runs migrate or known modules, each module once.
+	runs := map[string]int{}
+	for name, svc := range c.Services {
+		if svc.Image != mig.Image || name == "migrate" {
+			continue
+		}
+		for _, n := range strings.Split(svc.Environment["UBERSERVICE_MODULES"], ",") {
+			if _, ok := moduleNamed(n); !ok {
+				t.Errorf("service %s runs %q, which is no module of the binary", name, n)
+			}
+			runs[n]++
+		}
+	}
+	for n, k := range runs {
+		if k != 1 {
+			t.Errorf("module %s runs in %d services, want 1", n, k)
+		}
+	}
+}
+
+// The NATS the modules use runs JetStream, which durable consumer groups need,
+// and says when it is healthy.
+func TestComposeNATS(t *testing.T) {
+	c := loadCompose(t)
+	bus := c.Services[modules[0].name].Environment["UBERSERVICE_BUS"]
+	u, err := url.Parse(bus)
+	if err != nil || u.Scheme != "nats" {
+		t.Fatalf("%s: UBERSERVICE_BUS=%q: compose.yaml runs NATS; check the broker it runs instead", modules[0].name, bus)
+	}
+	nats := c.Services[u.Hostname()]
+	if !slices.Contains(nats.Command, "--jetstream") && !slices.Contains(nats.Command, "-js") {
+		t.Errorf("nats: command %q does not enable JetStream", nats.Command)
+	}
+	if !slices.ContainsFunc(nats.Healthcheck.Test, func(s string) bool { return strings.HasSuffix(s, ":8222/healthz") }) {
+		t.Errorf("nats: healthcheck %q: want one on the monitoring port's /healthz", nats.Healthcheck.Test)
+	}
+}
+
+// The healthcheck works: run by the binary against a server that stands in for
+// the module, it passes while /readyz answers 200 and fails on a 503.
+func TestComposeHealthcheckProbesReadiness(t *testing.T) {
+	var status atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(int(status.Load()))
+	}))
+	defer srv.Close()
+	c := loadCompose(t)
+	for _, m := range modules {
+		test := c.Services[m.name].Healthcheck.Test
+		if len(test) < 3 || test[0] != "CMD" || test[1] != "/uberservice" {
+			t.Errorf("%s: healthcheck %q: want [CMD /uberservice ...], the binary as the image has it", m.name, test)
+			continue
+		}
+		// The module's own address becomes the stand-in's.
+		args := slices.Clone(test[2:])
+		for i, a := range args {
+			args[i] = strings.Replace(a, fmt.Sprintf("http://127.0.0.1:%d", m.port), srv.URL, 1)
+		}
+		for _, code := range []int{http.StatusOK, http.StatusServiceUnavailable} {
+			status.Store(int32(code))
+			err := exec.Command(binary, args...).Run()
+			if ready := code == http.StatusOK; (err == nil) != ready {
+				t.Errorf("%s: healthcheck `uberservice %s` on a /readyz answering %d: err = %v, want healthy = %v", m.name, strings.Join(args, " "), code, err, ready)
+			}
+		}
+	}
+}

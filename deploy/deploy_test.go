@@ -1,0 +1,277 @@
+package deploy_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// These tests hold the deployment configuration to the binary it deploys. The
+// modules, their ports and the gateways they call come from the binary itself
+// (`uberservice modules`), so a module added to cmd/uberservice fails here until
+// it is deployed too.
+
+// root is the repository's root, seen from this package's folder.
+const root = ".."
+
+const (
+	// nameLabel and componentLabel select a module's pods.
+	nameLabel      = "app.kubernetes.io/name"
+	componentLabel = "app.kubernetes.io/component"
+	appName        = "uberservice"
+	// databaseSecret holds DATABASE_URL on Kubernetes.
+	databaseSecret = "uberservice-database"
+)
+
+// module is one row of `uberservice modules`.
+type module struct {
+	name string
+	port int
+	uses []string // the modules whose gateways it calls
+}
+
+var (
+	// binary is cmd/uberservice, built once by TestMain.
+	binary string
+	// modules is every module of the binary, as it lists them.
+	modules []module
+	// help is what `uberservice run -h` and `uberservice migrate -h` say: the
+	// flags, and the environment variables they fall back to.
+	help string
+)
+
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "deploy-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deploy: FAIL:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binary = filepath.Join(dir, "uberservice")
+	build := exec.Command("go", "build", "-o", binary, "./cmd/uberservice")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "deploy: FAIL: go build ./cmd/uberservice: %v\n%s", err, out)
+		return 1
+	}
+	out, err := exec.Command(binary, "modules").Output()
+	if err == nil {
+		modules, err = parseModules(string(out))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deploy: FAIL: uberservice modules:", err)
+		return 1
+	}
+	for _, cmd := range []string{"run", "migrate"} {
+		out, err := exec.Command(binary, cmd, "-h").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "deploy: FAIL: uberservice %s -h: %v\n%s", cmd, err, out)
+			return 1
+		}
+		help += string(out)
+	}
+	return m.Run()
+}
+
+// parseModules reads the table of `uberservice modules`: a header naming the
+// columns, then one aligned row per module, "-" for an empty list.
+func parseModules(table string) ([]module, error) {
+	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
+	header := lines[0]
+	col := map[string]int{}
+	for _, name := range []string{"MODULE", "PORT", "USES GATEWAYS"} {
+		if col[name] = strings.Index(header, name); col[name] < 0 {
+			return nil, fmt.Errorf("uberservice modules: no %s column in %q", name, header)
+		}
+	}
+	field := func(line, name string) string {
+		if col[name] < len(line) {
+			if f := strings.Fields(line[col[name]:]); len(f) > 0 {
+				return f[0]
+			}
+		}
+		return ""
+	}
+	list := func(s string) []string {
+		if s == "-" || s == "" {
+			return nil
+		}
+		return strings.Split(s, ",")
+	}
+	var out []module
+	for _, line := range lines[1:] {
+		port, err := strconv.Atoi(field(line, "PORT"))
+		if err != nil {
+			return nil, fmt.Errorf("uberservice modules: row %q: %v", line, err)
+		}
+		out = append(out, module{
+			name: field(line, "MODULE"),
+			port: port,
+			uses: list(field(line, "USES GATEWAYS")),
+		})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("uberservice modules lists no module")
+	}
+	return out, nil
+}
+
+func moduleNamed(name string) (module, bool) {
+	for _, m := range modules {
+		if m.name == name {
+			return m, true
+		}
+	}
+	return module{}, false
+}
+
+// decodeAll decodes every document of a YAML file into a node.
+func decodeAll(t *testing.T, path string) []*yaml.Node {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	var docs []*yaml.Node
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		docs = append(docs, &n)
+	}
+}
+
+// Every YAML file under deploy/ parses, and none is empty.
+func TestEveryYAMLFileParses(t *testing.T) {
+	n := 0
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || (filepath.Ext(path) != ".yaml" && filepath.Ext(path) != ".yml") {
+			return err
+		}
+		n++
+		if docs := decodeAll(t, path); len(docs) == 0 {
+			t.Errorf("%s: no YAML document", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 3 {
+		t.Fatalf("found %d YAML files under deploy/; the walk is broken", n)
+	}
+}
+
+// pairs reads "A=x,B=y" lists, as UBERSERVICE_PEERS and UBERSERVICE_LISTEN are.
+func pairs(t *testing.T, what, s string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			t.Errorf("%s: %q is not NAME=VALUE", what, kv)
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// peerURL takes apart http://HOST:PORT, the only form a peer takes here.
+func peerURL(t *testing.T, what, s string) (host string, port int) {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err == nil && u.Scheme == "http" && u.Port() != "" && (u.Path == "" || u.Path == "/") {
+		if port, err = strconv.Atoi(u.Port()); err == nil {
+			return u.Hostname(), port
+		}
+	}
+	t.Errorf("%s: peer URL %q: want http://HOST:PORT", what, s)
+	return "", 0
+}
+
+// crossProcessBus reports whether a --bus value carries events between
+// processes: anything but the in-process GoChannel.
+func crossProcessBus(bus string) bool { return bus != "" && bus != "gochannel" }
+
+// Every environment variable and command that compose.yaml and the Kubernetes
+// manifests give the image is one the binary knows: a misspelt variable would
+// otherwise be ignored without a word.
+func TestConfigurationIsTheBinarys(t *testing.T) {
+	vars := map[string]string{} // variable -> where it is set
+	cmds := map[string]string{} // command -> where it is run
+	img := image(t)
+	for name, svc := range loadCompose(t).Services {
+		if svc.Image != img {
+			continue
+		}
+		for v := range svc.Environment {
+			vars[v] = "compose.yaml, service " + name
+		}
+		if len(svc.Command) > 0 {
+			cmds[svc.Command[0]] = "compose.yaml, service " + name
+		}
+	}
+	for _, dir := range []string{baseDir, migrateDir} {
+		k := loadKustomization(t, dir)
+		for name, data := range k.config {
+			for v := range data {
+				vars[v] = dir + ", ConfigMap " + name
+			}
+		}
+		for _, o := range k.objects {
+			pod := o.Spec.Template.Spec
+			for _, c := range slices.Concat(pod.InitContainers, pod.Containers) {
+				where := fmt.Sprintf("%s, %s %s, container %s", dir, o.Kind, o.Metadata.Name, c.Name)
+				for _, e := range c.Env {
+					vars[e.Name] = where
+				}
+				if len(c.Args) > 0 {
+					cmds[c.Args[0]] = where
+				}
+			}
+		}
+	}
+	var secret object
+	if docs := decodeAll(t, secretFile); len(docs) == 1 && docs[0].Decode(&secret) == nil {
+		for v := range secret.StringData {
+			vars[v] = secretFile
+		}
+	}
+	if len(vars) < 5 || len(cmds) < 2 {
+		t.Fatalf("found only variables %v and commands %v; the configuration was not read", vars, cmds)
+	}
+	for v, where := range vars {
+		if !regexp.MustCompile(`\benv ` + regexp.QuoteMeta(v) + `\b`).MatchString(help) {
+			t.Errorf("%s: %s is not a variable that `uberservice run` or `migrate` reads", where, v)
+		}
+	}
+	for cmd, where := range cmds {
+		if out, err := exec.Command(binary, cmd, "-h").CombinedOutput(); err != nil {
+			t.Errorf("%s: `uberservice %s` is no command of the binary: %v\n%s", where, cmd, err, out)
+		}
+	}
+}

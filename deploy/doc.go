@@ -1,0 +1,10 @@
+// Package deploy holds no code. Its folder is how uberservice is deployed: the
+// split topology for Docker Compose (compose.yaml) and a kustomize base for
+// Kubernetes (k8s/), both from the one image of the Dockerfile at the root.
+//
+// Its tests hold that configuration, and the Dockerfile, to the binary they
+// deploy: every module the binary lists runs somewhere, on its port, with the
+// peers it calls, probed on /healthz and /readyz, from one image. `make
+// deploy-check` runs them, then renders and validates the manifests with
+// kustomize, kubectl-validate and the Compose specification.
+package deploy

@@ -1,0 +1,439 @@
+package deploy_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// deploy/k8s: the kustomize base, the migrate Job and the database Secret.
+
+type kustomization struct {
+	Resources          []string `yaml:"resources"`
+	ConfigMapGenerator []struct {
+		Name     string   `yaml:"name"`
+		Literals []string `yaml:"literals"`
+	} `yaml:"configMapGenerator"`
+}
+
+type objectMeta struct {
+	Name   string            `yaml:"name"`
+	Labels map[string]string `yaml:"labels"`
+}
+
+// object is any Kubernetes object, with the fields of the kinds used here.
+type object struct {
+	APIVersion string            `yaml:"apiVersion"`
+	Kind       string            `yaml:"kind"`
+	Metadata   objectMeta        `yaml:"metadata"`
+	StringData map[string]string `yaml:"stringData"`
+	Spec       struct {
+		// Deployment
+		Selector struct {
+			MatchLabels map[string]string `yaml:"matchLabels"`
+		} `yaml:"selector"`
+		Template struct {
+			Metadata objectMeta `yaml:"metadata"`
+			Spec     podSpec    `yaml:"spec"`
+		} `yaml:"template"`
+		// Service: the selector is a plain map there, read separately.
+		Ports []struct {
+			Name       string `yaml:"name"`
+			Port       int    `yaml:"port"`
+			TargetPort string `yaml:"targetPort"`
+		} `yaml:"ports"`
+	} `yaml:"spec"`
+	serviceSelector map[string]string
+}
+
+type podSpec struct {
+	SecurityContext struct {
+		RunAsUser *int64 `yaml:"runAsUser"`
+	} `yaml:"securityContext"`
+	InitContainers []container `yaml:"initContainers"`
+	Containers     []container `yaml:"containers"`
+	RestartPolicy  string      `yaml:"restartPolicy"`
+}
+
+type container struct {
+	Name  string   `yaml:"name"`
+	Image string   `yaml:"image"`
+	Args  []string `yaml:"args"`
+	Env   []struct {
+		Name  string `yaml:"name"`
+		Value string `yaml:"value"`
+	} `yaml:"env"`
+	EnvFrom []struct {
+		ConfigMapRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"configMapRef"`
+		SecretRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"secretRef"`
+	} `yaml:"envFrom"`
+	Ports []struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
+	} `yaml:"ports"`
+	StartupProbe   *probe `yaml:"startupProbe"`
+	LivenessProbe  *probe `yaml:"livenessProbe"`
+	ReadinessProbe *probe `yaml:"readinessProbe"`
+	Resources      struct {
+		Requests map[string]string `yaml:"requests"`
+		Limits   map[string]string `yaml:"limits"`
+	} `yaml:"resources"`
+	SecurityContext *struct {
+		RunAsNonRoot             *bool `yaml:"runAsNonRoot"`
+		ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
+		AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+		Capabilities             struct {
+			Drop []string `yaml:"drop"`
+		} `yaml:"capabilities"`
+	} `yaml:"securityContext"`
+}
+
+type probe struct {
+	HTTPGet *struct {
+		Path string `yaml:"path"`
+		Port string `yaml:"port"`
+	} `yaml:"httpGet"`
+}
+
+func (c container) env(name string) (string, bool) {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value, true
+		}
+	}
+	return "", false
+}
+
+// envFromRefs names the ConfigMaps and Secrets c takes its environment from.
+func (c container) envFromRefs() (configMaps, secrets []string) {
+	for _, e := range c.EnvFrom {
+		if e.ConfigMapRef != nil {
+			configMaps = append(configMaps, e.ConfigMapRef.Name)
+		}
+		if e.SecretRef != nil {
+			secrets = append(secrets, e.SecretRef.Name)
+		}
+	}
+	return configMaps, secrets
+}
+
+// kustomize is a kustomization read from dir: its own file, and the objects
+// of the resources it lists.
+type kustomize struct {
+	kustomization
+	objects []object
+	config  map[string]map[string]string // generated ConfigMaps: name -> data
+}
+
+// loadKustomization reads dir/kustomization.yaml and every resource it lists,
+// each of which must exist and parse into objects with apiVersion, kind and a
+// name. A YAML file of dir that it does not list fails too: it would never be
+// applied.
+func loadKustomization(t *testing.T, dir string) kustomize {
+	t.Helper()
+	var k kustomize
+	docs := decodeAll(t, filepath.Join(dir, "kustomization.yaml"))
+	if len(docs) != 1 {
+		t.Fatalf("%s/kustomization.yaml: want one document", dir)
+	}
+	if err := docs[0].Decode(&k.kustomization); err != nil {
+		t.Fatalf("%s/kustomization.yaml: %v", dir, err)
+	}
+	listed := map[string]bool{"kustomization.yaml": true}
+	for _, r := range k.Resources {
+		listed[r] = true
+		path := filepath.Join(dir, r)
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("%s/kustomization.yaml lists %s: %v", dir, r, err)
+			continue
+		}
+		for i, doc := range decodeAll(t, path) {
+			var o object
+			if err := doc.Decode(&o); err != nil {
+				t.Errorf("%s, document %d: %v", path, i+1, err)
+				continue
+			}
+			if o.APIVersion == "" || o.Kind == "" || o.Metadata.Name == "" {
+				t.Errorf("%s, document %d: want apiVersion, kind and metadata.name", path, i+1)
+				continue
+			}
+			if o.Kind == "Service" {
+				var s struct {
+					Spec struct {
+						Selector map[string]string `yaml:"selector"`
+					} `yaml:"spec"`
+				}
+				if err := doc.Decode(&s); err != nil {
+					t.Errorf("%s, Service %s: %v", path, o.Metadata.Name, err)
+				}
+				o.serviceSelector = s.Spec.Selector
+			}
+			k.objects = append(k.objects, o)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.y*ml"))
+	for _, f := range files {
+		if !listed[filepath.Base(f)] {
+			t.Errorf("%s is not among the resources of %s/kustomization.yaml, so it is never applied", f, dir)
+		}
+	}
+	k.config = map[string]map[string]string{}
+	for _, g := range k.ConfigMapGenerator {
+		data := map[string]string{}
+		for _, l := range g.Literals {
+			key, v, _ := strings.Cut(l, "=")
+			data[key] = v
+		}
+		k.config[g.Name] = data
+	}
+	for _, o := range k.objects {
+		if o.Kind == "ConfigMap" {
+			t.Errorf("%s: ConfigMap %s: generate it (configMapGenerator), so that a change rolls the Deployments out", dir, o.Metadata.Name)
+		}
+	}
+	return k
+}
+
+func (k kustomize) find(kind, name string) (object, bool) {
+	for _, o := range k.objects {
+		if o.Kind == kind && o.Metadata.Name == name {
+			return o, true
+		}
+	}
+	return object{}, false
+}
+
+const (
+	baseDir    = "k8s/base"
+	migrateDir = "k8s/migrate"
+	secretFile = "k8s/database-secret.example.yaml"
+)
+
+// image is the one image every container of uberservice runs: compose's.
+func image(t *testing.T) string {
+	t.Helper()
+	img := loadCompose(t).Services["migrate"].Image
+	if img == "" {
+		t.Fatal("compose.yaml: migrate has no image")
+	}
+	return img
+}
+
+// checkContainer holds a container of the uberservice image to what every one
+// shares: the image, the database Secret, non-root on a read-only filesystem
+// without privileges, and resources asked for and bounded.
+func checkContainer(t *testing.T, where string, c container, img string, config map[string]map[string]string) {
+	t.Helper()
+	if c.Image != img {
+		t.Errorf("%s: image %q, want %q as everywhere else", where, c.Image, img)
+	}
+	cms, secrets := c.envFromRefs()
+	if !slices.Contains(secrets, databaseSecret) {
+		t.Errorf("%s: want envFrom secretRef %s (DATABASE_URL)", where, databaseSecret)
+	}
+	for _, cm := range cms {
+		if _, ok := config[cm]; !ok {
+			t.Errorf("%s: envFrom configMapRef %s: the base generates no such ConfigMap", where, cm)
+		}
+	}
+	sc := c.SecurityContext
+	switch {
+	case sc == nil:
+		t.Errorf("%s: no securityContext", where)
+	case sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot,
+		sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem,
+		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation,
+		!slices.Equal(sc.Capabilities.Drop, []string{"ALL"}):
+		t.Errorf("%s: securityContext: want runAsNonRoot, readOnlyRootFilesystem, allowPrivilegeEscalation false, capabilities drop ALL", where)
+	}
+	for _, r := range []string{"cpu", "memory"} {
+		if c.Resources.Requests[r] == "" || c.Resources.Limits[r] == "" {
+			t.Errorf("%s: want a %s request and limit", where, r)
+		}
+	}
+}
+
+func checkPod(t *testing.T, where string, p podSpec) {
+	t.Helper()
+	if u := p.SecurityContext.RunAsUser; u == nil || *u == 0 {
+		t.Errorf("%s: want the pod's securityContext.runAsUser, non-zero (the image's nonroot user is 65532)", where)
+	}
+}
+
+func checkProbe(t *testing.T, where, kind string, p *probe, path string) {
+	t.Helper()
+	if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port != "http" {
+		t.Errorf("%s: want a %s that GETs %s on the port named http", where, kind, path)
+	}
+}
+
+// Every module has a Deployment and a Service, labelled as its component, that
+// run it on its port, migrate its schema first, and probe /healthz and /readyz.
+func TestKubernetesRunsEveryModule(t *testing.T) {
+	k := loadKustomization(t, baseDir)
+	img := image(t)
+	for _, m := range modules {
+		t.Run(m.name, func(t *testing.T) {
+			name := "uberservice-" + m.name
+			labels := map[string]string{nameLabel: appName, componentLabel: m.name}
+			d, ok := k.find("Deployment", name)
+			if !ok {
+				t.Fatalf("%s: no Deployment %s for module %s", baseDir, name, m.name)
+			}
+			where := "Deployment " + name
+			if !mapsEqual(d.Spec.Selector.MatchLabels, labels) || !subset(labels, d.Spec.Template.Metadata.Labels) || !subset(labels, d.Metadata.Labels) {
+				t.Errorf("%s: want selector, pod and Deployment labelled %v", where, labels)
+			}
+			pod := d.Spec.Template.Spec
+			checkPod(t, where, pod)
+			if len(pod.Containers) != 1 {
+				t.Fatalf("%s: want one container, got %d", where, len(pod.Containers))
+			}
+			c := pod.Containers[0]
+			checkContainer(t, where, c, img, k.config)
+			if len(c.Args) > 0 && !slices.Equal(c.Args, []string{"run"}) {
+				t.Errorf("%s: args %q: want run", where, c.Args)
+			}
+			if v, _ := c.env("UBERSERVICE_MODULES"); v != m.name {
+				t.Errorf("%s: UBERSERVICE_MODULES=%q, want %s", where, v, m.name)
+			}
+			if v, _ := c.env("UBERSERVICE_LISTEN"); v != fmt.Sprintf("%s=:%d", m.name, m.port) {
+				t.Errorf("%s: UBERSERVICE_LISTEN=%q, want %s=:%d", where, v, m.name, m.port)
+			}
+			if len(c.Ports) != 1 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != m.port {
+				t.Errorf("%s: want one container port, named http, %d", where, m.port)
+			}
+			if c.StartupProbe != nil {
+				checkProbe(t, where, "startupProbe", c.StartupProbe, "/healthz")
+			}
+			checkProbe(t, where, "livenessProbe", c.LivenessProbe, "/healthz")
+			checkProbe(t, where, "readinessProbe", c.ReadinessProbe, "/readyz")
+
+			// The schema is migrated before the module serves.
+			if len(pod.InitContainers) != 1 {
+				t.Fatalf("%s: want one init container (migrate), got %d", where, len(pod.InitContainers))
+			}
+			ic := pod.InitContainers[0]
+			checkContainer(t, where+", init container "+ic.Name, ic, img, k.config)
+			if v, _ := ic.env("UBERSERVICE_MODULES"); !slices.Equal(ic.Args, []string{"migrate"}) || v != m.name {
+				t.Errorf("%s: init container: want args [migrate] with UBERSERVICE_MODULES=%s, got %q with %q", where, m.name, ic.Args, v)
+			}
+			noMigrate, ok := c.env("UBERSERVICE_NO_MIGRATE")
+			if cms, _ := c.envFromRefs(); !ok && len(cms) > 0 {
+				noMigrate = k.config[cms[0]]["UBERSERVICE_NO_MIGRATE"]
+			}
+			if noMigrate != "true" {
+				t.Errorf("%s: want UBERSERVICE_NO_MIGRATE=true: the init container migrates", where)
+			}
+
+			s, ok := k.find("Service", name)
+			if !ok {
+				t.Fatalf("%s: no Service %s for module %s", baseDir, name, m.name)
+			}
+			if !mapsEqual(s.serviceSelector, labels) {
+				t.Errorf("Service %s: selector %v, want %v", name, s.serviceSelector, labels)
+			}
+			if len(s.Spec.Ports) != 1 || s.Spec.Ports[0].Port != m.port || s.Spec.Ports[0].TargetPort != "http" {
+				t.Errorf("Service %s: want one port %d with targetPort http", name, m.port)
+			}
+		})
+	}
+	for _, o := range k.objects {
+		if o.Kind != "Deployment" && o.Kind != "Service" {
+			continue
+		}
+		if _, ok := moduleNamed(o.Metadata.Labels[componentLabel]); !ok {
+			t.Errorf("%s %s: component %q is no module of the binary", o.Kind, o.Metadata.Name, o.Metadata.Labels[componentLabel])
+		}
+	}
+}
+
+// The shared configuration names a broker, and a peer URL for every module that
+// another one calls, each at that module's Service and port.
+func TestKubernetesConfig(t *testing.T) {
+	k := loadKustomization(t, baseDir)
+	if len(k.config) != 1 {
+		t.Fatalf("%s: want one generated ConfigMap, got %d", baseDir, len(k.config))
+	}
+	for name, data := range k.config {
+		if !crossProcessBus(data["UBERSERVICE_BUS"]) {
+			t.Errorf("ConfigMap %s: UBERSERVICE_BUS=%q: every module runs in its own pod, so events need a broker", name, data["UBERSERVICE_BUS"])
+		}
+		peers := pairs(t, "ConfigMap "+name+": UBERSERVICE_PEERS", data["UBERSERVICE_PEERS"])
+		for _, m := range modules {
+			for _, used := range m.uses {
+				if _, ok := peers[used]; !ok {
+					t.Errorf("ConfigMap %s: UBERSERVICE_PEERS has no %s, which %s calls", name, used, m.name)
+				}
+			}
+		}
+		for peer, u := range peers {
+			p, ok := moduleNamed(peer)
+			if !ok {
+				t.Errorf("ConfigMap %s: UBERSERVICE_PEERS names %s, which is no module of the binary", name, peer)
+				continue
+			}
+			host, port := peerURL(t, "ConfigMap "+name, u)
+			s, ok := k.find("Service", host)
+			switch {
+			case !ok:
+				t.Errorf("ConfigMap %s: peer %s=%s: no Service %s", name, peer, u, host)
+			case s.serviceSelector[componentLabel] != peer:
+				t.Errorf("ConfigMap %s: peer %s=%s: Service %s selects %q", name, peer, u, host, s.serviceSelector[componentLabel])
+			case port != p.port || len(s.Spec.Ports) == 0 || s.Spec.Ports[0].Port != port:
+				t.Errorf("ConfigMap %s: peer %s=%s: want module %s's Service port %d", name, peer, u, peer, p.port)
+			}
+		}
+	}
+}
+
+// The Secret the containers read DATABASE_URL from is given as an example with
+// a placeholder, outside the base.
+func TestKubernetesDatabaseSecretExample(t *testing.T) {
+	docs := decodeAll(t, secretFile)
+	var s object
+	if len(docs) != 1 || docs[0].Decode(&s) != nil {
+		t.Fatalf("%s: want one Secret", secretFile)
+	}
+	if s.Kind != "Secret" || s.Metadata.Name != databaseSecret || !strings.Contains(s.StringData["DATABASE_URL"], "CHANGE-ME") {
+		t.Errorf("%s: want Secret %s whose stringData.DATABASE_URL is a CHANGE-ME placeholder", secretFile, databaseSecret)
+	}
+}
+
+// The migrate Job runs `uberservice migrate` from the same image against the
+// same database.
+func TestKubernetesMigrateJob(t *testing.T) {
+	k := loadKustomization(t, migrateDir)
+	j, ok := k.find("Job", "uberservice-migrate")
+	if !ok {
+		t.Fatalf("%s: no Job uberservice-migrate", migrateDir)
+	}
+	pod := j.Spec.Template.Spec
+	checkPod(t, "Job uberservice-migrate", pod)
+	if len(pod.Containers) != 1 || !slices.Equal(pod.Containers[0].Args, []string{"migrate"}) {
+		t.Fatal("Job uberservice-migrate: want one container with args [migrate]")
+	}
+	checkContainer(t, "Job uberservice-migrate", pod.Containers[0], image(t), nil)
+	if pod.RestartPolicy != "Never" && pod.RestartPolicy != "OnFailure" {
+		t.Errorf("Job uberservice-migrate: restartPolicy %q", pod.RestartPolicy)
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool { return len(a) == len(b) && subset(a, b) }
+
+// subset reports whether every entry of a is in b.
+func subset(a, b map[string]string) bool {
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
