@@ -57,8 +57,8 @@ func Migrate(ctx context.Context, d *DB, src fs.FS, table string) error {
 	return nil
 }
 
-// AtHead reports whether the migrations in src recorded in table are all
-// applied and none is dirty.
+// AtHead reports whether every migration in src is applied (the schema may be
+// ahead of src) and none is dirty.
 func AtHead(ctx context.Context, d *DB, src fs.FS, table string) (bool, error) {
 	head, err := latestVersion(src)
 	if err != nil {
@@ -73,7 +73,10 @@ func AtHead(ctx context.Context, d *DB, src fs.FS, table string) (bool, error) {
 		}
 		return false, fmt.Errorf("database: read %s.%s: %w", d.Schema, table, err)
 	}
-	return !dirty && uint(version) == head, nil
+	// A schema ahead of this binary is ready too: during a rolling update the new
+	// version migrates first, and the old one keeps serving on the schema its
+	// successor left (migrations are written to stay backward compatible).
+	return !dirty && uint(version) >= head, nil
 }
 
 func latestVersion(src fs.FS) (uint, error) {
