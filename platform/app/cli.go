@@ -26,7 +26,7 @@ import (
 	"github.com/uberservice/uberservice/platform/pgembed"
 )
 
-const usageText = `uberservice runs any subset of its modules in one process.
+const usageText = `uberservice runs any subset of its modules: all in one process, or each in a process of its own.
 
 Usage:
   uberservice [run] [flags]      start modules (the default command)
@@ -102,6 +102,10 @@ type flags struct {
 func newFlagSet(name string, stderr io.Writer, f *flags, modules []Module, serving bool) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "%s\nFlags of %s (each also read from the environment variable it names):\n", usageText, name)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&f.modules, "modules", os.Getenv("UBERSERVICE_MODULES"), "comma-separated modules to start (env UBERSERVICE_MODULES; default all)")
 	f.databases = databaseFlagFromEnv(modules)
 	fs.Var(&f.databases, "database-url", "Postgres URL shared by all modules (env DATABASE_URL), or MODULE=URL for a module's own database (env UBERSERVICE_DATABASE_URL_<MODULE>); repeatable. Default: the local Postgres on 127.0.0.1:5432, else an embedded one")
