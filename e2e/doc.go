@@ -1,4 +1,12 @@
 // Package e2e tests the uberservice binary from the outside, as an operator
-// and a client would meet it: it builds cmd/uberservice, runs it as a child
-// process against a fresh Postgres database and talks to it over HTTP only.
+// and a client would meet it: it builds cmd/uberservice, runs it as child
+// processes against a fresh Postgres database and talks to them over HTTP only.
+//
+// TestTopologies runs the whole suite (the accounts/IM story, the shop, their
+// concurrency checks) in each deployment the binary supports: one process on
+// the in-process bus; five processes on NATS JetStream; five on RabbitMQ;
+// accounts with im and the others apart on the Postgres bus. In the split
+// ones it also kills processes under load (kill -9) and stops im for a while;
+// TestBrokerOutage kills a NATS server of its own under load. After each
+// fault, every event must have had its effect exactly once.
 package e2e

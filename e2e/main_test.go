@@ -24,7 +24,7 @@ import (
 // binary is the uberservice executable built once by TestMain.
 var binary string
 
-// moduleNames are the modules cmd/uberservice is built with.
+// moduleNames are the modules of the accounts/IM story.
 var moduleNames = []string{"accounts", "im", "portal"}
 
 // allModules are every module of cmd/uberservice, the shop's included.
@@ -126,18 +126,10 @@ func launch(t testing.TB, args ...string) *process {
 // launchEnv is launch with env (NAME=VALUE) added to the child's environment.
 func launchEnv(t testing.TB, env []string, args ...string) *process {
 	t.Helper()
-	p := &process{t: t, args: args, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{}), addrs: map[string]string{}}
-	p.cmd = exec.Command(binary, args...)
-	p.cmd.Env = append(childEnv(), env...)
-	p.cmd.Stdout = p.stdout
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start uberservice %v: %v", args, err)
+	p, err := spawn(t, env, args...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	go func() {
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
 	t.Cleanup(func() {
 		if !p.exited() {
 			if code, ok := p.stop(syscall.SIGTERM, 25*time.Second); !ok {
@@ -151,6 +143,25 @@ func launchEnv(t testing.TB, env []string, args ...string) *process {
 		}
 	})
 	return p
+}
+
+// spawn starts the binary with args and env (NAME=VALUE) added to the
+// child's environment. Unlike launch it leaves stopping the process to the
+// caller; t only receives the errors of stop and url.
+func spawn(t testing.TB, env []string, args ...string) (*process, error) {
+	p := &process{t: t, args: args, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{}), addrs: map[string]string{}}
+	p.cmd = exec.Command(binary, args...)
+	p.cmd.Env = append(childEnv(), env...)
+	p.cmd.Stdout = p.stdout
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start uberservice %v: %w", args, err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
 }
 
 func tail(s string) string {

@@ -11,12 +11,10 @@ import (
 	"github.com/uberservice/uberservice/platform/apptest"
 )
 
-// TestMoneyUnderConcurrency: concurrent withdrawals never take a balance below
-// zero, and concurrent requests with one Idempotency-Key have one effect.
-func TestMoneyUnderConcurrency(t *testing.T) {
-	t.Parallel()
-	p := startSystem(t, apptest.FreshDatabase(t))
-	acc := p.url("accounts")
+// moneySuite: concurrent withdrawals never take a balance below zero, and
+// concurrent requests with one Idempotency-Key have one effect.
+func moneySuite(t *testing.T, p system) {
+	acc := p.URL("accounts")
 	var a account
 	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
 		"owner_name": "Connie Current", "email": "connie@example.com",

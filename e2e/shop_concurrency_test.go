@@ -104,13 +104,12 @@ func (s shop) expectOrders(t testing.TB, accountID string, n int, paid []order) 
 	}
 }
 
-// TestShopConcurrency: orders racing for the last units of a product, and
+// shopConcurrencySuite: orders racing for the last units of a product, and
 // orders racing for the last money of an account, through the binary. Stock is
 // never oversold, a balance never goes below zero, and afterwards the stock,
 // the balance, the ledger and the orders agree.
-func TestShopConcurrency(t *testing.T) {
-	t.Parallel()
-	s := startShop(t, apptest.FreshDatabase(t))
+func shopConcurrencySuite(t *testing.T, sys system) {
+	s := shopOn(sys)
 	const n = 30
 
 	// 30 orders for the last 6 units, from an account that can pay them all.

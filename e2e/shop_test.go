@@ -83,10 +83,15 @@ func orderRequest(accountID string, lines ...line) map[string]any {
 	return map[string]any{"account_id": accountID, "lines": lines}
 }
 
-// shop is a running binary with every module, seen by its base URLs.
+// shop is a running system with every module, seen by its base URLs.
 type shop struct {
-	p                    *process
+	p                    *process // the process, when startShop started one
 	acc, ord, wh, portal string
+}
+
+// shopOn is the shop of a running system.
+func shopOn(sys system) shop {
+	return shop{acc: sys.URL("accounts"), ord: sys.URL("orders"), wh: sys.URL("warehouse"), portal: sys.URL("portal")}
 }
 
 // startShop runs all five modules in one process against db, with env
@@ -368,16 +373,15 @@ func (s shop) waitShipment(t testing.TB, orderID, status string) shipment {
 	}
 }
 
-// TestShop walks the shop through HTTP only, with every module in one
-// process: a product and its stock, a funded account, an order paid, picked,
-// dispatched and shipped; a paid order cancelled and refunded; every reason to
-// reject an order; and an order retried with an Idempotency-Key.
-func TestShop(t *testing.T) {
-	t.Parallel()
-	s := startShop(t, apptest.FreshDatabase(t))
+// shopSuite walks the shop through HTTP only, on a running system (see
+// TestTopologies): a product and its stock, a funded account, an order paid,
+// picked, dispatched and shipped; a paid order cancelled and refunded; every
+// reason to reject an order; and an order retried with an Idempotency-Key.
+func shopSuite(t *testing.T, sys system) {
+	s := shopOn(sys)
 	for _, m := range allModules {
 		for _, path := range []string{"/healthz", "/readyz"} {
-			apptest.Do(t, http.MethodGet, s.p.url(m)+path, nil).Expect(t, http.StatusOK)
+			apptest.Do(t, http.MethodGet, sys.URL(m)+path, nil).Expect(t, http.StatusOK)
 		}
 	}
 

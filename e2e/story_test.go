@@ -12,18 +12,18 @@ import (
 
 const eventually = 15 * time.Second
 
-// TestStory follows the accounts/IM story through HTTP only, with every module
-// in one process: a manager, a customer who signs up with the manager's
-// referral code, deposits and withdrawals, commissions, both emails, the
-// manager's summary, and linking and unlinking an account by hand.
-func TestStory(t *testing.T) {
-	t.Parallel()
-	p := startSystem(t, apptest.FreshDatabase(t))
-	acc, im, portal := p.url("accounts"), p.url("im"), p.url("portal")
+// storySuite follows the accounts/IM story through HTTP only, on a running
+// system (see TestTopologies): a manager, a customer who signs up with the
+// manager's referral code, deposits and withdrawals, commissions, both
+// emails, the manager's summary, and linking and unlinking an account by
+// hand. Every effect of an event is polled for: across processes events
+// arrive later than the answer that caused them.
+func storySuite(t *testing.T, p system) {
+	acc, im, portal := p.URL("accounts"), p.URL("im"), p.URL("portal")
 
 	for _, m := range moduleNames {
 		for _, path := range []string{"/healthz", "/readyz"} {
-			apptest.Do(t, http.MethodGet, p.url(m)+path, nil).Expect(t, http.StatusOK)
+			apptest.Do(t, http.MethodGet, p.URL(m)+path, nil).Expect(t, http.StatusOK)
 		}
 	}
 
@@ -271,12 +271,11 @@ func TestStory(t *testing.T) {
 	}
 }
 
-// TestCorrelationID follows an X-Request-Id from a deposit request to the log
-// line of im handling the funds_deposited event it caused.
-func TestCorrelationID(t *testing.T) {
-	t.Parallel()
-	p := startSystem(t, apptest.FreshDatabase(t))
-	acc, im, portal := p.url("accounts"), p.url("im"), p.url("portal")
+// correlationSuite follows an X-Request-Id from a deposit request to the log
+// line of im handling the funds_deposited event it caused, in whichever
+// process im runs.
+func correlationSuite(t *testing.T, p system) {
+	acc, im, portal := p.URL("accounts"), p.URL("im"), p.URL("portal")
 
 	code := "CORR-" + randomHex(4)
 	var mgr manager
@@ -306,13 +305,13 @@ func TestCorrelationID(t *testing.T) {
 	expectCommissions(t, cs, a.ID, map[string]int64{tx.ID: 5}, 5)
 }
 
-// waitHandled polls the process's JSON log for the line of im handling an
-// event whose topic contains topic, carrying correlationID, and returns it.
-func waitHandled(t testing.TB, p *process, topic, correlationID string) map[string]any {
+// waitHandled polls the JSON log of im's process for the line of im handling
+// an event whose topic contains topic, carrying correlationID, and returns it.
+func waitHandled(t testing.TB, p system, topic, correlationID string) map[string]any {
 	t.Helper()
 	var line map[string]any
 	apptest.Eventually(t, eventually, "im's log line for handling "+topic+" with correlation_id "+correlationID, func() bool {
-		for _, l := range logLines(p.stderr.String()) {
+		for _, l := range logLines(p.Logs("im")) {
 			handler, _ := l["handler"].(string)
 			if l["module"] == "im" && l["correlation_id"] == correlationID && strings.Contains(handler, topic) {
 				line = l
@@ -385,8 +384,14 @@ func waitManaged(t testing.TB, portal, accountID, managerID string) portalView {
 // then checks the total is their sum.
 func waitCommissions(t testing.TB, im, managerID string, n int) commissions {
 	t.Helper()
+	return waitCommissionsWithin(t, eventually, im, managerID, n)
+}
+
+// waitCommissionsWithin is waitCommissions with a timeout.
+func waitCommissionsWithin(t testing.TB, timeout time.Duration, im, managerID string, n int) commissions {
+	t.Helper()
 	var cs commissions
-	apptest.Eventually(t, eventually, "commissions of manager "+managerID, func() bool {
+	apptest.Eventually(t, timeout, "commissions of manager "+managerID, func() bool {
 		cs = commissions{}
 		expectJSON(t, apptest.Do(t, http.MethodGet, im+"/v1/managers/"+managerID+"/commissions", nil), http.StatusOK, &cs, "items", "total")
 		return len(cs.Items) >= n
@@ -424,8 +429,14 @@ func expectCommissions(t testing.TB, cs commissions, accountID string, want map[
 // fails if it holds more.
 func waitSent(t testing.TB, url string, n int) []notification {
 	t.Helper()
+	return waitSentWithin(t, eventually, url, n)
+}
+
+// waitSentWithin is waitSent with a timeout.
+func waitSentWithin(t testing.TB, timeout time.Duration, url string, n int) []notification {
+	t.Helper()
 	var ns []notification
-	apptest.Eventually(t, eventually, "emails at "+url+" sent", func() bool {
+	apptest.Eventually(t, timeout, "emails at "+url+" sent", func() bool {
 		ns = nil
 		items(t, url, &ns)
 		if len(ns) > n {
