@@ -52,7 +52,10 @@ func loadCompose(t *testing.T) composeFile {
 }
 
 // The migrate service builds the image from the repository's Dockerfile and
-// runs `uberservice migrate` once, after Postgres is healthy.
+// runs `uberservice migrate` once, after Postgres and the broker are healthy,
+// on the modules' bus: it creates every module's consumer group before any
+// module starts, so that no module publishes events that no group keeps for a
+// module not started yet.
 func TestComposeMigrate(t *testing.T) {
 	c := loadCompose(t)
 	mig, ok := c.Services["migrate"]
@@ -74,6 +77,25 @@ func TestComposeMigrate(t *testing.T) {
 	}
 	if pg := c.Services[db]; !slices.Contains(pg.Healthcheck.Test, "pg_isready") {
 		t.Errorf("%s: want a pg_isready healthcheck, got %q", db, pg.Healthcheck.Test)
+	}
+
+	if mig.Environment["UBERSERVICE_MODULES"] != "" {
+		t.Errorf("migrate: UBERSERVICE_MODULES=%q: want every module", mig.Environment["UBERSERVICE_MODULES"])
+	}
+	bus := mig.Environment["UBERSERVICE_BUS"]
+	for _, m := range modules {
+		for _, v := range []string{"UBERSERVICE_BUS", "UBERSERVICE_BUS_NAMESPACE"} {
+			if want := c.Services[m.name].Environment[v]; mig.Environment[v] != want {
+				t.Errorf("migrate: %s=%q, module %s's is %q: want the consumer groups created where the modules consume", v, mig.Environment[v], m.name, want)
+			}
+		}
+	}
+	if !crossProcessBus(bus) {
+		t.Errorf("migrate: UBERSERVICE_BUS=%q: want the modules' broker, on which migrate creates the consumer groups", bus)
+	} else if strings.Contains(bus, "://") {
+		if broker := dependency(t, c, "migrate", "UBERSERVICE_BUS", bus); broker != "" && mig.DependsOn[broker].Condition != "service_healthy" {
+			t.Errorf("migrate: want depends_on %s: condition: service_healthy", broker)
+		}
 	}
 }
 

@@ -111,6 +111,24 @@ func (c container) env(name string) (string, bool) {
 	return "", false
 }
 
+// resolve is the value of the variable name in c as Kubernetes sets it, with
+// config the generated ConfigMaps: env wins over envFrom, and a later envFrom
+// source over an earlier one.
+func (c container) resolve(config map[string]map[string]string, name string) (string, bool) {
+	if v, ok := c.env(name); ok {
+		return v, true
+	}
+	v, found := "", false
+	for _, e := range c.EnvFrom {
+		if e.ConfigMapRef != nil {
+			if w, ok := config[e.ConfigMapRef.Name][name]; ok {
+				v, found = w, true
+			}
+		}
+	}
+	return v, found
+}
+
 // envFromRefs names the ConfigMaps and Secrets c takes its environment from.
 func (c container) envFromRefs() (configMaps, secrets []string) {
 	for _, e := range c.EnvFrom {
@@ -316,20 +334,32 @@ func TestKubernetesRunsEveryModule(t *testing.T) {
 			checkProbe(t, where, "livenessProbe", c.LivenessProbe, "/healthz")
 			checkProbe(t, where, "readinessProbe", c.ReadinessProbe, "/readyz")
 
-			// The schema is migrated before the module serves.
+			// Every schema is migrated, and every module's consumer group
+			// created on the bus the module runs on, before the module serves:
+			// a group exists from its creation on, so a module that published
+			// before another's pod ever started would publish events that no
+			// group keeps for it.
 			if len(pod.InitContainers) != 1 {
 				t.Fatalf("%s: want one init container (migrate), got %d", where, len(pod.InitContainers))
 			}
 			ic := pod.InitContainers[0]
 			checkContainer(t, where+", init container "+ic.Name, ic, img, k.config)
-			if v, _ := ic.env("UBERSERVICE_MODULES"); !slices.Equal(ic.Args, []string{"migrate"}) || v != m.name {
-				t.Errorf("%s: init container: want args [migrate] with UBERSERVICE_MODULES=%s, got %q with %q", where, m.name, ic.Args, v)
+			if !slices.Equal(ic.Args, []string{"migrate"}) {
+				t.Errorf("%s: init container: args %q, want [migrate]", where, ic.Args)
 			}
-			noMigrate, ok := c.env("UBERSERVICE_NO_MIGRATE")
-			if cms, _ := c.envFromRefs(); !ok && len(cms) > 0 {
-				noMigrate = k.config[cms[0]]["UBERSERVICE_NO_MIGRATE"]
+			if v, ok := ic.resolve(k.config, "UBERSERVICE_MODULES"); ok {
+				t.Errorf("%s: init container: UBERSERVICE_MODULES=%q: want every module (unset), so that every consumer group exists before this module publishes", where, v)
 			}
-			if noMigrate != "true" {
+			for _, name := range []string{"UBERSERVICE_BUS", "UBERSERVICE_BUS_NAMESPACE"} {
+				got, _ := ic.resolve(k.config, name)
+				if want, _ := c.resolve(k.config, name); got != want {
+					t.Errorf("%s: init container: %s=%q, the module's is %q: want the groups created where the modules consume", where, name, got, want)
+				}
+			}
+			if bus, _ := ic.resolve(k.config, "UBERSERVICE_BUS"); !crossProcessBus(bus) {
+				t.Errorf("%s: init container: UBERSERVICE_BUS=%q: want the broker, on which migrate creates the consumer groups", where, bus)
+			}
+			if noMigrate, _ := c.resolve(k.config, "UBERSERVICE_NO_MIGRATE"); noMigrate != "true" {
 				t.Errorf("%s: want UBERSERVICE_NO_MIGRATE=true: the init container migrates", where)
 			}
 
@@ -408,7 +438,8 @@ func TestKubernetesDatabaseSecretExample(t *testing.T) {
 }
 
 // The migrate Job runs `uberservice migrate` from the same image against the
-// same database.
+// same database and the same bus as the base, so that it creates the consumer
+// groups where the modules consume.
 func TestKubernetesMigrateJob(t *testing.T) {
 	k := loadKustomization(t, migrateDir)
 	j, ok := k.find("Job", "uberservice-migrate")
@@ -420,9 +451,21 @@ func TestKubernetesMigrateJob(t *testing.T) {
 	if len(pod.Containers) != 1 || !slices.Equal(pod.Containers[0].Args, []string{"migrate"}) {
 		t.Fatal("Job uberservice-migrate: want one container with args [migrate]")
 	}
-	checkContainer(t, "Job uberservice-migrate", pod.Containers[0], image(t), nil)
+	job := pod.Containers[0]
+	checkContainer(t, "Job uberservice-migrate", job, image(t), nil)
 	if pod.RestartPolicy != "Never" && pod.RestartPolicy != "OnFailure" {
 		t.Errorf("Job uberservice-migrate: restartPolicy %q", pod.RestartPolicy)
+	}
+	if v, ok := job.env("UBERSERVICE_MODULES"); ok {
+		t.Errorf("Job uberservice-migrate: UBERSERVICE_MODULES=%q: want every module", v)
+	}
+	base := loadKustomization(t, baseDir)
+	for name, data := range base.config {
+		for _, v := range []string{"UBERSERVICE_BUS", "UBERSERVICE_BUS_NAMESPACE"} {
+			if got, _ := job.env(v); got != data[v] {
+				t.Errorf("Job uberservice-migrate: %s=%q, the base's ConfigMap %s has %q: want the groups created where the modules consume", v, got, name, data[v])
+			}
+		}
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/mail"
+	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/pgembed"
 )
 
@@ -112,13 +113,17 @@ func newFlagSet(name string, stderr io.Writer, f *flags, modules []Module, servi
 	fs.StringVar(&f.pgDir, "embedded-postgres-dir", envOr("UBERSERVICE_EMBEDDED_POSTGRES_DIR", pgembed.DefaultDir()), "data folder of the embedded Postgres used when no database is configured or found")
 	fs.StringVar(&f.logLevel, "log-level", envOr("UBERSERVICE_LOG_LEVEL", "info"), "debug, info, warn or error (env UBERSERVICE_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", envOr("UBERSERVICE_LOG_FORMAT", "text"), "text or json (env UBERSERVICE_LOG_FORMAT)")
+	busUsage := "the event bus: gochannel (in-process, the default), nats://HOST:4222 (NATS JetStream), amqp://USER:PASS@HOST:5672/ (RabbitMQ) or postgres (on the shared database) (env UBERSERVICE_BUS)"
+	if !serving {
+		busUsage = "the event bus the modules run on: on nats://..., amqp://... or postgres, migrate creates every selected module's consumer group, so that the events published before the module first starts wait for it (env UBERSERVICE_BUS; gochannel, the default, keeps no groups)"
+	}
+	fs.StringVar(&f.bus, "bus", os.Getenv("UBERSERVICE_BUS"), busUsage)
+	fs.StringVar(&f.busNS, "bus-namespace", os.Getenv("UBERSERVICE_BUS_NAMESPACE"), "prefix for every topic and consumer group, so that several deployments can share one broker (env UBERSERVICE_BUS_NAMESPACE)")
 	if serving {
 		f.listen = envList("UBERSERVICE_LISTEN")
 		fs.Var(&f.listen, "listen", "MODULE=ADDR, repeatable (env UBERSERVICE_LISTEN, comma-separated; default each module's port)")
 		f.peers = envList("UBERSERVICE_PEERS")
 		fs.Var(&f.peers, "peer", "MODULE=URL of a module running elsewhere, repeatable (env UBERSERVICE_PEERS, comma-separated)")
-		fs.StringVar(&f.bus, "bus", os.Getenv("UBERSERVICE_BUS"), "the event bus: gochannel (in-process, the default), nats://HOST:4222 (NATS JetStream), amqp://USER:PASS@HOST:5672/ (RabbitMQ) or postgres (on the shared database) (env UBERSERVICE_BUS)")
-		fs.StringVar(&f.busNS, "bus-namespace", os.Getenv("UBERSERVICE_BUS_NAMESPACE"), "prefix for every topic and consumer group, so that several deployments can share one broker (env UBERSERVICE_BUS_NAMESPACE)")
 		fs.StringVar(&f.mailURL, "mail-url", os.Getenv("UBERSERVICE_MAIL_URL"), "smtp://user:pass@host:port?from=ADDR, or log to record emails without sending (env UBERSERVICE_MAIL_URL; default log)")
 		fs.BoolVar(&f.noMigrate, "no-migrate", os.Getenv("UBERSERVICE_NO_MIGRATE") == "true", "do not apply migrations at start-up (env UBERSERVICE_NO_MIGRATE=true)")
 		fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "bound on a graceful stop")
@@ -213,6 +218,17 @@ func migrateCommand(args []string, modules []Module, stderr io.Writer) error {
 	}
 	defer release()
 	selected, _ := Select(modules, cfg.Modules)
+	bus, err := provisioningBus(ctx, cfg, selected, log)
+	if err != nil {
+		return err
+	}
+	if bus != nil {
+		defer func() {
+			if err := bus.Close(); err != nil {
+				log.Warn("closing the bus", "bus", bus.Name(), "error", err)
+			}
+		}()
+	}
 	errs := make(chan error, len(selected))
 	for _, m := range selected {
 		go func() {
@@ -231,6 +247,13 @@ func migrateCommand(args []string, modules []Module, stderr io.Writer) error {
 				return
 			}
 			log.Info("migrated", "module", m.Name)
+			if bus != nil && len(m.Consumes) > 0 {
+				if err := bus.Provision(ctx, m.Name, m.Consumes); err != nil {
+					errs <- fmt.Errorf("module %s: %w", m.Name, err)
+					return
+				}
+				log.Info("provisioned the consumer group", "module", m.Name, "bus", bus.Name(), "topics", m.Consumes)
+			}
 			errs <- nil
 		}()
 	}
@@ -239,6 +262,37 @@ func migrateCommand(args []string, modules []Module, stderr io.Writer) error {
 		all = append(all, <-errs)
 	}
 	return errors.Join(all...)
+}
+
+// provisioningBus opens the bus on which migrate creates the consumer groups
+// of the selected modules, or returns nil when there is none to create: the
+// in-process bus keeps no groups, and a module consumes only if it has a
+// schema (its inbox).
+//
+// Unprovisioned, a group on a broker exists only from its first subscription
+// on, and misses what was published before: on a fresh deployment, a module
+// that starts before another has ever run would publish events nobody keeps
+// for it. Run before any module starts, migrate makes every group exist first.
+func provisioningBus(ctx context.Context, cfg Config, selected []Module, log *slog.Logger) (messaging.Bus, error) {
+	if cfg.BusURL == "" || cfg.BusURL == "gochannel" {
+		return nil, nil
+	}
+	consumes := false
+	for _, m := range selected {
+		consumes = consumes || (m.Migrations != nil && len(m.Consumes) > 0)
+	}
+	if !consumes {
+		return nil, nil
+	}
+	bus, err := messaging.Open(ctx, cfg.BusURL, messaging.Options{DatabaseURL: cfg.DatabaseURL, Namespace: cfg.BusNamespace, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("open the bus: %w", err)
+	}
+	if !bus.CrossProcess() {
+		_ = bus.Close()
+		return nil, nil
+	}
+	return bus, nil
 }
 
 func listCommand(args []string, modules []Module, stdout, stderr io.Writer) error {

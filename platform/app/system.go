@@ -175,15 +175,26 @@ func Start(ctx context.Context, all []Module, cfg Config) (sys *System, err erro
 			if extra := r.env.Events.Declared(r.env.Module.Consumes); len(extra) > 0 {
 				return sys, fmt.Errorf("module %s handles %v without declaring them in Consumes", r.env.Module.Name, extra)
 			}
+			// `migrate` provisions a group for every declared topic: one with
+			// no handler would collect events that nobody ever takes.
+			if missing := unhandled(r.env.Module.Consumes, r.env.Events.Topics()); len(missing) > 0 {
+				return sys, fmt.Errorf("module %s declares it consumes %v but registers no handler for them", r.env.Module.Name, missing)
+			}
 		}
 		sys.mountOps(r)
 	}
 
 	// Subscribe every consumer before any relay publishes, so that no event
-	// committed before start-up is published to nobody.
+	// committed before start-up is published to nobody. The groups are
+	// provisioned first: subscribing would create them too, but a broker that
+	// refuses a group's state then fails start-up here, within ctx, instead of
+	// leaving the subscription stuck.
 	for _, r := range sys.modules {
 		if r.env.Events == nil {
 			continue
+		}
+		if err := sys.bus.Provision(ctx, r.env.Module.Name, r.env.Events.Topics()); err != nil {
+			return sys, fmt.Errorf("module %s: %w", r.env.Module.Name, err)
 		}
 		sub, err := sys.bus.Subscriber(r.env.Module.Name)
 		if err != nil {
@@ -446,6 +457,17 @@ func checkTopology(all, selected []Module, peers map[string]string, localBus boo
 		return usagef("this configuration cannot work:\n  - %s", strings.Join(problems, "\n  - "))
 	}
 	return nil
+}
+
+// unhandled lists the topics of declared that are not among handled.
+func unhandled(declared, handled []string) []string {
+	var out []string
+	for _, t := range declared {
+		if !slices.Contains(handled, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // producers lists the contexts whose topics are among topics, in order.

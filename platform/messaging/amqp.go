@@ -16,8 +16,9 @@ import (
 //   - a durable fanout exchange named after the topic, declared by the first
 //     Publish or Subscribe that needs it;
 //   - per consumer group, a durable queue "<group>.<topic>" bound to it,
-//     declared when the group first subscribes. The instances of a module
-//     consume from the same queue and RabbitMQ hands each message to one.
+//     declared by Provision or when the group first subscribes. The instances
+//     of a module consume from the same queue and RabbitMQ hands each message
+//     to one. A provisioned queue with no consumer collects the messages.
 //
 // Guarantees:
 //   - Publish puts its channel in confirm mode and waits for the broker's
@@ -64,9 +65,37 @@ func openAMQP(ctx context.Context, url string, opts Options) (Bus, error) {
 		_ = pub.Close()
 		return nil, fmt.Errorf("messaging: connect to RabbitMQ at %s: %w", redactURLs(url), err)
 	}
-	return newBrokerBus("amqp", &amqpPublisher{pub}, func(group string) (message.Subscriber, error) {
+	subscriber := func(group string) (*wmamqp.Subscriber, error) {
 		return wmamqp.NewSubscriberWithConnection(amqpConfig(url, group, ""), log, subConn)
-	}, subConn.Close), nil
+	}
+	return newBrokerBus("amqp", transport{
+		pub: &amqpPublisher{pub},
+		subscribe: func(group string) (message.Subscriber, error) {
+			sub, err := subscriber(group)
+			if err != nil {
+				return nil, err
+			}
+			return sub, nil
+		},
+		provision: func(ctx context.Context, group string, topics []string) error {
+			sub, err := subscriber(group)
+			if err != nil {
+				return err
+			}
+			defer sub.Close()
+			for _, topic := range topics {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				// The topology a Subscribe declares, with no consumer on it.
+				if err := sub.SubscribeInitialize(topic); err != nil {
+					return fmt.Errorf("declare the queue of %s: %w", topic, err)
+				}
+			}
+			return nil
+		},
+		closeConns: subConn.Close,
+	}), nil
 }
 
 // amqpConfig is watermill-amqp's durable pub/sub configuration with

@@ -29,6 +29,14 @@ import (
 type Bus interface {
 	Publisher() message.Publisher
 	Subscriber(group string) (message.Subscriber, error)
+	// Provision creates the durable state of consumer group for topics
+	// without consuming anything: from then on the broker keeps every message
+	// published to those topics for the group, until the group subscribes and
+	// takes them. A group otherwise exists only from its first subscription,
+	// and misses what was published before. Provisioning a group that exists
+	// leaves it, and its position, as it is. A no-op on a bus that keeps no
+	// state for groups.
+	Provision(ctx context.Context, group string, topics []string) error
 	// Name says which transport this is, for logs and /readyz.
 	Name() string
 	// CrossProcess reports whether events published here reach consumers in
@@ -59,7 +67,10 @@ type Options struct {
 //
 // On every cross-process bus a consumer group is durable: a module's instances
 // share its events, every module sees every event it subscribes to, and an
-// event published while a consumer is down is delivered when it returns.
+// event published while a consumer is down is delivered when it returns. A
+// group exists from its Provision or its first subscription, whichever comes
+// first: `uberservice migrate` provisions every module's group, so that events
+// published before a module first runs wait for it.
 func Open(ctx context.Context, url string, opts Options) (Bus, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -139,6 +150,11 @@ func (g *groupSubscriber) Close() error {
 	return nil
 }
 
+// Provision implements Bus: in one process there is nothing to keep for a
+// group that has not subscribed yet, since its module starts with the
+// publishers.
+func (b *InProcess) Provision(context.Context, string, []string) error { return nil }
+
 // Name implements Bus.
 func (b *InProcess) Name() string { return "gochannel" }
 
@@ -165,6 +181,14 @@ func (n *namespaced) Subscriber(group string) (message.Subscriber, error) {
 		return nil, err
 	}
 	return prefixedSubscriber{sub, n.ns + "."}, nil
+}
+
+func (n *namespaced) Provision(ctx context.Context, group string, topics []string) error {
+	prefixed := make([]string, len(topics))
+	for i, t := range topics {
+		prefixed[i] = n.ns + "." + t
+	}
+	return n.Bus.Provision(ctx, n.ns+"_"+group, prefixed)
 }
 
 func (n *namespaced) Name() string { return n.Bus.Name() + " (namespace " + n.ns + ")" }

@@ -23,14 +23,16 @@ import (
 //     ("accounts_funds_deposited_v1") whose only subject is the topic itself:
 //     dots are NATS token separators, so a topic is a valid literal subject.
 //     File storage, interest retention: a message is kept until every consumer
-//     group on the topic has acknowledged it. Created by the first Publish or
-//     Subscribe that needs it.
+//     group on the topic has acknowledged it, and a message published while
+//     the stream has no consumer at all is not kept. Created by the first
+//     Publish, Subscribe or Provision that needs it.
 //   - per consumer group, a durable push consumer named after the group, with
 //     deliver group = the group: the instances of a module queue-subscribe to
 //     its deliver subject and the server hands each message to one of them.
 //     The consumer is created by this package, not by the client library,
 //     because the library deletes consumers it created when the subscription
-//     ends, and with them the group's position.
+//     ends, and with them the group's position. Provision creates it with no
+//     subscription: the server keeps its messages until one comes.
 //
 // Guarantees:
 //   - Publish waits for the stream's publish ack; the message id is the
@@ -78,9 +80,36 @@ func openNATS(ctx context.Context, url string, opts Options) (Bus, error) {
 		return nil, fmt.Errorf("messaging: NATS publisher: %w", err)
 	}
 	pub := &natsPublisher{Publisher: inner, js: js}
-	return newBrokerBus("nats", pub, func(group string) (message.Subscriber, error) {
-		return newNATSSubscriber(url, group, log)
-	}, nil), nil
+	return newBrokerBus("nats", transport{
+		pub: pub,
+		subscribe: func(group string) (message.Subscriber, error) {
+			return newNATSSubscriber(url, group, log)
+		},
+		provision: func(ctx context.Context, group string, topics []string) error {
+			return natsProvision(ctx, js, group, topics)
+		},
+	}), nil
+}
+
+// natsProvision creates, on the publisher's connection, the stream of every
+// topic and group's durable consumer on it: exactly what a subscription
+// creates, with no subscription. The consumer starts at the stream's next
+// message and holds every message from then on (interest retention) until
+// the group acknowledges it.
+func natsProvision(ctx context.Context, js nats.JetStreamManager, group string, topics []string) error {
+	for _, topic := range topics {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		stream, err := natsEnsureStream(js, topic)
+		if err != nil {
+			return err
+		}
+		if err := natsEnsureConsumer(js, stream, topic, group); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // natsConnect opens a connection that reconnects forever and checks that the

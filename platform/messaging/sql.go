@@ -22,9 +22,10 @@ import (
 //   - "watermill_<topic>": the messages, one row each (payload as bytea, so it
 //     round-trips byte for byte), created by the first Publish or Subscribe;
 //   - "watermill_offsets_<topic>": per consumer group, the position of the
-//     last acknowledged message. A group's row is created when it first
-//     subscribes, positioned at that moment (the library's default would start
-//     a new group at the very first message of the topic).
+//     last acknowledged message. A group's row is created by Provision or
+//     when the group first subscribes, positioned at that moment (the
+//     library's default would start a new group at the very first message of
+//     the topic).
 //
 // Guarantees:
 //   - Publish returns once its autocommitted INSERT has committed.
@@ -100,7 +101,7 @@ func openSQL(ctx context.Context, databaseURL string, opts Options) (Bus, error)
 		return nil, fmt.Errorf("messaging: postgres bus publisher: %w", err)
 	}
 	ackDeadline := ackWait
-	return newBrokerBus("postgres", sqlPublisher{pub}, func(group string) (message.Subscriber, error) {
+	subscriber := func(group string) (*wmsql.Subscriber, error) {
 		return wmsql.NewSubscriber(wmsql.BeginnerFromStdSQL(subPool), wmsql.SubscriberConfig{
 			ConsumerGroup:    group,
 			AckDeadline:      &ackDeadline,
@@ -111,7 +112,47 @@ func openSQL(ctx context.Context, databaseURL string, opts Options) (Bus, error)
 			OffsetsAdapter:   offsets,
 			InitializeSchema: true,
 		}, log)
-	}, closeDBs), nil
+	}
+	return newBrokerBus("postgres", transport{
+		pub: sqlPublisher{pub},
+		subscribe: func(group string) (message.Subscriber, error) {
+			sub, err := subscriber(group)
+			if err != nil {
+				return nil, err
+			}
+			return sub, nil
+		},
+		// What Subscribe does before it starts polling: create the topic's
+		// tables (SubscribeInitialize), then run the offsets adapter's
+		// before-subscribing queries, which insert the group's row at the
+		// current position unless it has one. No poll, so nothing is consumed.
+		provision: func(ctx context.Context, group string, topics []string) error {
+			sub, err := subscriber(group)
+			if err != nil {
+				return err
+			}
+			defer sub.Close()
+			for _, topic := range topics {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := sub.SubscribeInitialize(topic); err != nil {
+					return fmt.Errorf("create the tables of %s: %w", topic, err)
+				}
+				queries, err := offsets.BeforeSubscribingQueries(wmsql.BeforeSubscribingQueriesParams{Topic: topic, ConsumerGroup: group})
+				if err != nil {
+					return err
+				}
+				for _, q := range queries {
+					if _, err := subPool.ExecContext(ctx, q.Query, q.Args...); err != nil {
+						return fmt.Errorf("create the offset of %s: %w", topic, err)
+					}
+				}
+			}
+			return nil
+		},
+		closeConns: closeDBs,
+	}), nil
 }
 
 // sqlTable is the quoted name of a table for topic: prefix+topic, shortened
@@ -128,7 +169,8 @@ func sqlTable(prefix, topic string) string {
 	return `"` + name + `"`
 }
 
-// sqlOffsets starts a new consumer group at the moment it first subscribes:
+// sqlOffsets starts a new consumer group at the moment it is provisioned or
+// first subscribes:
 // it skips the messages of every transaction that had ended by then (those
 // below pg_snapshot_xmin) and gets those of every transaction still running
 // and every later one. A group that has subscribed before keeps its offset.

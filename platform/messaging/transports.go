@@ -22,12 +22,15 @@ import (
 //     insert), and an error within publishTimeout otherwise. The relay deletes
 //     an outbox row only after that, so an outage never loses an event: the
 //     rows wait and the relay tries again.
-//   - A consumer group is durable broker state, created the first time the
-//     group subscribes to a topic: a NATS durable consumer, a RabbitMQ durable
-//     queue, a row in the topic's offsets table. From then on the group gets
-//     every message of the topic, including those published while none of its
-//     instances is connected; messages published before its first subscription
-//     are not delivered to it. Instances of one group share its messages.
+//   - A consumer group is durable broker state: a NATS durable consumer, a
+//     RabbitMQ durable queue, a row in the topic's offsets table. Provision
+//     creates it without consuming; otherwise the group's first subscription
+//     to the topic does. From then on the group gets every message of the
+//     topic, including those published while none of its instances is
+//     connected; messages published before the state existed are not
+//     delivered to it. Provisioning and subscribing are idempotent and safe
+//     to run concurrently: an existing group keeps its position. Instances of
+//     one group share its messages.
 //   - Message UUID, payload and metadata survive the trip; the inbox dedupes
 //     by UUID, so a redelivery has no second effect.
 //   - Delivery is at least once. A message that is not acknowledged (Nack, a
@@ -88,9 +91,12 @@ func watermillLogger(log *slog.Logger) watermill.LoggerAdapter {
 // brokerBus is the Bus of a cross-process transport: one publisher, and a
 // subscriber per Subscriber call, all closed by Close.
 type brokerBus struct {
-	name       string
-	pub        message.Publisher
-	subscribe  func(group string) (message.Subscriber, error)
+	name      string
+	pub       message.Publisher
+	subscribe func(group string) (message.Subscriber, error)
+	// provision creates group's durable state for valid topics, without
+	// consuming.
+	provision  func(ctx context.Context, group string, topics []string) error
 	closeConns func() error // after the publisher and subscribers; may be nil
 
 	mu     sync.Mutex
@@ -98,8 +104,16 @@ type brokerBus struct {
 	closed bool
 }
 
-func newBrokerBus(name string, pub message.Publisher, subscribe func(string) (message.Subscriber, error), closeConns func() error) *brokerBus {
-	return &brokerBus{name: name, pub: checkedPublisher{pub}, subscribe: subscribe, closeConns: closeConns}
+// transport is what a cross-process transport gives newBrokerBus.
+type transport struct {
+	pub        message.Publisher
+	subscribe  func(group string) (message.Subscriber, error)
+	provision  func(ctx context.Context, group string, topics []string) error
+	closeConns func() error
+}
+
+func newBrokerBus(name string, t transport) *brokerBus {
+	return &brokerBus{name: name, pub: checkedPublisher{t.pub}, subscribe: t.subscribe, provision: t.provision, closeConns: t.closeConns}
 }
 
 // Publisher implements Bus.
@@ -125,6 +139,31 @@ func (b *brokerBus) Subscriber(group string) (message.Subscriber, error) {
 	}
 	b.subs = append(b.subs, sub)
 	return checkedSubscriber{sub}, nil
+}
+
+// Provision implements Bus.
+func (b *brokerBus) Provision(ctx context.Context, group string, topics []string) error {
+	if err := checkGroup(group); err != nil {
+		return err
+	}
+	for _, t := range topics {
+		if err := checkTopic(t); err != nil {
+			return err
+		}
+	}
+	if len(topics) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if b.isClosed() {
+		return fmt.Errorf("messaging: the %s bus is closed", b.name)
+	}
+	if err := b.provision(ctx, group, topics); err != nil {
+		return fmt.Errorf("messaging: %s: provision consumer group %s: %w", b.name, group, err)
+	}
+	return nil
 }
 
 func (b *brokerBus) isClosed() bool {

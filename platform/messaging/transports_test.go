@@ -680,3 +680,97 @@ func TestNamespacesKeepDeploymentsApart(t *testing.T) {
 		t.Fatal("an invalid namespace was accepted")
 	}
 }
+
+// A provisioned group exists before it ever subscribes: the messages published
+// between its Provision and its first subscription are all delivered to it.
+// Provisioning again, directly and through a namespace, changes nothing.
+func TestBrokerBusProvisionedGroupGetsWhatCameBeforeItsFirstSubscription(t *testing.T) {
+	const m = 5
+	ctx := context.Background()
+	for _, b := range brokers() {
+		t.Run(b.name, func(t *testing.T) {
+			topic := uniqueTopic(t, b, "early")
+			other := uniqueTopic(t, b, "early")
+			bus := openBus(t, b, "")
+			for range 2 {
+				if err := bus.Provision(ctx, "early", []string{topic, other}); err != nil {
+					t.Fatalf("provision: %v", err)
+				}
+			}
+			ids := publishN(t, bus, topic, m)
+			otherIDs := publishN(t, bus, other, 1)
+			// Provisioning after messages wait must not move the group on.
+			if err := bus.Provision(ctx, "early", []string{topic}); err != nil {
+				t.Fatalf("provision again: %v", err)
+			}
+
+			in, _ := subscribe(t, bus, "early", topic, nil)
+			inOther, _ := subscribe(t, bus, "early", other, nil)
+			apptest.Eventually(t, 15*time.Second, "every message published before the first subscription", func() bool {
+				return in.len() >= m && inOther.len() >= 1
+			})
+			time.Sleep(300 * time.Millisecond) // let any duplicate arrive
+			if got := in.uuids(); len(got) != m || !sameSet(got, ids) {
+				t.Fatalf("received %v, want each of %v once", got, ids)
+			}
+			if got := inOther.uuids(); !slices.Equal(got, otherIDs) {
+				t.Fatalf("second topic: received %v, want %v", got, otherIDs)
+			}
+		})
+	}
+}
+
+// Provision through a namespace provisions the namespaced group and topics:
+// the ones the namespaced subscriber then reads.
+func TestNamespacedBusProvisionsItsOwnGroup(t *testing.T) {
+	const m = 3
+	ctx := context.Background()
+	for _, b := range brokers() {
+		t.Run(b.name, func(t *testing.T) {
+			ns := "prov" + randomHex(4)
+			topic := "test.t" + randomHex(6) + ".v1"
+			var dbURL string
+			if b.name == "postgres" {
+				dbURL = apptest.FreshDatabase(t)
+			}
+			// Registered first, so it runs after the buses have closed.
+			t.Cleanup(func() { dropTopic(t, b, ns+"."+topic, []string{ns + "_early"}) })
+			bus, err := messaging.Open(ctx, b.url, messaging.Options{DatabaseURL: dbURL, Namespace: ns, Log: apptest.Logger(t)})
+			if err != nil {
+				t.Fatalf("the %s broker is required (CI starts it): %v", b.name, err)
+			}
+			t.Cleanup(func() { _ = bus.Close() })
+			for range 2 {
+				if err := bus.Provision(ctx, "early", []string{topic}); err != nil {
+					t.Fatalf("provision: %v", err)
+				}
+			}
+			ids := publishN(t, bus, topic, m)
+			in, _ := subscribe(t, bus, "early", topic, nil)
+			apptest.Eventually(t, 15*time.Second, "every message published before the first subscription", func() bool {
+				return in.len() >= m
+			})
+			time.Sleep(300 * time.Millisecond)
+			if got := in.uuids(); len(got) != m || !sameSet(got, ids) {
+				t.Fatalf("received %v, want each of %v once", got, ids)
+			}
+		})
+	}
+}
+
+func TestProvisionRefusesBadNamesAndIsANoOpInProcess(t *testing.T) {
+	ctx := context.Background()
+	if err := messaging.NewInProcess(apptest.Logger(t)).Provision(ctx, "im", []string{"accounts.account_created.v1"}); err != nil {
+		t.Fatalf("in-process Provision: %v", err)
+	}
+	bus := openBus(t, broker{"postgres", "postgres"}, "")
+	if err := bus.Provision(ctx, "bad group", []string{"test.ok.v1"}); err == nil {
+		t.Error("Provision accepted the group \"bad group\"")
+	}
+	if err := bus.Provision(ctx, "g", []string{"test..bad"}); err == nil {
+		t.Error("Provision accepted the topic \"test..bad\"")
+	}
+	if err := bus.Provision(ctx, "g", nil); err != nil {
+		t.Errorf("Provision of no topics: %v", err)
+	}
+}
