@@ -649,6 +649,9 @@ func TestNamespacesKeepDeploymentsApart(t *testing.T) {
 		t.Cleanup(func() { b.Close() })
 		return b
 	}
+	for _, ns := range []string{"staging", "prod"} {
+		t.Cleanup(func() { dropTopic(t, broker{name: "nats", url: url}, ns+suffix+"."+topic, nil) })
+	}
 	staging, prod := open("staging"), open("prod")
 	subscribe := func(b messaging.Bus) <-chan *message.Message {
 		sub, err := b.Subscriber("im")
