@@ -171,7 +171,7 @@ func (c *cluster) plan(t testing.TB, ports []int) {
 		for _, dep := range peers {
 			args = append(args, "--peer", dep+"=http://"+c.addrs[dep])
 		}
-		args = append(args, "--database-url", c.db, "--bus", c.topo.bus, "--log-format", "json")
+		args = append(args, "--database-url", c.db, "--bus", c.topo.bus, "--log-format", "json", "--db-pool-size", testPoolSize)
 		if c.ns != "" {
 			args = append(args, "--bus-namespace", c.ns)
 		}

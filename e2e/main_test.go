@@ -255,6 +255,10 @@ func runArgs(db string, ports []int, extra ...string) (args []string, addrs map[
 
 // runModuleArgs are the arguments that run modules on the free loopback ports
 // (one per module) against db with JSON logs.
+// testPoolSize keeps each module's pool small: the suite runs many processes at
+// once against one Postgres, whose default limit is 100 connections.
+const testPoolSize = "4"
+
 func runModuleArgs(modules []string, db string, ports []int, extra ...string) (args []string, addrs map[string]string) {
 	addrs = map[string]string{}
 	args = []string{"run", "--modules", strings.Join(modules, ",")}
@@ -262,7 +266,7 @@ func runModuleArgs(modules []string, db string, ports []int, extra ...string) (a
 		addrs[m] = fmt.Sprintf("127.0.0.1:%d", ports[i])
 		args = append(args, "--listen", m+"="+addrs[m])
 	}
-	args = append(args, "--database-url", db, "--log-format", "json")
+	args = append(args, "--database-url", db, "--log-format", "json", "--db-pool-size", testPoolSize)
 	return append(args, extra...), addrs
 }
 

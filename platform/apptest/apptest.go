@@ -97,6 +97,9 @@ func Start(t testing.TB, all []app.Module, cfg app.Config) *System {
 		cfg.Log = Logger(t)
 	}
 	cfg.Migrate = true
+	if cfg.PoolSize == 0 {
+		cfg.PoolSize = 4 // many systems run at once against one Postgres
+	}
 	if cfg.Retry == (messaging.RetryPolicy{}) {
 		cfg.Retry = messaging.RetryPolicy{MaxAttempts: 3, Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
 	}
