@@ -48,3 +48,22 @@ deploy-check:
 	$(KUBECTL_VALIDATE) --version $(K8S_VERSION) "$$out/base.yaml" "$$out/migrate.yaml" deploy/k8s/database-secret.example.yaml; \
 	echo; echo "compose-spec deploy/compose.yaml"; \
 	cd deploy && $(COMPOSE_SPEC) compose.yaml > /dev/null
+
+# The benchmarks (bench/, see BENCHMARKS.md): the real binary against the Postgres,
+# NATS and RabbitMQ of this machine, with pgbench for the database's own ceiling.
+# BENCH_ARGS passes flags, e.g. BENCH_ARGS="-only deposits,events".
+.PHONY: bench bench-smoke
+
+## bench: every scenario, several runs each (about 10 minutes on 2 cores); writes BENCHMARKS.md
+## and bench/results.json. Fails only when a scenario errors: targets are reported, not asserted.
+bench:
+	$(GO) run ./bench -out bench -report BENCHMARKS.md $(BENCH_ARGS)
+
+## bench-smoke: every scenario, short and once (a minute or two), into a temporary folder; prints
+## the report and fails loudly when any scenario errors. What CI runs.
+bench-smoke:
+	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; status=0; \
+	$(GO) run ./bench -smoke -out "$$out" -report "$$out/BENCHMARKS.md" $(BENCH_ARGS) || status=$$?; \
+	if [ -f "$$out/BENCHMARKS.md" ]; then cat "$$out/BENCHMARKS.md"; fi; \
+	if [ $$status -ne 0 ]; then echo "bench-smoke: FAILED (exit $$status): a scenario did not run to the end; see above" >&2; fi; \
+	exit $$status

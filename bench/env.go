@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/uberservice/uberservice/internal/cluster"
+)
+
+// params are the sizes of every scenario: the full run's, or the smoke
+// run's (short, one run, few deposits).
+type params struct {
+	Runs int `json:"runs"` // measured runs of each configuration; medians are over them
+
+	FootprintSettle time.Duration `json:"footprint_settle_ns"` // idle wait after ready, before sampling
+	FootprintLoad   time.Duration `json:"footprint_load_ns"`   // deposit load while sampling
+	FootprintConc   int           `json:"footprint_concurrency"`
+
+	StartupRuns int `json:"startup_runs"`
+
+	DepositConc     []int         `json:"deposit_concurrency"`
+	DepositDuration time.Duration `json:"deposit_duration_ns"`
+	DepositAccounts int           `json:"deposit_accounts"`
+	Warmup          time.Duration `json:"warmup_ns"`
+
+	EventDeposits int           `json:"event_deposits"` // per run
+	EventRate     int           `json:"event_rate"`     // deposits per second
+	IdleSettle    time.Duration `json:"idle_settle_ns"`
+	IdleWindow    time.Duration `json:"idle_window_ns"`
+
+	GatewayRate     int           `json:"gateway_rate"`
+	GatewayDuration time.Duration `json:"gateway_duration_ns"`
+	GatewayAccounts int           `json:"gateway_accounts"`
+
+	OrderConc     int           `json:"order_concurrency"`
+	OrderDuration time.Duration `json:"order_duration_ns"`
+}
+
+func fullParams() params {
+	return params{
+		Runs:            3,
+		FootprintSettle: 2 * time.Second, FootprintLoad: 3 * time.Second, FootprintConc: 16,
+		StartupRuns: 5,
+		DepositConc: []int{1, 16, 64}, DepositDuration: 8 * time.Second, DepositAccounts: 1000, Warmup: 2 * time.Second,
+		EventDeposits: 500, EventRate: 200, IdleSettle: 2 * time.Second, IdleWindow: 10 * time.Second,
+		GatewayRate: 200, GatewayDuration: 10 * time.Second, GatewayAccounts: 100,
+		OrderConc: 16, OrderDuration: 8 * time.Second,
+	}
+}
+
+func smokeParams() params {
+	return params{
+		Runs:            1,
+		FootprintSettle: 500 * time.Millisecond, FootprintLoad: time.Second, FootprintConc: 16,
+		StartupRuns: 1,
+		DepositConc: []int{1, 16, 64}, DepositDuration: time.Second, DepositAccounts: 100, Warmup: 500 * time.Millisecond,
+		EventDeposits: 50, EventRate: 100, IdleSettle: 500 * time.Millisecond, IdleWindow: 2 * time.Second,
+		GatewayRate: 100, GatewayDuration: time.Second, GatewayAccounts: 10,
+		OrderConc: 16, OrderDuration: time.Second,
+	}
+}
+
+// env is what every scenario gets: the binary, the servers of the machine,
+// the sizes to run at, and somewhere to write scratch files.
+type env struct {
+	ctx     context.Context
+	binary  string
+	admin   string // Postgres admin URL
+	nats    string
+	amqp    string
+	p       params
+	scratch string
+	cores   int
+	logf    func(format string, args ...any)
+}
+
+// Topologies the scenarios run.
+func (e *env) oneProcess() cluster.Topology {
+	t := cluster.OneProcess()
+	t.Name = "one process (gochannel)"
+	return t
+}
+
+func (e *env) fiveProcesses(busName string) cluster.Topology {
+	bus := map[string]string{"NATS": e.nats, "RabbitMQ": e.amqp, "Postgres": "postgres"}[busName]
+	return cluster.Apart("five processes ("+busName+")", bus)
+}
+
+// config is how the scenarios run a topology: on a fresh database and, on
+// a broker, a fresh namespace; process logs (JSON, info level, the default)
+// in RAM when the machine has /dev/shm, so that they do not compete with
+// Postgres for the disk.
+func (e *env) config() cluster.Config {
+	cfg := cluster.Config{
+		Binary:          e.binary,
+		AdminURL:        e.admin,
+		DatabasePrefix:  "uberservice_bench_",
+		NamespacePrefix: "bench",
+		Logf:            e.logf,
+	}
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		cfg.TempDir = "/dev/shm"
+	}
+	return cfg
+}
+
+// start runs topo, ready to take requests.
+func (e *env) start(topo cluster.Topology) (*cluster.Cluster, error) {
+	started := time.Now()
+	c, err := cluster.Start(e.ctx, topo, e.config())
+	if err != nil {
+		return nil, err
+	}
+	e.logf("  %s: %d process(es) ready in %s", topo.Name, len(c.Processes()), time.Since(started).Round(time.Millisecond))
+	return c, nil
+}
+
+// stop closes c, and adds the error of closing to err. When err is set, it
+// gets the end of every process's log first.
+func (e *env) stop(c *cluster.Cluster, err *error) {
+	if c == nil {
+		return
+	}
+	if *err != nil {
+		for _, p := range c.Processes() {
+			logs := p.Logs()
+			if len(logs) > 4096 {
+				logs = "..." + logs[len(logs)-4096:]
+			}
+			*err = fmt.Errorf("%w\n--- end of the log of process %s ---\n%s", *err, p.Name(), logs)
+		}
+	}
+	if cerr := c.Close(); cerr != nil && *err == nil {
+		*err = fmt.Errorf("close %s: %w", c.Topology().Name, cerr)
+	}
+}
+
+// quiesce makes Postgres write every dirty page now (CHECKPOINT) and the
+// kernel flush every dirty file page (sync), so that a checkpoint or a
+// writeback that earlier work (a build, a dropped database) would cause
+// does not land in the next measurement; then it lets the machine settle.
+func (e *env) quiesce() error {
+	syscall.Sync()
+	ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, e.admin)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "CHECKPOINT"); err != nil {
+		return fmt.Errorf("CHECKPOINT: %w", err)
+	}
+	syscall.Sync()
+	return e.sleep(500 * time.Millisecond)
+}
+
+// sleep waits d or until the run is cancelled.
+func (e *env) sleep(d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-e.ctx.Done():
+		return e.ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// commands is how to start c's processes by hand: one shell line per
+// process, in the background, with the modules on their default ports and
+// the database URL and namespace as variables.
+func (e *env) commands(c *cluster.Cluster) string {
+	catalogue, _ := cluster.Catalogue(e.ctx, e.binary)
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\n", c.Topology().Name)
+	for _, p := range c.Processes() {
+		line := "uberservice " + strings.Join(p.Args, " ")
+		line = strings.ReplaceAll(line, c.DatabaseURL(), `"$DATABASE_URL"`)
+		if ns := c.Namespace(); ns != "" {
+			line = strings.ReplaceAll(line, "--bus-namespace "+ns, `--bus-namespace "$NAMESPACE"`)
+		}
+		for _, m := range c.Topology().Modules() {
+			if info, ok := catalogue[m]; ok {
+				line = strings.ReplaceAll(line, c.Addr(m), fmt.Sprintf("127.0.0.1:%d", info.Port))
+			}
+		}
+		b.WriteString(line + " &\n")
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// dbName is the database name of a postgres:// URL.
+func dbName(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Path, "/")
+}

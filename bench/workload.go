@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/uberservice/uberservice/bench/internal/load"
+)
+
+// The requests the scenarios send, and the waits between runs.
+
+// depositBody is every deposit of the benchmarks: 1.00 in minor units.
+var depositBody = []byte(`{"amount":100}`)
+
+// deposits are POST /v1/accounts/{id}/deposits, without an Idempotency-Key,
+// into an account drawn at random from ids.
+func deposits(accountsURL string, ids []string) vegeta.Targeter {
+	return load.Targets(func() vegeta.Target {
+		id := ids[rand.IntN(len(ids))]
+		return load.Request(http.MethodPost, accountsURL+"/v1/accounts/"+id+"/deposits", depositBody)
+	})
+}
+
+// portalViews are GET /v1/portal/accounts/{id} of an account drawn at random
+// from ids.
+func portalViews(portalURL string, ids []string) vegeta.Targeter {
+	return load.Targets(func() vegeta.Target {
+		return load.Request(http.MethodGet, portalURL+"/v1/portal/accounts/"+ids[rand.IntN(len(ids))], nil)
+	})
+}
+
+// orders are POST /v1/orders of one unit of a product of skus from an
+// account of accounts, both drawn at random.
+func orders(ordersURL string, accounts, skus []string) vegeta.Targeter {
+	var bodies [][]byte
+	for _, a := range accounts {
+		for _, sku := range skus {
+			body, _ := json.Marshal(map[string]any{"account_id": a, "lines": []map[string]any{{"sku": sku, "quantity": 1}}})
+			bodies = append(bodies, body)
+		}
+	}
+	return load.Targets(func() vegeta.Target {
+		return load.Request(http.MethodPost, ordersURL+"/v1/orders", bodies[rand.IntN(len(bodies))])
+	})
+}
+
+// paid fails an order answer that is not a paid order.
+func paid(res *vegeta.Result) error {
+	var o struct {
+		Status       string  `json:"status"`
+		RejectReason *string `json:"reject_reason"`
+	}
+	if err := json.Unmarshal(res.Body, &o); err != nil {
+		return fmt.Errorf("order answer: %w", err)
+	}
+	if o.Status != "paid" {
+		reason := ""
+		if o.RejectReason != nil {
+			reason = *o.RejectReason
+		}
+		return fmt.Errorf("order %s %s", o.Status, reason)
+	}
+	return nil
+}
+
+// whole fails a portal view that is degraded or has no manager.
+func whole(res *vegeta.Result) error {
+	var v struct {
+		Manager  *struct{} `json:"manager"`
+		Degraded []string  `json:"degraded"`
+	}
+	if err := json.Unmarshal(res.Body, &v); err != nil {
+		return fmt.Errorf("portal answer: %w", err)
+	}
+	if v.Manager == nil || len(v.Degraded) > 0 {
+		return fmt.Errorf("portal view degraded %v, manager %v", v.Degraded, v.Manager != nil)
+	}
+	return nil
+}
+
+// backlogQuery counts what the modules still owe after the requests were
+// answered: events in their outboxes, and emails not sent yet.
+const backlogQuery = `SELECT
+	(SELECT count(*) FROM accounts.outbox) + (SELECT count(*) FROM im.outbox) +
+	(SELECT count(*) FROM orders.outbox) + (SELECT count(*) FROM warehouse.outbox),
+	(SELECT count(*) FROM accounts.notifications WHERE status = 'pending') +
+	(SELECT count(*) FROM im.notifications WHERE status = 'pending')`
+
+// backlog is what was left to do when a run's last answer came, and how
+// long the modules took to finish it.
+type backlog struct {
+	Events int64         `json:"events"` // rows in the outboxes
+	Emails int64         `json:"emails"` // pending notifications
+	Took   time.Duration `json:"took_ns"`
+}
+
+// drain waits until the modules have relayed every event and sent every
+// email the last run caused, so that the next run starts on a quiet system.
+func drain(ctx context.Context, dbURL string, timeout time.Duration) (backlog, error) {
+	start := time.Now()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return backlog{}, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var b backlog
+	for i := 0; ; i++ {
+		var events, emails int64
+		if err := conn.QueryRow(ctx, backlogQuery).Scan(&events, &emails); err != nil {
+			return b, fmt.Errorf("backlog: %w", err)
+		}
+		if i == 0 {
+			b.Events, b.Emails = events, emails
+		}
+		if events+emails == 0 {
+			b.Took = time.Since(start)
+			return b, nil
+		}
+		if time.Since(start) > timeout {
+			return b, fmt.Errorf("backlog: %d events and %d emails still pending after %s", events, emails, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return b, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}

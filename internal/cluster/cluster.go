@@ -1,0 +1,545 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// A Topology is a way to deploy the modules: which modules share a process,
+// and the bus that carries events between processes.
+type Topology struct {
+	Name string
+	// Bus is the --bus value: gochannel, nats://..., amqp://... or postgres.
+	Bus string
+	// Processes are the modules of each process; a module is in one at most.
+	Processes [][]string
+	// OwnBroker says the broker of Bus is this topology's alone: the cluster
+	// then needs no namespace on it.
+	OwnBroker bool
+}
+
+// OneProcess is every module of AllModules in one process on the in-process
+// bus.
+func OneProcess() Topology {
+	return Topology{Name: "one-process", Bus: "gochannel", Processes: [][]string{slices.Clone(AllModules)}}
+}
+
+// Apart puts every module of AllModules in a process of its own on bus.
+func Apart(name, bus string) Topology {
+	return Topology{Name: name, Bus: bus, Processes: Each(AllModules...)}
+}
+
+// Each puts every one of modules in a process of its own.
+func Each(modules ...string) [][]string {
+	out := make([][]string, len(modules))
+	for i, m := range modules {
+		out[i] = []string{m}
+	}
+	return out
+}
+
+// Modules are the modules of every process, in order.
+func (tp Topology) Modules() []string {
+	var out []string
+	for _, p := range tp.Processes {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// SharedBroker reports whether the topology's bus is a broker other
+// deployments may use at the same time.
+func (tp Topology) SharedBroker() bool { return !tp.OwnBroker && IsBroker(tp.Bus) }
+
+// Config says how to run a topology.
+type Config struct {
+	// Binary is the uberservice executable (see Build). Required.
+	Binary string
+	// DatabaseURL is the database every module shares. Empty: a fresh
+	// database is created on AdminURL and dropped by Close.
+	DatabaseURL string
+	// AdminURL is the server fresh databases are created on; default
+	// AdminURL().
+	AdminURL string
+	// DatabasePrefix names fresh databases; default "uberservice_cluster_".
+	DatabasePrefix string
+	// Namespace is the --bus-namespace. Empty: on a shared broker, a fresh
+	// one, NamespacePrefix-<random>, dropped from the broker by Close; on any
+	// other bus, none.
+	Namespace string
+	// NamespacePrefix starts a fresh namespace; default "cluster".
+	NamespacePrefix string
+	// Args are added to the arguments of every process, after those the
+	// cluster sets (so they may override them, e.g. "--log-level", "warn").
+	Args []string
+	// Env is added to the environment of every process (NAME=VALUE). The
+	// variables the binary reads as flag fallbacks (UBERSERVICE_*,
+	// DATABASE_URL) are removed from the inherited environment first.
+	Env []string
+	// LogDir receives one file per run of each process, with its stdout and
+	// stderr. Empty: a temporary folder that Close removes, made in TempDir.
+	LogDir string
+	// TempDir holds the temporary log folder; default os.TempDir(). A
+	// folder in RAM (/dev/shm) keeps heavy logging off the disk the
+	// database writes to.
+	TempDir string
+	// ReadyTimeout bounds the wait for every /readyz; default 60s.
+	ReadyTimeout time.Duration
+	// PollInterval is the pause between two GET /readyz of a module; default
+	// 50ms.
+	PollInterval time.Duration
+	// StopTimeout bounds a graceful stop (SIGTERM) before the process is
+	// killed; default 25s.
+	StopTimeout time.Duration
+	// Logf, when set, receives what the cluster does and the errors of its
+	// clean-up.
+	Logf func(format string, args ...any)
+}
+
+func (cfg Config) withDefaults() Config {
+	if cfg.AdminURL == "" {
+		cfg.AdminURL = AdminURL()
+	}
+	if cfg.DatabasePrefix == "" {
+		cfg.DatabasePrefix = "uberservice_cluster_"
+	}
+	if cfg.NamespacePrefix == "" {
+		cfg.NamespacePrefix = "cluster"
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 60 * time.Second
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 50 * time.Millisecond
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 25 * time.Second
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	return cfg
+}
+
+// Cluster is a topology running: one process of the binary per group of
+// modules, each module on its own loopback port, the processes reaching the
+// modules of the others through --peer, all on one database and one bus.
+type Cluster struct {
+	cfg       Config
+	topo      Topology
+	catalogue map[string]ModuleInfo
+	db        string
+	dropDB    func(context.Context) error
+	ns        string
+	dropNS    bool
+	logDir    string
+	ownLogDir bool
+	addrs     map[string]string // module -> 127.0.0.1:port
+	procs     []*Process
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var namespaceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,30}$`)
+
+// Start starts every process of topo at once (each migrates its own modules)
+// and returns once every module of every process answers /readyz 200: on a
+// cross-process bus a consumer group exists from its first subscription on,
+// so nothing should be published before all of them are subscribed. A port
+// taken by someone else between choosing and binding it is retried with
+// other ports. On error, everything Start made is removed again.
+func Start(ctx context.Context, topo Topology, cfg Config) (_ *Cluster, err error) {
+	var c *Cluster
+	cfg = cfg.withDefaults()
+	if cfg.Binary == "" {
+		return nil, errors.New("cluster: Config.Binary is required")
+	}
+	if len(topo.Processes) == 0 {
+		return nil, fmt.Errorf("cluster: topology %q has no process", topo.Name)
+	}
+	seen := map[string]bool{}
+	for _, mods := range topo.Processes {
+		if len(mods) == 0 {
+			return nil, fmt.Errorf("cluster: topology %q has a process with no module", topo.Name)
+		}
+		for _, m := range mods {
+			if seen[m] {
+				return nil, fmt.Errorf("cluster: topology %q runs %s twice", topo.Name, m)
+			}
+			seen[m] = true
+		}
+	}
+	catalogue, err := Catalogue(ctx, cfg.Binary)
+	if err != nil {
+		return nil, err
+	}
+	for m := range seen {
+		if _, ok := catalogue[m]; !ok {
+			return nil, fmt.Errorf("cluster: topology %q: %s is not a module of %s", topo.Name, m, cfg.Binary)
+		}
+	}
+	c = &Cluster{cfg: cfg, topo: topo, catalogue: catalogue, db: cfg.DatabaseURL, ns: cfg.Namespace}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, c.Close())
+		}
+	}()
+	if c.db == "" {
+		if c.db, c.dropDB, err = FreshDatabase(ctx, cfg.AdminURL, cfg.DatabasePrefix); err != nil {
+			return nil, err
+		}
+	}
+	if c.ns == "" && topo.SharedBroker() {
+		// Topics and groups are global on a broker: a namespace of its own
+		// keeps this cluster's events and consumer groups from any other's.
+		c.ns, c.dropNS = cfg.NamespacePrefix+"-"+randomHex(4), true
+	}
+	if c.ns != "" && !namespaceName.MatchString(c.ns) {
+		return nil, fmt.Errorf("cluster: namespace %q: use at most 31 lowercase letters, digits, _ and -", c.ns)
+	}
+	if c.logDir = cfg.LogDir; c.logDir == "" {
+		if c.logDir, err = os.MkdirTemp(cfg.TempDir, "uberservice-cluster-"); err != nil {
+			return nil, fmt.Errorf("cluster: log folder: %w", err)
+		}
+		c.ownLogDir = true
+	} else if err := os.MkdirAll(c.logDir, 0o755); err != nil {
+		return nil, fmt.Errorf("cluster: log folder: %w", err)
+	}
+	for attempt := 1; ; attempt++ {
+		ports, err := freePorts(len(seen))
+		if err != nil {
+			return nil, err
+		}
+		c.plan(ports)
+		err = c.startAll(ctx)
+		if err == nil {
+			return c, nil
+		}
+		busy := false
+		var logs []string
+		for _, p := range c.procs {
+			if r := p.current(); r != nil && !r.exited() {
+				_ = r.cmd.Process.Kill()
+				<-r.done
+			}
+			out := p.Logs()
+			busy = busy || strings.Contains(out, "cannot listen")
+			logs = append(logs, fmt.Sprintf("--- process %s: %s\n%s", p.Name(), p.CommandLine(), tail(out, 16<<10)))
+		}
+		if !busy || attempt == 3 || ctx.Err() != nil {
+			return nil, fmt.Errorf("cluster: topology %s did not become ready: %w\n%s", topo.Name, err, strings.Join(logs, "\n"))
+		}
+		cfg.Logf("cluster %s: a port was taken (attempt %d); trying other ports", topo.Name, attempt)
+	}
+}
+
+// plan gives every module a port and builds each process's arguments.
+func (c *Cluster) plan(ports []int) {
+	c.addrs = map[string]string{}
+	for i, m := range c.topo.Modules() {
+		c.addrs[m] = fmt.Sprintf("127.0.0.1:%d", ports[i])
+	}
+	c.procs = nil
+	for _, mods := range c.topo.Processes {
+		args := []string{"run", "--modules", strings.Join(mods, ",")}
+		for _, m := range mods {
+			args = append(args, "--listen", m+"="+c.addrs[m])
+		}
+		var peers []string
+		for _, m := range mods {
+			for _, dep := range c.catalogue[m].Uses {
+				if _, deployed := c.addrs[dep]; deployed && !slices.Contains(mods, dep) && !slices.Contains(peers, dep) {
+					peers = append(peers, dep)
+				}
+			}
+		}
+		slices.Sort(peers)
+		for _, dep := range peers {
+			args = append(args, "--peer", dep+"=http://"+c.addrs[dep])
+		}
+		args = append(args, "--database-url", c.db, "--bus", c.topo.Bus, "--log-format", "json")
+		if c.ns != "" {
+			args = append(args, "--bus-namespace", c.ns)
+		}
+		args = append(args, c.cfg.Args...)
+		c.procs = append(c.procs, &Process{Modules: slices.Clone(mods), Args: args, c: c})
+	}
+}
+
+// startAll starts every process at once and waits for all their modules.
+func (c *Cluster) startAll(ctx context.Context) error {
+	runs := make([]*run, len(c.procs))
+	for i, p := range c.procs {
+		r, err := p.start()
+		if err != nil {
+			return err
+		}
+		runs[i] = r
+	}
+	errs := make([]error, len(c.procs))
+	var wg sync.WaitGroup
+	for i, p := range c.procs {
+		wg.Go(func() {
+			if err := runs[i].waitReady(ctx, c.addrsOf(p), c.cfg.PollInterval, c.cfg.ReadyTimeout); err != nil {
+				errs[i] = fmt.Errorf("process %s: %w", p.Name(), err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (c *Cluster) addrsOf(p *Process) map[string]string {
+	out := map[string]string{}
+	for _, m := range p.Modules {
+		out[m] = c.addrs[m]
+	}
+	return out
+}
+
+// Topology is the topology the cluster runs.
+func (c *Cluster) Topology() Topology { return c.topo }
+
+// URL is the base URL of module, e.g. http://127.0.0.1:41234; "" when the
+// topology does not deploy it.
+func (c *Cluster) URL(module string) string {
+	if addr, ok := c.addrs[module]; ok {
+		return "http://" + addr
+	}
+	return ""
+}
+
+// Addr is the host:port module listens on.
+func (c *Cluster) Addr(module string) string { return c.addrs[module] }
+
+// DatabaseURL is the database the modules share.
+func (c *Cluster) DatabaseURL() string { return c.db }
+
+// Namespace is the --bus-namespace of the processes ("" for none).
+func (c *Cluster) Namespace() string { return c.ns }
+
+// Processes are the processes of the cluster, in the topology's order.
+func (c *Cluster) Processes() []*Process { return c.procs }
+
+// Process is the process that runs module, or nil.
+func (c *Cluster) Process(module string) *Process {
+	for _, p := range c.procs {
+		if slices.Contains(p.Modules, module) {
+			return p
+		}
+	}
+	return nil
+}
+
+// PIDs are the process ids of the processes' current runs that have not
+// exited, in the topology's order.
+func (c *Cluster) PIDs() []int {
+	var out []int
+	for _, p := range c.procs {
+		if p.Running() {
+			out = append(out, p.PID())
+		}
+	}
+	return out
+}
+
+// ReadyIn is how long the cluster's processes took, from the first exec to
+// the last module answering /readyz 200, on their current runs.
+func (c *Cluster) ReadyIn() time.Duration {
+	var first, last time.Time
+	for _, p := range c.procs {
+		s, r := p.Started(), p.Ready()
+		if r.IsZero() {
+			return 0
+		}
+		if first.IsZero() || s.Before(first) {
+			first = s
+		}
+		if r.After(last) {
+			last = r
+		}
+	}
+	return last.Sub(first)
+}
+
+// Split reports whether the cluster runs more than one process.
+func (c *Cluster) Split() bool { return len(c.procs) > 1 }
+
+// Alone reports whether module has a process to itself.
+func (c *Cluster) Alone(module string) bool {
+	p := c.Process(module)
+	return p != nil && len(p.Modules) == 1
+}
+
+// Logs is what every run of the process of module wrote.
+func (c *Cluster) Logs(module string) string {
+	if p := c.Process(module); p != nil {
+		return p.Logs()
+	}
+	return ""
+}
+
+func (c *Cluster) running(module string) (*Process, *run, error) {
+	p := c.Process(module)
+	if p == nil {
+		return nil, nil, fmt.Errorf("cluster: %s is not deployed", module)
+	}
+	r := p.current()
+	if r == nil {
+		return p, nil, fmt.Errorf("cluster: the process of %s never started", module)
+	}
+	return p, r, nil
+}
+
+// Kill kills the process of module with SIGKILL, as kill -9 does, and waits
+// for it to die.
+func (c *Cluster) Kill(module string) error {
+	p, r, err := c.running(module)
+	if err != nil {
+		return err
+	}
+	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil && !r.exited() {
+		return fmt.Errorf("cluster: kill -9 the process of %s: %w", p.Name(), err)
+	}
+	if _, ok := r.wait(10 * time.Second); !ok {
+		return fmt.Errorf("cluster: the process of %s did not die within 10s of SIGKILL", p.Name())
+	}
+	c.cfg.Logf("killed (SIGKILL) the process of %s", p.Name())
+	return nil
+}
+
+// Stop stops the process of module with SIGTERM; it must exit 0 within the
+// StopTimeout.
+func (c *Cluster) Stop(module string) error {
+	p, r, err := c.running(module)
+	if err != nil {
+		return err
+	}
+	code, ok := r.stop(syscall.SIGTERM, c.cfg.StopTimeout)
+	if !ok || code != 0 {
+		return fmt.Errorf("cluster: the process of %s after SIGTERM: exited=%v code %d, want exit 0 within %s\n%s",
+			p.Name(), ok, code, c.cfg.StopTimeout, tail(p.Logs(), 16<<10))
+	}
+	return nil
+}
+
+// Restart starts the process of module again, which must have exited, with
+// the same flags and ports, and waits until its modules are ready. It
+// returns how long that took, from exec to the last /readyz 200.
+func (c *Cluster) Restart(ctx context.Context, module string) (time.Duration, error) {
+	p, prev, err := c.running(module)
+	if err != nil {
+		return 0, err
+	}
+	if !prev.exited() {
+		return 0, fmt.Errorf("cluster: restart %s: the process is still running", p.Name())
+	}
+	r, err := p.start()
+	if err != nil {
+		return 0, err
+	}
+	if err := r.waitReady(ctx, c.addrsOf(p), c.cfg.PollInterval, c.cfg.ReadyTimeout); err != nil {
+		return 0, fmt.Errorf("cluster: restart %s: %w\n%s", p.Name(), err, tail(p.Logs(), 16<<10))
+	}
+	took := r.ready.Sub(r.started)
+	c.cfg.Logf("restarted the process of %s: ready in %s", p.Name(), took.Round(time.Millisecond))
+	return took, nil
+}
+
+// EnsureUp restarts every process that is not running.
+func (c *Cluster) EnsureUp(ctx context.Context) error {
+	for _, p := range c.procs {
+		if !p.Running() {
+			c.cfg.Logf("process %s is down; starting it again", p.Name())
+			if _, err := c.Restart(ctx, p.Modules[0]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Shutdown stops every running process with SIGTERM, all at once, and
+// reports each that does not exit 0 within the StopTimeout (it is then
+// killed). The logs stay readable until Close.
+func (c *Cluster) Shutdown() error {
+	errs := make([]error, len(c.procs))
+	var wg sync.WaitGroup
+	for i, p := range c.procs {
+		r := p.current()
+		if r == nil || r.exited() {
+			continue
+		}
+		wg.Go(func() {
+			if code, ok := r.stop(syscall.SIGTERM, c.cfg.StopTimeout); !ok {
+				errs[i] = fmt.Errorf("cluster: process %s did not exit within %s of SIGTERM (killed)", p.Name(), c.cfg.StopTimeout)
+			} else if code != 0 {
+				errs[i] = fmt.Errorf("cluster: process %s exited %d after SIGTERM, want 0", p.Name(), code)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Close shuts the cluster down (see Shutdown) and removes what it made: the
+// namespace on the broker, the fresh database and the temporary log folder.
+// It returns the errors of the shutdown and of the clean-up; it is safe to
+// call more than once.
+func (c *Cluster) Close() error {
+	c.closeOnce.Do(func() {
+		errs := []error{c.Shutdown()}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c.dropNS {
+			if err := DropNamespace(ctx, c.topo.Bus, c.ns, c.catalogue); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if c.dropDB != nil {
+			if err := c.dropDB(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if c.ownLogDir {
+			if err := os.RemoveAll(c.logDir); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		c.closeErr = errors.Join(errs...)
+		if c.closeErr != nil {
+			c.cfg.Logf("cluster %s: close: %v", c.topo.Name, c.closeErr)
+		}
+	})
+	return c.closeErr
+}
+
+// freePorts returns n distinct loopback ports that were free a moment ago.
+func freePorts(n int) ([]int, error) {
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("cluster: find a free port: %w", err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}

@@ -1,0 +1,166 @@
+package cluster
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+)
+
+const catalogueOutput = `MODULE     PORT  USES GATEWAYS       PUBLISHES                                 CONSUMES
+accounts   8081  -                   accounts.account_created.v1,accounts.x.v1  -
+im         8082  accounts            -                                         accounts.account_created.v1
+portal     8080  accounts,im         -                                         -
+`
+
+func TestParseCatalogue(t *testing.T) {
+	c, err := parseCatalogue(catalogueOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := c["im"]
+	if len(c) != 3 || im.Port != 8082 || !slices.Equal(im.Uses, []string{"accounts"}) || im.Publishes != nil ||
+		!slices.Equal(im.Consumes, []string{"accounts.account_created.v1"}) {
+		t.Fatalf("parsed %+v", c)
+	}
+	if _, err := parseCatalogue("nonsense"); err == nil {
+		t.Fatal("nonsense parsed")
+	}
+}
+
+// plan gives each process its modules, their listen addresses, a peer for
+// every gateway used that runs elsewhere, and the shared flags.
+func TestPlan(t *testing.T) {
+	cat, err := parseCatalogue(catalogueOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Cluster{
+		cfg:       Config{Binary: "/bin/uberservice", Args: []string{"--log-level", "warn"}},
+		topo:      Topology{Bus: "nats://x:4222", Processes: [][]string{{"accounts", "im"}, {"portal"}}},
+		catalogue: cat, db: "postgres://db", ns: "ns-1",
+	}
+	c.plan([]int{1001, 1002, 1003})
+	want := [][]string{
+		{"run", "--modules", "accounts,im", "--listen", "accounts=127.0.0.1:1001", "--listen", "im=127.0.0.1:1002",
+			"--database-url", "postgres://db", "--bus", "nats://x:4222", "--log-format", "json", "--bus-namespace", "ns-1", "--log-level", "warn"},
+		{"run", "--modules", "portal", "--listen", "portal=127.0.0.1:1003", "--peer", "accounts=http://127.0.0.1:1001",
+			"--peer", "im=http://127.0.0.1:1002", "--database-url", "postgres://db", "--bus", "nats://x:4222", "--log-format", "json",
+			"--bus-namespace", "ns-1", "--log-level", "warn"},
+	}
+	for i, p := range c.Processes() {
+		if !slices.Equal(p.Args, want[i]) {
+			t.Errorf("process %d args\n got %q\nwant %q", i, p.Args, want[i])
+		}
+	}
+	if c.URL("im") != "http://127.0.0.1:1002" || c.URL("orders") != "" || c.Process("portal").Name() != "portal" || !c.Alone("portal") || c.Alone("im") {
+		t.Errorf("URL, Process or Alone wrong")
+	}
+}
+
+func TestProcfs(t *testing.T) {
+	rss, err := RSS(os.Getpid())
+	if err != nil || rss < 1<<20 {
+		t.Fatalf("RSS of the test = %d, %v", rss, err)
+	}
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for time.Now().Before(deadline) { // burn some CPU
+	}
+	cpu, err := CPUTime(os.Getpid())
+	if err != nil || cpu < 100*time.Millisecond {
+		t.Fatalf("CPU time of the test = %s, %v", cpu, err)
+	}
+	if ClockTicks() <= 0 {
+		t.Fatal("no clock ticks")
+	}
+}
+
+// A cluster of two processes on NATS: started, reachable, stopped and
+// restarted; Close drops its database and its streams.
+func TestCluster(t *testing.T) {
+	ctx := context.Background()
+	binary, err := Build(ctx, t.TempDir(), BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := Topology{Name: "split", Bus: NATSURL(), Processes: [][]string{{"accounts", "im"}, {"portal"}}}
+	c, err := Start(ctx, topo, Config{Binary: binary, NamespacePrefix: "cltest", Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if !strings.HasPrefix(c.Namespace(), "cltest-") || !c.Split() || len(c.PIDs()) != 2 || c.ReadyIn() <= 0 {
+		t.Fatalf("namespace %q, split %v, pids %v, ready in %s", c.Namespace(), c.Split(), c.PIDs(), c.ReadyIn())
+	}
+	for _, m := range []string{"accounts", "im", "portal"} {
+		resp, err := http.Get(c.URL(m) + "/readyz")
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s/readyz: %v %v", m, resp, err)
+		}
+		resp.Body.Close()
+	}
+	if rss, err := RSS(c.Process("portal").PID()); err != nil || rss == 0 {
+		t.Fatalf("RSS of portal: %d, %v", rss, err)
+	}
+	if err := c.Stop("portal"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Process("portal").Running() || len(c.PIDs()) != 1 {
+		t.Fatal("portal still running after Stop")
+	}
+	if took, err := c.Restart(ctx, "portal"); err != nil || took <= 0 {
+		t.Fatalf("restart: %s, %v", took, err)
+	}
+	if err := c.Kill("im"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if runs := c.Process("accounts").Runs(); runs != 2 || !strings.Contains(c.Logs("im"), "accounts") {
+		t.Fatalf("accounts+im ran %d times; logs:\n%s", runs, c.Logs("im"))
+	}
+
+	db, ns := dbNameOf(t, c.DatabaseURL()), c.Namespace()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil || exists {
+		t.Fatalf("database %s still exists after Close (%v)", db, err)
+	}
+	nc, err := nats.Connect(NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range js.StreamNames() {
+		if strings.HasPrefix(name, ns+"_") {
+			t.Errorf("stream %s left on NATS after Close", name)
+		}
+	}
+}
+
+func dbNameOf(t *testing.T, url string) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Database
+}
