@@ -301,7 +301,9 @@ func TestBrokerBusKeepsMessagesForAnAbsentGroup(t *testing.T) {
 			ids := publishN(t, bus, topic, m)
 
 			in, _ := subscribe(t, bus, "c", topic, nil)
-			apptest.Eventually(t, 15*time.Second, "the messages published while the group was away", func() bool {
+			// A message the broker had already pushed to the closing subscriber
+			// comes back once its ack wait (30s) runs out: that is the promise.
+			apptest.Eventually(t, 45*time.Second, "the messages published while the group was away", func() bool {
 				return in.len() >= m
 			})
 			time.Sleep(200 * time.Millisecond)
