@@ -58,8 +58,17 @@ func run() int {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "bench %6.1fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if sig, ok := <-sigs; ok {
+			logf("received %v: stopping, cleaning up and writing what was measured", sig)
+			cancel()
+		}
+	}()
 
 	res := &results{Mode: "full", Params: fullParams(), Command: "make bench"}
 	if *smoke {
