@@ -212,19 +212,26 @@ func depositsVsPostgres(e *env) (s *scenario, err error) {
 	})
 	busyHTTP := medOf(top, func(r *depositRun) float64 { return r.HTTPCPU.MachineCores })
 	busyPG := medOf(top, func(r *depositRun) float64 { return r.PGCPU.MachineCores })
-	s.Notes = fmt.Sprintf("**Reading the numbers.** pgbench runs the deposit transaction alone. Behind each HTTP deposit, Postgres "+
+	notes := fmt.Sprintf("**Reading the numbers.** pgbench runs the deposit transaction alone. Behind each HTTP deposit, Postgres "+
 		"also runs im's handler transaction (inbox row, manager lookup, referral check) and its share of the relay's and the mail "+
 		"dispatcher's batches, while the process does the HTTP, JSON and logging work on the same cores. At concurrency %d, where "+
 		"nothing is left behind, one deposit costs %s ms of CPU in the uberservice process and %s ms in its Postgres backends, against "+
-		"%s ms of machine time per pgbench transaction. At %d both sides keep the machine busy (%s and %s of its %d cores), so the "+
-		"ratio to the ceiling is mostly that difference in CPU per deposit. "+
-		"Under load the service also answers deposits faster than it delivers their events: the outbox relay hands events to the bus "+
-		"one at a time and, on the in-process bus, waits for each consumer's transaction to commit (`platform/messaging/outbox.go`, "+
-		"`BlockPublishUntilSubscriberAck`), so delivery runs at about %s events/s at concurrency %d (the backlog's drain rate) "+
-		"while deposits commit in parallel, and a run of a few seconds leaves thousands of events and emails behind. The sustained "+
-		"rate is the end-to-end figure the system can keep up with.%s",
-		low, num(1000*svcPer), num(1000*pgPer), num(1000*benchPer), top, num(busyHTTP), num(busyPG), e.cores,
-		num(drainRate(top)), top, poolNote)
+		"%s ms of machine time per pgbench transaction.",
+		low, num(1000*svcPer), num(1000*pgPer), num(1000*benchPer))
+	if limit := 0.85 * float64(e.cores); busyHTTP >= limit && busyPG >= limit {
+		notes += fmt.Sprintf(" At %d both sides keep the machine busy (%s and %s of its %d cores), so the ratio to the ceiling is "+
+			"mostly that difference in CPU per deposit.", top, num(busyHTTP), num(busyPG), e.cores)
+	}
+	backlogTop := medOf(top, func(r *depositRun) float64 { return float64(r.Backlog.Events) })
+	if backlogTop >= 100 {
+		notes += fmt.Sprintf(" Under load the service also answers deposits faster than it delivers their events: the outbox relay "+
+			"hands events to the bus one at a time and, on the in-process bus, waits for each consumer's transaction to commit "+
+			"(`platform/messaging/outbox.go`, `BlockPublishUntilSubscriberAck`), so delivery runs at about %s events/s at "+
+			"concurrency %d (the backlog's drain rate) while deposits commit in parallel, and a run of %s leaves %s events behind. "+
+			"The sustained rate is the end-to-end figure the system can keep up with.",
+			num(drainRate(top)), top, e.p.DepositDuration, num(backlogTop))
+	}
+	s.Notes = notes + poolNote
 	cpu := table{Caption: "Where the CPU went (cores busy over the run, medians)",
 		Header: []string{"concurrency", "HTTP: machine", "uberservice", "its Postgres backends", "vegeta", "pgbench: machine", "pgbench client"}}
 	for _, conc := range e.p.DepositConc {

@@ -30,11 +30,13 @@ type params struct {
 	DepositAccounts int           `json:"deposit_accounts"`
 	Warmup          time.Duration `json:"warmup_ns"`
 
+	EventRuns     int           `json:"event_runs"`     // short runs: more of them, for a steadier median
 	EventDeposits int           `json:"event_deposits"` // per run
 	EventRate     int           `json:"event_rate"`     // deposits per second
 	IdleSettle    time.Duration `json:"idle_settle_ns"`
 	IdleWindow    time.Duration `json:"idle_window_ns"`
 
+	GatewayRuns     int           `json:"gateway_runs"`
 	GatewayRate     int           `json:"gateway_rate"`
 	GatewayDuration time.Duration `json:"gateway_duration_ns"`
 	GatewayAccounts int           `json:"gateway_accounts"`
@@ -49,8 +51,8 @@ func fullParams() params {
 		FootprintSettle: 2 * time.Second, FootprintLoad: 3 * time.Second, FootprintConc: 16,
 		StartupRuns: 5,
 		DepositConc: []int{1, 16, 64}, DepositDuration: 8 * time.Second, DepositAccounts: 1000, Warmup: 2 * time.Second,
-		EventDeposits: 500, EventRate: 200, IdleSettle: 2 * time.Second, IdleWindow: 10 * time.Second,
-		GatewayRate: 200, GatewayDuration: 10 * time.Second, GatewayAccounts: 100,
+		EventRuns: 5, EventDeposits: 500, EventRate: 200, IdleSettle: 2 * time.Second, IdleWindow: 10 * time.Second,
+		GatewayRuns: 5, GatewayRate: 200, GatewayDuration: 10 * time.Second, GatewayAccounts: 100,
 		OrderConc: 16, OrderDuration: 8 * time.Second,
 	}
 }
@@ -61,8 +63,8 @@ func smokeParams() params {
 		FootprintSettle: 500 * time.Millisecond, FootprintLoad: time.Second, FootprintConc: 16,
 		StartupRuns: 1,
 		DepositConc: []int{1, 16, 64}, DepositDuration: time.Second, DepositAccounts: 100, Warmup: 500 * time.Millisecond,
-		EventDeposits: 50, EventRate: 100, IdleSettle: 500 * time.Millisecond, IdleWindow: 2 * time.Second,
-		GatewayRate: 100, GatewayDuration: time.Second, GatewayAccounts: 10,
+		EventRuns: 1, EventDeposits: 50, EventRate: 100, IdleSettle: 500 * time.Millisecond, IdleWindow: 2 * time.Second,
+		GatewayRuns: 1, GatewayRate: 100, GatewayDuration: time.Second, GatewayAccounts: 10,
 		OrderConc: 16, OrderDuration: time.Second,
 	}
 }

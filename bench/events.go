@@ -67,7 +67,7 @@ func eventLatency(e *env) (s *scenario, err error) {
 		"`track_commit_timestamp` is off on this server, so commit times themselves are not available. p50 and p99 per run, median over runs. "+
 		"**Idle CPU**: %s after the last deposit, utime+stime of every uberservice process (`/proc/<pid>/stat`) over %s, as a share of one core; "+
 		"beside it the Postgres backends serving the database. The brokers' own CPU is not counted.",
-		e.p.EventDeposits, e.p.EventRate, e.p.Runs, e.p.IdleSettle, e.p.IdleWindow)
+		e.p.EventDeposits, e.p.EventRate, e.p.EventRuns, e.p.IdleSettle, e.p.IdleWindow)
 	lat := table{Header: []string{"topology", "p50", "p99", "max", "deposits"}}
 	idle := table{Caption: "Idle CPU", Header: []string{"topology", "uberservice processes", "Postgres backends of the database"}}
 	for _, et := range all {
@@ -128,7 +128,7 @@ func eventsOn(e *env, topo cluster.Topology) (et eventTopology, err error) {
 		return et, err
 	}
 	dur := time.Duration(e.p.EventDeposits) * time.Second / time.Duration(e.p.EventRate)
-	for r := range e.p.Runs {
+	for r := range e.p.EventRuns {
 		var seq int64
 		if err := conn.QueryRow(e.ctx, `SELECT COALESCE(max(seq), 0) FROM accounts.transactions WHERE account_id = $1`, ids[0]).Scan(&seq); err != nil {
 			return et, err

@@ -63,7 +63,7 @@ func crossingGateway(e *env) (s *scenario, err error) {
 		"HTTP requests. **CPU / request** is the utime+stime of every uberservice process over the run divided by the requests answered; "+
 		"the Postgres column is the same for the backends serving the database (the two SELECTs are the same in both topologies). "+
 		"The split topology is five processes on NATS (the bus plays no part here). Medians of runs.",
-		e.p.GatewayAccounts, e.p.GatewayRate, e.p.GatewayDuration, e.p.Runs)
+		e.p.GatewayAccounts, e.p.GatewayRate, e.p.GatewayDuration, e.p.GatewayRuns)
 	latRatio, cpuRatio := split.p50/one.p50, split.cpu/one.cpu
 	s.Headline = fmt.Sprintf("split / one process: %s× p50, %s× p99, %s× uberservice CPU per request",
 		num(latRatio), num(split.p99/one.p99), num(cpuRatio))
@@ -112,7 +112,7 @@ func gatewayOn(e *env, topo cluster.Topology) (gt gatewayTopology, err error) {
 	if err := warm.Err(); err != nil {
 		return gt, err
 	}
-	for r := range e.p.Runs {
+	for r := range e.p.GatewayRuns {
 		meter, err := procstat.StartCPU(e.ctx, c.PIDs(), e.admin, dbName(c.DatabaseURL()))
 		if err != nil {
 			return gt, err

@@ -131,7 +131,7 @@ func run() int {
 		// 10 are gone, what is left runs once.
 		reduced := res.Mode == "full" && time.Since(start) > 10*time.Minute
 		if reduced {
-			e.p.Runs = 1
+			e.p.Runs, e.p.EventRuns, e.p.GatewayRuns = 1, 1, 1
 			logf("10 minutes are gone: scenario %s runs once", sc.id)
 		}
 		logf("scenario %s (load average %s)", sc.id, load)

@@ -57,10 +57,10 @@ func placeOrders(e *env) (s *scenario, err error) {
 		rate := func(i int) float64 {
 			return stats.Median(stats.Map(all[i].Runs, func(r load.Summary) float64 { return r.Throughput }))
 		}
-		s.Notes = fmt.Sprintf("**Reading the numbers.** With every order on one account and one product, splitting changes the "+
-			"rate by %s×: the orders wait for two row locks, not for the machine, so the HTTP hops hide in the queue. Spread "+
-			"over 16 accounts and 16 products the machine is the limit, and the split deployment places %s× the orders of the "+
-			"co-located one: each order's reserve and debit become HTTP requests served by other processes on the same two cores.",
+		s.Notes = fmt.Sprintf("**Reading the numbers.** Split / one process: %s× the orders with every order on one account "+
+			"and one product, where the orders queue for those two rows' locks, and %s× spread over 16 of each, where the "+
+			"machine's two cores are the limit. In one process an order's reserve and debit are Go calls; split, each is an HTTP "+
+			"request served by another process on the same cores, and the order's events cross NATS.",
 			num(rate(1)/rate(0)), num(rate(3)/rate(2)))
 	}
 	s.Method = fmt.Sprintf("`POST /v1/orders` of one unit of a product from an account, all funded and stocked far beyond the run first, "+

@@ -32,7 +32,8 @@ func (r *results) markdown(rawLink string) string {
 	if m.Dirty {
 		commit += " with uncommitted changes in the working tree"
 	}
-	mode := fmt.Sprintf("full: medians of %d runs per configuration", r.Params.Runs)
+	mode := fmt.Sprintf("full: medians of %d runs per configuration (%d of the shorter runs of scenarios 4 and 5)",
+		r.Params.Runs, r.Params.EventRuns)
 	if r.Mode == "smoke" {
 		mode = "**smoke** (short durations, one run: checks that every scenario runs, the numbers mean little)"
 	}
@@ -94,7 +95,7 @@ func (r *results) markdown(rawLink string) string {
 			continue
 		}
 		if s.Reduced {
-			p("_This scenario ran once instead of %d times: the run had used 10 of its 15 minutes._\n\n", r.Params.Runs)
+			p("_This scenario ran once instead of several times: the run had used 10 of its 15 minutes._\n\n")
 		}
 		p("%s\n\n", s.Method)
 		for _, t := range s.Tables {
