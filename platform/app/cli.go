@@ -98,6 +98,7 @@ type flags struct {
 	shutdown  time.Duration
 	pgDir     string
 	poolSize  int
+	debug     string
 }
 
 func newFlagSet(name string, stderr io.Writer, f *flags, modules []Module, serving bool) *flag.FlagSet {
@@ -128,6 +129,7 @@ func newFlagSet(name string, stderr io.Writer, f *flags, modules []Module, servi
 		fs.BoolVar(&f.noMigrate, "no-migrate", os.Getenv("UBERSERVICE_NO_MIGRATE") == "true", "do not apply migrations at start-up (env UBERSERVICE_NO_MIGRATE=true)")
 		fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "bound on a graceful stop")
 		fs.IntVar(&f.poolSize, "db-pool-size", 10, "connections per module pool")
+		fs.StringVar(&f.debug, "debug-listen", os.Getenv("UBERSERVICE_DEBUG_LISTEN"), "ADDR to serve Go's profiler on (/debug/pprof/), e.g. 127.0.0.1:6060 (env UBERSERVICE_DEBUG_LISTEN; default off)")
 	}
 	return fs
 }
@@ -185,6 +187,13 @@ func runCommand(args []string, modules []Module, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if f.debug != "" {
+		stopDebug, err := serveDebug(ctx, f.debug, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 	release, err := resolveDatabase(ctx, &cfg, modules, f.pgDir, log)
 	if err != nil {
 		return err
