@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -110,41 +112,115 @@ func open(ctx context.Context, url string, opts Options) (Bus, error) {
 // until each consuming handler has committed (or durably recorded its failure).
 // The relay deletes an outbox row only after that, so a crash can never lose an
 // event that was only in memory.
-type InProcess struct{ ch *gochannel.GoChannel }
+//
+// A GoChannel that waits for acknowledgements carries one message per topic at
+// a time, so a consumer could only ever run one handler at a time: a handler
+// transaction of a millisecond would cap a topic at about a thousand events a
+// second, well below what one module can commit. The bus therefore runs
+// several GoChannels side by side, its lanes. A batch published on a topic is
+// dealt out over the lanes, which deliver in parallel; every consumer group
+// subscribes on every lane, so it still sees each message once. Order holds
+// within a lane, not across lanes: like every cross-process bus, this one does
+// not promise that two events of a topic are handled in the order they were
+// published, and handlers do not rely on it. (The relay keeps the order of
+// events of different topics: it publishes them in separate batches.)
+type InProcess struct {
+	lanes []*gochannel.GoChannel
+	next  atomic.Uint64 // the lane of the next message: round robin
+}
+
+// inProcessLanes is how many messages of one topic a consumer group may be
+// handling at once in one process. Eight keeps two cores busy while handlers
+// wait on the database, and costs eight idle goroutines per subscription.
+const inProcessLanes = 8
 
 // NewInProcess returns an in-process bus.
 func NewInProcess(log *slog.Logger) *InProcess {
-	return &InProcess{ch: gochannel.NewGoChannel(gochannel.Config{
-		BlockPublishUntilSubscriberAck: true,
-	}, watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}))}
+	wlog := watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	b := &InProcess{lanes: make([]*gochannel.GoChannel, inProcessLanes)}
+	for i := range b.lanes {
+		b.lanes[i] = gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, wlog)
+	}
+	return b
 }
 
 // Publisher implements Bus.
-func (b *InProcess) Publisher() message.Publisher { return b.ch }
+func (b *InProcess) Publisher() message.Publisher { return inProcessPublisher{b} }
+
+type inProcessPublisher struct{ b *InProcess }
+
+// Publish deals msgs out over the lanes, keeping their order within each, and
+// returns once every subscriber has acknowledged every message.
+func (p inProcessPublisher) Publish(topic string, msgs ...*message.Message) error {
+	lanes := p.b.lanes
+	if len(msgs) == 1 {
+		return lanes[p.b.next.Add(1)%uint64(len(lanes))].Publish(topic, msgs...)
+	}
+	first := p.b.next.Add(uint64(len(msgs))) - uint64(len(msgs))
+	dealt := make([][]*message.Message, len(lanes))
+	for i, m := range msgs {
+		lane := (first + uint64(i)) % uint64(len(lanes))
+		dealt[lane] = append(dealt[lane], m)
+	}
+	errs := make([]error, len(lanes))
+	var wg sync.WaitGroup
+	for i, batch := range dealt {
+		if len(batch) == 0 {
+			continue
+		}
+		wg.Go(func() { errs[i] = lanes[i].Publish(topic, batch...) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Close implements message.Publisher; the bus closes the lanes.
+func (inProcessPublisher) Close() error { return nil }
 
 // Subscriber implements Bus. In one process there is one instance of each module,
 // so the group needs no broker-side state. Each group gets its own view of the
-// shared channel: Watermill's router closes its subscriber when it stops, and
+// shared lanes: Watermill's router closes its subscriber when it stops, and
 // that must end this group's subscriptions, not every module's.
 func (b *InProcess) Subscriber(string) (message.Subscriber, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &groupSubscriber{ch: b.ch, closed: ctx, close: cancel}, nil
+	return &groupSubscriber{lanes: b.lanes, closed: ctx, close: cancel}, nil
 }
 
 type groupSubscriber struct {
-	ch     *gochannel.GoChannel
+	lanes  []*gochannel.GoChannel
 	closed context.Context
 	close  context.CancelFunc
 }
 
-// Subscribe subscribes for as long as both ctx and the group are open.
+// Subscribe subscribes on every lane for as long as both ctx and the group are
+// open, and merges the lanes into one channel. The channel closes when every
+// lane's has.
 func (g *groupSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	context.AfterFunc(g.closed, cancel)
-	return g.ch.Subscribe(ctx, topic)
+	out := make(chan *message.Message)
+	var wg sync.WaitGroup
+	for _, lane := range g.lanes {
+		in, err := lane.Subscribe(ctx, topic)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("messaging: subscribe to %s: %w", topic, err)
+		}
+		wg.Go(func() {
+			for m := range in {
+				select {
+				case out <- m:
+				case <-ctx.Done():
+					m.Nack() // nobody reads any more; the lane is closing too
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(out) }()
+	return out, nil
 }
 
-// Close ends the group's subscriptions and leaves the channel to the others.
+// Close ends the group's subscriptions and leaves the lanes to the others.
 func (g *groupSubscriber) Close() error {
 	g.close()
 	return nil
@@ -162,7 +238,13 @@ func (b *InProcess) Name() string { return "gochannel" }
 func (b *InProcess) CrossProcess() bool { return false }
 
 // Close implements Bus.
-func (b *InProcess) Close() error { return b.ch.Close() }
+func (b *InProcess) Close() error {
+	errs := make([]error, len(b.lanes))
+	for i, lane := range b.lanes {
+		errs[i] = lane.Close()
+	}
+	return errors.Join(errs...)
+}
 
 // namespaced prefixes the topics ("ns.accounts.funds_deposited.v1") and the
 // consumer groups ("ns_im") of the bus it wraps.
