@@ -168,7 +168,9 @@ type Dispatcher struct {
 // commit on db.
 func NewDispatcher(module string, db *database.DB, sender Sender, log *slog.Logger) *Dispatcher {
 	d := &Dispatcher{db: db, sender: sender, log: log, maxAttempts: 8}
-	d.loop = worker.New(module+".mail", d.step, 30*time.Second, log)
+	// Email can wait a few milliseconds: settling turns the nudges of a busy
+	// module's commits into one round per batch rather than a round each.
+	d.loop = worker.New(module+".mail", d.step, 30*time.Second, log).Settle(mailSettle)
 	db.AfterCommit(d.loop.Nudge)
 	return d
 }
@@ -184,25 +186,28 @@ type pending struct {
 	Attempts  int
 }
 
+// mailSettle is how long the dispatcher lets a nudge wait for company.
+const mailSettle = 20 * time.Millisecond
+
+// mailBatch is how many emails one round claims.
+const mailBatch = 100
+
 // step sends one batch. Each email is claimed with SKIP LOCKED, so several
 // instances of a module never send the same email twice.
 func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
-	const batch = 20
 	claimed := 0
 	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []pending
 		if err := tx.Raw(`SELECT id, recipient, subject, body, attempts FROM notifications
 			WHERE status = 'pending' AND next_attempt_at <= now()
-			ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`, batch).Scan(&rows).Error; err != nil {
+			ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`, mailBatch).Find(&rows).Error; err != nil {
 			return fmt.Errorf("read pending emails: %w", err)
 		}
+		sent := make([]uuid.UUID, 0, len(rows))
 		for _, p := range rows {
 			err := d.sender.Send(ctx, Message{To: p.Recipient, Subject: p.Subject, Body: p.Body})
 			if err == nil {
-				if err := tx.Exec(`UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_at = now()
-					WHERE id = ?`, p.ID).Error; err != nil {
-					return err
-				}
+				sent = append(sent, p.ID)
 				continue
 			}
 			attempts := p.Attempts + 1
@@ -215,7 +220,14 @@ func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 			if err := tx.Exec(`UPDATE notifications SET status = ?, attempts = ?, last_error = ?,
 				next_attempt_at = now() + make_interval(secs => ?) WHERE id = ?`,
 				status, attempts, err.Error(), delay.Seconds(), p.ID).Error; err != nil {
-				return err
+				return fmt.Errorf("record failed email %s: %w", p.ID, err)
+			}
+		}
+		if len(sent) > 0 {
+			// One statement marks the whole batch's sent emails.
+			if err := tx.Exec(`UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_at = now()
+				WHERE id IN ?`, sent).Error; err != nil {
+				return fmt.Errorf("mark %d emails sent: %w", len(sent), err)
 			}
 		}
 		claimed = len(rows)
@@ -224,7 +236,7 @@ func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("mail: dispatch: %w", err)
 	}
-	if claimed == batch {
+	if claimed == mailBatch {
 		return 0, nil
 	}
 	var next *time.Time

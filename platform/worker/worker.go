@@ -23,11 +23,23 @@ type Loop struct {
 	idle  time.Duration
 	log   *slog.Logger
 	nudge chan struct{}
+	// settle is how long a nudge waits before the round it asks for, so that
+	// the work of the nudges that follow meanwhile is done in the same round.
+	settle time.Duration
 }
 
 // New returns a loop that sleeps at most idle between rounds.
 func New(name string, step Step, idle time.Duration, log *slog.Logger) *Loop {
 	return &Loop{name: name, step: step, idle: idle, log: log, nudge: make(chan struct{}, 1)}
+}
+
+// Settle makes each nudge wait d before its round runs, so that a burst of
+// nudges becomes one round over all their work instead of a round each: for
+// work whose latency matters less than its cost, such as sending email. It
+// returns l, and must be called before Run.
+func (l *Loop) Settle(d time.Duration) *Loop {
+	l.settle = d
+	return l
 }
 
 // Nudge wakes the loop. It never blocks: nudges that arrive while one is already
@@ -53,6 +65,9 @@ func (l *Loop) Run(ctx context.Context, finalTimeout time.Duration) {
 			cancel()
 			return
 		case <-l.nudge:
+			if l.settle > 0 && !l.wait(ctx, l.settle) {
+				continue // cancelled: the next turn drains
+			}
 		case <-timer.C:
 		}
 		wait, err := l.step(ctx)
@@ -66,9 +81,8 @@ func (l *Loop) Run(ctx context.Context, finalTimeout time.Duration) {
 		} else {
 			failures = 0
 		}
-		if wait <= 0 {
-			l.Nudge()
-			wait = l.idle
+		if wait < 0 {
+			wait = 0 // more work now: the timer fires at once, with no settling
 		}
 		if wait > l.idle {
 			wait = l.idle
@@ -80,6 +94,18 @@ func (l *Loop) Run(ctx context.Context, finalTimeout time.Duration) {
 			}
 		}
 		timer.Reset(wait)
+	}
+}
+
+// wait sleeps d, and reports false when ctx ends first.
+func (l *Loop) wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
