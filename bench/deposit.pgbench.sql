@@ -2,8 +2,8 @@
 -- statements that accounts' move (service.go) and store.go send for
 -- POST /v1/accounts/{id}/deposits without an Idempotency-Key, in the same
 -- order, in one transaction:
---   addToBalance        UPDATE ... RETURNING the account
---   insertTransaction   INSERT the ledger row RETURNING created_at
+--   applyMovement       UPDATE the balance and INSERT the ledger row, one
+--                       statement (data-modifying CTEs) RETURNING the account
 --   messaging.Publish   INSERT the accounts.funds_deposited.v1 event into the outbox
 --   mail.Enqueue        INSERT the owner's confirmation email into notifications
 -- The ids are made by the server (gen_random_uuid) where the service makes
@@ -14,11 +14,16 @@
 --     -D accounts=1000 -f bench/deposit.pgbench.sql "$DATABASE_URL"
 \set n random(1, :accounts)
 BEGIN;
-UPDATE accounts SET balance = balance + 100
+WITH moved AS (
+	UPDATE accounts SET balance = balance + 100
 	WHERE id = ('00000000-0000-4000-8000-' || lpad(:n::text, 12, '0'))::uuid AND balance <= 9223372036854775707
-	RETURNING id, owner_name, email, currency, balance, status, referral_code, created_at \gset
-INSERT INTO transactions (id, account_id, kind, amount, balance_after, reference)
-	VALUES (gen_random_uuid(), :id, 'deposit', 100, :balance, NULL) RETURNING created_at;
+	RETURNING id, owner_name, email, currency, balance, status, referral_code, created_at
+), ledger AS (
+	INSERT INTO transactions (id, account_id, kind, amount, balance_after, reference)
+	SELECT gen_random_uuid(), id, 'deposit', 100, balance, NULL FROM moved
+	RETURNING created_at
+)
+SELECT moved.*, ledger.created_at AS ledger_created_at FROM moved, ledger \gset
 INSERT INTO outbox (message_id, topic, payload, metadata)
 	VALUES (gen_random_uuid(), 'accounts.funds_deposited.v1',
 	'{"transaction_id":"0191d7b2-3c4e-7a1b-9c2d-1e2f3a4b5c6d","account_id":"0191d7b2-1a2b-7c3d-8e4f-5a6b7c8d9e0f","amount":100,"currency":"USD","balance_after":123456,"occurred_at":"2025-01-01T12:00:00.123456Z"}',

@@ -256,7 +256,7 @@ func depositsVsPostgres(e *env) (s *scenario, err error) {
 		"commission in a transaction of its own) and the owner's email (the dispatcher marks it sent). After each run the bench waits "+
 		"until the outboxes and pending emails are empty; **backlog left** is what was pending when the last answer came and how long "+
 		"it took to clear, and **sustained** counts the run's deposits over the run plus that time: the rate the whole system keeps up "+
-		"with. **pgbench**: the same transaction's SQL (`%s`: UPDATE … RETURNING, INSERT ledger row, INSERT outbox row, "+
+		"with. **pgbench**: the same transaction's SQL (`%s`: UPDATE … RETURNING and INSERT ledger row in one statement, INSERT outbox row, "+
 		"INSERT notification row, COMMIT) with `-M prepared -c N -j min(N,2) -T %d`, into %d other accounts of the same table, "+
 		"on the same database once the service is stopped: the database's ceiling for the deposit transaction alone. Both share the "+
 		"machine's %d cores with Postgres; a CHECKPOINT and a sync precede each concurrency. Median of %d run(s) per point.",

@@ -307,7 +307,12 @@ func move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, amount int64, 
 	if k.out {
 		delta = -amount
 	}
-	a, ok, err := addToBalance(tx, id, delta)
+	txID, err := uuid.NewV7()
+	if err != nil {
+		return gateway.Transaction{}, fmt.Errorf("new transaction id: %w", err)
+	}
+	t := gateway.Transaction{ID: txID, AccountID: id, Kind: k.name, Amount: amount, Reference: reference}
+	a, ok, err := applyMovement(tx, &t, delta)
 	if err != nil {
 		return gateway.Transaction{}, err
 	}
@@ -323,14 +328,6 @@ func move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, amount int64, 
 		default:
 			return gateway.Transaction{}, gateway.ErrBalanceLimit.WithDetail("account %s cannot take %d more", id, amount)
 		}
-	}
-	txID, err := uuid.NewV7()
-	if err != nil {
-		return gateway.Transaction{}, fmt.Errorf("new transaction id: %w", err)
-	}
-	t := gateway.Transaction{ID: txID, AccountID: id, Kind: k.name, Amount: amount, BalanceAfter: a.Balance, Reference: reference}
-	if err := insertTransaction(tx, &t); err != nil {
-		return gateway.Transaction{}, err
 	}
 	err = messaging.Publish(ctx, tx, k.event(events.Movement{
 		TransactionID: t.ID,
