@@ -360,10 +360,6 @@ func (s *service) applyReferral(ctx context.Context, tx *gorm.DB, accountID uuid
 // not been handled yet: it asks accounts for the referral code and decides the
 // referral now, so the deposit's commission is not lost to event ordering.
 func (s *service) referralFirst(ctx context.Context, tx *gorm.DB, accountID uuid.UUID) (im.Manager, bool, error) {
-	decided, err := referralApplied(ctx, tx, accountID)
-	if err != nil || decided {
-		return im.Manager{}, false, err
-	}
 	a, err := s.accounts.Get(ctx, accountID)
 	switch {
 	case errors.Is(err, accounts.ErrAccountNotFound):
@@ -385,11 +381,14 @@ func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, e events.Fu
 		return messaging.Permanent(fmt.Errorf("funds_deposited for transaction %s is incomplete: account %s, amount %d, currency %q",
 			e.TransactionID, e.AccountID, e.Amount, e.Currency))
 	}
-	m, managed, err := managerOfAccount(ctx, tx, e.AccountID)
+	m, managed, decided, err := depositContext(ctx, tx, e.AccountID)
 	if err != nil {
 		return fmt.Errorf("find manager of account %s: %w", e.AccountID, err)
 	}
 	if !managed {
+		if decided {
+			return nil // an account with no manager: no commission
+		}
 		if m, managed, err = s.referralFirst(ctx, tx, e.AccountID); err != nil || !managed {
 			return err
 		}
