@@ -67,3 +67,12 @@ bench-smoke:
 	if [ -f "$$out/BENCHMARKS.md" ]; then cat "$$out/BENCHMARKS.md"; fi; \
 	if [ $$status -ne 0 ]; then echo "bench-smoke: FAILED (exit $$status): a scenario did not run to the end; see above" >&2; fi; \
 	exit $$status
+
+# The micro-benchmarks (go test -bench): the hot paths one at a time, in process.
+# The outbox ones need the Postgres that make test needs.
+.PHONY: microbench
+
+## microbench: the benchmarks of the gateway codec, a gateway call local vs over HTTP, and the
+## outbox (Publish, relay throughput); under a minute. MICROBENCH_ARGS passes flags, e.g. -count 5.
+microbench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 $(MICROBENCH_ARGS) ./gateway/... ./platform/...
