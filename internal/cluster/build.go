@@ -8,7 +8,9 @@
 // Cluster then gives each module's URL, each process's PID (for RSS and CPU
 // sampling, see RSS and CPUTime), and stops, kills and restarts processes.
 // Close stops what still runs and removes what the cluster made: its fresh
-// database, its namespace on a shared broker and its log files.
+// database, its namespace on a shared broker and its log files. A test calls
+// StartTB instead, which fails the test when the cluster does not start and
+// closes it when the test ends.
 package cluster
 
 import (

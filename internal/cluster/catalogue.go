@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +28,7 @@ func Catalogue(ctx context.Context, binary string) (map[string]ModuleInfo, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, binary, "modules").Output()
+	out, err := Command(ctx, binary, nil, "modules").Output()
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %s modules: %w", binary, err)
 	}

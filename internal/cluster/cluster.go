@@ -92,10 +92,16 @@ type Config struct {
 	// folder in RAM (/dev/shm) keeps heavy logging off the disk the
 	// database writes to.
 	TempDir string
-	// ReadyTimeout bounds the wait for every /readyz; default 60s.
+	// ReadyTimeout bounds the wait for every module to be ready; default
+	// 60s.
 	ReadyTimeout time.Duration
-	// PollInterval is the pause between two GET /readyz of a module; default
-	// 50ms.
+	// ReadyPath is what Start and Restart GET of every module until it
+	// answers 200; default "/readyz". "/healthz" waits only until the
+	// modules serve: for a process that is meant to stay not ready, such as
+	// run --no-migrate on a database that was never migrated.
+	ReadyPath string
+	// PollInterval is the pause between two GETs of ReadyPath of a module;
+	// default 50ms.
 	PollInterval time.Duration
 	// StopTimeout bounds a graceful stop (SIGTERM) before the process is
 	// killed; default 25s.
@@ -117,6 +123,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 60 * time.Second
+	}
+	if cfg.ReadyPath == "" {
+		cfg.ReadyPath = "/readyz"
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 50 * time.Millisecond
@@ -151,6 +160,16 @@ type Cluster struct {
 }
 
 var namespaceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,30}$`)
+
+// newNamespace is a fresh --bus-namespace: prefix-<random hex>.
+func newNamespace(prefix string) string { return prefix + "-" + randomHex(4) }
+
+func checkNamespace(ns string) error {
+	if !namespaceName.MatchString(ns) {
+		return fmt.Errorf("cluster: namespace %q: use at most 31 lowercase letters, digits, _ and -", ns)
+	}
+	return nil
+}
 
 // Start starts every process of topo at once (each migrates its own modules)
 // and returns once every module of every process answers /readyz 200: on a
@@ -202,10 +221,12 @@ func Start(ctx context.Context, topo Topology, cfg Config) (_ *Cluster, err erro
 	if c.ns == "" && topo.SharedBroker() {
 		// Topics and groups are global on a broker: a namespace of its own
 		// keeps this cluster's events and consumer groups from any other's.
-		c.ns, c.dropNS = cfg.NamespacePrefix+"-"+randomHex(4), true
+		c.ns, c.dropNS = newNamespace(cfg.NamespacePrefix), true
 	}
-	if c.ns != "" && !namespaceName.MatchString(c.ns) {
-		return nil, fmt.Errorf("cluster: namespace %q: use at most 31 lowercase letters, digits, _ and -", c.ns)
+	if c.ns != "" {
+		if err := checkNamespace(c.ns); err != nil {
+			return nil, err
+		}
 	}
 	if c.logDir = cfg.LogDir; c.logDir == "" {
 		if c.logDir, err = os.MkdirTemp(cfg.TempDir, "uberservice-cluster-"); err != nil {
@@ -216,7 +237,7 @@ func Start(ctx context.Context, topo Topology, cfg Config) (_ *Cluster, err erro
 		return nil, fmt.Errorf("cluster: log folder: %w", err)
 	}
 	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(len(seen))
+		ports, err := FreePorts(len(seen))
 		if err != nil {
 			return nil, err
 		}
@@ -290,7 +311,7 @@ func (c *Cluster) startAll(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i, p := range c.procs {
 		wg.Go(func() {
-			if err := runs[i].waitReady(ctx, c.addrsOf(p), c.cfg.PollInterval, c.cfg.ReadyTimeout); err != nil {
+			if err := runs[i].waitReady(ctx, c.addrsOf(p), c.cfg); err != nil {
 				errs[i] = fmt.Errorf("process %s: %w", p.Name(), err)
 			}
 		})
@@ -448,7 +469,7 @@ func (c *Cluster) Restart(ctx context.Context, module string) (time.Duration, er
 	if err != nil {
 		return 0, err
 	}
-	if err := r.waitReady(ctx, c.addrsOf(p), c.cfg.PollInterval, c.cfg.ReadyTimeout); err != nil {
+	if err := r.waitReady(ctx, c.addrsOf(p), c.cfg); err != nil {
 		return 0, fmt.Errorf("cluster: restart %s: %w\n%s", p.Name(), err, tail(p.Logs(), 16<<10))
 	}
 	took := r.ready.Sub(r.started)
@@ -524,8 +545,10 @@ func (c *Cluster) Close() error {
 	return c.closeErr
 }
 
-// freePorts returns n distinct loopback ports that were free a moment ago.
-func freePorts(n int) ([]int, error) {
+// FreePorts returns n distinct loopback ports that were free a moment ago.
+// Start takes its ports from here; a test takes the port of a server of its
+// own beside a cluster, or of an address nobody listens on, from here too.
+func FreePorts(n int) ([]int, error) {
 	var lns []net.Listener
 	defer func() {
 		for _, ln := range lns {

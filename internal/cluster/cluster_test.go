@@ -2,10 +2,14 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,10 +89,7 @@ func TestProcfs(t *testing.T) {
 // restarted; Close drops its database and its streams.
 func TestCluster(t *testing.T) {
 	ctx := context.Background()
-	binary, err := Build(ctx, t.TempDir(), BuildOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	binary := testBinary(t)
 	topo := Topology{Name: "split", Bus: NATSURL(), Processes: [][]string{{"accounts", "im"}, {"portal"}}}
 	c, err := Start(ctx, topo, Config{Binary: binary, NamespacePrefix: "cltest", Logf: t.Logf})
 	if err != nil {
@@ -117,8 +118,17 @@ func TestCluster(t *testing.T) {
 	if took, err := c.Restart(ctx, "portal"); err != nil || took <= 0 {
 		t.Fatalf("restart: %s, %v", took, err)
 	}
+	if code, exited := c.Process("portal").Signal(syscall.SIGINT, 25*time.Second); code != 0 || !exited {
+		t.Fatalf("portal after SIGINT: code %d, exited %v; want 0, true", code, exited)
+	}
+	if _, err := c.Restart(ctx, "portal"); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Kill("im"); err != nil {
 		t.Fatal(err)
+	}
+	if code, exited := c.Process("im").Wait(time.Second); code != -1 || !exited {
+		t.Fatalf("im after SIGKILL: code %d, exited %v; want -1, true", code, exited)
 	}
 	if err := c.EnsureUp(ctx); err != nil {
 		t.Fatal(err)
@@ -131,6 +141,89 @@ func TestCluster(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
+	expectRemoved(t, db, ns)
+}
+
+// StartTB starts a cluster for a test and, when the test ends, stops it and
+// removes its database; FreshNamespace drops its namespace then. A cluster
+// that cannot start fails the test.
+func TestStartTB(t *testing.T) {
+	binary := testBinary(t)
+	var db, ns string
+	var pid int
+	t.Run("running", func(t *testing.T) {
+		ns = FreshNamespace(t, binary, NATSURL(), "cltest")
+		topo := Topology{Name: "core", Bus: NATSURL(), Processes: [][]string{{"accounts", "im"}}}
+		c := StartTB(t, topo, Config{Binary: binary, Namespace: ns, ReadyPath: "/healthz"})
+		if c.Namespace() != ns {
+			t.Fatalf("namespace %q, want %q", c.Namespace(), ns)
+		}
+		db, pid = dbNameOf(t, c.DatabaseURL()), c.Process("im").PID()
+	})
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("process %d still runs after its test ended", pid)
+	}
+	expectRemoved(t, db, ns)
+
+	fake := &fakeTB{}
+	if c := StartTB(fake, Topology{Name: "nothing"}, Config{Binary: binary}); c != nil || len(fake.fatal) != 1 || fake.cleanups != 0 {
+		t.Fatalf("StartTB of a topology with no process: %v, fatal %q, %d clean-ups", c, fake.fatal, fake.cleanups)
+	}
+}
+
+// fakeTB records what StartTB asks of a test.
+type fakeTB struct {
+	fatal    []string
+	cleanups int
+}
+
+func (f *fakeTB) Helper()             {}
+func (f *fakeTB) Cleanup(func())      { f.cleanups++ }
+func (f *fakeTB) Logf(string, ...any) {}
+func (f *fakeTB) Errorf(format string, a ...any) {
+	f.fatal = append(f.fatal, fmt.Sprintf(format, a...))
+}
+func (f *fakeTB) Fatalf(format string, a ...any) {
+	f.fatal = append(f.fatal, fmt.Sprintf(format, a...))
+}
+func (f *fakeTB) Failed() bool { return len(f.fatal) > 0 }
+
+var built struct {
+	once   sync.Once
+	binary string
+	err    error
+}
+
+// testBinary is the uberservice binary, built once for the package's tests.
+func testBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "cluster-test-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.binary, built.err = Build(context.Background(), dir, BuildOptions{})
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.binary
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.binary != "" {
+		os.RemoveAll(filepath.Dir(built.binary))
+	}
+	os.Exit(code)
+}
+
+// expectRemoved fails unless the database db is gone and NATS has no stream
+// of the namespace ns left.
+func expectRemoved(t *testing.T, db, ns string) {
+	t.Helper()
+	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
 		t.Fatal(err)

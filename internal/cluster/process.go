@@ -118,6 +118,32 @@ func (p *Process) Logs() string {
 	return b.String()
 }
 
+// Wait waits up to timeout for the current run to exit by itself, as it
+// does at a failpoint or on a fatal error, and returns its exit code (-1
+// when a signal ended it); exited is false when it had not exited by then,
+// and it is then killed (-1, false before the first run). Kill and Stop make
+// a process exit; a test that makes the binary crash needs the code the
+// crash itself left.
+func (p *Process) Wait(timeout time.Duration) (code int, exited bool) {
+	r := p.current()
+	if r == nil {
+		return -1, false
+	}
+	return r.wait(timeout)
+}
+
+// Signal sends sig to the current run and waits up to timeout for it to
+// exit; code and exited are as for Wait. Cluster.Stop folds the outcome of a
+// SIGTERM into one error; a test of the graceful stop itself sends SIGINT as
+// well, and tells a stop that took too long from one that exited non-zero.
+func (p *Process) Signal(sig os.Signal, timeout time.Duration) (code int, exited bool) {
+	r := p.current()
+	if r == nil {
+		return -1, false
+	}
+	return r.stop(sig, timeout)
+}
+
 // start executes a new run of the process.
 func (p *Process) start() (*run, error) {
 	p.mu.Lock()
@@ -129,8 +155,7 @@ func (p *Process) start() (*run, error) {
 		return nil, fmt.Errorf("cluster: log of %s: %w", p.Name(), err)
 	}
 	defer f.Close() // the child has its own descriptor
-	cmd := exec.Command(p.c.cfg.Binary, p.Args...)
-	cmd.Env = append(childEnv(), p.c.cfg.Env...)
+	cmd := Command(context.Background(), p.c.cfg.Binary, p.c.cfg.Env, p.Args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	r := &run{cmd: cmd, log: logPath, done: make(chan struct{})}
 	r.started = time.Now()
@@ -181,10 +206,12 @@ func (r *run) stop(sig os.Signal, timeout time.Duration) (code int, ok bool) {
 	return r.wait(timeout)
 }
 
-// waitReady polls GET /readyz of every module in addrs (module -> host:port),
-// all at once, until each answers 200; it fails when the run exits, ctx ends
-// or timeout passes. It records when the last module became ready.
-func (r *run) waitReady(ctx context.Context, addrs map[string]string, poll, timeout time.Duration) error {
+// waitReady polls GET cfg.ReadyPath of every module in addrs (module ->
+// host:port), all at once, until each answers 200; it fails when the run
+// exits, ctx ends or cfg.ReadyTimeout passes. It records when the last module
+// became ready.
+func (r *run) waitReady(ctx context.Context, addrs map[string]string, cfg Config) error {
+	timeout := cfg.ReadyTimeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -194,7 +221,7 @@ func (r *run) waitReady(ctx context.Context, addrs map[string]string, poll, time
 		go func() {
 			last := "no answer"
 			for {
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/readyz", nil)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+cfg.ReadyPath, nil)
 				resp, err := client.Do(req)
 				if err == nil {
 					resp.Body.Close()
@@ -213,7 +240,7 @@ func (r *run) waitReady(ctx context.Context, addrs map[string]string, poll, time
 				case <-ctx.Done():
 					errs <- fmt.Errorf("module %s not ready within %s (last: %s)", module, timeout, last)
 					return
-				case <-time.After(poll):
+				case <-time.After(cfg.PollInterval):
 				}
 			}
 		}()
@@ -230,6 +257,20 @@ func (r *run) waitReady(ctx context.Context, addrs map[string]string, poll, time
 	}
 	r.ready = time.Now()
 	return nil
+}
+
+// Command is binary with args, to run the way the cluster runs its
+// processes: in this process's environment without the variables the binary
+// reads as flag fallbacks (see childEnv), plus env (NAME=VALUE), so that only
+// the flags given configure it. Start runs every process through it; a
+// caller that runs a one-off command of the binary to its end beside a
+// cluster (modules, migrate, a run meant to fail) takes it from here, so
+// that the environment of the test or tool does not leak into that run
+// either.
+func Command(ctx context.Context, binary string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(childEnv(), env...)
+	return cmd
 }
 
 // childEnv is this process's environment without the variables the binary
