@@ -208,30 +208,19 @@ func TestMigrateThenRunNoMigrate(t *testing.T) {
 
 	p := startSystem(t, db, "--no-migrate")
 	var a account
-	expectJSON(t, apptest.Do(t, http.MethodPost, p.url("accounts")+"/v1/accounts", map[string]any{
+	expectJSON(t, apptest.Do(t, http.MethodPost, p.URL("accounts")+"/v1/accounts", map[string]any{
 		"owner_name": "Mia Migrated", "email": "mia@example.com",
 	}), http.StatusCreated, &a, accountKeys...)
-	deposit(t, p.url("accounts"), a.ID, 700, 700)
+	deposit(t, p.URL("accounts"), a.ID, 700, 700)
 
-	// Without migrations, --no-migrate serves but is not ready.
+	// Without migrations, --no-migrate serves but is not ready: the process
+	// is started once its modules answer /healthz, and fails the test if it
+	// exits instead.
 	fresh := apptest.FreshDatabase(t)
-	args, addrs := runArgs(fresh, freePorts(t, len(moduleNames)), "--no-migrate")
-	q := launch(t, args...)
-	q.addrs = map[string]string{"accounts": addrs["accounts"]}
-	var last apptest.Response
-	client := &http.Client{Timeout: 2 * time.Second}
-	apptest.Eventually(t, 30*time.Second, "an answer from /readyz of the unmigrated accounts", func() bool {
-		if q.exited() {
-			t.Fatalf("run --no-migrate on an empty database exited %d instead of serving not-ready", q.exitCode())
-		}
-		resp, err := client.Get(q.url("accounts") + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		last = apptest.Do(t, http.MethodGet, q.url("accounts")+"/readyz", nil)
-		return true
-	})
+	cfg := config(fresh, "--no-migrate")
+	cfg.ReadyPath = "/healthz"
+	q := startOne(t, "gochannel", moduleNames, cfg)
+	last := apptest.Do(t, http.MethodGet, q.URL("accounts")+"/readyz", nil)
 	if last.Status != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz of accounts on an unmigrated database with --no-migrate: %d %s, want 503", last.Status, last.Body)
 	}

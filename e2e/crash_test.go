@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uberservice/uberservice/internal/cluster"
 	"github.com/uberservice/uberservice/platform/apptest"
 )
 
@@ -42,17 +43,17 @@ func postExpectingDeath(t testing.TB, url string, body any, headers ...string) {
 }
 
 // expectDeath fails unless p exits by itself with status 137 at failpoint.
-func expectDeath(t testing.TB, p *process, failpoint string) {
+func expectDeath(t testing.TB, p *cluster.Process, failpoint string) {
 	t.Helper()
-	code, ok := p.wait(20 * time.Second)
+	code, ok := p.Wait(20 * time.Second)
 	if !ok {
 		t.Fatalf("uberservice did not die at failpoint %s within 20s", failpoint)
 	}
 	if code != 137 {
-		t.Fatalf("uberservice exited %d at failpoint %s, want 137\nstderr:\n%s", code, failpoint, tail(p.stderr.String()))
+		t.Fatalf("uberservice exited %d at failpoint %s, want 137\noutput:\n%s", code, failpoint, tail(p.Logs()))
 	}
-	if msg := "failpoint " + failpoint + ": exiting"; !strings.Contains(p.stderr.String(), msg) {
-		t.Fatalf("stderr does not say %q:\n%s", msg, tail(p.stderr.String()))
+	if msg := "failpoint " + failpoint + ": exiting"; !strings.Contains(p.Logs(), msg) {
+		t.Fatalf("the output does not say %q:\n%s", msg, tail(p.Logs()))
 	}
 }
 

@@ -1,6 +1,8 @@
 // Package e2e tests the uberservice binary from the outside, as an operator
 // and a client would meet it: it builds cmd/uberservice, runs it as child
 // processes against a fresh Postgres database and talks to them over HTTP only.
+// It starts, stops, kills and restarts them with internal/cluster, the
+// launcher the benchmarks use too.
 //
 // TestTopologies runs the whole suite (the accounts/IM story, the shop, their
 // concurrency checks) in each deployment the binary supports: one process on

@@ -20,6 +20,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/uberservice/uberservice/internal/cluster"
 	"github.com/uberservice/uberservice/platform/apptest"
 )
 
@@ -35,7 +36,7 @@ const settle = 60 * time.Second
 // commissions and manager emails of the deposits made while it was down
 // appear, once each, and the portal shows the manager again once its
 // circuit breaker lets a call through.
-func imDownSuite(t *testing.T, c *cluster) {
+func imDownSuite(t *testing.T, c *cluster.Cluster) {
 	acc, im, portal := c.URL("accounts"), c.URL("im"), c.URL("portal")
 	code := "DOWN-" + randomHex(4)
 	var mgr manager
@@ -50,7 +51,7 @@ func imDownSuite(t *testing.T, c *cluster) {
 	var before []notification
 	items(t, im+"/v1/managers/"+mgr.ID+"/notifications", &before)
 
-	c.Stop(t, "im")
+	must(t, c.Stop("im"))
 	d1 := deposit(t, acc, a.ID, 10000, 10000)
 	d2 := deposit(t, acc, a.ID, 2000, 12000)
 	// Enough views to open the portal's circuit breaker on im (5 failures
@@ -64,7 +65,7 @@ func imDownSuite(t *testing.T, c *cluster) {
 		}
 	}
 
-	c.Restart(t, "im")
+	restart(t, c, "im")
 	cs := waitCommissions(t, im, mgr.ID, 2)
 	expectCommissions(t, cs, a.ID, map[string]int64{d1.ID: 150, d2.ID: 30}, 180)
 	waitSent(t, im+"/v1/managers/"+mgr.ID+"/notifications", len(before)+2)
@@ -86,21 +87,21 @@ func imDownSuite(t *testing.T, c *cluster) {
 // is lost and none has a second effect. Requests that found their process
 // dead are retried with their Idempotency-Key once it is back, and have
 // exactly one effect.
-func killUnderLoadSuite(t *testing.T, c *cluster) {
+func killUnderLoadSuite(t *testing.T, c *cluster.Cluster) {
 	fx := newFixture(t, c)
 	l := fx.start(t, 60, 30, 6, 100*time.Millisecond)
 	l.waitDone(t, 20)
 	l.waitInFlight(t, "deposits", 0)
-	c.waitUnacked(t, "im", 5*time.Second)
-	c.Kill(t, "im")
-	c.Restart(t, "im")
+	waitUnacked(t, c, "im", 5*time.Second)
+	must(t, c.Kill("im"))
+	restart(t, c, "im")
 	l.waitDone(t, 50)
 	// An order in flight for a few milliseconds is in its saga: reserving,
 	// debiting, marking it paid.
 	l.waitInFlight(t, "orders", 5*time.Millisecond)
-	c.Kill(t, "orders")
+	must(t, c.Kill("orders"))
 	time.Sleep(500 * time.Millisecond) // requests meanwhile find orders dead
-	c.Restart(t, "orders")
+	restart(t, c, "orders")
 	l.wait()
 	l.check(t, false)
 }
@@ -113,7 +114,9 @@ func killUnderLoadSuite(t *testing.T, c *cluster) {
 func TestBrokerOutage(t *testing.T) {
 	t.Parallel()
 	srv := startNATS(t)
-	c := startCluster(t, topology{name: "nats-outage", bus: srv.url, processes: apart(allModules...), ownBroker: true})
+	topo := cluster.Apart("nats-outage", srv.url)
+	topo.OwnBroker = true
+	c := cluster.StartTB(t, topo, config(""))
 	fx := newFixture(t, c)
 	l := fx.start(t, 40, 20, 6, 700*time.Millisecond)
 	l.waitDone(t, 10)
@@ -133,7 +136,7 @@ func TestBrokerOutage(t *testing.T) {
 // fixture is what a load works on: a manager with managed accounts to
 // deposit into, and a funded buyer ordering a product of limited stock.
 type fixture struct {
-	c        *cluster
+	c        *cluster.Cluster
 	mgr      manager
 	bps      int64
 	managed  []account
@@ -145,7 +148,7 @@ type fixture struct {
 	stock    int64
 }
 
-func newFixture(t *testing.T, c *cluster) *fixture {
+func newFixture(t *testing.T, c *cluster.Cluster) *fixture {
 	t.Helper()
 	fx := &fixture{c: c, bps: 150, funds: 1_000_000, sku: "LOAD-" + randomHex(3), price: 1200, stock: 14}
 	acc, im, portal := c.URL("accounts"), c.URL("im"), c.URL("portal")
@@ -719,12 +722,13 @@ func (s *natsServer) kill(t *testing.T) {
 // a message delivered and not yet acknowledged, so that killing it then
 // leaves the broker a delivery to make again; it gives up after timeout. On
 // the other buses it returns at once.
-func (c *cluster) waitUnacked(t *testing.T, module string, timeout time.Duration) {
+func waitUnacked(t *testing.T, c *cluster.Cluster, module string, timeout time.Duration) {
 	t.Helper()
-	if !strings.HasPrefix(c.topo.bus, "nats://") {
+	bus := c.Topology().Bus
+	if !strings.HasPrefix(bus, "nats://") {
 		return
 	}
-	nc, err := nats.Connect(c.topo.bus, nats.Timeout(5*time.Second))
+	nc, err := nats.Connect(bus, nats.Timeout(5*time.Second))
 	if err != nil {
 		t.Fatalf("connect to NATS: %v", err)
 	}
@@ -734,12 +738,12 @@ func (c *cluster) waitUnacked(t *testing.T, module string, timeout time.Duration
 		t.Fatalf("JetStream: %v", err)
 	}
 	group, prefix := module, ""
-	if c.ns != "" {
-		group, prefix = c.ns+"_"+module, c.ns+"."
+	if ns := c.Namespace(); ns != "" {
+		group, prefix = ns+"_"+module, ns+"."
 	}
 	start := time.Now()
 	for time.Since(start) < timeout {
-		for _, topic := range modulesOf(t)[module].consumes {
+		for _, topic := range modulesOf(t)[module].Consumes {
 			stream := strings.ReplaceAll(prefix+topic, ".", "_")
 			info, err := js.ConsumerInfo(stream, group)
 			if err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/uberservice/uberservice/platform/apptest"
 )
@@ -15,13 +14,14 @@ import (
 // with accounts unreachable it answers 503.
 func TestPortalAcrossProcesses(t *testing.T) {
 	t.Parallel()
-	core := startSystem(t, apptest.FreshDatabase(t))
-	acc, im := core.url("accounts"), core.url("im")
+	db := apptest.FreshDatabase(t)
+	core := startSystem(t, db)
+	acc, im := core.URL("accounts"), core.URL("im")
 	dead := fmt.Sprintf("http://127.0.0.1:%d", freePorts(t, 1)[0]) // nobody listens there
 
-	up := startPortal(t, "accounts="+acc, "im="+im)
-	noIM := startPortal(t, "accounts="+acc, "im="+dead)
-	noAccounts := startPortal(t, "accounts="+dead, "im="+im)
+	up := startPortal(t, db, "accounts="+acc, "im="+im)
+	noIM := startPortal(t, db, "accounts="+acc, "im="+dead)
+	noAccounts := startPortal(t, db, "accounts="+dead, "im="+im)
 
 	code := "PEER-" + randomHex(4)
 	var mgr manager
@@ -51,25 +51,13 @@ func TestPortalAcrossProcesses(t *testing.T) {
 }
 
 // startPortal runs the portal alone with peers (MODULE=URL) and returns its
-// base URL once it is ready.
-func startPortal(t testing.TB, peers ...string) string {
+// base URL once it is ready. The portal keeps nothing in a database; it is
+// given db, the one of the modules it calls, as every process is given one.
+func startPortal(t testing.TB, db string, peers ...string) string {
 	t.Helper()
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		addr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
-		args := []string{"run", "--modules", "portal", "--listen", "portal=" + addr, "--log-format", "json"}
-		for _, p := range peers {
-			args = append(args, "--peer", p)
-		}
-		p := launch(t, args...)
-		p.addrs = map[string]string{"portal": addr}
-		if lastErr = p.waitReady(30 * time.Second); lastErr == nil {
-			return p.url("portal")
-		}
-		if !p.exited() {
-			break
-		}
+	var args []string
+	for _, p := range peers {
+		args = append(args, "--peer", p)
 	}
-	t.Fatalf("portal did not become ready: %v", lastErr)
-	return ""
+	return startOne(t, "gochannel", []string{"portal"}, config(db, args...)).URL("portal")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/uberservice/uberservice/internal/cluster"
 	"github.com/uberservice/uberservice/platform/apptest"
 )
 
@@ -28,10 +29,9 @@ import (
 // Only then does im start, for the first time on that bus; it must link the
 // account and pay the commission from the events published before it existed.
 func TestMigrateProvisionsGroupsSoEarlyEventsWaitForAModuleThatNeverRan(t *testing.T) {
-	bus := natsURL()
+	bus := cluster.NATSURL()
 	db := apptest.FreshDatabase(t)
-	ns := "prov-" + randomHex(4)
-	t.Cleanup(func() { dropNamespace(t, bus, ns) })
+	ns := cluster.FreshNamespace(t, binary, bus, "prov")
 	onBus := []string{"--bus", bus, "--bus-namespace", ns}
 
 	for i := range 2 { // the second run finds everything there
@@ -41,18 +41,20 @@ func TestMigrateProvisionsGroupsSoEarlyEventsWaitForAModuleThatNeverRan(t *testi
 		}
 	}
 
-	accounts := startModules(t, db, []string{"accounts"}, nil, append([]string{"--no-migrate"}, onBus...)...)
-	acc := accounts.url("accounts")
+	inNS := config(db, "--no-migrate")
+	inNS.Namespace = ns
+	accounts := startOne(t, bus, []string{"accounts"}, inNS)
+	acc := accounts.URL("accounts")
 
 	// The manager is im's data; it is made by an im that runs on another bus
 	// (Postgres, in this database) and so never touches the NATS namespace.
-	setup := startModules(t, db, []string{"im"}, nil, "--no-migrate", "--peer", "accounts="+acc, "--bus", "postgres")
+	setup := startOne(t, "postgres", []string{"im"}, config(db, "--no-migrate", "--peer", "accounts="+acc))
 	code := "EARLY-" + randomHex(4)
 	var mgr manager
-	expectJSON(t, apptest.Do(t, http.MethodPost, setup.url("im")+"/v1/managers", map[string]any{
+	expectJSON(t, apptest.Do(t, http.MethodPost, setup.URL("im")+"/v1/managers", map[string]any{
 		"name": "Ada Early", "email": "ada." + randomHex(3) + "@im.example.com", "referral_code": code, "commission_bps": 150,
 	}), http.StatusCreated, &mgr, managerKeys...)
-	if exit, ok := setup.stop(syscall.SIGTERM, 25*time.Second); !ok || exit != 0 {
+	if exit, ok := setup.Process("im").Signal(syscall.SIGTERM, 25*time.Second); !ok || exit != 0 {
 		t.Fatalf("the setup im after SIGTERM: exited=%v code %d, want 0", ok, exit)
 	}
 
@@ -83,8 +85,10 @@ func TestMigrateProvisionsGroupsSoEarlyEventsWaitForAModuleThatNeverRan(t *testi
 	}
 
 	// im starts for the first time on this bus and gets both.
-	im := startModules(t, db, []string{"im"}, nil, append([]string{"--no-migrate", "--peer", "accounts=" + acc}, onBus...)...)
-	cs := waitCommissions(t, im.url("im"), mgr.ID, 1)
+	inNS = config(db, "--no-migrate", "--peer", "accounts="+acc)
+	inNS.Namespace = ns
+	im := startOne(t, bus, []string{"im"}, inNS)
+	cs := waitCommissions(t, im.URL("im"), mgr.ID, 1)
 	if len(cs.Items) != 1 || cs.Items[0].TransactionID != d.ID || cs.Items[0].AccountID != a.ID || cs.Items[0].Amount != 1500 {
 		t.Fatalf("commissions %s, want one of 1500 on deposit %s into %s", describe(cs), d.ID, a.ID)
 	}
@@ -99,7 +103,7 @@ func TestMigrateProvisionsGroupsSoEarlyEventsWaitForAModuleThatNeverRan(t *testi
 		return err == nil && slices.Contains(handlers, "im.accounts.account_created.v1") &&
 			slices.Contains(handlers, "im.accounts.funds_deposited.v1")
 	})
-	s := getSummary(t, im.url("im"), mgr.ID)
+	s := getSummary(t, im.URL("im"), mgr.ID)
 	if len(s.Accounts) != 1 || s.Accounts[0].AccountID != a.ID || s.CommissionTotal != 1500 {
 		t.Fatalf("summary %s, want account %s managed, commission_total 1500", describe(s), a.ID)
 	}
@@ -111,10 +115,9 @@ func TestMigrateProvisionsGroupsSoEarlyEventsWaitForAModuleThatNeverRan(t *testi
 func TestMigrateProvisionsGroupsOnRabbitMQAndPostgres(t *testing.T) {
 	catalogue := modulesOf(t)
 	t.Run("rabbitmq", func(t *testing.T) {
-		bus := amqpURL()
+		bus := cluster.AMQPURL()
 		db := apptest.FreshDatabase(t)
-		ns := "prov-" + randomHex(4)
-		t.Cleanup(func() { dropNamespace(t, bus, ns) })
+		ns := cluster.FreshNamespace(t, binary, bus, "prov")
 		if code, _, stderr := runToExit(t, 60*time.Second, "migrate", "--database-url", db, "--bus", bus, "--bus-namespace", ns); code != 0 {
 			t.Fatalf("migrate exited %d, want 0; stderr:\n%s", code, tail(stderr))
 		}
@@ -124,8 +127,8 @@ func TestMigrateProvisionsGroupsOnRabbitMQAndPostgres(t *testing.T) {
 		}
 		defer conn.Close()
 		n := 0
-		for _, module := range allModules {
-			for _, topic := range catalogue[module].consumes {
+		for _, module := range cluster.AllModules {
+			for _, topic := range catalogue[module].Consumes {
 				queue := ns + "_" + module + "." + ns + "." + topic
 				ch, err := conn.Channel()
 				if err != nil {
@@ -153,8 +156,8 @@ func TestMigrateProvisionsGroupsOnRabbitMQAndPostgres(t *testing.T) {
 			t.Fatalf("migrate exited %d, want 0; stderr:\n%s", code, tail(stderr))
 		}
 		conn := connect(t, db)
-		for _, module := range allModules {
-			for _, topic := range catalogue[module].consumes {
+		for _, module := range cluster.AllModules {
+			for _, topic := range catalogue[module].Consumes {
 				var groups int
 				q := fmt.Sprintf(`SELECT count(*) FROM uberservice_bus."watermill_offsets_%s" WHERE consumer_group = $1`, topic)
 				if err := conn.QueryRow(context.Background(), q, module).Scan(&groups); err != nil || groups != 1 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uberservice/uberservice/internal/cluster"
 	"github.com/uberservice/uberservice/platform/apptest"
 )
 
@@ -85,7 +86,7 @@ func orderRequest(accountID string, lines ...line) map[string]any {
 
 // shop is a running system with every module, seen by its base URLs.
 type shop struct {
-	p                    *process // the process, when startShop started one
+	p                    *cluster.Process // the process, when startShop started one
 	acc, ord, wh, portal string
 }
 
@@ -98,8 +99,12 @@ func shopOn(sys system) shop {
 // (NAME=VALUE) added to its environment.
 func startShop(t testing.TB, db string, env ...string) shop {
 	t.Helper()
-	p := startModules(t, db, allModules, env)
-	return shop{p: p, acc: p.url("accounts"), ord: p.url("orders"), wh: p.url("warehouse"), portal: p.url("portal")}
+	cfg := config(db)
+	cfg.Env = env
+	c := startOne(t, "gochannel", cluster.AllModules, cfg)
+	s := shopOn(c)
+	s.p = c.Processes()[0]
+	return s
 }
 
 func (s shop) createProduct(t testing.TB, sku, name string, price int64, currency string) product {
@@ -379,7 +384,7 @@ func (s shop) waitShipment(t testing.TB, orderID, status string) shipment {
 // reason to reject an order; and an order retried with an Idempotency-Key.
 func shopSuite(t *testing.T, sys system) {
 	s := shopOn(sys)
-	for _, m := range allModules {
+	for _, m := range cluster.AllModules {
 		for _, path := range []string{"/healthz", "/readyz"} {
 			apptest.Do(t, http.MethodGet, sys.URL(m)+path, nil).Expect(t, http.StatusOK)
 		}

@@ -21,7 +21,7 @@ func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	db := apptest.FreshDatabase(t)
 	p := startSystem(t, db)
-	acc := p.url("accounts")
+	acc := p.URL("accounts")
 
 	var a account
 	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
@@ -72,7 +72,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	apptest.Eventually(t, 20*time.Second, "40 deposits under load", func() bool { return created.Load() >= 40 })
 	signalled.Store(true)
-	code, ok := p.stop(syscall.SIGTERM, 25*time.Second)
+	code, ok := p.Process("accounts").Signal(syscall.SIGTERM, 25*time.Second)
 	wg.Wait()
 	if !ok {
 		t.Fatalf("no exit within 25s of SIGTERM with requests in flight")
@@ -89,7 +89,7 @@ func TestGracefulShutdown(t *testing.T) {
 	// Restart on the same database without migrating: the ledger holds exactly
 	// the deposits that were answered.
 	q := startSystem(t, db, "--no-migrate")
-	acc = q.url("accounts")
+	acc = q.URL("accounts")
 	expectBalance(t, acc, a.ID, n)
 	var txs []transaction
 	items(t, acc+"/v1/accounts/"+a.ID+"/transactions", &txs)
@@ -99,7 +99,7 @@ func TestGracefulShutdown(t *testing.T) {
 	// Every answered deposit has its confirmation email, sent before or after the restart.
 	waitSent(t, acc+"/v1/accounts/"+a.ID+"/notifications", len(before)+int(n))
 
-	code, ok = q.stop(syscall.SIGINT, 25*time.Second)
+	code, ok = q.Process("accounts").Signal(syscall.SIGINT, 25*time.Second)
 	if !ok || code != 0 {
 		t.Fatalf("after SIGINT: exited=%v code %d, want exit 0 within 25s", ok, code)
 	}
