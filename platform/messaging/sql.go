@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"time"
 
 	wmsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
@@ -45,11 +46,9 @@ import (
 const busSchema = "uberservice_bus"
 
 const (
-	// sqlPollInterval is how long an idle subscription waits before asking
-	// again. Each ask is a short transaction that locks the group's offsets row,
-	// so it takes a transaction id and writes WAL: with 20 subscriptions idle,
-	// about 400 small transactions a second, a few percent of a CPU core on the
-	// database server. watermill-sql has no LISTEN/NOTIFY wake-up to avoid it.
+	// sqlPollInterval is how often a subscription that has just had messages,
+	// or has just been notified of some, asks again while it finds none: see
+	// sqlwake.go for how an idle one rests.
 	sqlPollInterval   = 50 * time.Millisecond
 	sqlResendInterval = 500 * time.Millisecond
 	sqlRetryInterval  = time.Second
@@ -72,7 +71,11 @@ func openSQL(ctx context.Context, databaseURL string, opts Options) (Bus, error)
 		_ = pubDB.Close()
 		return nil, fmt.Errorf("messaging: postgres bus: %w", err)
 	}
-	closeDBs := func() error { return errors.Join(pubDB.Close(), subDB.Close()) }
+	waker := newSQLWaker(databaseURL, opts.Log.With("bus", "postgres"))
+	closeDBs := func() error {
+		waker.Close()
+		return errors.Join(pubDB.Close(), subDB.Close())
+	}
 	pubPool, err := pubDB.DB.DB()
 	if err != nil {
 		_ = closeDBs()
@@ -101,33 +104,37 @@ func openSQL(ctx context.Context, databaseURL string, opts Options) (Bus, error)
 		return nil, fmt.Errorf("messaging: postgres bus publisher: %w", err)
 	}
 	ackDeadline := ackWait
-	subscriber := func(group string) (*wmsql.Subscriber, error) {
+	// backoff nil: the library's, polling at sqlPollInterval (used only to
+	// provision, which never polls).
+	subscriber := func(group string, backoff wmsql.BackoffManager) (*wmsql.Subscriber, error) {
 		return wmsql.NewSubscriber(wmsql.BeginnerFromStdSQL(subPool), wmsql.SubscriberConfig{
 			ConsumerGroup:    group,
 			AckDeadline:      &ackDeadline,
 			PollInterval:     sqlPollInterval,
 			ResendInterval:   sqlResendInterval,
 			RetryInterval:    sqlRetryInterval,
+			BackoffManager:   backoff,
 			SchemaAdapter:    schema,
 			OffsetsAdapter:   offsets,
 			InitializeSchema: true,
 		}, log)
 	}
 	return newBrokerBus("postgres", transport{
-		pub: sqlPublisher{pub},
+		pub: sqlPublisher{Publisher: pub, notify: func(ctx context.Context, topic string) error {
+			_, err := pubPool.ExecContext(ctx, "SELECT pg_notify($1, $2)", sqlNotifyChannel, topic)
+			return err
+		}, log: opts.Log},
 		subscribe: func(group string) (message.Subscriber, error) {
-			sub, err := subscriber(group)
-			if err != nil {
-				return nil, err
-			}
-			return sub, nil
+			return newSQLGroupSubscriber(waker, func(backoff wmsql.BackoffManager) (*wmsql.Subscriber, error) {
+				return subscriber(group, backoff)
+			}), nil
 		},
 		// What Subscribe does before it starts polling: create the topic's
 		// tables (SubscribeInitialize), then run the offsets adapter's
 		// before-subscribing queries, which insert the group's row at the
 		// current position unless it has one. No poll, so nothing is consumed.
 		provision: func(ctx context.Context, group string, topics []string) error {
-			sub, err := subscriber(group)
+			sub, err := subscriber(group, nil)
 			if err != nil {
 				return err
 			}
@@ -190,8 +197,13 @@ func (a sqlOffsets) BeforeSubscribingQueries(params wmsql.BeforeSubscribingQueri
 	}}, nil
 }
 
-// sqlPublisher bounds the insert by publishTimeout.
-type sqlPublisher struct{ *wmsql.Publisher }
+// sqlPublisher bounds the insert by publishTimeout, and wakes the topic's
+// subscriptions once it has committed.
+type sqlPublisher struct {
+	*wmsql.Publisher
+	notify func(ctx context.Context, topic string) error
+	log    *slog.Logger
+}
 
 // Publish returns once the messages' insert has committed.
 func (p sqlPublisher) Publish(topic string, msgs ...*message.Message) error {
@@ -209,6 +221,11 @@ func (p sqlPublisher) Publish(topic string, msgs ...*message.Message) error {
 	}
 	if err := p.Publisher.Publish(topic, bounded...); err != nil {
 		return fmt.Errorf("messaging: publish %s to postgres: %w", topic, err)
+	}
+	// The messages are safe; a lost notification only delays them to the
+	// subscriptions' next idle poll.
+	if err := p.notify(ctx, topic); err != nil {
+		p.log.Debug("postgres bus: notify subscribers", "topic", topic, "error", err)
 	}
 	return nil
 }
