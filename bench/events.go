@@ -91,12 +91,12 @@ func eventLatency(e *env) (s *scenario, err error) {
 		s.Targets = append(s.Targets, lessThan("idle CPU, "+et.Topology, 100*et.Idle.ServiceCores(), 1, "% of a core"))
 	}
 	s.Tables = []table{lat, idle}
-	s.Notes = "The Postgres bus is Watermill's SQL pub/sub: an idle subscription asks again every 50 ms (`sqlPollInterval` in " +
-		"`platform/messaging/sql.go`), each ask a short transaction that locks its group's offsets row. An event therefore waits " +
-		"about half a poll, and the asking of im's, orders' and warehouse's five subscriptions is what an idle system spends, in " +
-		"the processes and in Postgres. A message also stays invisible until every older transaction on the whole server has " +
-		"ended (`pg_snapshot_xmin`), so other work on the same Postgres delays it further. NATS and RabbitMQ push messages: an " +
-		"idle system only keeps its connections alive.\n"
+	s.Notes = "The Postgres bus is Watermill's SQL pub/sub, which only polls. uberservice follows each publish with a " +
+		"`pg_notify` naming the topic (`platform/messaging/sqlwake.go`): a subscription that finds nothing rests until its " +
+		"topic's notification, polls every 50 ms for a second after activity, and otherwise asks every 5 s in case a " +
+		"notification was missed. Each ask is a short transaction that locks its group's offsets row. A message also stays " +
+		"invisible until every older transaction on the whole server has ended (`pg_snapshot_xmin`), so other work on the same " +
+		"Postgres can delay it by a poll or more. NATS and RabbitMQ push messages: an idle system only keeps its connections alive.\n"
 	return s, nil
 }
 
