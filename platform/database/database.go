@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,7 +30,7 @@ type DB struct {
 	URL    string // connection URL with search_path set to Schema
 
 	mu    sync.Mutex
-	hooks []func()
+	hooks map[string][]func() // by table
 }
 
 var schemaName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
@@ -86,23 +87,64 @@ func Open(ctx context.Context, rawURL, schema string, opts PoolOptions) (*DB, er
 	return &DB{DB: gdb, Schema: schema, URL: dsn}, nil
 }
 
-// AfterCommit registers f to run after every transaction that Transact commits.
-// Background workers (the outbox relay, the mail dispatcher) register here to be
-// woken the moment there is new work, instead of polling for it.
-func (d *DB) AfterCommit(f func()) {
+// AfterCommit registers f to run after every transaction that Transact
+// commits having written to table (see Touch). Background workers (the outbox
+// relay, the mail dispatcher) register here to be woken the moment there is
+// new work, instead of polling for it, and only then: a module that commits
+// a thousand transactions a second without an event does not wake its relay a
+// thousand times for nothing.
+func (d *DB) AfterCommit(table string, f func()) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.hooks = append(d.hooks, f)
+	if d.hooks == nil {
+		d.hooks = map[string][]func(){}
+	}
+	d.hooks[table] = append(d.hooks[table], f)
+}
+
+// Touch records that the transaction tx belongs to has written to table, so
+// that the hooks registered for table run once it commits. Outside a
+// transaction that Transact runs, it does nothing: the workers' own polls
+// find the rows then.
+func Touch(tx *gorm.DB, table string) {
+	if t, ok := tx.Statement.Context.Value(touchedKey{}).(*touched); ok {
+		t.add(table)
+	}
+}
+
+type touchedKey struct{}
+
+// touched is the set of tables a transaction has written to, as Touch says.
+type touched struct {
+	mu     sync.Mutex
+	tables []string
+}
+
+func (t *touched) add(table string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !slices.Contains(t.tables, table) {
+		t.tables = append(t.tables, table)
+	}
 }
 
 // Transact runs fn in a transaction and, once it has committed, runs the
-// after-commit hooks. fn must use tx for every statement that belongs to it.
+// after-commit hooks of the tables it touched. fn must use tx for every
+// statement that belongs to it. Each call is a transaction of its own, even
+// within another's fn.
 func (d *DB) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	if err := d.WithContext(ctx).Transaction(fn); err != nil {
+	t := &touched{}
+	if err := d.WithContext(context.WithValue(ctx, touchedKey{}, t)).Transaction(fn); err != nil {
 		return err
 	}
+	if len(t.tables) == 0 {
+		return nil
+	}
 	d.mu.Lock()
-	hooks := d.hooks
+	var hooks []func()
+	for _, table := range t.tables {
+		hooks = append(hooks, d.hooks[table]...)
+	}
 	d.mu.Unlock()
 	for _, h := range hooks {
 		h()
@@ -136,6 +178,12 @@ func withSearchPath(rawURL, schema string) (string, error) {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	// Name the connections after the schema, so that pg_stat_activity and the
+	// server's logs tell which module a backend works for. A name the URL
+	// already gives is kept.
+	if q.Get("application_name") == "" {
+		q.Set("application_name", "uberservice-"+schema)
+	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }

@@ -141,8 +141,12 @@ func Enqueue(ctx context.Context, tx *gorm.DB, ownerRef string, m Message) error
 	if err != nil {
 		return fmt.Errorf("mail: enqueue email to %s: %w", m.To, err)
 	}
+	database.Touch(tx, notificationsTable)
 	return nil
 }
+
+// notificationsTable is the table Enqueue writes to and the dispatcher reads.
+const notificationsTable = "notifications"
 
 // List returns the emails about ownerRef, newest first.
 func List(ctx context.Context, db *gorm.DB, ownerRef string) ([]Notification, error) {
@@ -171,7 +175,7 @@ func NewDispatcher(module string, db *database.DB, sender Sender, log *slog.Logg
 	// Email can wait a few milliseconds: settling turns the nudges of a busy
 	// module's commits into one round per batch rather than a round each.
 	d.loop = worker.New(module+".mail", d.step, 30*time.Second, log).Settle(mailSettle)
-	db.AfterCommit(d.loop.Nudge)
+	db.AfterCommit(notificationsTable, d.loop.Nudge)
 	return d
 }
 
@@ -226,7 +230,7 @@ func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 		if len(sent) > 0 {
 			// One statement marks the whole batch's sent emails.
 			if err := tx.Exec(`UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_at = now()
-				WHERE id IN ?`, sent).Error; err != nil {
+				WHERE id = ANY(?::uuid[])`, database.UUIDs(sent)).Error; err != nil {
 				return fmt.Errorf("mark %d emails sent: %w", len(sent), err)
 			}
 		}

@@ -30,6 +30,9 @@ const (
 	MetaProducer   = "producer"
 )
 
+// outboxTable is the table Publish writes to and the relay reads.
+const outboxTable = "outbox"
+
 // Publish writes events to the outbox of the schema tx belongs to. It must be
 // called in the transaction that makes the change the events describe.
 func Publish(ctx context.Context, tx *gorm.DB, events ...Event) error {
@@ -59,6 +62,9 @@ func Publish(ctx context.Context, tx *gorm.DB, events ...Event) error {
 			return fmt.Errorf("messaging: write %s to outbox: %w", e.Topic(), err)
 		}
 	}
+	if len(events) > 0 {
+		database.Touch(tx, outboxTable)
+	}
 	return nil
 }
 
@@ -79,7 +85,7 @@ type Relay struct {
 func NewRelay(db *database.DB, pub message.Publisher, producer string, log *slog.Logger) *Relay {
 	r := &Relay{db: db, pub: pub, producer: producer, log: log, batch: 256}
 	r.loop = worker.New(producer+".outbox", r.step, 2*time.Second, log)
-	db.AfterCommit(r.loop.Nudge)
+	db.AfterCommit(outboxTable, r.loop.Nudge)
 	return r
 }
 
@@ -127,7 +133,7 @@ func (r *Relay) step(ctx context.Context) (time.Duration, error) {
 			}
 		}
 		n = len(rows)
-		return tx.Exec("DELETE FROM outbox WHERE id IN ?", ids).Error
+		return tx.Exec("DELETE FROM outbox WHERE id = ANY(?::bigint[])", database.Int64s(ids)).Error
 	})
 	if err != nil {
 		return 0, fmt.Errorf("messaging: relay %s: %w", r.producer, err)
