@@ -41,3 +41,21 @@ func arrayText(n int, write func(b *strings.Builder, i int)) string {
 	b.WriteByte('}')
 	return b.String()
 }
+
+// Texts passes a list of strings as one Postgres text array argument, like
+// Int64s: `= ANY(?::text[])`, or `unnest(?::text[])`.
+type Texts []string
+
+// Value implements driver.Valuer: the array's text form, every element quoted.
+func (a Texts) Value() (driver.Value, error) {
+	return arrayText(len(a), func(b *strings.Builder, i int) {
+		b.WriteByte('"')
+		for _, r := range a[i] {
+			if r == '"' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('"')
+	}), nil
+}

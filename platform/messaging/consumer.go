@@ -67,9 +67,10 @@ type Consumers struct {
 }
 
 type handler struct {
-	name  string // unique per module and topic: the inbox key
-	topic string
-	apply func(ctx context.Context, tx *gorm.DB, payload []byte) error
+	name    string // unique per module and topic: the inbox key
+	topic   string
+	apply   func(ctx context.Context, tx *gorm.DB, payload []byte) error
+	batcher *batcher // while the consumers run
 }
 
 // NewConsumers returns an empty set of handlers for module, whose inbox and
@@ -138,6 +139,7 @@ func (c *Consumers) Start(ctx context.Context, sub message.Subscriber) error {
 	}
 	for _, topic := range c.Topics() {
 		h := c.handlers[topic]
+		h.batcher = newBatcher(c, h)
 		router.AddConsumerHandler(h.name, topic, sub, func(msg *message.Message) error {
 			return c.deliver(msg, h)
 		})
@@ -167,7 +169,11 @@ func (c *Consumers) Close() error {
 	}
 	c.stop()
 	<-c.stopped
-	return c.router.Close()
+	err := c.router.Close()
+	for _, topic := range c.Topics() {
+		c.handlers[topic].batcher.stop()
+	}
+	return err
 }
 
 // Running reports whether the subscriptions are live (for readiness).
@@ -180,7 +186,7 @@ func (c *Consumers) Running() bool {
 // neither is possible (the database is down) does it ask for redelivery.
 func (c *Consumers) deliver(msg *message.Message, h *handler) error {
 	ctx := withMetadata(msg.Context(), msg.Metadata)
-	err := c.apply(ctx, h, msg.UUID, msg.Payload)
+	err := h.batcher.apply(ctx, msg.UUID, msg.Payload)
 	if err == nil {
 		return nil
 	}

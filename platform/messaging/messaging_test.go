@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,11 +30,8 @@ type fixture struct {
 	producer, consumer *database.DB
 	consumers          *messaging.Consumers
 	bus                *messaging.InProcess
-	mu                 sync.Mutex
-	seen               []int
 	fail               atomic.Int32 // fail this many more deliveries
-	correlations       []string
-	held               chan struct{} // when set, the handler of N=1 waits for it to close
+	poison             atomic.Int32 // when set, the event with this N always fails
 }
 
 func newFixture(t *testing.T, policy messaging.RetryPolicy) *fixture {
@@ -58,20 +54,21 @@ func newFixture(t *testing.T, policy messaging.RetryPolicy) *fixture {
 		*s.db = db
 		t.Cleanup(func() { db.Close() })
 	}
+	if err := f.consumer.Exec("CREATE TABLE pings (seq bigint GENERATED ALWAYS AS IDENTITY, n int NOT NULL, correlation text NOT NULL)").Error; err != nil {
+		t.Fatal(err)
+	}
 	f.consumers = messaging.NewConsumers("consumer", f.consumer, policy, log)
 	messaging.Handle(f.consumers, func(ctx context.Context, tx *gorm.DB, e pinged) error {
-		if e.N == 1 && f.held != nil {
-			<-f.held
+		if n := f.poison.Load(); n != 0 && int32(e.N) == n {
+			return messaging.Permanent(errors.New("poison"))
 		}
 		if f.fail.Load() > 0 {
 			f.fail.Add(-1)
 			return errors.New("induced failure")
 		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.seen = append(f.seen, e.N)
-		f.correlations = append(f.correlations, correlation.ID(ctx))
-		return nil
+		// The handler's effect, in its transaction: a batch that is retried
+		// event by event leaves no trace of its first try.
+		return tx.Exec("INSERT INTO pings (n, correlation) VALUES (?, ?)", e.N, correlation.ID(ctx)).Error
 	})
 	runCtx, cancel := context.WithCancel(ctx)
 	sub, _ := f.bus.Subscriber("consumer")
@@ -100,10 +97,29 @@ func (f *fixture) publish(t *testing.T, ctx context.Context, n int) {
 	}
 }
 
-func (f *fixture) seenCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.seen)
+// handled lists the events the handler has applied, in the order it applied
+// them, with their correlation ids.
+func (f *fixture) handled(t *testing.T) (ns []int, correlations []string) {
+	t.Helper()
+	rows, err := f.consumer.Raw("SELECT n, correlation FROM pings ORDER BY seq").Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int
+		var c string
+		if err := rows.Scan(&n, &c); err != nil {
+			t.Fatal(err)
+		}
+		ns, correlations = append(ns, n), append(correlations, c)
+	}
+	return ns, correlations
+}
+
+func (f *fixture) seenCount(t *testing.T) int {
+	ns, _ := f.handled(t)
+	return len(ns)
 }
 
 func TestCommittedEventsReachTheHandlerWithTheirCorrelation(t *testing.T) {
@@ -113,19 +129,18 @@ func TestCommittedEventsReachTheHandlerWithTheirCorrelation(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		f.publish(t, ctx, i)
 	}
-	apptest.Eventually(t, 5*time.Second, "five events handled", func() bool { return f.seenCount() == 5 })
+	apptest.Eventually(t, 5*time.Second, "five events handled", func() bool { return f.seenCount(t) == 5 })
 	// Nudged on commit, not found by the 2s safety poll.
 	if took := time.Since(start); took > 1500*time.Millisecond {
 		t.Errorf("events took %s to arrive; the relay was not nudged on commit", took)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if got := slices.Sorted(slices.Values(f.seen)); !slices.Equal(got, []int{1, 2, 3, 4, 5}) {
-		t.Fatalf("handled %v, want 1..5 once each", f.seen)
+	seen, correlations := f.handled(t)
+	if got := slices.Sorted(slices.Values(seen)); !slices.Equal(got, []int{1, 2, 3, 4, 5}) {
+		t.Fatalf("handled %v, want 1..5 once each", seen)
 	}
-	for i := range f.seen {
-		if f.correlations[i] != "req-42" {
-			t.Fatalf("correlation %q, want req-42", f.correlations[i])
+	for i := range seen {
+		if correlations[i] != "req-42" {
+			t.Fatalf("correlation %q, want req-42", correlations[i])
 		}
 	}
 	apptest.Eventually(t, 5*time.Second, "outbox emptied by the relay", func() bool {
@@ -134,22 +149,16 @@ func TestCommittedEventsReachTheHandlerWithTheirCorrelation(t *testing.T) {
 	})
 }
 
-// In one process a topic's events are handled several at a time: a slow
-// handler holds up its own message, not those published beside it.
-func TestASlowHandlerDoesNotHoldUpTheEventsBesideIt(t *testing.T) {
+// Events that arrive together are applied in one transaction. One that fails
+// takes the batch down with it, and then every event of the batch is applied
+// on its own: the failure is recorded against the one that causes it, and the
+// others are handled once each.
+func TestAFailingEventInABatchFailsAloneAndTheOthersAreHandledOnce(t *testing.T) {
 	f := newFixture(t, messaging.RetryPolicy{})
-	f.held = make(chan struct{})
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			close(f.held)
-		}
-	}
-	defer release()
+	f.poison.Store(7)
 	ctx := context.Background()
 	err := f.producer.Transact(ctx, func(tx *gorm.DB) error {
-		for n := 1; n <= 5; n++ {
+		for n := 1; n <= 40; n++ {
 			if err := messaging.Publish(ctx, tx, pinged{N: n}); err != nil {
 				return err
 			}
@@ -159,9 +168,26 @@ func TestASlowHandlerDoesNotHoldUpTheEventsBesideIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apptest.Eventually(t, 5*time.Second, "events 2..5 handled while 1 is held", func() bool { return f.seenCount() == 4 })
-	release()
-	apptest.Eventually(t, 5*time.Second, "event 1 handled once released", func() bool { return f.seenCount() == 5 })
+	apptest.Eventually(t, 10*time.Second, "the poison event dead-lettered", func() bool {
+		dl, err := f.consumers.DeadLetters(ctx)
+		return err == nil && len(dl) == 1 && dl[0].Status == "dead"
+	})
+	var want []int
+	for n := 1; n <= 40; n++ {
+		if n != 7 {
+			want = append(want, n)
+		}
+	}
+	apptest.Eventually(t, 10*time.Second, "every other event handled", func() bool { return f.seenCount(t) >= len(want) })
+	time.Sleep(200 * time.Millisecond) // a second effect would show by now
+	seen, _ := f.handled(t)
+	if got := slices.Sorted(slices.Values(seen)); !slices.Equal(got, want) {
+		t.Fatalf("effects of %v, want every event but 7, once each", seen)
+	}
+	var inbox int64
+	if err := f.consumer.Raw("SELECT count(*) FROM inbox").Scan(&inbox).Error; err != nil || inbox != 39 {
+		t.Fatalf("inbox has %d rows (%v), want 39: the poison event's row rolled back with it", inbox, err)
+	}
 }
 
 func TestRolledBackEventsAreNeverPublished(t *testing.T) {
@@ -176,9 +202,9 @@ func TestRolledBackEventsAreNeverPublished(t *testing.T) {
 		t.Fatal("transaction should have failed")
 	}
 	f.publish(t, context.Background(), 2)
-	apptest.Eventually(t, 5*time.Second, "the committed event handled", func() bool { return f.seenCount() == 1 })
-	if f.seen[0] != 2 {
-		t.Fatalf("handled %v, want only the committed event 2", f.seen)
+	apptest.Eventually(t, 5*time.Second, "the committed event handled", func() bool { return f.seenCount(t) == 1 })
+	if seen, _ := f.handled(t); seen[0] != 2 {
+		t.Fatalf("handled %v, want only the committed event 2", seen)
 	}
 }
 
@@ -191,9 +217,9 @@ func TestRedeliveredMessageHasOneEffect(t *testing.T) {
 		}
 	}
 	f.publish(t, context.Background(), 8) // a later event still flows
-	apptest.Eventually(t, 5*time.Second, "later event handled", func() bool { return f.seenCount() >= 2 })
+	apptest.Eventually(t, 5*time.Second, "later event handled", func() bool { return f.seenCount(t) >= 2 })
 	time.Sleep(100 * time.Millisecond)
-	if got := f.seenCount(); got != 2 {
+	if got := f.seenCount(t); got != 2 {
 		t.Fatalf("handled %d times, want 2 (one for the thrice-delivered message, one for the next)", got)
 	}
 }
@@ -206,7 +232,7 @@ func TestFailingHandlerIsRetriedThenDeadAndCanBeReplayed(t *testing.T) {
 	// Fails twice, then succeeds on the third attempt: retried, not dead.
 	f.fail.Store(2)
 	f.publish(t, ctx, 1)
-	apptest.Eventually(t, 5*time.Second, "retried event handled", func() bool { return f.seenCount() == 1 })
+	apptest.Eventually(t, 5*time.Second, "retried event handled", func() bool { return f.seenCount(t) == 1 })
 
 	// Fails every time: dead after three attempts, and the next event is not held up.
 	f.fail.Store(1000)
@@ -222,13 +248,14 @@ func TestFailingHandlerIsRetriedThenDeadAndCanBeReplayed(t *testing.T) {
 	}
 	f.fail.Store(0)
 	f.publish(t, ctx, 3)
-	apptest.Eventually(t, 5*time.Second, "next event handled", func() bool { return f.seenCount() == 2 })
+	apptest.Eventually(t, 5*time.Second, "next event handled", func() bool { return f.seenCount(t) == 2 })
 
 	if err := f.consumers.Replay(ctx, dl[0].ID); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
-	if f.seenCount() != 3 {
-		t.Fatalf("replay did not apply the event: seen %v", f.seen)
+	if f.seenCount(t) != 3 {
+		seen, _ := f.handled(t)
+		t.Fatalf("replay did not apply the event: handled %v", seen)
 	}
 	if left, _ := f.consumers.DeadLetters(ctx); len(left) != 0 {
 		t.Fatalf("dead letter still there after a successful replay: %+v", left)
