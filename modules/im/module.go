@@ -36,8 +36,10 @@ func initModule(_ context.Context, env *app.Env) error {
 		return fmt.Errorf("resolve accounts gateway: %w", err)
 	}
 	svc := &service{db: env.DB, accounts: acc, log: env.Log}
-	messaging.Handle(env.Events, svc.onAccountCreated)
-	messaging.Handle(env.Events, svc.onFundsDeposited)
+	// Both handlers only insert rows keyed by the event (links, commissions,
+	// emails) and take no lock a request takes: they can be applied in batches.
+	messaging.HandleBatched(env.Events, svc.onAccountCreated)
+	messaging.HandleBatched(env.Events, svc.onFundsDeposited)
 	mountAPI(env.HTTP, svc)
 	im.Gateway.Provide(env, svc)
 	return nil

@@ -11,7 +11,8 @@ import (
 	"github.com/uberservice/uberservice/platform/database"
 )
 
-// Deliveries of one handler that arrive together are applied together: one
+// Deliveries of a handler registered with HandleBatched that arrive together
+// are applied together: one
 // transaction, one inbox insert, one commit for all of them, instead of a
 // transaction each. A busy consumer spends most of a delivery's cost on the
 // transaction around it (begin, inbox row, commit: three round trips and a

@@ -70,7 +70,8 @@ type handler struct {
 	name    string // unique per module and topic: the inbox key
 	topic   string
 	apply   func(ctx context.Context, tx *gorm.DB, payload []byte) error
-	batcher *batcher // while the consumers run
+	batched bool     // registered with HandleBatched
+	batcher *batcher // while the consumers run, if batched
 }
 
 // NewConsumers returns an empty set of handlers for module, whose inbox and
@@ -90,13 +91,25 @@ type permanentError struct{ error }
 func (p permanentError) Unwrap() error { return p.error }
 
 // Handle registers fn for the topic of E. A module registers at most one handler
-// per topic.
-func Handle[E Event](c *Consumers, fn HandlerFunc[E]) {
+// per topic. Each delivery is applied in a transaction of its own.
+func Handle[E Event](c *Consumers, fn HandlerFunc[E]) { register(c, fn, false) }
+
+// HandleBatched registers fn like Handle, but deliveries of the topic that
+// arrive together are applied in one transaction (see batch.go): far cheaper
+// for a busy topic. It is for handlers whose writes cannot deadlock with
+// other work, such as inserts keyed by the event: a batch holds the locks of
+// all its events until it commits, in the order the events came, so a handler
+// that locks rows a request also locks (stock, balances) would deadlock with
+// it. Such a handler uses Handle.
+func HandleBatched[E Event](c *Consumers, fn HandlerFunc[E]) { register(c, fn, true) }
+
+func register[E Event](c *Consumers, fn HandlerFunc[E], batched bool) {
 	var zero E
 	topic := zero.Topic()
 	h := &handler{
-		name:  c.module + "." + topic,
-		topic: topic,
+		name:    c.module + "." + topic,
+		topic:   topic,
+		batched: batched,
 		apply: func(ctx context.Context, tx *gorm.DB, payload []byte) error {
 			var e E
 			if err := json.Unmarshal(payload, &e); err != nil {
@@ -139,7 +152,9 @@ func (c *Consumers) Start(ctx context.Context, sub message.Subscriber) error {
 	}
 	for _, topic := range c.Topics() {
 		h := c.handlers[topic]
-		h.batcher = newBatcher(c, h)
+		if h.batched {
+			h.batcher = newBatcher(c, h)
+		}
 		router.AddConsumerHandler(h.name, topic, sub, func(msg *message.Message) error {
 			return c.deliver(msg, h)
 		})
@@ -171,7 +186,9 @@ func (c *Consumers) Close() error {
 	<-c.stopped
 	err := c.router.Close()
 	for _, topic := range c.Topics() {
-		c.handlers[topic].batcher.stop()
+		if b := c.handlers[topic].batcher; b != nil {
+			b.stop()
+		}
 	}
 	return err
 }
@@ -186,7 +203,12 @@ func (c *Consumers) Running() bool {
 // neither is possible (the database is down) does it ask for redelivery.
 func (c *Consumers) deliver(msg *message.Message, h *handler) error {
 	ctx := withMetadata(msg.Context(), msg.Metadata)
-	err := h.batcher.apply(ctx, msg.UUID, msg.Payload)
+	var err error
+	if h.batcher != nil {
+		err = h.batcher.apply(ctx, msg.UUID, msg.Payload)
+	} else {
+		err = c.apply(ctx, h, msg.UUID, msg.Payload)
+	}
 	if err == nil {
 		return nil
 	}

@@ -58,7 +58,9 @@ func newFixture(t *testing.T, policy messaging.RetryPolicy) *fixture {
 		t.Fatal(err)
 	}
 	f.consumers = messaging.NewConsumers("consumer", f.consumer, policy, log)
-	messaging.Handle(f.consumers, func(ctx context.Context, tx *gorm.DB, e pinged) error {
+	// Batched: the handler only inserts, and the tests see both ways of
+	// applying events, batches and the event-by-event retry of a failed one.
+	messaging.HandleBatched(f.consumers, func(ctx context.Context, tx *gorm.DB, e pinged) error {
 		if n := f.poison.Load(); n != 0 && int32(e.N) == n {
 			return messaging.Permanent(errors.New("poison"))
 		}
