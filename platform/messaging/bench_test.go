@@ -13,7 +13,6 @@ import (
 
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/correlation"
-	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/tracecontext"
 )
@@ -42,28 +41,12 @@ func benchContext() context.Context {
 	return tracecontext.With(correlation.With(context.Background(), "req-bench"), tracecontext.New())
 }
 
-// benchSchema opens schema in a fresh database with the platform's tables
-// (outbox, inbox, dead letters), and closes it when b ends.
-func benchSchema(b *testing.B, url, schema string) *database.DB {
-	b.Helper()
-	ctx := context.Background()
-	db, err := database.Open(ctx, url, schema, database.PoolOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := database.Migrate(ctx, db, database.PlatformMigrations(), database.PlatformTable); err != nil {
-		b.Fatal(err)
-	}
-	return db
-}
-
 // BenchmarkPublish is the price of an event to the transaction that makes the
 // change: one op is a transaction that writes one event to the outbox and
 // commits. No relay runs, so nothing competes with the writes; the outbox just
 // grows.
 func BenchmarkPublish(b *testing.B) {
-	db := benchSchema(b, apptest.FreshDatabase(b), "producer")
+	db := platformSchema(b, apptest.FreshDatabase(b), "producer")
 	ctx := benchContext()
 	b.ReportAllocs()
 	n := 0
@@ -91,8 +74,8 @@ func BenchmarkRelay(b *testing.B) {
 	ctx := context.Background()
 	url := apptest.FreshDatabase(b)
 	log := apptest.Logger(b)
-	producer := benchSchema(b, url, "producer")
-	consumer := benchSchema(b, url, "consumer")
+	producer := platformSchema(b, url, "producer")
+	consumer := platformSchema(b, url, "consumer")
 
 	bus := messaging.NewInProcess(slog.New(slog.DiscardHandler))
 	b.Cleanup(func() { bus.Close() })

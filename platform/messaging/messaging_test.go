@@ -40,20 +40,8 @@ func newFixture(t *testing.T, policy messaging.RetryPolicy) *fixture {
 	url := apptest.FreshDatabase(t)
 	log := apptest.Logger(t)
 	f := &fixture{bus: messaging.NewInProcess(slog.New(slog.DiscardHandler))}
-	for _, s := range []struct {
-		db   **database.DB
-		name string
-	}{{&f.producer, "producer"}, {&f.consumer, "consumer"}} {
-		db, err := database.Open(ctx, url, s.name, database.PoolOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := database.Migrate(ctx, db, database.PlatformMigrations(), database.PlatformTable); err != nil {
-			t.Fatal(err)
-		}
-		*s.db = db
-		t.Cleanup(func() { db.Close() })
-	}
+	f.producer = platformSchema(t, url, "producer")
+	f.consumer = platformSchema(t, url, "consumer")
 	if err := f.consumer.Exec("CREATE TABLE pings (seq bigint GENERATED ALWAYS AS IDENTITY, n int NOT NULL, correlation text NOT NULL)").Error; err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +75,22 @@ func newFixture(t *testing.T, policy messaging.RetryPolicy) *fixture {
 		f.bus.Close()
 	})
 	return f
+}
+
+// platformSchema opens schema in the database at url with the platform's
+// tables (outbox, inbox, dead letters...), and closes it when tb ends.
+func platformSchema(tb testing.TB, url, schema string) *database.DB {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := database.Open(ctx, url, schema, database.PoolOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if err := database.Migrate(ctx, db, database.PlatformMigrations(), database.PlatformTable); err != nil {
+		tb.Fatal(err)
+	}
+	return db
 }
 
 func (f *fixture) publish(t *testing.T, ctx context.Context, n int) {

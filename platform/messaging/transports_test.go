@@ -336,15 +336,7 @@ func TestBrokerBusCarriesOutboxEventsToConsumers(t *testing.T) {
 
 			dbs := map[string]*database.DB{}
 			for _, name := range []string{"producer", "consumer"} {
-				db, err := database.Open(ctx, url, name, database.PoolOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				if err := database.Migrate(ctx, db, database.PlatformMigrations(), database.PlatformTable); err != nil {
-					t.Fatal(err)
-				}
-				dbs[name] = db
+				dbs[name] = platformSchema(t, url, name)
 			}
 
 			var mu sync.Mutex
