@@ -77,20 +77,15 @@ func openAMQP(ctx context.Context, url string, opts Options) (Bus, error) {
 			}
 			return sub, nil
 		},
-		provision: func(ctx context.Context, group string, topics []string) error {
+		provision: func(_ context.Context, group, topic string) error {
 			sub, err := subscriber(group)
 			if err != nil {
 				return err
 			}
 			defer sub.Close()
-			for _, topic := range topics {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				// The topology a Subscribe declares, with no consumer on it.
-				if err := sub.SubscribeInitialize(topic); err != nil {
-					return fmt.Errorf("declare the queue of %s: %w", topic, err)
-				}
+			// The topology a Subscribe declares, with no consumer on it.
+			if err := sub.SubscribeInitialize(topic); err != nil {
+				return fmt.Errorf("declare the queue of %s: %w", topic, err)
 			}
 			return nil
 		},

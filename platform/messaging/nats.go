@@ -85,31 +85,23 @@ func openNATS(ctx context.Context, url string, opts Options) (Bus, error) {
 		subscribe: func(group string) (message.Subscriber, error) {
 			return newNATSSubscriber(url, group, log)
 		},
-		provision: func(ctx context.Context, group string, topics []string) error {
-			return natsProvision(ctx, js, group, topics)
+		provision: func(_ context.Context, group, topic string) error {
+			return natsProvision(js, group, topic)
 		},
 	}), nil
 }
 
-// natsProvision creates, on the publisher's connection, the stream of every
-// topic and group's durable consumer on it: exactly what a subscription
-// creates, with no subscription. The consumer starts at the stream's next
-// message and holds every message from then on (interest retention) until
-// the group acknowledges it.
-func natsProvision(ctx context.Context, js nats.JetStreamManager, group string, topics []string) error {
-	for _, topic := range topics {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		stream, err := natsEnsureStream(js, topic)
-		if err != nil {
-			return err
-		}
-		if err := natsEnsureConsumer(js, stream, topic, group); err != nil {
-			return err
-		}
+// natsProvision creates, on the publisher's connection, the topic's stream
+// and group's durable consumer on it: exactly what a subscription creates,
+// with no subscription. The consumer starts at the stream's next message and
+// holds every message from then on (interest retention) until the group
+// acknowledges it.
+func natsProvision(js nats.JetStreamManager, group, topic string) error {
+	stream, err := natsEnsureStream(js, topic)
+	if err != nil {
+		return err
 	}
-	return nil
+	return natsEnsureConsumer(js, stream, topic, group)
 }
 
 // natsConnect opens a connection that reconnects forever and checks that the

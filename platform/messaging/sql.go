@@ -133,27 +133,22 @@ func openSQL(ctx context.Context, databaseURL string, opts Options) (Bus, error)
 		// tables (SubscribeInitialize), then run the offsets adapter's
 		// before-subscribing queries, which insert the group's row at the
 		// current position unless it has one. No poll, so nothing is consumed.
-		provision: func(ctx context.Context, group string, topics []string) error {
+		provision: func(ctx context.Context, group, topic string) error {
 			sub, err := subscriber(group, nil)
 			if err != nil {
 				return err
 			}
 			defer sub.Close()
-			for _, topic := range topics {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				if err := sub.SubscribeInitialize(topic); err != nil {
-					return fmt.Errorf("create the tables of %s: %w", topic, err)
-				}
-				queries, err := offsets.BeforeSubscribingQueries(wmsql.BeforeSubscribingQueriesParams{Topic: topic, ConsumerGroup: group})
-				if err != nil {
-					return err
-				}
-				for _, q := range queries {
-					if _, err := subPool.ExecContext(ctx, q.Query, q.Args...); err != nil {
-						return fmt.Errorf("create the offset of %s: %w", topic, err)
-					}
+			if err := sub.SubscribeInitialize(topic); err != nil {
+				return fmt.Errorf("create the tables of %s: %w", topic, err)
+			}
+			queries, err := offsets.BeforeSubscribingQueries(wmsql.BeforeSubscribingQueriesParams{Topic: topic, ConsumerGroup: group})
+			if err != nil {
+				return err
+			}
+			for _, q := range queries {
+				if _, err := subPool.ExecContext(ctx, q.Query, q.Args...); err != nil {
+					return fmt.Errorf("create the offset of %s: %w", topic, err)
 				}
 			}
 			return nil

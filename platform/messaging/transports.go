@@ -94,9 +94,9 @@ type brokerBus struct {
 	name      string
 	pub       message.Publisher
 	subscribe func(group string) (message.Subscriber, error)
-	// provision creates group's durable state for valid topics, without
+	// provision creates group's durable state for a valid topic, without
 	// consuming.
-	provision  func(ctx context.Context, group string, topics []string) error
+	provision  func(ctx context.Context, group, topic string) error
 	closeConns func() error // after the publisher and subscribers; may be nil
 
 	mu     sync.Mutex
@@ -108,7 +108,7 @@ type brokerBus struct {
 type transport struct {
 	pub        message.Publisher
 	subscribe  func(group string) (message.Subscriber, error)
-	provision  func(ctx context.Context, group string, topics []string) error
+	provision  func(ctx context.Context, group, topic string) error
 	closeConns func() error
 }
 
@@ -151,17 +151,16 @@ func (b *brokerBus) Provision(ctx context.Context, group string, topics []string
 			return err
 		}
 	}
-	if len(topics) == 0 {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if b.isClosed() {
-		return fmt.Errorf("messaging: the %s bus is closed", b.name)
-	}
-	if err := b.provision(ctx, group, topics); err != nil {
-		return fmt.Errorf("messaging: %s: provision consumer group %s: %w", b.name, group, err)
+	for _, t := range topics {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if b.isClosed() {
+			return fmt.Errorf("messaging: the %s bus is closed", b.name)
+		}
+		if err := b.provision(ctx, group, t); err != nil {
+			return fmt.Errorf("messaging: %s: provision consumer group %s: %w", b.name, group, err)
+		}
 	}
 	return nil
 }
