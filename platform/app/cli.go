@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,7 +31,7 @@ const usageText = `uberservice runs any subset of its modules: all in one proces
 Usage:
   uberservice [run] [flags]      start modules (the default command)
   uberservice migrate [flags]    apply migrations and exit
-  uberservice modules            list the modules: port, gateways, events
+  uberservice modules [--format json]   list the modules: port, gateways, events
   uberservice probe URL          GET URL; exit 0 on a 2xx (a health check for images with no shell)
 
 Run 'uberservice <command> -h' for the flags of a command.
@@ -302,27 +301,6 @@ func provisioningBus(ctx context.Context, cfg Config, selected []Module, log *sl
 		return nil, nil
 	}
 	return bus, nil
-}
-
-func listCommand(args []string, modules []Module, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("modules", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "MODULE\tPORT\tUSES GATEWAYS\tPUBLISHES\tCONSUMES")
-	for _, m := range modules {
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", m.Name, m.Port, orNone(m.Uses), orNone(m.Publishes), orNone(m.Consumes))
-	}
-	return w.Flush()
-}
-
-func orNone(s []string) string {
-	if len(s) == 0 {
-		return "-"
-	}
-	return strings.Join(s, ",")
 }
 
 // resolveDatabase fills cfg.DatabaseURL when nothing configured one: the local
