@@ -74,36 +74,68 @@ type Options struct {
 // first: `uberservice migrate` provisions every module's group, so that events
 // published before a module first runs wait for it.
 func Open(ctx context.Context, url string, opts Options) (Bus, error) {
+	t, err := Lookup(url)
+	if err != nil {
+		return nil, err
+	}
+	return t.Open(ctx, opts)
+}
+
+var namespaceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,30}$`)
+
+// Transport is the kind of bus a URL names, known before anything is opened:
+// start-up asks it whether events can leave the process, and refuses a
+// configuration that would need them to, before connecting anywhere.
+type Transport struct {
+	url   string
+	name  string
+	cross bool
+	open  func(ctx context.Context, url string, opts Options) (Bus, error)
+}
+
+// Lookup returns the transport url names (see Open), or an error naming the
+// ones there are.
+func Lookup(url string) (Transport, error) {
+	switch {
+	case url == "" || url == "gochannel":
+		return Transport{url, "gochannel", false, func(_ context.Context, _ string, opts Options) (Bus, error) {
+			return NewInProcess(opts.Log), nil
+		}}, nil
+	case strings.HasPrefix(url, "nats://"):
+		return Transport{url, "nats", true, openNATS}, nil
+	case strings.HasPrefix(url, "amqp://") || strings.HasPrefix(url, "amqps://"):
+		return Transport{url, "rabbitmq", true, openAMQP}, nil
+	case url == "postgres":
+		return Transport{url, "postgres", true, func(ctx context.Context, _ string, opts Options) (Bus, error) {
+			if opts.DatabaseURL == "" {
+				return nil, errors.New("messaging: the postgres bus needs a database URL")
+			}
+			return openSQL(ctx, opts.DatabaseURL, opts)
+		}}, nil
+	}
+	return Transport{}, fmt.Errorf("messaging: unknown bus %q (want gochannel, nats://..., amqp://... or postgres)", url)
+}
+
+// Name says which transport this is: gochannel, nats, rabbitmq or postgres.
+func (t Transport) Name() string { return t.name }
+
+// CrossProcess reports whether the transport carries events between
+// processes, as Bus.CrossProcess does once it is open.
+func (t Transport) CrossProcess() bool { return t.cross }
+
+// Open connects to the bus.
+func (t Transport) Open(ctx context.Context, opts Options) (Bus, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
 	if opts.Namespace != "" && !namespaceName.MatchString(opts.Namespace) {
 		return nil, fmt.Errorf("messaging: namespace %q: use lowercase letters, digits, _ and -", opts.Namespace)
 	}
-	bus, err := open(ctx, url, opts)
+	bus, err := t.open(ctx, t.url, opts)
 	if err != nil || opts.Namespace == "" {
 		return bus, err
 	}
 	return &namespaced{Bus: bus, ns: opts.Namespace}, nil
-}
-
-var namespaceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,30}$`)
-
-func open(ctx context.Context, url string, opts Options) (Bus, error) {
-	switch {
-	case url == "" || url == "gochannel":
-		return NewInProcess(opts.Log), nil
-	case strings.HasPrefix(url, "nats://"):
-		return openNATS(ctx, url, opts)
-	case strings.HasPrefix(url, "amqp://") || strings.HasPrefix(url, "amqps://"):
-		return openAMQP(ctx, url, opts)
-	case url == "postgres":
-		if opts.DatabaseURL == "" {
-			return nil, errors.New("messaging: the postgres bus needs a database URL")
-		}
-		return openSQL(ctx, opts.DatabaseURL, opts)
-	}
-	return nil, fmt.Errorf("messaging: unknown bus %q (want gochannel, nats://..., amqp://... or postgres)", url)
 }
 
 // InProcess is a Bus for modules that share a process: Watermill's GoChannel.

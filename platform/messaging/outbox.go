@@ -3,9 +3,11 @@ package messaging
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -32,6 +34,38 @@ const (
 
 // outboxTable is the table Publish writes to and the relay reads.
 const outboxTable = "outbox"
+
+// Outbox is a module's side of the outbox: it writes the module's events in
+// the transaction that makes the change they describe, and only on the topics
+// the module declares it publishes. A module that publishes what it did not
+// declare would reach consumers that the runtime, the deployment and the
+// boundary test never heard of; the call fails instead, as consuming an
+// undeclared topic fails at start-up.
+type Outbox struct {
+	module string
+	topics []string
+}
+
+// ErrUndeclaredTopic is the error of publishing a topic the module does not
+// declare.
+var ErrUndeclaredTopic = errors.New("messaging: topic not declared in the module's Publishes")
+
+// NewOutbox returns the outbox of module, which may publish topics.
+func NewOutbox(module string, topics []string) *Outbox {
+	return &Outbox{module: module, topics: slices.Clone(topics)}
+}
+
+// Publish writes events to the outbox of the schema tx belongs to, in tx. An
+// event on a topic the module does not declare is ErrUndeclaredTopic, and
+// nothing is written.
+func (o *Outbox) Publish(ctx context.Context, tx *gorm.DB, events ...Event) error {
+	for _, e := range events {
+		if !slices.Contains(o.topics, e.Topic()) {
+			return fmt.Errorf("module %s publishes %s: %w", o.module, e.Topic(), ErrUndeclaredTopic)
+		}
+	}
+	return Publish(ctx, tx, events...)
+}
 
 // Publish writes events to the outbox of the schema tx belongs to. It must be
 // called in the transaction that makes the change the events describe.
