@@ -26,7 +26,10 @@ func TestModuleBoundaries(t *testing.T) {
 	declared := map[string]declaration{} // by package directory, relative to root
 	for _, m := range modules {
 		dir := packageDir(t, root, m.Name)
-		d := declaration{name: m.Name, uses: m.Uses}
+		d := declaration{name: m.Name}
+		for _, u := range m.Uses {
+			d.uses = append(d.uses, u.Gateway)
+		}
 		for _, topic := range m.Consumes {
 			ctx, _, _ := strings.Cut(topic, ".")
 			if !slices.Contains(d.consumes, ctx) {

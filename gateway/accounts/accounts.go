@@ -1,18 +1,17 @@
 // Package accounts is the contract of the accounts context: the interface other
-// modules call, its DTOs and errors, and the HTTP client and server binding that
-// carry it between processes. The accounts module implements it; nobody else
+// modules call, its DTOs and errors, and the table of its methods from which
+// the HTTP client and server binding that carry it between processes derive. The accounts module implements it; nobody else
 // sees the module.
 package accounts
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/uberservice/uberservice/platform/app"
-	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -36,6 +35,15 @@ type Accounts interface {
 
 // MaxBatch bounds GetMany.
 const MaxBatch = 500
+
+// CheckBatch refuses more ids than GetMany takes; both sides of the wire ask
+// it, so a batch too large never leaves the caller.
+func CheckBatch(ids []uuid.UUID) error {
+	if len(ids) > MaxBatch {
+		return problem.Invalid(problem.Field("ids", fmt.Sprintf("at most %d ids", MaxBatch)))
+	}
+	return nil
+}
 
 // Account is an account as other contexts see it.
 type Account struct {
@@ -85,10 +93,3 @@ var (
 	ErrReferenceConflict = problem.New(http.StatusConflict, "reference_conflict", "The reference was already used for another movement")
 	ErrBalanceLimit      = problem.New(http.StatusUnprocessableEntity, "balance_limit", "The balance would exceed its limit")
 )
-
-// Gateway tells the runtime how to serve and reach this contract.
-var Gateway = app.Gateway[Accounts]{
-	Name:   Name,
-	Client: func(c *httpclient.Client) Accounts { return &Client{c: c} },
-	Mount:  Mount,
-}

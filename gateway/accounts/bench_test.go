@@ -109,7 +109,7 @@ func BenchmarkProblem(b *testing.B) {
 func BenchmarkRoundTrip(b *testing.B) {
 	impl := &memAccounts{accounts: map[uuid.UUID]accounts.Account{benchAccount.ID: benchAccount}}
 	e := web.New(accounts.Name, slog.New(slog.DiscardHandler))
-	accounts.Mount(e, impl)
+	accounts.Gateway.Mount(e, impl)
 	srv := httptest.NewServer(e)
 	b.Cleanup(srv.Close)
 	opts := httpclient.Options{Log: slog.New(slog.DiscardHandler)} // the defaults a peer gets, breaker included

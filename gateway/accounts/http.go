@@ -2,24 +2,32 @@ package accounts
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/google/uuid"
-	"github.com/labstack/echo/v4"
 
-	"github.com/uberservice/uberservice/platform/httpclient"
-	"github.com/uberservice/uberservice/platform/problem"
-	"github.com/uberservice/uberservice/platform/web"
+	"github.com/uberservice/uberservice/platform/contract"
 )
 
-// The wire format of the gateway, written once for both sides. These routes are
-// for other modules, beside the module's public API.
-const (
-	pathAccount  = "/gateway/accounts/v1/accounts/"
-	pathBatchGet = "/gateway/accounts/v1/accounts/batch-get"
-	pathDebits   = "/gateway/accounts/v1/debits"
-	pathCredits  = "/gateway/accounts/v1/credits"
+// Gateway is the contract as the runtime serves and reaches it: the table of
+// its methods, written once for both sides of the wire. These routes are for
+// other modules, beside the module's public API.
+var Gateway = contract.New(Name, func(c contract.Caller) Accounts { return client{c} },
+	get, getMany, debit, credit)
+
+var (
+	get = contract.Method("Get", Accounts.Get, "GET /gateway/accounts/v1/accounts/{id}").
+		Idempotent().NotFound(ErrAccountNotFound)
+	getMany = contract.Method("GetMany", func(a Accounts, ctx context.Context, req batchGet) (items, error) {
+		got, err := a.GetMany(ctx, req.IDs)
+		return items{Items: got}, err
+	}, "POST /gateway/accounts/v1/accounts/batch-get").Idempotent()
+	// A movement with a reference is applied once per reference, so it is
+	// safe to send again; one without is not (the service refuses it anyway).
+	debit  = contract.Method("Debit", Accounts.Debit, "POST /gateway/accounts/v1/debits").IdempotentIf(Movement.referenced)
+	credit = contract.Method("Credit", Accounts.Credit, "POST /gateway/accounts/v1/credits").IdempotentIf(Movement.referenced)
 )
+
+func (m Movement) referenced() bool { return m.Reference != "" }
 
 type batchGet struct {
 	IDs []uuid.UUID `json:"ids"`
@@ -29,66 +37,19 @@ type items struct {
 	Items []Account `json:"items"`
 }
 
-// Mount binds impl to the gateway's HTTP routes on e.
-func Mount(e *echo.Echo, impl Accounts) {
-	e.GET(pathAccount+":id", func(c echo.Context) error {
-		id, err := web.PathID(c, "id")
-		if err != nil {
-			return ErrAccountNotFound.WithDetail("%q is not a valid id", c.Param("id"))
-		}
-		a, err := impl.Get(c.Request().Context(), id)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, a)
-	})
-	e.POST(pathBatchGet, func(c echo.Context) error {
-		var req batchGet
-		if err := web.Bind(c, &req); err != nil {
-			return err
-		}
-		got, err := impl.GetMany(c.Request().Context(), req.IDs)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, items{Items: got})
-	})
-	move := func(f func(context.Context, Movement) (Transaction, error)) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			var req Movement
-			if err := web.Bind(c, &req); err != nil {
-				return err
-			}
-			tx, err := f(c.Request().Context(), req)
-			if err != nil {
-				return err
-			}
-			return c.JSON(http.StatusOK, tx)
-		}
-	}
-	e.POST(pathDebits, move(impl.Debit))
-	e.POST(pathCredits, move(impl.Credit))
+// client is the Accounts of a peer, reached through c.
+type client struct{ c contract.Caller }
+
+func (cl client) Get(ctx context.Context, id uuid.UUID) (Account, error) {
+	return get.Call(ctx, cl.c, id)
 }
 
-// Client is the Accounts of a peer reached over HTTP.
-type Client struct{ c *httpclient.Client }
-
-var _ Accounts = (*Client)(nil)
-
-// Get implements Accounts.
-func (cl *Client) Get(ctx context.Context, id uuid.UUID) (Account, error) {
-	var a Account
-	err := cl.c.Call(ctx, http.MethodGet, pathAccount+id.String(), nil, &a, true)
-	return a, err
-}
-
-// GetMany implements Accounts.
-func (cl *Client) GetMany(ctx context.Context, ids []uuid.UUID) ([]Account, error) {
-	if len(ids) > MaxBatch {
-		return nil, problem.Invalid(problem.Field("ids", "at most 500 ids"))
+func (cl client) GetMany(ctx context.Context, ids []uuid.UUID) ([]Account, error) {
+	if err := CheckBatch(ids); err != nil {
+		return nil, err
 	}
-	var out items
-	if err := cl.c.Call(ctx, http.MethodPost, pathBatchGet, batchGet{IDs: ids}, &out, true); err != nil {
+	out, err := getMany.Call(ctx, cl.c, batchGet{IDs: ids})
+	if err != nil {
 		return nil, err
 	}
 	if out.Items == nil {
@@ -97,16 +58,10 @@ func (cl *Client) GetMany(ctx context.Context, ids []uuid.UUID) ([]Account, erro
 	return out.Items, nil
 }
 
-// Debit implements Accounts. The reference makes it safe to retry.
-func (cl *Client) Debit(ctx context.Context, req Movement) (Transaction, error) {
-	var tx Transaction
-	err := cl.c.Call(ctx, http.MethodPost, pathDebits, req, &tx, req.Reference != "")
-	return tx, err
+func (cl client) Debit(ctx context.Context, req Movement) (Transaction, error) {
+	return debit.Call(ctx, cl.c, req)
 }
 
-// Credit implements Accounts. The reference makes it safe to retry.
-func (cl *Client) Credit(ctx context.Context, req Movement) (Transaction, error) {
-	var tx Transaction
-	err := cl.c.Call(ctx, http.MethodPost, pathCredits, req, &tx, req.Reference != "")
-	return tx, err
+func (cl client) Credit(ctx context.Context, req Movement) (Transaction, error) {
+	return credit.Call(ctx, cl.c, req)
 }

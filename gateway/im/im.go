@@ -10,8 +10,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/uberservice/uberservice/platform/app"
-	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -41,10 +39,3 @@ type Manager struct {
 var (
 	ErrManagerNotFound = problem.New(http.StatusNotFound, "manager_not_found", "The manager does not exist")
 )
-
-// Gateway tells the runtime how to serve and reach this contract.
-var Gateway = app.Gateway[IM]{
-	Name:   Name,
-	Client: func(c *httpclient.Client) IM { return &Client{c: c} },
-	Mount:  Mount,
-}

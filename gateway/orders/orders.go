@@ -9,8 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/uberservice/uberservice/platform/app"
-	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -67,10 +65,3 @@ var (
 	ErrOrderNotFound  = problem.New(http.StatusNotFound, "order_not_found", "The order does not exist")
 	ErrNotCancellable = problem.New(http.StatusConflict, "not_cancellable", "The order cannot be cancelled in its current state")
 )
-
-// Gateway tells the runtime how to serve and reach this contract.
-var Gateway = app.Gateway[Orders]{
-	Name:   Name,
-	Client: func(c *httpclient.Client) Orders { return &Client{c: c} },
-	Mount:  Mount,
-}

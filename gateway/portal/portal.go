@@ -21,21 +21,20 @@ func Module() app.Module {
 	return app.Module{
 		Name: Name,
 		Port: 8080,
-		Uses: []string{accounts.Name, im.Name},
+		Uses: app.Deps(accounts.Gateway, app.Optional(im.Gateway)),
 		Init: initModule,
 	}
 }
 
 // initModule resolves the gateways the portal composes and mounts its routes.
-// It is a named function, not a closure in Module, so that it keeps this
-// package's name wherever Module is inlined: the architecture test finds a
-// module's package by its Init.
+// im only decorates the page with the account's manager: the portal runs
+// without it, and its view then says im is degraded.
 func initModule(_ context.Context, env *app.Env) error {
-	acc, err := accounts.Gateway.Resolve(env)
+	acc, err := app.Resolve(env, accounts.Gateway)
 	if err != nil {
 		return err
 	}
-	ims, err := im.Gateway.Resolve(env)
+	ims, err := app.Resolve(env, im.Gateway)
 	if err != nil {
 		return err
 	}

@@ -2,64 +2,32 @@ package warehouse
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/google/uuid"
-	"github.com/labstack/echo/v4"
 
-	"github.com/uberservice/uberservice/platform/httpclient"
-	"github.com/uberservice/uberservice/platform/web"
+	"github.com/uberservice/uberservice/platform/contract"
 )
 
-// The wire format of the gateway, written once for both sides. These routes are
-// for other modules, beside the module's public API.
-const (
-	pathReservations = "/gateway/warehouse/v1/reservations"
-	pathRelease      = "/release"
+// Gateway is the contract as the runtime serves and reaches it: the table of
+// its methods, written once for both sides of the wire. These routes are for
+// other modules, beside the module's public API.
+var Gateway = contract.New(Name, func(c contract.Caller) Warehouse { return client{c} }, reserve, release)
+
+// Both are idempotent per order (see Warehouse), so a call that may or may
+// not have reached the peer is safe to send again.
+var (
+	reserve = contract.Method("Reserve", Warehouse.Reserve, "POST /gateway/warehouse/v1/reservations").Idempotent()
+	release = contract.Action("Release", Warehouse.Release, "POST /gateway/warehouse/v1/reservations/{order_id}/release").Idempotent()
 )
 
-// Mount binds impl to the gateway's HTTP routes on e.
-func Mount(e *echo.Echo, impl Warehouse) {
-	e.POST(pathReservations, func(c echo.Context) error {
-		var req ReserveRequest
-		if err := web.Bind(c, &req); err != nil {
-			return err
-		}
-		r, err := impl.Reserve(c.Request().Context(), req)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, r)
-	})
-	e.POST(pathReservations+"/:order_id"+pathRelease, func(c echo.Context) error {
-		id, err := web.PathID(c, "order_id")
-		if err != nil {
-			return err
-		}
-		if err := impl.Release(c.Request().Context(), id); err != nil {
-			return err
-		}
-		return c.NoContent(http.StatusNoContent)
-	})
+// client is the Warehouse of a peer, reached through c.
+type client struct{ c contract.Caller }
+
+func (cl client) Reserve(ctx context.Context, req ReserveRequest) (Reservation, error) {
+	return reserve.Call(ctx, cl.c, req)
 }
 
-// Client is the Warehouse of a peer reached over HTTP.
-type Client struct{ c *httpclient.Client }
-
-var _ Warehouse = (*Client)(nil)
-
-// Reserve implements Warehouse. A reservation is idempotent per order, so a
-// call that may or may not have reached the peer is safe to retry.
-func (cl *Client) Reserve(ctx context.Context, req ReserveRequest) (Reservation, error) {
-	var r Reservation
-	if err := cl.c.Call(ctx, http.MethodPost, pathReservations, req, &r, true); err != nil {
-		return Reservation{}, err
-	}
-	return r, nil
-}
-
-// Release implements Warehouse. Releasing is idempotent, so it is retried like
-// Reserve.
-func (cl *Client) Release(ctx context.Context, orderID uuid.UUID) error {
-	return cl.c.Call(ctx, http.MethodPost, pathReservations+"/"+orderID.String()+pathRelease, nil, nil, true)
+func (cl client) Release(ctx context.Context, orderID uuid.UUID) error {
+	_, err := release.Call(ctx, cl.c, orderID)
+	return err
 }

@@ -10,8 +10,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/uberservice/uberservice/platform/app"
-	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -76,10 +74,3 @@ var (
 	ErrReservationReleased = problem.New(http.StatusConflict, "reservation_released", "The order's reservation was released")
 	ErrReservationConflict = problem.New(http.StatusConflict, "reservation_conflict", "The order already has a reservation with other lines")
 )
-
-// Gateway tells the runtime how to serve and reach this contract.
-var Gateway = app.Gateway[Warehouse]{
-	Name:   Name,
-	Client: func(c *httpclient.Client) Warehouse { return &Client{c: c} },
-	Mount:  Mount,
-}

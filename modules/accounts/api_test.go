@@ -165,7 +165,7 @@ func TestAPI(t *testing.T) {
 
 	t.Run("a balance that would overflow is refused", func(t *testing.T) {
 		id := api.open(t, "USD").ID
-		if err := schema(t, sys).Exec(`UPDATE accounts SET balance = ? WHERE id = ?`, int64(math.MaxInt64-10), id).Error; err != nil {
+		if err := sys.Schema(t, gateway.Name).Exec(`UPDATE accounts SET balance = ? WHERE id = ?`, int64(math.MaxInt64-10), id).Error; err != nil {
 			t.Fatal(err)
 		}
 		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 11}).
@@ -231,8 +231,7 @@ func TestEvents(t *testing.T) {
 		t.Errorf("funds_withdrawn = %+v", withdrawn)
 	}
 
-	local, _ := sys.Local(gateway.Name)
-	accounts := local.(gateway.Accounts)
+	accounts := apptest.Local(t, sys, gateway.Gateway)
 	m := gateway.Movement{AccountID: acc.ID, Amount: 300, Currency: "EUR", Reference: "order-1"}
 	debitCtx := correlation.With(t.Context(), "req-debit")
 	if _, err := accounts.Debit(debitCtx, m); err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	gateway "github.com/uberservice/uberservice/gateway/accounts"
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/idempotency"
 )
@@ -90,7 +91,7 @@ func TestBadInput(t *testing.T) {
 			fmt.Sprintf(`{"account_id":%q,"amount":1001,"currency":"USD","reference":"r"}`, acc.ID), nil, 409, "insufficient_funds"},
 	}
 
-	db := schema(t, sys)
+	db := sys.Schema(t, gateway.Name)
 	snapshot := func() (balance, transactions, accounts int64) {
 		t.Helper()
 		if err := db.Raw(`SELECT

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	gateway "github.com/uberservice/uberservice/gateway/accounts"
+	"github.com/uberservice/uberservice/platform/apptest"
 )
 
 // TestConcurrentWithdrawals races more withdrawals than the balance can pay:
@@ -48,8 +49,7 @@ func TestConcurrentWithdrawals(t *testing.T) {
 	})
 
 	t.Run("through the gateway", func(t *testing.T) {
-		local, _ := sys.Local(gateway.Name)
-		accounts := local.(gateway.Accounts)
+		accounts := apptest.Local(t, sys, gateway.Gateway)
 		id := api.open(t, "USD").ID
 		api.fund(t, id, funds)
 		errs := race(requests, func(i int) error {

@@ -7,7 +7,7 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/accounts"
 	"github.com/uberservice/uberservice/gateway/accounts/contracttest"
-	"github.com/uberservice/uberservice/platform/httpclient"
+	"github.com/uberservice/uberservice/platform/apptest"
 )
 
 // TestContract holds the local implementation and the HTTP client, talking to
@@ -22,21 +22,9 @@ func TestContract(t *testing.T) {
 		return id
 	}
 
-	local, ok := sys.Local(gateway.Name)
-	if !ok {
-		t.Fatal("the accounts module provides no local gateway")
-	}
-	impl, ok := local.(gateway.Accounts)
-	if !ok {
-		t.Fatalf("the local accounts gateway is a %T", local)
-	}
-	remote := gateway.Gateway.Client(httpclient.New(sys.URL(gateway.Name), httpclient.Options{}))
-
-	for name, impl := range map[string]gateway.Accounts{"local": impl, "http": remote} {
-		t.Run(name, func(t *testing.T) {
-			contracttest.Run(t, func(*testing.T) contracttest.Subject {
-				return contracttest.Subject{Accounts: impl, NewAccount: newAccount}
-			})
+	apptest.EachImplementation(t, sys, gateway.Gateway, func(t *testing.T, impl gateway.Accounts) {
+		contracttest.Run(t, func(*testing.T) contracttest.Subject {
+			return contracttest.Subject{Accounts: impl, NewAccount: newAccount}
 		})
-	}
+	})
 }

@@ -1,7 +1,6 @@
 package accounts_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/uberservice/uberservice/modules/accounts"
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
-	"github.com/uberservice/uberservice/platform/database"
 )
 
 // start runs the accounts module alone, for real, against a fresh database.
@@ -80,15 +78,4 @@ func wantLedger(t *testing.T, a api, id uuid.UUID) {
 	if balance := a.get(t, id).Balance; sum != balance {
 		t.Fatalf("the transactions of %s sum to %d, the balance is %d", id, sum, balance)
 	}
-}
-
-// schema opens the module's schema, for checks no API offers.
-func schema(t *testing.T, sys *apptest.System) *database.DB {
-	t.Helper()
-	db, err := database.Open(context.Background(), sys.DB, gateway.Name, database.PoolOptions{MaxOpen: 2})
-	if err != nil {
-		t.Fatalf("open the accounts schema: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
 }

@@ -23,7 +23,7 @@ func Module() app.Module {
 		Init: func(_ context.Context, env *app.Env) error {
 			svc := &service{db: env.DB}
 			mountAPI(env.HTTP, svc)
-			gateway.Gateway.Provide(env, svc)
+			app.Provide(env, gateway.Gateway, gateway.Accounts(svc))
 			return nil
 		},
 	}

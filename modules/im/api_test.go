@@ -14,7 +14,6 @@ import (
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/httpclient"
-	"github.com/uberservice/uberservice/platform/messaging"
 )
 
 // Every im endpoint answers bad input with a 4xx problem, never a 5xx, and
@@ -143,9 +142,6 @@ func TestAccountsUnavailable(t *testing.T) {
 	w := world{apptest.Start(t, []app.Module{im.Module()}, app.Config{
 		Peers:  map[string]string{"accounts": "http://127.0.0.1:1"}, // nothing listens there
 		Client: httpclient.Options{Timeout: time.Second, Retries: 1, Backoff: 10 * time.Millisecond},
-		// With accounts elsewhere, its events need a bus that reaches this
-		// process; this test is that bus's only publisher.
-		Bus: messaging.NewInProcess(apptest.Logger(t)),
 	})}
 	m := w.newManager(t, "Ada Manager", 150)
 
@@ -162,7 +158,7 @@ func TestAccountsUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.publish(t, events.TopicAccountCreated, uuid.NewString(), payload)
+	w.Deliver(t, events.TopicAccountCreated, uuid.NewString(), payload)
 	if got := w.managerOf(t, accountID); got == nil || got.ID != m.ID {
 		t.Fatalf("manager of the new account = %+v", got)
 	}

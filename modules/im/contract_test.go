@@ -11,6 +11,7 @@ import (
 	imgw "github.com/uberservice/uberservice/gateway/im"
 	"github.com/uberservice/uberservice/gateway/im/contracttest"
 	"github.com/uberservice/uberservice/platform/app"
+	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/httpclient"
 )
 
@@ -20,11 +21,11 @@ import (
 func TestGatewayContract(t *testing.T) {
 	t.Parallel()
 	w := start(t, app.Config{})
-	local := localIM(t, w)
-	remote := imgw.Gateway.Client(httpclient.New(w.URL("im"), httpclient.Options{}))
+	local := apptest.Local(t, w.System, imgw.Gateway)
+	remote := apptest.Remote(w.System, imgw.Gateway, httpclient.Options{})
 
-	subject := func(impl imgw.IM) func(t *testing.T) contracttest.Subject {
-		return func(t *testing.T) contracttest.Subject {
+	apptest.EachImplementation(t, w.System, imgw.Gateway, func(t *testing.T, impl imgw.IM) {
+		contracttest.Run(t, func(t *testing.T) contracttest.Subject {
 			return contracttest.Subject{
 				IM: impl,
 				NewManager: func(t testing.TB, m imgw.Manager) imgw.Manager {
@@ -37,10 +38,8 @@ func TestGatewayContract(t *testing.T) {
 					w.link(t, managerID, accountID).Expect(t, http.StatusCreated)
 				},
 			}
-		}
-	}
-	t.Run("local", func(t *testing.T) { contracttest.Run(t, subject(local)) })
-	t.Run("http", func(t *testing.T) { contracttest.Run(t, subject(remote)) })
+		})
+	})
 
 	t.Run("local and http give identical answers", func(t *testing.T) {
 		m := w.newManager(t, "Ada Manager", 150)

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/uberservice/uberservice/gateway/accounts/events"
+	imgw "github.com/uberservice/uberservice/gateway/im"
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/correlation"
@@ -32,9 +33,9 @@ func TestRedeliveredDepositPaysOnce(t *testing.T) {
 
 	payload, txID := depositPayload(t, account.ID, 10000)
 	messageID := uuid.NewString()
-	w.publish(t, events.TopicFundsDeposited, messageID, payload)
-	w.publish(t, events.TopicFundsDeposited, messageID, payload)
-	w.publish(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+	w.Deliver(t, events.TopicFundsDeposited, messageID, payload)
+	w.Deliver(t, events.TopicFundsDeposited, messageID, payload)
+	w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
 
 	l := w.commissions(t, m.ID)
 	if len(l.Items) != 1 || l.Items[0].TransactionID != txID || l.Items[0].Amount != 250 || l.Total != 250 {
@@ -43,7 +44,7 @@ func TestRedeliveredDepositPaysOnce(t *testing.T) {
 	if n := len(w.managerMail(t, m.ID).Items); n != 1 {
 		t.Errorf("manager emails = %d, want 1", n)
 	}
-	if dls := w.deadLetters(t); len(dls) != 0 {
+	if dls := w.DeadLetters(t, imgw.Name); len(dls) != 0 {
 		t.Errorf("a duplicate deposit is no failure, yet: %+v", dls)
 	}
 }
@@ -67,16 +68,16 @@ func TestAccountCreatedLinksByReferralCode(t *testing.T) {
 	}
 
 	referred, messageID := uuid.New(), uuid.NewString()
-	w.publish(t, events.TopicAccountCreated, messageID, created(referred, ada.ReferralCode))
-	w.publish(t, events.TopicAccountCreated, messageID, created(referred, ada.ReferralCode))
-	w.publish(t, events.TopicAccountCreated, uuid.NewString(), created(referred, ada.ReferralCode))
+	w.Deliver(t, events.TopicAccountCreated, messageID, created(referred, ada.ReferralCode))
+	w.Deliver(t, events.TopicAccountCreated, messageID, created(referred, ada.ReferralCode))
+	w.Deliver(t, events.TopicAccountCreated, uuid.NewString(), created(referred, ada.ReferralCode))
 	if m := w.managerOf(t, referred); m == nil || m.ID != ada.ID {
 		t.Errorf("manager of the referred account = %+v, want Ada", m)
 	}
 
 	stranger, uncoded := uuid.New(), uuid.New()
-	w.publish(t, events.TopicAccountCreated, uuid.NewString(), created(stranger, "NOBODY-"+ada.ReferralCode))
-	w.publish(t, events.TopicAccountCreated, uuid.NewString(), created(uncoded, ""))
+	w.Deliver(t, events.TopicAccountCreated, uuid.NewString(), created(stranger, "NOBODY-"+ada.ReferralCode))
+	w.Deliver(t, events.TopicAccountCreated, uuid.NewString(), created(uncoded, ""))
 	for _, id := range []uuid.UUID{stranger, uncoded} {
 		if m := w.managerOf(t, id); m != nil {
 			t.Errorf("account %s got manager %+v", id, m)
@@ -85,11 +86,11 @@ func TestAccountCreatedLinksByReferralCode(t *testing.T) {
 
 	taken := w.openAccount(t, "Bob Owner", "bob@owners.example", "")
 	w.link(t, grace.ID, taken.ID).Expect(t, http.StatusCreated)
-	w.publish(t, events.TopicAccountCreated, uuid.NewString(), created(taken.ID, ada.ReferralCode))
+	w.Deliver(t, events.TopicAccountCreated, uuid.NewString(), created(taken.ID, ada.ReferralCode))
 	if m := w.managerOf(t, taken.ID); m == nil || m.ID != grace.ID {
 		t.Errorf("manager of the account linked by hand = %+v, want Grace still", m)
 	}
-	if dls := w.deadLetters(t); len(dls) != 0 {
+	if dls := w.DeadLetters(t, imgw.Name); len(dls) != 0 {
 		t.Errorf("dead letters = %+v, want none", dls)
 	}
 	if s := w.summary(t, ada.ID); len(s.Accounts) != 0 {
@@ -99,8 +100,8 @@ func TestAccountCreatedLinksByReferralCode(t *testing.T) {
 	}
 
 	anonymous := uuid.NewString()
-	w.publish(t, events.TopicAccountCreated, anonymous, created(uuid.Nil, ada.ReferralCode))
-	if dl := w.deadLetter(t, anonymous); dl.Status != "dead" {
+	w.Deliver(t, events.TopicAccountCreated, anonymous, created(uuid.Nil, ada.ReferralCode))
+	if dl := w.DeadLetter(t, imgw.Name, anonymous); dl.Status != "dead" {
 		t.Errorf("dead letter of an event without an account = %+v", dl)
 	}
 }
@@ -118,7 +119,7 @@ func TestCommissionIsRoundedDownWithoutOverflow(t *testing.T) {
 		want := map[uuid.UUID]int64{}
 		for _, amount := range amounts {
 			payload, txID := depositPayload(t, account.ID, amount)
-			w.publish(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+			w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
 			exact := new(big.Int).Mul(big.NewInt(amount), big.NewInt(int64(bps)))
 			want[txID] = exact.Div(exact, big.NewInt(10000)).Int64()
 		}
@@ -146,13 +147,13 @@ func TestFailingMessagesBecomeDeadLetters(t *testing.T) {
 
 	t.Log("a payload that does not decode is dead at once; the next message goes through")
 	poison := uuid.NewString()
-	w.publish(t, events.TopicFundsDeposited, poison, []byte(`{"transaction_id": 42`))
+	w.Deliver(t, events.TopicFundsDeposited, poison, []byte(`{"transaction_id": 42`))
 	payload, _ := depositPayload(t, account.ID, 10000)
-	w.publish(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+	w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
 	if l := w.commissions(t, m.ID); len(l.Items) != 1 || l.Total != 100 {
 		t.Errorf("commissions after the poison message = %+v, want the next deposit's", l)
 	}
-	dl := w.deadLetter(t, poison)
+	dl := w.DeadLetter(t, imgw.Name, poison)
 	if dl.Status != "dead" || dl.Handler != "im."+events.TopicFundsDeposited || dl.Topic != events.TopicFundsDeposited || dl.LastError == "" {
 		t.Errorf("dead letter = %+v", dl)
 	}
@@ -161,16 +162,16 @@ func TestFailingMessagesBecomeDeadLetters(t *testing.T) {
 	exec(t, w.DB, "ALTER TABLE im.commissions RENAME TO commissions_offline")
 	payload, txID := depositPayload(t, account.ID, 20000)
 	failing := uuid.NewString()
-	w.publish(t, events.TopicFundsDeposited, failing, payload)
+	w.Deliver(t, events.TopicFundsDeposited, failing, payload)
 	apptest.Eventually(t, 10*time.Second, "the failing message is dead after its retries", func() bool {
-		dl := w.deadLetter(t, failing)
+		dl := w.DeadLetter(t, imgw.Name, failing)
 		return dl.Status == "dead"
 	})
-	if dl := w.deadLetter(t, failing); dl.Attempts != 3 {
+	if dl := w.DeadLetter(t, imgw.Name, failing); dl.Attempts != 3 {
 		t.Errorf("dead letter = %+v, want 3 attempts", dl)
 	}
 	exec(t, w.DB, "ALTER TABLE im.commissions_offline RENAME TO commissions")
-	apptest.Do(t, http.MethodPost, w.im(fmt.Sprintf("/ops/dead-letters/%d/replay", w.deadLetter(t, failing).ID)), nil).
+	apptest.Do(t, http.MethodPost, w.im(fmt.Sprintf("/ops/dead-letters/%d/replay", w.DeadLetter(t, imgw.Name, failing).ID)), nil).
 		Expect(t, http.StatusOK)
 	l := w.commissions(t, m.ID)
 	if len(l.Items) != 2 || l.Items[0].TransactionID != txID || l.Total != 300 {
@@ -179,39 +180,9 @@ func TestFailingMessagesBecomeDeadLetters(t *testing.T) {
 	if n := len(w.managerMail(t, m.ID).Items); n != 2 {
 		t.Errorf("manager emails = %d, want 2", n)
 	}
-	if dl := w.deadLetter(t, failing); dl.ID != 0 {
+	if dl := w.DeadLetter(t, imgw.Name, failing); dl.ID != 0 {
 		t.Errorf("replayed message is still a dead letter: %+v", dl)
 	}
-}
-
-type deadLetter struct {
-	ID        int64  `json:"id"`
-	MessageID string `json:"message_id"`
-	Handler   string `json:"handler"`
-	Topic     string `json:"topic"`
-	Status    string `json:"status"`
-	Attempts  int    `json:"attempts"`
-	LastError string `json:"last_error"`
-}
-
-func (w world) deadLetters(t testing.TB) []deadLetter {
-	t.Helper()
-	var list struct {
-		Items []deadLetter `json:"items"`
-	}
-	apptest.Do(t, http.MethodGet, w.im("/ops/dead-letters"), nil).Expect(t, http.StatusOK).Decode(t, &list)
-	return list.Items
-}
-
-// deadLetter returns im's dead letter for messageID, or the zero value.
-func (w world) deadLetter(t testing.TB, messageID string) deadLetter {
-	t.Helper()
-	for _, dl := range w.deadLetters(t) {
-		if dl.MessageID == messageID {
-			return dl
-		}
-	}
-	return deadLetter{}
 }
 
 func exec(t testing.TB, dbURL, sql string) {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
 	accountsgw "github.com/uberservice/uberservice/gateway/accounts"
@@ -164,16 +163,6 @@ func (w world) managerOf(t testing.TB, accountID uuid.UUID) *imgw.Manager {
 	return out.Manager
 }
 
-// publish puts a message on the bus as the accounts relay would. The
-// in-process bus returns once every consumer has committed or recorded its
-// failure, so the effect can be checked right after.
-func (w world) publish(t testing.TB, topic, messageID string, payload []byte) {
-	t.Helper()
-	if err := w.Bus().Publisher().Publish(topic, message.NewMessage(messageID, payload)); err != nil {
-		t.Fatalf("publish %s: %v", topic, err)
-	}
-}
-
 func depositPayload(t testing.TB, accountID uuid.UUID, amount int64) ([]byte, uuid.UUID) {
 	t.Helper()
 	txID := uuid.New()
@@ -185,13 +174,4 @@ func depositPayload(t testing.TB, accountID uuid.UUID, amount int64) ([]byte, uu
 		t.Fatal(err)
 	}
 	return payload, txID
-}
-
-func localIM(t testing.TB, w world) imgw.IM {
-	t.Helper()
-	impl, ok := w.Local(imgw.Name)
-	if !ok {
-		t.Fatal("im provides no local gateway")
-	}
-	return impl.(imgw.IM)
 }

@@ -24,14 +24,14 @@ func Module() app.Module {
 		Name:       im.Name,
 		Port:       8082,
 		Migrations: migrations.For(im.Name),
-		Uses:       []string{accounts.Name},
-		Consumes:   []string{events.TopicAccountCreated, events.TopicFundsDeposited},
+		Uses:       app.Deps(accounts.Gateway),
+		Consumes:   app.Topics(events.AccountCreated{}, events.FundsDeposited{}),
 		Init:       initModule,
 	}
 }
 
 func initModule(_ context.Context, env *app.Env) error {
-	acc, err := accounts.Gateway.Resolve(env)
+	acc, err := app.Resolve(env, accounts.Gateway)
 	if err != nil {
 		return fmt.Errorf("resolve accounts gateway: %w", err)
 	}
@@ -41,6 +41,6 @@ func initModule(_ context.Context, env *app.Env) error {
 	messaging.HandleBatched(env.Events, svc.onAccountCreated)
 	messaging.HandleBatched(env.Events, svc.onFundsDeposited)
 	mountAPI(env.HTTP, svc)
-	im.Gateway.Provide(env, svc)
+	app.Provide(env, im.Gateway, im.IM(svc))
 	return nil
 }

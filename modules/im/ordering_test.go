@@ -13,7 +13,6 @@ import (
 	"github.com/uberservice/uberservice/modules/im"
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
-	"github.com/uberservice/uberservice/platform/messaging"
 )
 
 // On a broker, events of different topics may overtake each other: an
@@ -27,13 +26,12 @@ func TestDepositOvertakingAccountCreatedStillPaysOnce(t *testing.T) {
 	acc := apptest.Start(t, []app.Module{accounts.Module()}, app.Config{})
 	w := world{apptest.Start(t, []app.Module{im.Module()}, app.Config{
 		Peers: map[string]string{"accounts": acc.URL("accounts")},
-		Bus:   messaging.NewInProcess(apptest.Logger(t)),
 	})}
 	ada := w.newManager(t, "Ada Manager", 150)
 	account := world{acc}.openAccount(t, "Bob Owner", "bob@owners.example", ada.ReferralCode)
 
 	payload, _ := depositPayload(t, account.ID, 10000)
-	w.publish(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+	w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
 	if c := w.commissions(t, ada.ID); len(c.Items) != 1 || c.Total != 150 {
 		t.Fatalf("commissions after an overtaking deposit: %+v, want one of 150", c)
 	}
@@ -46,7 +44,7 @@ func TestDepositOvertakingAccountCreatedStillPaysOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.publish(t, events.TopicAccountCreated, uuid.NewString(), created)
+	w.Deliver(t, events.TopicAccountCreated, uuid.NewString(), created)
 	if m := w.managerOf(t, account.ID); m != nil {
 		t.Fatalf("the late account_created relinked the account to %s", m.ID)
 	}

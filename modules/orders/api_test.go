@@ -136,8 +136,8 @@ func TestOrderLifecycle(t *testing.T) {
 	if list.Items == nil || len(list.Items) != 0 {
 		t.Errorf("orders of an account without any = %+v, want an empty list", list.Items)
 	}
-	if dls := w.deadLetters(t, ordersgw.Name); len(dls) != 0 {
-		t.Errorf("dead letters: %s", dls)
+	if dls := w.DeadLetters(t, ordersgw.Name); len(dls) != 0 {
+		t.Errorf("dead letters: %+v", dls)
 	}
 }
 
@@ -155,8 +155,8 @@ func TestShipmentDispatchedIsAppliedOnce(t *testing.T) {
 	shipped := w.awaitStatus(t, o.ID, ordersgw.StatusShipped, 10*time.Second)
 
 	again := whevents.ShipmentDispatched{ShipmentID: sh.ID, OrderID: o.ID, DispatchedAt: time.Now().UTC()}
-	w.publish(t, whevents.TopicShipmentDispatched, again)
-	w.publish(t, whevents.TopicShipmentDispatched, whevents.ShipmentDispatched{ShipmentID: uuid.New(), OrderID: uuid.New(), DispatchedAt: time.Now().UTC()})
+	w.Publish(t, again)
+	w.Publish(t, whevents.ShipmentDispatched{ShipmentID: uuid.New(), OrderID: uuid.New(), DispatchedAt: time.Now().UTC()})
 	if got := w.order(t, o.ID); got.Status != ordersgw.StatusShipped || !got.UpdatedAt.Equal(shipped.UpdatedAt) {
 		t.Errorf("order after a second dispatch = %+v, want %+v unchanged", got, shipped)
 	}
@@ -165,12 +165,12 @@ func TestShipmentDispatchedIsAppliedOnce(t *testing.T) {
 	// A rejected order does not become shipped, whatever the event says.
 	rejected := w.placed(t, uuid.New(), line{SKU: sku, Quantity: 1})
 	wantRejected(t, rejected, ordersgw.RejectUnknownAccount)
-	w.publish(t, whevents.TopicShipmentDispatched, whevents.ShipmentDispatched{ShipmentID: uuid.New(), OrderID: rejected.ID, DispatchedAt: time.Now().UTC()})
+	w.Publish(t, whevents.ShipmentDispatched{ShipmentID: uuid.New(), OrderID: rejected.ID, DispatchedAt: time.Now().UTC()})
 	if got := w.order(t, rejected.ID); got.Status != ordersgw.StatusRejected {
 		t.Errorf("rejected order after a dispatch = %+v", got)
 	}
-	if dls := w.deadLetters(t, ordersgw.Name); len(dls) != 0 {
-		t.Errorf("dead letters: %s", dls)
+	if dls := w.DeadLetters(t, ordersgw.Name); len(dls) != 0 {
+		t.Errorf("dead letters: %+v", dls)
 	}
 }
 
@@ -307,7 +307,7 @@ func TestCancelAfterDispatchIsRefused(t *testing.T) {
 	w.awaitStatus(t, o.ID, ordersgw.StatusShipped, 10*time.Second)
 	w.cancel(t, o.ID).ExpectProblem(t, http.StatusConflict, "not_cancellable")
 	var unfinished int
-	if err := schema(t, w).Raw(`SELECT count(*) FROM orders WHERE saga_step <> 'done' OR lease_token IS NOT NULL`).
+	if err := w.Schema(t, ordersgw.Name).Raw(`SELECT count(*) FROM orders WHERE saga_step <> 'done' OR lease_token IS NOT NULL`).
 		Row().Scan(&unfinished); err != nil {
 		t.Fatal(err)
 	}

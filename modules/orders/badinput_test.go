@@ -101,7 +101,7 @@ func TestBadInput(t *testing.T) {
 		{"wrong method on cancel", "GET", w.orders("/v1/orders/" + paid.ID.String() + "/cancel"), ``, nil, 405, ""},
 	}
 
-	db := schema(t, w)
+	db := w.Schema(t, ordersgw.Name)
 	snapshot := func() string {
 		t.Helper()
 		var orders, lines int64

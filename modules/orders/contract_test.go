@@ -7,7 +7,7 @@ import (
 	ordersgw "github.com/uberservice/uberservice/gateway/orders"
 	"github.com/uberservice/uberservice/gateway/orders/contracttest"
 	"github.com/uberservice/uberservice/platform/app"
-	"github.com/uberservice/uberservice/platform/httpclient"
+	"github.com/uberservice/uberservice/platform/apptest"
 )
 
 // The orders gateway answers alike in process and over HTTP: the same suite
@@ -16,16 +16,6 @@ import (
 func TestGatewayContract(t *testing.T) {
 	t.Parallel()
 	w := start(t, app.Config{})
-	local, ok := w.Local(ordersgw.Name)
-	if !ok {
-		t.Fatal("the orders module provides no local gateway")
-	}
-	impl, ok := local.(ordersgw.Orders)
-	if !ok {
-		t.Fatalf("the local orders gateway is a %T", local)
-	}
-	remote := ordersgw.Gateway.Client(httpclient.New(w.URL(ordersgw.Name), httpclient.Options{}))
-
 	placeOrder := func(t *testing.T, a contracttest.Arrangement) ordersgw.Order {
 		t.Helper()
 		account := w.newAccount(t, a.Currency, a.Balance)
@@ -37,11 +27,9 @@ func TestGatewayContract(t *testing.T) {
 		w.place(t, account, lines).Expect(t, http.StatusCreated).Decode(t, &o)
 		return o
 	}
-	for name, impl := range map[string]ordersgw.Orders{"local": impl, "http": remote} {
-		t.Run(name, func(t *testing.T) {
-			contracttest.Run(t, func(*testing.T) contracttest.Subject {
-				return contracttest.Subject{Orders: impl, PlaceOrder: placeOrder}
-			})
+	apptest.EachImplementation(t, w.System, ordersgw.Gateway, func(t *testing.T, impl ordersgw.Orders) {
+		contracttest.Run(t, func(*testing.T) contracttest.Subject {
+			return contracttest.Subject{Orders: impl, PlaceOrder: placeOrder}
 		})
-	}
+	})
 }

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
 	accountsgw "github.com/uberservice/uberservice/gateway/accounts"
@@ -21,7 +20,6 @@ import (
 	"github.com/uberservice/uberservice/modules/warehouse"
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
-	"github.com/uberservice/uberservice/platform/database"
 )
 
 // all are the modules the orders module needs beside it: accounts and
@@ -229,26 +227,6 @@ func (w world) awaitStatus(t testing.TB, id uuid.UUID, status string, timeout ti
 	return o
 }
 
-func (w world) deadLetters(t testing.TB, module string) []json.RawMessage {
-	t.Helper()
-	var list struct {
-		Items []json.RawMessage `json:"items"`
-	}
-	apptest.Do(t, http.MethodGet, w.URL(module)+"/ops/dead-letters", nil).Expect(t, http.StatusOK).Decode(t, &list)
-	return list.Items
-}
-
-// schema opens the orders schema, for checks no API offers.
-func schema(t testing.TB, w world) *database.DB {
-	t.Helper()
-	db, err := database.Open(context.Background(), w.DB, ordersgw.Name, database.PoolOptions{MaxOpen: 2})
-	if err != nil {
-		t.Fatalf("open the orders schema: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
-
 // wantRejected fails t unless o is rejected for reason.
 func wantRejected(t testing.TB, o ordersgw.Order, reason string) {
 	t.Helper()
@@ -316,17 +294,5 @@ func awaitEvent[E any](t testing.TB, o *observer, topic string, match func(E) bo
 	time.Sleep(50 * time.Millisecond) // room for a duplicate to show
 	if n := count(o, topic, match); n != 1 {
 		t.Fatalf("%d matching %s events, want 1", n, topic)
-	}
-}
-
-// publish puts a message on the bus as a producer's relay would.
-func (w world) publish(t testing.TB, topic string, payload any) {
-	t.Helper()
-	data, err := json.Marshal(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Bus().Publisher().Publish(topic, message.NewMessage(uuid.NewString(), data)); err != nil {
-		t.Fatalf("publish %s: %v", topic, err)
 	}
 }

@@ -29,21 +29,19 @@ func Module() app.Module {
 		Name:       gateway.Name,
 		Port:       8083,
 		Migrations: migrations.For(gateway.Name),
-		Uses:       []string{accounts.Name, warehouse.Name},
+		Uses:       app.Deps(accounts.Gateway, warehouse.Gateway),
 		Publishes:  events.All,
-		Consumes:   []string{whevents.TopicShipmentDispatched},
+		Consumes:   app.Topics(whevents.ShipmentDispatched{}),
 		Init:       initModule,
 	}
 }
 
-// initModule is a named function, not a closure in Module, so that it keeps
-// this package's name wherever Module is inlined.
 func initModule(_ context.Context, env *app.Env) error {
-	acc, err := accounts.Gateway.Resolve(env)
+	acc, err := app.Resolve(env, accounts.Gateway)
 	if err != nil {
 		return fmt.Errorf("resolve accounts gateway: %w", err)
 	}
-	wh, err := warehouse.Gateway.Resolve(env)
+	wh, err := app.Resolve(env, warehouse.Gateway)
 	if err != nil {
 		return fmt.Errorf("resolve warehouse gateway: %w", err)
 	}
@@ -51,7 +49,7 @@ func initModule(_ context.Context, env *app.Env) error {
 	svc := &service{db: env.DB, saga: s, log: env.Log}
 	messaging.Handle(env.Events, svc.onShipmentDispatched)
 	mountAPI(env.HTTP, svc)
-	gateway.Gateway.Provide(env, svc)
+	app.Provide(env, gateway.Gateway, gateway.Orders(svc))
 	env.Background(s.RunRecovery)
 	return nil
 }

@@ -128,7 +128,7 @@ func TestCrashRecovery(t *testing.T) {
 	}
 
 	var unfinished int
-	if err := schema(t, w2).Raw(`SELECT count(*) FROM orders
+	if err := w2.Schema(t, ordersgw.Name).Raw(`SELECT count(*) FROM orders
 		WHERE saga_step <> 'done' OR lease_until IS NOT NULL OR lease_token IS NOT NULL`).Row().Scan(&unfinished); err != nil {
 		t.Fatal(err)
 	}

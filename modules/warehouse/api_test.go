@@ -103,7 +103,7 @@ func TestProducts(t *testing.T) {
 
 	t.Run("stock on hand that would overflow is refused", func(t *testing.T) {
 		sku := w.newProduct(t, 1, "USD", 1)
-		if err := w.schema(t).Exec(`UPDATE products SET on_hand = ? WHERE sku = ?`, int64(math.MaxInt64-10), sku).Error; err != nil {
+		if err := w.Schema(t, gateway.Name).Exec(`UPDATE products SET on_hand = ? WHERE sku = ?`, int64(math.MaxInt64-10), sku).Error; err != nil {
 			t.Fatal(err)
 		}
 		apptest.Do(t, http.MethodPost, w.url("/v1/products/"+sku+"/stock"), map[string]int64{"quantity": 11}).
@@ -192,7 +192,7 @@ func TestShipmentLifecycle(t *testing.T) {
 		t.Errorf("shipment after a late cancellation = %+v", sh)
 	}
 	wantStock(t, w, tea, 8, 0)
-	if dls := w.deadLetters(t); len(dls) != 0 {
+	if dls := w.DeadLetters(t, gateway.Name); len(dls) != 0 {
 		t.Errorf("dead letters = %+v, want none", dls)
 	}
 }
@@ -210,7 +210,7 @@ func TestCancellation(t *testing.T) {
 		w.paid(t, order)
 		sh := w.shipmentOf(t, order)
 		msgID := uuid.NewString()
-		w.publish(t, orderevents.TopicOrderCancelled, msgID, cancelledPayload(t, order))
+		w.Deliver(t, orderevents.TopicOrderCancelled, msgID, cancelledPayload(t, order))
 		if got := w.shipmentOf(t, order); got.Status != "cancelled" || got.ID != sh.ID {
 			t.Fatalf("shipment after order_cancelled = %+v", got)
 		}
@@ -220,7 +220,7 @@ func TestCancellation(t *testing.T) {
 		wantStock(t, w, sku, 10, 0)
 
 		// Redelivered, under its id or another: nothing more happens.
-		w.publish(t, orderevents.TopicOrderCancelled, msgID, cancelledPayload(t, order))
+		w.Deliver(t, orderevents.TopicOrderCancelled, msgID, cancelledPayload(t, order))
 		w.cancelled(t, order)
 		wantStock(t, w, sku, 10, 0)
 		_, err := w.local(t).Reserve(t.Context(), gateway.ReserveRequest{OrderID: order, Lines: []gateway.Line{{SKU: sku, Quantity: 4}}})
@@ -258,7 +258,7 @@ func TestCancellation(t *testing.T) {
 		w.cancelled(t, uuid.New())
 	})
 
-	if dls := w.deadLetters(t); len(dls) != 0 {
+	if dls := w.DeadLetters(t, gateway.Name); len(dls) != 0 {
 		t.Errorf("dead letters = %+v, want none", dls)
 	}
 }
@@ -274,9 +274,9 @@ func TestOrderPaid(t *testing.T) {
 		sku := w.newProduct(t, 100, "USD", 5)
 		order := w.reserve(t, line{sku, 1})
 		msgID := uuid.NewString()
-		w.publish(t, orderevents.TopicOrderPaid, msgID, paidPayload(t, order))
-		w.publish(t, orderevents.TopicOrderPaid, msgID, paidPayload(t, order))
-		w.publish(t, orderevents.TopicOrderPaid, uuid.NewString(), paidPayload(t, order))
+		w.Deliver(t, orderevents.TopicOrderPaid, msgID, paidPayload(t, order))
+		w.Deliver(t, orderevents.TopicOrderPaid, msgID, paidPayload(t, order))
+		w.Deliver(t, orderevents.TopicOrderPaid, uuid.NewString(), paidPayload(t, order))
 		first := w.shipmentOf(t, order)
 		w.dispatch(t, first.ID).Expect(t, http.StatusOK)
 		w.paid(t, order)
@@ -309,16 +309,16 @@ func TestOrderPaid(t *testing.T) {
 		}
 	})
 
-	if dls := w.deadLetters(t); len(dls) != 0 {
+	if dls := w.DeadLetters(t, gateway.Name); len(dls) != 0 {
 		t.Errorf("dead letters = %+v, want none", dls)
 	}
 
 	t.Run("a payload no handler can apply is a dead letter at once", func(t *testing.T) {
 		poison, anonymous := uuid.NewString(), uuid.NewString()
-		w.publish(t, orderevents.TopicOrderPaid, poison, []byte(`{"order_id": 42`))
-		w.publish(t, orderevents.TopicOrderCancelled, anonymous, cancelledPayload(t, uuid.Nil))
-		dead := map[string]deadLetter{}
-		for _, dl := range w.deadLetters(t) {
+		w.Deliver(t, orderevents.TopicOrderPaid, poison, []byte(`{"order_id": 42`))
+		w.Deliver(t, orderevents.TopicOrderCancelled, anonymous, cancelledPayload(t, uuid.Nil))
+		dead := map[string]apptest.DeadLetter{}
+		for _, dl := range w.DeadLetters(t, gateway.Name) {
 			dead[dl.MessageID] = dl
 		}
 		if dl := dead[poison]; dl.Status != "dead" || dl.Handler != "warehouse."+orderevents.TopicOrderPaid {

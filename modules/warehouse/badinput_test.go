@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	gateway "github.com/uberservice/uberservice/gateway/warehouse"
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/idempotency"
 )
@@ -125,7 +126,7 @@ func TestBadInput(t *testing.T) {
 		{"wrong method", "DELETE", products + "/" + sku, ``, nil, 405, ""},
 	}
 
-	db := w.schema(t)
+	db := w.Schema(t, gateway.Name)
 	type state struct{ onHand, reserved, products, reservations, shipments, picking, idempotencyKeys int64 }
 	snapshot := func() (s state) {
 		t.Helper()

@@ -13,6 +13,7 @@ import (
 
 	orderevents "github.com/uberservice/uberservice/gateway/orders/events"
 	gateway "github.com/uberservice/uberservice/gateway/warehouse"
+	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/httpclient"
 )
 
@@ -26,7 +27,7 @@ func TestConcurrentReservations(t *testing.T) {
 		stock    = 7
 		requests = 40
 	)
-	remote := gateway.Gateway.Client(httpclient.New(w.URL(gateway.Name), httpclient.Options{}))
+	remote := apptest.Remote(w.System, gateway.Gateway, httpclient.Options{})
 	for name, impl := range map[string]gateway.Warehouse{"through the local gateway": w.local(t), "over HTTP": remote} {
 		t.Run(name, func(t *testing.T) {
 			sku := w.newProduct(t, 100, "USD", stock)
@@ -149,7 +150,7 @@ func TestConcurrentTraffic(t *testing.T) {
 			t.Errorf("%s: on hand and dispatched add up to %d, want the %d received", sku, n, stock)
 		}
 	}
-	if dls := w.deadLetters(t); len(dls) != 0 {
+	if dls := w.DeadLetters(t, gateway.Name); len(dls) != 0 {
 		t.Errorf("dead letters = %+v, want none", dls)
 	}
 }
@@ -214,7 +215,7 @@ func wantConsistent(t *testing.T, w world) (received map[string]int64) {
 		Received int64 // on hand plus what left
 		Holding  int64 // what reserved reservations hold
 	}
-	err := w.schema(t).Raw(`SELECT p.sku, p.on_hand, p.reserved, p.on_hand + COALESCE(d.q, 0) AS received,
+	err := w.Schema(t, gateway.Name).Raw(`SELECT p.sku, p.on_hand, p.reserved, p.on_hand + COALESCE(d.q, 0) AS received,
 			COALESCE(r.q, 0) AS holding
 		FROM products p
 		LEFT JOIN (SELECT l.sku, sum(l.quantity) AS q FROM reservation_lines l JOIN reservations r USING (order_id)
@@ -239,7 +240,7 @@ func wantConsistent(t *testing.T, w world) (received map[string]int64) {
 		}
 	}
 	var mismatched []string
-	if err := w.schema(t).Raw(`SELECT s.id || ' ' || s.status || ' / ' || r.status FROM shipments s JOIN reservations r USING (order_id)
+	if err := w.Schema(t, gateway.Name).Raw(`SELECT s.id || ' ' || s.status || ' / ' || r.status FROM shipments s JOIN reservations r USING (order_id)
 		WHERE NOT ((s.status = 'picking' AND r.status = 'reserved') OR (s.status = 'dispatched' AND r.status = 'dispatched')
 			OR (s.status = 'cancelled' AND r.status = 'released'))`).Scan(&mismatched).Error; err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/warehouse"
 	"github.com/uberservice/uberservice/gateway/warehouse/contracttest"
+	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/httpclient"
 )
 
@@ -18,20 +19,18 @@ func TestContract(t *testing.T) {
 	t.Parallel()
 	w := start(t)
 	local := w.local(t)
-	remote := gateway.Gateway.Client(httpclient.New(w.URL(gateway.Name), httpclient.Options{}))
+	remote := apptest.Remote(w.System, gateway.Gateway, httpclient.Options{})
 
-	for name, impl := range map[string]gateway.Warehouse{"local": local, "http": remote} {
-		t.Run(name, func(t *testing.T) {
-			contracttest.Run(t, func(*testing.T) contracttest.Subject {
-				return contracttest.Subject{
-					Warehouse:  impl,
-					NewProduct: w.newProduct,
-					Stock:      w.stock,
-					Dispatch:   w.dispatchOrder,
-				}
-			})
+	apptest.EachImplementation(t, w.System, gateway.Gateway, func(t *testing.T, impl gateway.Warehouse) {
+		contracttest.Run(t, func(*testing.T) contracttest.Subject {
+			return contracttest.Subject{
+				Warehouse:  impl,
+				NewProduct: w.newProduct,
+				Stock:      w.stock,
+				Dispatch:   w.dispatchOrder,
+			}
 		})
-	}
+	})
 
 	t.Run("local and http give identical answers", func(t *testing.T) {
 		a := w.newProduct(t, 1250, "EUR", 10)

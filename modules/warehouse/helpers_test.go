@@ -1,7 +1,6 @@
 package warehouse_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
 	orderevents "github.com/uberservice/uberservice/gateway/orders/events"
@@ -17,22 +15,16 @@ import (
 	"github.com/uberservice/uberservice/modules/warehouse"
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
-	"github.com/uberservice/uberservice/platform/database"
-	"github.com/uberservice/uberservice/platform/messaging"
 )
 
 // world is the warehouse module running alone, for real, against a fresh
 // database. The warehouse depends on nobody, so the tests play the orders
-// context themselves: they publish its events on a bus of their own, which the
-// runtime trusts to reach every consumer (an in-process bus it made itself
-// would refuse to start a module whose producer is not in the process).
+// context themselves: they publish its events on the test's bus.
 type world struct{ *apptest.System }
 
 func start(t *testing.T) world {
 	t.Helper()
-	bus := messaging.NewInProcess(apptest.Logger(t))
-	t.Cleanup(func() { _ = bus.Close() }) // after the system stops: cleanups run last-in first-out
-	return world{apptest.Start(t, []app.Module{warehouse.Module()}, app.Config{Bus: bus})}
+	return world{apptest.Start(t, []app.Module{warehouse.Module()}, app.Config{})}
 }
 
 func (w world) url(path string) string { return w.URL(gateway.Name) + path }
@@ -161,16 +153,7 @@ func (w world) dispatchOrder(t *testing.T, orderID uuid.UUID) {
 
 // local is the module's in-process implementation of the gateway.
 func (w world) local(t testing.TB) gateway.Warehouse {
-	t.Helper()
-	impl, ok := w.Local(gateway.Name)
-	if !ok {
-		t.Fatal("the warehouse module provides no local gateway")
-	}
-	wh, ok := impl.(gateway.Warehouse)
-	if !ok {
-		t.Fatalf("the local warehouse gateway is a %T", impl)
-	}
-	return wh
+	return apptest.Local(t, w.System, gateway.Gateway)
 }
 
 // reserve reserves lines through the local gateway for a new order and
@@ -185,16 +168,6 @@ func (w world) reserve(t testing.TB, lines ...line) uuid.UUID {
 		t.Fatalf("Reserve %+v: %v", req, err)
 	}
 	return req.OrderID
-}
-
-// publish puts a message on the bus as the orders relay would. The in-process
-// bus returns once every consumer has committed or recorded its failure, so
-// the effect can be checked right after.
-func (w world) publish(t testing.TB, topic, messageID string, payload []byte) {
-	t.Helper()
-	if err := w.Bus().Publisher().Publish(topic, message.NewMessage(messageID, payload)); err != nil {
-		t.Fatalf("publish %s: %v", topic, err)
-	}
 }
 
 func encode(t testing.TB, e any) []byte {
@@ -214,42 +187,14 @@ func cancelledPayload(t testing.TB, orderID uuid.UUID) []byte {
 	return encode(t, orderevents.OrderCancelled{OrderID: orderID, AccountID: uuid.New(), Currency: "USD", CancelledAt: time.Now().UTC()})
 }
 
-// paid publishes order_paid for orderID under a new message id.
+// paid publishes order_paid for orderID, as the orders module would.
 func (w world) paid(t testing.TB, orderID uuid.UUID) {
 	t.Helper()
-	w.publish(t, orderevents.TopicOrderPaid, uuid.NewString(), paidPayload(t, orderID))
+	w.Publish(t, orderevents.OrderPaid{OrderID: orderID, AccountID: uuid.New(), Currency: "USD", PaidAt: time.Now().UTC()})
 }
 
-// cancelled publishes order_cancelled for orderID under a new message id.
+// cancelled publishes order_cancelled for orderID, as the orders module would.
 func (w world) cancelled(t testing.TB, orderID uuid.UUID) {
 	t.Helper()
-	w.publish(t, orderevents.TopicOrderCancelled, uuid.NewString(), cancelledPayload(t, orderID))
-}
-
-type deadLetter struct {
-	ID        int64  `json:"id"`
-	MessageID string `json:"message_id"`
-	Handler   string `json:"handler"`
-	Status    string `json:"status"`
-	LastError string `json:"last_error"`
-}
-
-func (w world) deadLetters(t testing.TB) []deadLetter {
-	t.Helper()
-	var list struct {
-		Items []deadLetter `json:"items"`
-	}
-	apptest.Do(t, http.MethodGet, w.url("/ops/dead-letters"), nil).Expect(t, http.StatusOK).Decode(t, &list)
-	return list.Items
-}
-
-// schema opens the module's schema, for checks no API offers.
-func (w world) schema(t testing.TB) *database.DB {
-	t.Helper()
-	db, err := database.Open(context.Background(), w.DB, gateway.Name, database.PoolOptions{MaxOpen: 2})
-	if err != nil {
-		t.Fatalf("open the warehouse schema: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
+	w.Publish(t, orderevents.OrderCancelled{OrderID: orderID, AccountID: uuid.New(), Currency: "USD", CancelledAt: time.Now().UTC()})
 }

@@ -26,18 +26,16 @@ func Module() app.Module {
 		Port:       8084,
 		Migrations: migrations.For(gateway.Name),
 		Publishes:  events.All,
-		Consumes:   []string{orderevents.TopicOrderPaid, orderevents.TopicOrderCancelled},
+		Consumes:   app.Topics(orderevents.OrderPaid{}, orderevents.OrderCancelled{}),
 		Init:       initModule,
 	}
 }
 
-// initModule is a named function, not a closure in Module, so that it keeps
-// this package's name wherever Module is inlined.
 func initModule(_ context.Context, env *app.Env) error {
 	svc := &service{db: env.DB, log: env.Log}
 	messaging.Handle(env.Events, svc.onOrderPaid)
 	messaging.Handle(env.Events, svc.onOrderCancelled)
 	mountAPI(env.HTTP, svc)
-	gateway.Gateway.Provide(env, svc)
+	app.Provide(env, gateway.Gateway, gateway.Warehouse(svc))
 	return nil
 }

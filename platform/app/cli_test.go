@@ -62,7 +62,7 @@ func TestProbe(t *testing.T) {
 func TestUnknownBusIsRefused(t *testing.T) {
 	var stderr bytes.Buffer
 	code := run([]string{"run", "--bus", "carrier-pigeon://", "--database-url", "postgres://127.0.0.1:1/x", "--modules", "portal",
-		"--peer", "accounts=http://a", "--peer", "im=http://i"}, []Module{{Name: "portal", Uses: []string{"accounts", "im"}}, {Name: "accounts"}, {Name: "im"}},
+		"--peer", "accounts=http://a", "--peer", "im=http://i"}, []Module{{Name: "portal", Uses: deps("accounts", "im")}, {Name: "accounts"}, {Name: "im"}},
 		&bytes.Buffer{}, &stderr)
 	if code == 0 || !strings.Contains(stderr.String(), "unknown bus") {
 		t.Fatalf("exit %d: %s", code, stderr.String())

@@ -4,8 +4,8 @@
 // starts and stops it in order.
 //
 // Nothing in a module says whether its peers run in this process or elsewhere:
-// a Gateway resolves to the peer's local implementation when the peer is started
-// here and to its HTTP client otherwise.
+// Resolve gives a module the local implementation of a gateway when its module
+// is started here, and its HTTP client otherwise.
 package app
 
 import (
@@ -17,12 +17,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/messaging"
 )
 
-// Module declares a bounded-context module to the runtime.
+// Module declares a bounded-context module to the runtime. Everything the
+// runtime, `uberservice modules`, the deployment renderer and the boundary
+// test know of a module comes from here.
 type Module struct {
 	// Name is the module's name, its schema and the name of the gateway it
 	// provides, if any.
@@ -32,16 +35,67 @@ type Module struct {
 	// Migrations are the module's own SQL migrations; nil for a module that keeps
 	// no data (it then gets no database at all).
 	Migrations fs.FS
-	// Uses lists the contexts whose gateways the module calls.
-	Uses []string
-	// Publishes lists the topics the module publishes.
+	// Uses lists the gateways the module calls: Deps(accounts.Gateway,
+	// Optional(im.Gateway)).
+	Uses []Dependency
+	// Publishes lists the topics the module publishes. Publishing any other
+	// is an error at the call.
 	Publishes []string
-	// Consumes lists the topics the module handles.
+	// Consumes lists the topics the module handles: Topics(events.X{}, ...).
+	// Init must register a handler for each of them and for no other.
 	Consumes []string
 	// Init builds the module: it mounts routes on env.HTTP, registers event
 	// handlers on env.Events, provides its gateway and resolves the ones it uses.
 	// It must not start goroutines: long-running work goes to env.Background.
 	Init func(ctx context.Context, env *Env) error
+}
+
+// Dependency is a gateway a module calls, as Module.Uses lists it.
+type Dependency struct {
+	Gateway string
+	// Optional says the module works without it: when the gateway's module
+	// is neither started here nor given a peer, the module still starts and
+	// every call of the gateway answers unavailable.
+	Optional bool
+}
+
+// Gateway is a gateway as a dependency: a gateway package's Gateway value,
+// or one that Optional marks.
+type Gateway interface{ Name() string }
+
+// Deps lists the gateways a module calls, for Module.Uses. Naming the gateway
+// values, rather than their names, makes a typo a compile error.
+func Deps(gateways ...Gateway) []Dependency {
+	out := make([]Dependency, len(gateways))
+	for i, g := range gateways {
+		_, opt := g.(optional)
+		out[i] = Dependency{Gateway: g.Name(), Optional: opt}
+	}
+	return out
+}
+
+// Optional marks g as a gateway the module can live without (see Dependency).
+func Optional(g Gateway) Gateway { return optional{g} }
+
+type optional struct{ Gateway }
+
+// Topics lists the topics of events, for Module.Consumes: naming the event
+// types of a gateway's events package, a consumer cannot misspell a topic.
+func Topics(events ...messaging.Event) []string {
+	out := make([]string, len(events))
+	for i, e := range events {
+		out[i] = e.Topic()
+	}
+	return out
+}
+
+// uses returns m's declaration of gateway, if it declares one.
+func (m Module) uses(gateway string) (Dependency, bool) {
+	i := slices.IndexFunc(m.Uses, func(d Dependency) bool { return d.Gateway == gateway })
+	if i < 0 {
+		return Dependency{}, false
+	}
+	return m.Uses[i], true
 }
 
 // Env is what the runtime hands a module.
@@ -51,6 +105,9 @@ type Env struct {
 	DB     *database.DB         // nil when Migrations is nil
 	HTTP   *echo.Echo           // the module's own server
 	Events *messaging.Consumers // nil when Migrations is nil
+	// Outbox publishes the module's events in its transactions, the topics
+	// of Module.Publishes only; nil when Migrations is nil.
+	Outbox *messaging.Outbox
 
 	sys        *System
 	background []func(ctx context.Context)
@@ -64,48 +121,44 @@ func (e *Env) Background(run func(ctx context.Context)) {
 	e.background = append(e.background, run)
 }
 
-// Gateway describes one context's contract to the runtime: how to mount its HTTP
-// server binding on the providing module and how to build its HTTP client for a
-// peer running elsewhere. Each gateway package declares one.
-type Gateway[T any] struct {
-	Name   string
-	Client func(c *httpclient.Client) T
-	Mount  func(e *echo.Echo, impl T)
-}
-
-// Provide registers the module's implementation of g, for modules in this
-// process, and mounts its server binding, for modules elsewhere.
-func (g Gateway[T]) Provide(env *Env, impl T) {
-	env.sys.mu.Lock()
-	env.sys.local[g.Name] = impl
-	env.sys.mu.Unlock()
+// Provide registers impl as env's module's implementation of g, for modules
+// in this process, and mounts g's server binding on the module's server, for
+// modules elsewhere.
+func Provide[T any](env *Env, g contract.Gateway[T], impl T) {
+	env.sys.provide(g.Name(), impl)
 	g.Mount(env.HTTP, impl)
 }
 
-// Resolve returns the implementation of g for env's module: the local one when
-// g's module runs in this process, an HTTP client to its peer otherwise.
-func (g Gateway[T]) Resolve(env *Env) (T, error) {
+// Resolve returns g as env's module reaches it: the local implementation when
+// g's module runs in this process, an HTTP client of its peer otherwise, and
+// for an Optional gateway that is neither, one whose every call answers
+// unavailable. A gateway the module does not declare in Uses is an error.
+func Resolve[T any](env *Env, g contract.Gateway[T]) (T, error) {
 	var zero T
-	if !slices.Contains(env.Module.Uses, g.Name) {
-		return zero, fmt.Errorf("app: module %s uses gateway %s without declaring it in Uses", env.Module.Name, g.Name)
+	dep, ok := env.Module.uses(g.Name())
+	if !ok {
+		return zero, fmt.Errorf("app: module %s uses gateway %s without declaring it in Uses", env.Module.Name, g.Name())
 	}
-	env.sys.mu.Lock()
-	impl, ok := env.sys.local[g.Name]
-	env.sys.mu.Unlock()
-	if ok {
+	if impl, ok := env.sys.lookup(g.Name()); ok {
 		t, ok := impl.(T)
 		if !ok {
-			return zero, fmt.Errorf("app: gateway %s is provided as %T", g.Name, impl)
+			return zero, fmt.Errorf("app: gateway %s is provided as %T", g.Name(), impl)
 		}
 		return t, nil
 	}
-	if url, ok := env.sys.cfg.Peers[g.Name]; ok {
+	if url, ok := env.sys.cfg.Peers[g.Name()]; ok {
 		opts := env.sys.cfg.Client
 		if opts.Log == nil {
-			opts.Log = env.Log.With("peer", g.Name)
+			opts.Log = env.Log.With("peer", g.Name())
 		}
 		return g.Client(httpclient.New(url, opts)), nil
 	}
+	if dep.Optional || env.sys.inspecting {
+		if !env.sys.inspecting {
+			env.Log.Info("optional gateway not deployed: its calls answer unavailable", "gateway", g.Name())
+		}
+		return g.Unavailable("is neither started in this process nor given a peer (--peer " + g.Name() + "=URL)"), nil
+	}
 	return zero, fmt.Errorf("app: module %s needs gateway %s, which is neither started here nor given a peer URL (--peer %s=URL)",
-		env.Module.Name, g.Name, g.Name)
+		env.Module.Name, g.Name(), g.Name())
 }

@@ -46,7 +46,7 @@ func catalogue(modules []Module) Catalogue {
 			Publishes: append([]string{}, m.Publishes...), Consumes: append([]string{}, m.Consumes...),
 		}
 		for _, u := range m.Uses {
-			info.Uses = append(info.Uses, UseInfo{Gateway: u})
+			info.Uses = append(info.Uses, UseInfo{Gateway: u.Gateway, Optional: u.Optional})
 		}
 		c.Modules = append(c.Modules, info)
 	}

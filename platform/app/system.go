@@ -7,21 +7,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
-	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/web"
 )
 
@@ -41,8 +36,9 @@ type Config struct {
 	// BusNamespace prefixes every topic and consumer group on the bus.
 	BusNamespace string
 	// Bus, when not nil, is used instead of BusURL and not closed by Stop.
-	// The caller vouches that it reaches every consumer (tests share one
-	// in-process bus between two systems this way).
+	// The caller vouches that it reaches every consumer, and that events it
+	// carries come from wherever the consumers expect them: a test plays a
+	// producer on it, or shares one bus between two systems.
 	Bus      messaging.Bus
 	Retry    messaging.RetryPolicy
 	Client   httpclient.Options
@@ -61,53 +57,64 @@ func usagef(format string, args ...any) error { return &UsageError{fmt.Sprintf(f
 
 // System is a running set of modules.
 type System struct {
-	cfg     Config
-	log     *slog.Logger
-	modules []*running
-	bus     messaging.Bus
-	ownBus  bool // the bus was made here, so it is closed here
-	cancel  context.CancelFunc
+	cfg       Config
+	log       *slog.Logger
+	modules   []*running // the selected modules, each after those whose gateways it uses
+	transport messaging.Transport
+	bus       messaging.Bus
+	// runCtx is the context of what runs until Stop: the workers and the
+	// consumers' retries.
+	runCtx  context.Context
 	workers sync.WaitGroup
 
-	mu    sync.Mutex
-	local map[string]any // gateway name -> local implementation
+	// undo holds, in the order the phases ran, what stops each again.
+	undo []func(ctx context.Context) error
+	// inspecting is set by Inspect: Init runs for its declarations alone,
+	// with every gateway it resolves answering unavailable.
+	inspecting bool
+
+	mu       sync.Mutex
+	local    map[string]any // gateway name -> local implementation
+	resolved []string       // gateway names Resolve was asked for
 }
 
 type running struct {
 	env      *Env
 	listener net.Listener
 	server   *http.Server
-	relay    *messaging.Relay
-	mailer   *mail.Dispatcher
 }
 
-// Select returns the modules named in names, in the order of all; empty names
-// selects every module. An unknown name is a UsageError listing the valid ones.
-func Select(all []Module, names []string) ([]Module, error) {
-	if len(names) == 0 {
-		return all, nil
-	}
-	var valid []string
-	for _, m := range all {
-		valid = append(valid, m.Name)
-	}
-	for _, n := range names {
-		if !slices.Contains(valid, n) {
-			return nil, usagef("unknown module %q; valid modules: %s", n, strings.Join(valid, ", "))
-		}
-	}
-	var out []Module
-	for _, m := range all {
-		if slices.Contains(names, m.Name) {
-			out = append(out, m)
-		}
-	}
-	return out, nil
-}
+// A phase is one step of bringing a system up. It registers, with onStop,
+// how to take back what it did; Stop and a failed start run those in reverse.
+type phase func(s *System, ctx context.Context) error
 
 // Start starts the configured modules and returns once every one of them is
 // serving. Nothing is left running when it fails.
-func Start(ctx context.Context, all []Module, cfg Config) (sys *System, err error) {
+func Start(ctx context.Context, all []Module, cfg Config) (*System, error) {
+	s, err := newSystem(all, cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	err = s.run(ctx,
+		(*System).listen,        // a port in use fails before anything starts
+		(*System).openDatabases, // and migrates them, when configured to
+		(*System).openBus,
+		(*System).initModules,
+		(*System).provision, // every consumer group, before anything is published
+		(*System).subscribe, // every consumer, before any relay publishes
+		(*System).startWorkers,
+		(*System).serve,
+	)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newSystem checks cfg against the modules, before anything is started: the
+// names, the bus, and, when topology is set, that every started module can
+// reach what it needs (see checkTopology).
+func newSystem(all []Module, cfg Config, topology bool) (*System, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -121,124 +128,76 @@ func Start(ctx context.Context, all []Module, cfg Config) (sys *System, err erro
 	if err != nil {
 		return nil, err
 	}
-	crossProcess := cfg.Bus != nil || (cfg.BusURL != "" && cfg.BusURL != "gochannel")
-	if err := checkTopology(all, selected, cfg.Peers, !crossProcess); err != nil {
-		return nil, err
+	s := &System{cfg: cfg, log: cfg.Log, local: map[string]any{}}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.runCtx = runCtx
+	s.onStop(func(context.Context) error { cancel(); return nil })
+	if cfg.Bus == nil {
+		if s.transport, err = messaging.Lookup(cfg.BusURL); err != nil {
+			return nil, &UsageError{err.Error()}
+		}
+	}
+	if topology {
+		// A bus the caller brings is vouched for: it reaches every consumer.
+		localBus := cfg.Bus == nil && !s.transport.CrossProcess()
+		if err := checkTopology(all, selected, cfg.Peers, localBus); err != nil {
+			return nil, err
+		}
 	}
 	ordered, err := initOrder(selected)
 	if err != nil {
 		return nil, err
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	sys = &System{cfg: cfg, log: cfg.Log, cancel: cancel, local: map[string]any{}}
-	defer func() {
-		if err != nil {
-			sys.Stop(context.WithoutCancel(ctx))
-			sys = nil
-		}
-	}()
-
-	// Bind every port first: a port in use must fail before anything starts.
 	for _, m := range ordered {
-		addr := cfg.Listen[m.Name]
+		log := cfg.Log.With("module", m.Name)
+		s.modules = append(s.modules, &running{env: &Env{Module: m, Log: log, sys: s}})
+	}
+	return s, nil
+}
+
+// run runs phases in order. When one fails, what the earlier ones did is
+// undone and its error returned.
+func (s *System) run(ctx context.Context, phases ...phase) error {
+	for _, p := range phases {
+		if err := p(s, ctx); err != nil {
+			_ = s.Stop(context.WithoutCancel(ctx))
+			return err
+		}
+	}
+	return nil
+}
+
+// onStop registers how to undo what a phase did.
+func (s *System) onStop(f func(ctx context.Context) error) { s.undo = append(s.undo, f) }
+
+// listen binds every module's port.
+func (s *System) listen(context.Context) error {
+	for _, r := range s.modules {
+		m := r.env.Module
+		addr := s.cfg.Listen[m.Name]
 		if addr == "" {
 			addr = ":" + strconv.Itoa(m.Port)
 		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			return sys, fmt.Errorf("module %s cannot listen on %s: %w", m.Name, addr, err)
+			return fmt.Errorf("module %s cannot listen on %s: %w", m.Name, addr, err)
 		}
-		log := cfg.Log.With("module", m.Name)
-		sys.modules = append(sys.modules, &running{listener: ln, env: &Env{Module: m, Log: log, HTTP: web.New(m.Name, log), sys: sys}})
-	}
-
-	if err := sys.openDatabases(ctx); err != nil {
-		return sys, err
-	}
-	sys.bus = cfg.Bus
-	if sys.bus == nil {
-		bus, err := messaging.Open(ctx, cfg.BusURL, messaging.Options{DatabaseURL: cfg.DatabaseURL, Namespace: cfg.BusNamespace, Log: cfg.Log})
-		if err != nil {
-			return sys, fmt.Errorf("open the bus: %w", err)
-		}
-		sys.bus, sys.ownBus = bus, true
-	}
-
-	for _, r := range sys.modules {
-		if r.env.DB != nil {
-			r.env.Events = messaging.NewConsumers(r.env.Module.Name, r.env.DB, cfg.Retry, r.env.Log)
-		}
-		if err := r.env.Module.Init(ctx, r.env); err != nil {
-			return sys, fmt.Errorf("module %s: init: %w", r.env.Module.Name, err)
-		}
-		if r.env.Events != nil {
-			if extra := r.env.Events.Declared(r.env.Module.Consumes); len(extra) > 0 {
-				return sys, fmt.Errorf("module %s handles %v without declaring them in Consumes", r.env.Module.Name, extra)
+		r.listener = ln
+		s.onStop(func(context.Context) error {
+			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("module %s: close listener: %w", m.Name, err)
 			}
-			// `migrate` provisions a group for every declared topic: one with
-			// no handler would collect events that nobody ever takes.
-			if missing := unhandled(r.env.Module.Consumes, r.env.Events.Topics()); len(missing) > 0 {
-				return sys, fmt.Errorf("module %s declares it consumes %v but registers no handler for them", r.env.Module.Name, missing)
-			}
-		}
-		sys.mountOps(r)
+			return nil
+		})
 	}
-
-	// Subscribe every consumer before any relay publishes, so that no event
-	// committed before start-up is published to nobody. The groups are
-	// provisioned first: subscribing would create them too, but a broker that
-	// refuses a group's state then fails start-up here, within ctx, instead of
-	// leaving the subscription stuck.
-	for _, r := range sys.modules {
-		if r.env.Events == nil {
-			continue
-		}
-		if err := sys.bus.Provision(ctx, r.env.Module.Name, r.env.Events.Topics()); err != nil {
-			return sys, fmt.Errorf("module %s: %w", r.env.Module.Name, err)
-		}
-		sub, err := sys.bus.Subscriber(r.env.Module.Name)
-		if err != nil {
-			return sys, fmt.Errorf("module %s: subscribe: %w", r.env.Module.Name, err)
-		}
-		if err := r.env.Events.Start(runCtx, sub); err != nil {
-			return sys, fmt.Errorf("module %s: start consumers: %w", r.env.Module.Name, err)
-		}
-	}
-	for _, r := range sys.modules {
-		if r.env.DB == nil {
-			continue
-		}
-		r.relay = messaging.NewRelay(r.env.DB, sys.bus.Publisher(), r.env.Module.Name, r.env.Log)
-		r.mailer = mail.NewDispatcher(r.env.Module.Name, r.env.DB, cfg.Mail, r.env.Log)
-		sys.goWorker(func() { r.relay.Run(runCtx) })
-		sys.goWorker(func() { r.mailer.Run(runCtx) })
-	}
-	for _, r := range sys.modules {
-		for _, run := range r.env.background {
-			sys.goWorker(func() { run(runCtx) })
-		}
-	}
-	for _, r := range sys.modules {
-		r.server = &http.Server{Handler: r.env.HTTP, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := r.server.Serve(r.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				r.env.Log.Error("server stopped", "error", err)
-			}
-		}()
-		r.env.Log.Info("module started", "addr", r.listener.Addr().String(), "bus", sys.bus.Name())
-	}
-	return sys, nil
-}
-
-func (s *System) goWorker(f func()) {
-	s.workers.Add(1)
-	go func() { defer s.workers.Done(); f() }()
+	return nil
 }
 
 // openDatabases opens and, when configured, migrates every module's schema,
 // concurrently: each module has its own migrations table and lock.
 func (s *System) openDatabases(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
+	var mu sync.Mutex
 	for _, r := range s.modules {
 		if r.env.Module.Migrations == nil {
 			continue
@@ -248,10 +207,22 @@ func (s *System) openDatabases(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			mu.Lock()
 			r.env.DB = db
-			if s.cfg.Migrate {
-				return MigrateModule(gctx, db, r.env.Module)
+			s.onStop(func(context.Context) error {
+				if err := db.Close(); err != nil {
+					return fmt.Errorf("module %s: close database: %w", r.env.Module.Name, err)
+				}
+				return nil
+			})
+			mu.Unlock()
+			if !s.cfg.Migrate {
+				return nil
 			}
+			if err := MigrateModule(gctx, db, r.env.Module); err != nil {
+				return err
+			}
+			r.env.Log.Info("migrated")
 			return nil
 		})
 	}
@@ -285,245 +256,226 @@ func MigrateModule(ctx context.Context, db *database.DB, m Module) error {
 	return nil
 }
 
-// mountOps adds /healthz, /readyz and the dead-letter endpoints.
-func (s *System) mountOps(r *running) {
-	env := r.env
-	web.MountHealth(env.HTTP, func() []web.Check {
-		if env.DB == nil {
-			return nil
-		}
-		return []web.Check{
-			{Name: "database", Check: env.DB.Ping},
-			{Name: "migrations", Check: func(ctx context.Context) error {
-				ok, err := database.AtHead(ctx, env.DB, database.PlatformMigrations(), database.PlatformTable)
-				if err == nil && ok {
-					ok, err = database.AtHead(ctx, env.DB, env.Module.Migrations, database.ModuleTable)
-				}
-				if err != nil {
-					return err
-				}
-				if !ok {
-					return errors.New("not at head: run `uberservice migrate`")
-				}
-				return nil
-			}},
-			{Name: "bus", Check: func(context.Context) error {
-				if !env.Events.Running() {
-					return errors.New("event consumers are not running")
-				}
-				return nil
-			}},
-		}
-	})
-	if env.Events == nil {
-		return
+// openBus opens the configured bus, unless the caller brought one.
+func (s *System) openBus(ctx context.Context) error {
+	if s.cfg.Bus != nil {
+		s.bus = s.cfg.Bus
+		return nil
 	}
-	env.HTTP.GET("/ops/dead-letters", func(c echo.Context) error {
-		items, err := env.Events.DeadLetters(c.Request().Context())
-		if err != nil {
+	bus, err := s.transport.Open(ctx, messaging.Options{DatabaseURL: s.cfg.DatabaseURL, Namespace: s.cfg.BusNamespace, Log: s.log})
+	if err != nil {
+		return fmt.Errorf("open the bus: %w", err)
+	}
+	s.bus = bus
+	s.onStop(func(context.Context) error {
+		// A broker that is down cannot be said goodbye to; nothing is lost by
+		// that (unsent events wait in the outboxes), so it is no failed stop.
+		if err := bus.Close(); err != nil {
+			s.log.Warn("closing the bus", "bus", bus.Name(), "error", err)
+		}
+		return nil
+	})
+	return nil
+}
+
+// initModules builds every module, each after those whose gateways it uses,
+// and holds what it registers to what it declares.
+func (s *System) initModules(ctx context.Context) error {
+	for _, r := range s.modules {
+		env, m := r.env, r.env.Module
+		env.HTTP = web.New(m.Name, env.Log)
+		if env.DB != nil {
+			env.Events = messaging.NewConsumers(m.Name, env.DB, s.cfg.Retry, env.Log)
+			env.Outbox = messaging.NewOutbox(m.Name, m.Publishes)
+		}
+		if err := m.Init(ctx, env); err != nil {
+			return fmt.Errorf("module %s: init: %w", m.Name, err)
+		}
+		if err := checkHandlers(m, env.Events); err != nil {
 			return err
 		}
-		return web.List(c, items)
-	})
-	env.HTTP.POST("/ops/dead-letters/:id/replay", func(c echo.Context) error {
-		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+		mountOps(env)
+	}
+	return nil
+}
+
+// checkHandlers holds the handlers a module registered to its Consumes, both
+// ways: a handler for an undeclared topic would consume what no deployment
+// provisions, and a declared topic without a handler would have a consumer
+// group that collects events nobody takes.
+func checkHandlers(m Module, events *messaging.Consumers) error {
+	var handled []string
+	if events != nil {
+		handled = events.Topics()
+	}
+	if extra := missing(handled, m.Consumes); len(extra) > 0 {
+		return fmt.Errorf("module %s handles %v without declaring them in Consumes", m.Name, extra)
+	}
+	if absent := missing(m.Consumes, handled); len(absent) > 0 {
+		return fmt.Errorf("module %s declares it consumes %v but registers no handler for them", m.Name, absent)
+	}
+	return nil
+}
+
+// consumes reports whether a module of the system consumes events.
+func (s *System) consumes() bool {
+	for _, r := range s.modules {
+		if r.env.Module.Migrations != nil && len(r.env.Module.Consumes) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// provision creates the consumer group of every module that consumes, for
+// the topics it declares. Subscribing would create them too, but a broker
+// that refuses a group's state then fails here, within ctx, instead of
+// leaving a subscription stuck; and `migrate` creates them with no
+// subscription at all.
+func (s *System) provision(ctx context.Context) error {
+	for _, r := range s.modules {
+		m := r.env.Module
+		if m.Migrations == nil || len(m.Consumes) == 0 {
+			continue
+		}
+		if err := s.bus.Provision(ctx, m.Name, m.Consumes); err != nil {
+			return fmt.Errorf("module %s: %w", m.Name, err)
+		}
+		r.env.Log.Info("provisioned the consumer group", "bus", s.bus.Name(), "topics", m.Consumes)
+	}
+	return nil
+}
+
+// subscribe starts every module's consumers.
+func (s *System) subscribe(context.Context) error {
+	for _, r := range s.modules {
+		events := r.env.Events
+		if events == nil {
+			continue
+		}
+		sub, err := s.bus.Subscriber(r.env.Module.Name)
 		if err != nil {
-			return problem.ErrNotFound.WithDetail("no dead letter %q", c.Param("id"))
+			return fmt.Errorf("module %s: subscribe: %w", r.env.Module.Name, err)
 		}
-		switch err := env.Events.Replay(c.Request().Context(), id); {
-		case errors.Is(err, messaging.ErrNoDeadLetter):
-			return problem.ErrNotFound.WithDetail("no dead letter %d", id)
-		case err != nil:
-			return problem.ErrConflict.WithDetail("%v", err)
+		if err := events.Start(s.runCtx, sub); err != nil {
+			return fmt.Errorf("module %s: start consumers: %w", r.env.Module.Name, err)
 		}
-		return c.JSON(http.StatusOK, map[string]any{"replayed": id})
+		s.onStop(func(context.Context) error {
+			if err := events.Close(); err != nil {
+				return fmt.Errorf("module %s: close consumers: %w", r.env.Module.Name, err)
+			}
+			return nil
+		})
+	}
+	return nil
+}
+
+// startWorkers starts every module's outbox relay, mail dispatcher and
+// background work. Stopped, the relays and mailers make a last pass while
+// the consumers are still subscribed, so the in-process bus can deliver what
+// the relays flush.
+func (s *System) startWorkers(context.Context) error {
+	ctx, cancel := context.WithCancel(s.runCtx)
+	for _, r := range s.modules {
+		if db := r.env.DB; db != nil {
+			relay := messaging.NewRelay(db, s.bus.Publisher(), r.env.Module.Name, r.env.Log)
+			mailer := mail.NewDispatcher(r.env.Module.Name, db, s.cfg.Mail, r.env.Log)
+			s.goWorker(func() { relay.Run(ctx) })
+			s.goWorker(func() { mailer.Run(ctx) })
+		}
+		for _, run := range r.env.background {
+			s.goWorker(func() { run(ctx) })
+		}
+	}
+	s.onStop(func(stop context.Context) error {
+		cancel()
+		done := make(chan struct{})
+		go func() { s.workers.Wait(); close(done) }()
+		select {
+		case <-done:
+			return nil
+		case <-stop.Done():
+			return errors.New("background workers did not stop in time")
+		}
 	})
+	return nil
+}
+
+func (s *System) goWorker(f func()) {
+	s.workers.Add(1)
+	go func() { defer s.workers.Done(); f() }()
+}
+
+// serve serves every module's HTTP server. Stopped, the servers stop
+// accepting and finish the requests in flight, all at once.
+func (s *System) serve(context.Context) error {
+	for _, r := range s.modules {
+		r.server = &http.Server{Handler: r.env.HTTP, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := r.server.Serve(r.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				r.env.Log.Error("server stopped", "error", err)
+			}
+		}()
+		r.env.Log.Info("module started", "addr", r.listener.Addr().String(), "bus", s.bus.Name())
+	}
+	s.onStop(func(ctx context.Context) error {
+		errs := make([]error, len(s.modules))
+		var wg sync.WaitGroup
+		for i, r := range s.modules {
+			wg.Go(func() {
+				if err := r.server.Shutdown(ctx); err != nil {
+					errs[i] = fmt.Errorf("module %s: http shutdown: %w", r.env.Module.Name, err)
+				}
+			})
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	})
+	return nil
+}
+
+// Stop stops the system gracefully within the configured bound, undoing
+// what Start did in reverse: it stops accepting requests and finishes those
+// in flight, flushes the outbox relays, lets event handlers finish, sends
+// what mail is due, closes the bus and the pools.
+func (s *System) Stop(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	for i := len(s.undo) - 1; i >= 0; i-- {
+		errs = append(errs, s.undo[i](ctx))
+	}
+	s.undo = nil
+	return errors.Join(errs...)
 }
 
 // Addr returns the address module listens on, or "" when it is not running here.
 func (s *System) Addr(module string) string {
 	for _, r := range s.modules {
-		if r.env.Module.Name == module {
+		if r.env.Module.Name == module && r.listener != nil {
 			return r.listener.Addr().String()
 		}
 	}
 	return ""
 }
 
-// Stop stops the system gracefully within the configured bound: it stops
-// accepting requests and finishes those in flight, flushes the outbox relays,
-// lets event handlers finish, sends what mail is due, and closes the pools.
-func (s *System) Stop(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
-	defer cancel()
-	var (
-		errs []error
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-	)
-	for _, r := range s.modules {
-		if r.server != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := r.server.Shutdown(ctx); err != nil {
-					mu.Lock()
-					defer mu.Unlock()
-					errs = append(errs, fmt.Errorf("module %s: http shutdown: %w", r.env.Module.Name, err))
-				}
-			}()
-		} else if r.listener != nil {
-			_ = r.listener.Close()
-		}
-	}
-	wg.Wait()
-	// Relays and mailers make a last pass; consumers are still subscribed so the
-	// in-process bus can deliver what the relays flush.
-	if s.cancel != nil {
-		s.cancel()
-	}
-	done := make(chan struct{})
-	go func() { s.workers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		errs = append(errs, errors.New("background workers did not stop in time"))
-	}
-	for _, r := range s.modules {
-		if r.env.Events != nil {
-			if err := r.env.Events.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("module %s: close consumers: %w", r.env.Module.Name, err))
-			}
-		}
-	}
-	if s.bus != nil && s.ownBus {
-		// A broker that is down cannot be said goodbye to; nothing is lost by
-		// that (unsent events wait in the outboxes), so it is no failed stop.
-		if err := s.bus.Close(); err != nil {
-			s.log.Warn("closing the bus", "bus", s.bus.Name(), "error", err)
-		}
-	}
-	for _, r := range s.modules {
-		if r.env.DB != nil {
-			if err := r.env.DB.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("module %s: close database: %w", r.env.Module.Name, err))
-			}
-		}
-	}
-	s.log.Info("stopped")
-	return errors.Join(errs...)
+func (s *System) provide(gateway string, impl any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.local[gateway] = impl
 }
 
-// checkTopology refuses, before anything starts, a configuration that cannot
-// work: a started module that calls a gateway whose module is neither started
-// here nor given a peer URL, or events that would have to cross processes on
-// the in-process bus, where they would silently be lost. Every problem found is
-// reported at once.
-func checkTopology(all, selected []Module, peers map[string]string, localBus bool) error {
-	here := map[string]bool{}
-	for _, m := range selected {
-		here[m.Name] = true
-	}
-	var problems []string
-	for _, m := range selected {
-		for _, dep := range m.Uses {
-			if !here[dep] && peers[dep] == "" {
-				problems = append(problems, fmt.Sprintf(
-					"module %s needs the %s gateway, but %s is neither started here nor given a peer URL (--peer %s=URL)",
-					m.Name, dep, dep, dep))
-			}
-		}
-		for _, producer := range producers(m.Consumes) {
-			if localBus && !here[producer] {
-				problems = append(problems, fmt.Sprintf(
-					"module %s consumes %s events, but %s is not started in this process and the in-process bus cannot carry events between processes: start them together, or choose a broker with --bus",
-					m.Name, producer, producer))
-			}
-		}
-	}
-	for _, m := range all {
-		if !localBus || here[m.Name] || peers[m.Name] == "" {
-			continue
-		}
-		for _, producer := range producers(m.Consumes) {
-			if here[producer] {
-				problems = append(problems, fmt.Sprintf(
-					"module %s runs elsewhere (--peer %s) and consumes %s events, which the in-process bus cannot carry to it: start them together, or choose a broker with --bus",
-					m.Name, m.Name, producer))
-			}
-		}
-	}
-	if len(problems) > 0 {
-		return usagef("this configuration cannot work:\n  - %s", strings.Join(problems, "\n  - "))
-	}
-	return nil
-}
-
-// unhandled lists the topics of declared that are not among handled.
-func unhandled(declared, handled []string) []string {
-	var out []string
-	for _, t := range declared {
-		if !slices.Contains(handled, t) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// producers lists the contexts whose topics are among topics, in order.
-func producers(topics []string) []string {
-	var out []string
-	for _, t := range topics {
-		ctx, _, _ := strings.Cut(t, ".")
-		if !slices.Contains(out, ctx) {
-			out = append(out, ctx)
-		}
-	}
-	return out
-}
-
-// initOrder orders modules so that each comes after the local modules whose
-// gateways it uses.
-func initOrder(mods []Module) ([]Module, error) {
-	byName := map[string]Module{}
-	for _, m := range mods {
-		byName[m.Name] = m
-	}
-	var out []Module
-	state := map[string]int{} // 1 visiting, 2 done
-	var visit func(m Module, path []string) error
-	visit = func(m Module, path []string) error {
-		switch state[m.Name] {
-		case 1:
-			return usagef("modules depend on each other in a cycle: %s", strings.Join(append(path, m.Name), " -> "))
-		case 2:
-			return nil
-		}
-		state[m.Name] = 1
-		deps := slices.Clone(m.Uses)
-		sort.Strings(deps)
-		for _, dep := range deps {
-			if d, ok := byName[dep]; ok {
-				if err := visit(d, append(path, m.Name)); err != nil {
-					return err
-				}
-			}
-		}
-		state[m.Name] = 2
-		out = append(out, m)
-		return nil
-	}
-	for _, m := range mods {
-		if err := visit(m, nil); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+func (s *System) lookup(gateway string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resolved = append(s.resolved, gateway)
+	impl, ok := s.local[gateway]
+	return impl, ok
 }
 
 // Local returns the in-process implementation of gateway name, when its module
-// runs here. Contract tests use it to hold the local and the HTTP
-// implementations to the same suite.
+// runs here. Contract tests use it (through apptest.Local) to hold the local
+// and the HTTP implementations to the same suite.
 func (s *System) Local(name string) (any, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -12,8 +12,8 @@ import (
 func TestCheckTopologyRefusesWhatCannotWork(t *testing.T) {
 	all := []Module{
 		{Name: "accounts", Publishes: []string{"accounts.funds_deposited.v1"}},
-		{Name: "im", Uses: []string{"accounts"}, Consumes: []string{"accounts.funds_deposited.v1"}},
-		{Name: "portal", Uses: []string{"accounts", "im"}},
+		{Name: "im", Uses: deps("accounts"), Consumes: []string{"accounts.funds_deposited.v1"}},
+		{Name: "portal", Uses: deps("accounts", "im")},
 	}
 	pick := func(names ...string) []Module {
 		m, err := Select(all, names)
@@ -64,8 +64,8 @@ func TestCheckTopologyRefusesWhatCannotWork(t *testing.T) {
 
 func TestInitOrderPutsProvidersFirst(t *testing.T) {
 	mods := []Module{
-		{Name: "portal", Uses: []string{"accounts", "im"}},
-		{Name: "im", Uses: []string{"accounts"}},
+		{Name: "portal", Uses: deps("accounts", "im")},
+		{Name: "im", Uses: deps("accounts")},
 		{Name: "accounts"},
 	}
 	got, err := initOrder(mods)
@@ -79,7 +79,7 @@ func TestInitOrderPutsProvidersFirst(t *testing.T) {
 	if strings.Join(names, ",") != "accounts,im,portal" {
 		t.Fatalf("order %v", names)
 	}
-	if _, err := initOrder([]Module{{Name: "a", Uses: []string{"b"}}, {Name: "b", Uses: []string{"a"}}}); err == nil {
+	if _, err := initOrder([]Module{{Name: "a", Uses: deps("b")}, {Name: "b", Uses: deps("a")}}); err == nil {
 		t.Fatal("a cycle was accepted")
 	}
 }
@@ -111,4 +111,13 @@ func TestBackgroundWorkRunsUntilStop(t *testing.T) {
 	default:
 		t.Fatal("Stop returned before the background work did")
 	}
+}
+
+// deps declares the required gateways names, as Deps does of gateway values.
+func deps(names ...string) []Dependency {
+	out := make([]Dependency, len(names))
+	for i, n := range names {
+		out[i] = Dependency{Gateway: n}
+	}
+	return out
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -381,15 +380,4 @@ func (c *Consumers) handlerFor(topic string) *handler {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.handlers[topic]
-}
-
-// Declared reports whether every registered topic is among declared; the
-// runtime uses it to hold modules to what they declare.
-func (c *Consumers) Declared(declared []string) (undeclared []string) {
-	for _, t := range c.Topics() {
-		if !slices.Contains(declared, t) {
-			undeclared = append(undeclared, t)
-		}
-	}
-	return undeclared
 }

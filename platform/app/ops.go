@@ -1,0 +1,75 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/messaging"
+	"github.com/uberservice/uberservice/platform/problem"
+	"github.com/uberservice/uberservice/platform/web"
+)
+
+// mountOps adds what an operator asks of every module: /healthz and /readyz,
+// and, for a module that consumes, its dead letters to list and replay.
+func mountOps(env *Env) {
+	web.MountHealth(env.HTTP, func() []web.Check { return readiness(env) })
+	if env.Events == nil {
+		return
+	}
+	env.HTTP.GET("/ops/dead-letters", func(c echo.Context) error {
+		items, err := env.Events.DeadLetters(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		return web.List(c, items)
+	})
+	env.HTTP.POST("/ops/dead-letters/:id/replay", func(c echo.Context) error {
+		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+		if err != nil {
+			return problem.ErrNotFound.WithDetail("no dead letter %q", c.Param("id"))
+		}
+		switch err := env.Events.Replay(c.Request().Context(), id); {
+		case errors.Is(err, messaging.ErrNoDeadLetter):
+			return problem.ErrNotFound.WithDetail("no dead letter %d", id)
+		case err != nil:
+			return problem.ErrConflict.WithDetail("%v", err)
+		}
+		return c.JSON(http.StatusOK, map[string]any{"replayed": id})
+	})
+}
+
+// readiness is what /readyz checks of a module: its database answers, its
+// schema is at the head of its migrations and its consumers run. A module
+// with no data is ready once it serves.
+func readiness(env *Env) []web.Check {
+	if env.DB == nil {
+		return nil
+	}
+	return []web.Check{
+		{Name: "database", Check: env.DB.Ping},
+		{Name: "migrations", Check: func(ctx context.Context) error {
+			ok, err := database.AtHead(ctx, env.DB, database.PlatformMigrations(), database.PlatformTable)
+			if err == nil && ok {
+				ok, err = database.AtHead(ctx, env.DB, env.Module.Migrations, database.ModuleTable)
+			}
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errors.New("not at head: run `uberservice migrate`")
+			}
+			return nil
+		}},
+		{Name: "bus", Check: func(context.Context) error {
+			if !env.Events.Running() {
+				return errors.New("event consumers are not running")
+			}
+			return nil
+		}},
+	}
+}

@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/uberservice/uberservice/platform/mail"
+)
+
+func runCommand(args []string, modules []Module, stderr io.Writer) error {
+	var f flags
+	fs := newFlagSet("run", stderr, &f, modules, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments: %v", fs.Args())
+	}
+	cfg, log, err := f.config(modules, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.Mail, err = mail.NewSender(f.mailURL, log); err != nil {
+		return &UsageError{err.Error()}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if f.debug != "" {
+		stopDebug, err := serveDebug(ctx, f.debug, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
+	release, err := resolveDatabase(ctx, &cfg, modules, f.pgDir, log)
+	if err != nil {
+		return err
+	}
+	defer release()
+	sys, err := Start(ctx, modules, cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	stop() // a second signal kills the process the default way
+	log.Info("shutting down")
+	err = sys.Stop(context.Background())
+	log.Info("stopped")
+	return err
+}
