@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 	"unicode"
@@ -165,37 +164,37 @@ func (s *service) GetMany(ctx context.Context, ids []uuid.UUID) ([]gateway.Accou
 	return out, nil
 }
 
-// Deposit puts amount into account id for its owner. key is the request's
-// Idempotency-Key, possibly empty. The result is the response to send: it is
-// stored with the effect, so a retry with the same key gets it again.
-func (s *service) Deposit(ctx context.Context, id uuid.UUID, amount int64, key string) (idempotency.Result, error) {
+// Deposit puts amount into account id for its owner and returns the ledger
+// entry. key is the request's Idempotency-Key, possibly empty: the entry is
+// stored with the key, so a retry with the same key gets it again (replayed
+// true) and moves nothing.
+func (s *service) Deposit(ctx context.Context, id uuid.UUID, amount int64, key string) (t gateway.Transaction, replayed bool, err error) {
 	return s.moveForOwner(ctx, deposit, id, amount, key)
 }
 
 // Withdraw takes amount out of account id for its owner, like Deposit.
-func (s *service) Withdraw(ctx context.Context, id uuid.UUID, amount int64, key string) (idempotency.Result, error) {
+func (s *service) Withdraw(ctx context.Context, id uuid.UUID, amount int64, key string) (t gateway.Transaction, replayed bool, err error) {
 	return s.moveForOwner(ctx, withdrawal, id, amount, key)
 }
 
-func (s *service) moveForOwner(ctx context.Context, k kind, id uuid.UUID, amount int64, key string) (idempotency.Result, error) {
+func (s *service) moveForOwner(ctx context.Context, k kind, id uuid.UUID, amount int64, key string) (gateway.Transaction, bool, error) {
 	var v problem.Violations
 	checkAmount(&v, amount)
 	if err := v.Err(); err != nil {
-		return idempotency.Result{}, err
+		return gateway.Transaction{}, false, err
 	}
 	// The request as the key remembers it: a retry must ask for the same amount.
 	request := struct {
 		Amount int64 `json:"amount"`
 	}{amount}
-	res, err := idempotency.Do(ctx, s.db, k.name+":"+id.String(), key, request,
-		func(tx *gorm.DB) (int, any, error) {
-			t, err := move(ctx, tx, k, id, amount, "")
-			return http.StatusCreated, t, err
+	t, replayed, err := idempotency.Do(ctx, s.db, k.name+":"+id.String(), key, request,
+		func(tx *gorm.DB) (gateway.Transaction, error) {
+			return move(ctx, tx, k, id, amount, "")
 		})
 	if err != nil {
-		return idempotency.Result{}, fail(k.name, err)
+		return gateway.Transaction{}, false, fail(k.name, err)
 	}
-	return res, nil
+	return t, replayed, nil
 }
 
 // Debit implements gateway.Accounts.

@@ -2,9 +2,6 @@ package orders
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -116,7 +113,7 @@ func (r PlaceOrder) validate() (uuid.UUID, []line, error) {
 // requestHash identifies a request for its Idempotency-Key: the hash of its
 // canonical form, the account and the lines in SKU order, so that the same
 // order written in another order of lines is the same request.
-func requestHash(account uuid.UUID, lines []line) string {
+func requestHash(account uuid.UUID, lines []line) (string, error) {
 	canonical := struct {
 		AccountID uuid.UUID   `json:"account_id"`
 		Lines     []OrderLine `json:"lines"`
@@ -124,9 +121,7 @@ func requestHash(account uuid.UUID, lines []line) string {
 	for i, l := range lines {
 		canonical.Lines[i] = OrderLine{SKU: l.SKU, Quantity: l.Quantity}
 	}
-	data, _ := json.Marshal(canonical) // plain strings and numbers always encode
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
+	return idempotency.RequestHash(canonical)
 }
 
 // Place places an order and runs its saga as far as it goes now: the answer
@@ -141,8 +136,8 @@ func requestHash(account uuid.UUID, lines []line) string {
 // a little for its saga to finish, and never starts a second saga (replayed is
 // true); the same key with another request is problem.ErrIdempotencyMismatch.
 func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gateway.Order, replayed bool, err error) {
-	if len(key) > idempotency.MaxKeyLength {
-		return gateway.Order{}, false, idempotency.ErrKeyTooLong
+	if err := idempotency.CheckKey(key); err != nil {
+		return gateway.Order{}, false, err
 	}
 	account, lines, err := req.validate()
 	if err != nil {
@@ -155,7 +150,10 @@ func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gate
 	placed := order{ID: id, AccountID: account, Status: gateway.StatusPlaced, SagaStep: stepReserving, Lines: lines}
 	var keyArg *string
 	if key != "" {
-		hash := requestHash(account, lines)
+		hash, err := requestHash(account, lines)
+		if err != nil {
+			return gateway.Order{}, false, fail("place", err)
+		}
 		keyArg, placed.RequestHash = &key, &hash
 	}
 	token := uuid.New()

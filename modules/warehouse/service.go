@@ -177,46 +177,47 @@ func (s *service) Product(ctx context.Context, sku string) (Product, error) {
 	return p, nil
 }
 
-// ReceiveStock adds goods received to the stock on hand of sku. key is the
-// request's Idempotency-Key, possibly empty: the result is stored with the
-// effect, so a retry with the same key gets it again and adds nothing.
-func (s *service) ReceiveStock(ctx context.Context, sku string, quantity int64, key string) (idempotency.Result, error) {
+// ReceiveStock adds goods received to the stock on hand of sku and returns
+// the product with its new stock. key is the request's Idempotency-Key,
+// possibly empty: the product is stored with the key, so a retry with the same
+// key gets it again (replayed true) and adds nothing.
+func (s *service) ReceiveStock(ctx context.Context, sku string, quantity int64, key string) (p Product, replayed bool, err error) {
 	if !skuPattern.MatchString(sku) {
-		return idempotency.Result{}, productNotFound(sku)
+		return Product{}, false, productNotFound(sku)
 	}
 	var v problem.Violations
 	checkQuantity(&v, "quantity", quantity)
 	if err := v.Err(); err != nil {
-		return idempotency.Result{}, err
+		return Product{}, false, err
 	}
 	// The request as the key remembers it: a retry must receive the same quantity.
 	request := struct {
 		Quantity int64 `json:"quantity"`
 	}{quantity}
-	res, err := idempotency.Do(ctx, s.db, "stock:"+sku, key, request, func(tx *gorm.DB) (int, any, error) {
-		p, ok, err := addStock(tx, sku, quantity)
+	p, replayed, err = idempotency.Do(ctx, s.db, "stock:"+sku, key, request, func(tx *gorm.DB) (Product, error) {
+		received, ok, err := addStock(tx, sku, quantity)
 		switch {
 		case err != nil:
-			return 0, nil, err
+			return Product{}, err
 		case ok:
-			return http.StatusOK, p, nil
+			return received, nil
 		}
 		_, found, err := findProduct(tx, sku)
 		switch {
 		case err != nil:
-			return 0, nil, err
+			return Product{}, err
 		case !found:
-			return 0, nil, productNotFound(sku)
+			return Product{}, productNotFound(sku)
 		}
-		return 0, nil, ErrStockLimit.WithDetail("%s cannot take %d more", quoteSKU(sku), quantity)
+		return Product{}, ErrStockLimit.WithDetail("%s cannot take %d more", quoteSKU(sku), quantity)
 	})
 	if err != nil {
-		return idempotency.Result{}, fail("receive stock", err)
+		return Product{}, false, fail("receive stock", err)
 	}
-	if !res.Replayed {
+	if !replayed {
 		s.log.InfoContext(ctx, "stock received", "sku", sku, "quantity", quantity)
 	}
-	return res, nil
+	return p, replayed, nil
 }
 
 // Reserve implements gateway.Warehouse. The reservation row is claimed first:
