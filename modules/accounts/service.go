@@ -2,12 +2,8 @@ package accounts
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"regexp"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -20,6 +16,7 @@ import (
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/money"
 	"github.com/uberservice/uberservice/platform/problem"
+	"github.com/uberservice/uberservice/platform/validate"
 )
 
 // MaxAmount is the largest amount a single movement may carry, in minor units
@@ -34,12 +31,7 @@ const (
 	maxReference    = 255
 )
 
-// DefaultCurrency is the currency of an account opened without one.
-const DefaultCurrency = "USD"
-
 const statusActive = "active"
-
-var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
 
 // service is the application layer of the accounts context: every rule lives
 // here, between the HTTP handlers and the store. It is also the local
@@ -64,29 +56,15 @@ type OpenAccount struct {
 func (r *OpenAccount) normalize() error {
 	r.OwnerName = strings.TrimSpace(r.OwnerName)
 	if r.Currency == "" {
-		r.Currency = DefaultCurrency
+		r.Currency = money.DefaultCurrency
 	}
 	var v problem.Violations
-	switch {
-	case r.OwnerName == "":
-		v.Add("owner_name", "is required")
-	case utf8.RuneCountInString(r.OwnerName) > maxOwnerName:
-		v.Add("owner_name", fmt.Sprintf("must be at most %d characters", maxOwnerName))
-	case hasControl(r.OwnerName):
-		v.Add("owner_name", "must not contain control characters")
-	}
+	validate.RequiredText(&v, "owner_name", r.OwnerName, maxOwnerName)
 	if !mail.ValidAddress(r.Email) {
 		v.Add("email", "must be a plain email address such as name@example.com")
 	}
-	if !currencyCode.MatchString(r.Currency) {
-		v.Add("currency", "must be an ISO 4217 code such as USD")
-	}
-	switch {
-	case utf8.RuneCountInString(r.ReferralCode) > maxReferralCode:
-		v.Add("referral_code", fmt.Sprintf("must be at most %d characters", maxReferralCode))
-	case hasControl(r.ReferralCode):
-		v.Add("referral_code", "must not contain control characters")
-	}
+	validate.Currency(&v, "currency", r.Currency)
+	validate.Text(&v, "referral_code", r.ReferralCode, maxReferralCode)
 	return v.Err()
 }
 
@@ -121,7 +99,7 @@ func (s *service) Open(ctx context.Context, req OpenAccount) (gateway.Account, e
 		})
 	})
 	if err != nil {
-		return gateway.Account{}, fail("open", err)
+		return gateway.Account{}, problem.Wrapf(err, "accounts: open")
 	}
 	return a, nil
 }
@@ -130,7 +108,7 @@ func (s *service) Open(ctx context.Context, req OpenAccount) (gateway.Account, e
 func (s *service) Get(ctx context.Context, id uuid.UUID) (gateway.Account, error) {
 	a, found, err := findAccount(s.db.WithContext(ctx), id)
 	if err != nil {
-		return gateway.Account{}, fail("get", err)
+		return gateway.Account{}, problem.Wrapf(err, "accounts: get")
 	}
 	if !found {
 		return gateway.Account{}, notFound(id)
@@ -150,7 +128,7 @@ func (s *service) GetMany(ctx context.Context, ids []uuid.UUID) ([]gateway.Accou
 	}
 	found, err := findAccounts(s.db.WithContext(ctx), ids)
 	if err != nil {
-		return nil, fail("get many", err)
+		return nil, problem.Wrapf(err, "accounts: get many")
 	}
 	byID := make(map[uuid.UUID]gateway.Account, len(found))
 	for _, a := range found {
@@ -179,7 +157,7 @@ func (s *service) Withdraw(ctx context.Context, id uuid.UUID, amount int64, key 
 
 func (s *service) moveForOwner(ctx context.Context, k kind, id uuid.UUID, amount int64, key string) (gateway.Transaction, bool, error) {
 	var v problem.Violations
-	checkAmount(&v, amount)
+	validate.Positive(&v, "amount", amount, MaxAmount)
 	if err := v.Err(); err != nil {
 		return gateway.Transaction{}, false, err
 	}
@@ -192,7 +170,7 @@ func (s *service) moveForOwner(ctx context.Context, k kind, id uuid.UUID, amount
 			return move(ctx, tx, k, id, amount, "")
 		})
 	if err != nil {
-		return gateway.Transaction{}, false, fail(k.name, err)
+		return gateway.Transaction{}, false, problem.Wrapf(err, "accounts: %s", k.name)
 	}
 	return t, replayed, nil
 }
@@ -216,16 +194,14 @@ func (s *service) Credit(ctx context.Context, req gateway.Movement) (gateway.Tra
 // the same rule.
 func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movement) (gateway.Transaction, error) {
 	var v problem.Violations
-	checkAmount(&v, req.Amount)
-	if !currencyCode.MatchString(req.Currency) {
-		v.Add("currency", "must be an ISO 4217 code such as USD")
-	}
+	validate.Positive(&v, "amount", req.Amount, MaxAmount)
+	validate.Currency(&v, "currency", req.Currency)
 	switch {
 	case req.Reference == "":
 		v.Add("reference", "is required")
 	case len(req.Reference) > maxReference:
 		v.Add("reference", fmt.Sprintf("must be at most %d bytes", maxReference))
-	case hasControl(req.Reference):
+	case validate.HasControl(req.Reference):
 		v.Add("reference", "must not contain control characters")
 	}
 	if err := v.Err(); err != nil {
@@ -258,7 +234,7 @@ func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movem
 		return err
 	})
 	if err != nil {
-		return gateway.Transaction{}, fail(k.name, err)
+		return gateway.Transaction{}, problem.Wrapf(err, "accounts: %s", k.name)
 	}
 	return t, nil
 }
@@ -352,11 +328,11 @@ func move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, amount int64, 
 func (s *service) Transactions(ctx context.Context, id uuid.UUID) ([]gateway.Transaction, error) {
 	db := s.db.WithContext(ctx)
 	if err := mustExist(db, id); err != nil {
-		return nil, fail("transactions", err)
+		return nil, problem.Wrapf(err, "accounts: transactions")
 	}
 	out, err := listTransactions(db, id)
 	if err != nil {
-		return nil, fail("transactions", err)
+		return nil, problem.Wrapf(err, "accounts: transactions")
 	}
 	return out, nil
 }
@@ -365,11 +341,11 @@ func (s *service) Transactions(ctx context.Context, id uuid.UUID) ([]gateway.Tra
 // first.
 func (s *service) Notifications(ctx context.Context, id uuid.UUID) ([]mail.Notification, error) {
 	if err := mustExist(s.db.WithContext(ctx), id); err != nil {
-		return nil, fail("notifications", err)
+		return nil, problem.Wrapf(err, "accounts: notifications")
 	}
 	out, err := mail.List(ctx, s.db.DB, id.String())
 	if err != nil {
-		return nil, fail("notifications", err)
+		return nil, problem.Wrapf(err, "accounts: notifications")
 	}
 	return out, nil
 }
@@ -395,28 +371,3 @@ func confirmation(a gateway.Account, subject, what string, t gateway.Transaction
 		a.OwnerName, fmt.Sprintf(what, money.Format(t.Amount, a.Currency)), money.Format(t.BalanceAfter, a.Currency), t.ID, a.ID)
 	return mail.Message{To: a.Email, Subject: subject, Body: body}
 }
-
-// fail names the operation on an infrastructure error. A problem is the answer
-// to the caller and passes through unchanged, so that a local caller gets the
-// very error a remote one decodes.
-func fail(op string, err error) error {
-	var p *problem.Problem
-	if errors.As(err, &p) {
-		return err
-	}
-	return fmt.Errorf("accounts: %s: %w", op, err)
-}
-
-// checkAmount adds the amount's violation, if any, to v.
-func checkAmount(v *problem.Violations, amount int64) {
-	switch {
-	case amount <= 0:
-		v.Add("amount", "must be greater than zero")
-	case amount > MaxAmount:
-		v.Add("amount", fmt.Sprintf("must be at most %d", MaxAmount))
-	}
-}
-
-// hasControl reports control characters, which have no business in names and
-// references (and a NUL is one Postgres refuses to store).
-func hasControl(s string) bool { return strings.ContainsFunc(s, unicode.IsControl) }

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -21,6 +19,7 @@ import (
 	"github.com/uberservice/uberservice/platform/idempotency"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/problem"
+	"github.com/uberservice/uberservice/platform/validate"
 )
 
 // Limits of an order.
@@ -87,14 +86,7 @@ func (r PlaceOrder) validate() (uuid.UUID, []line, error) {
 	lines := make([]line, 0, len(r.Lines))
 	for i, l := range r.Lines {
 		field := fmt.Sprintf("lines[%d]", i)
-		switch {
-		case l.SKU == "":
-			v.Add(field+".sku", "is required")
-		case utf8.RuneCountInString(l.SKU) > maxSKU:
-			v.Add(field+".sku", fmt.Sprintf("must be at most %d characters", maxSKU))
-		case !utf8.ValidString(l.SKU) || strings.ContainsFunc(l.SKU, unicode.IsControl):
-			v.Add(field+".sku", "must not contain control characters")
-		case seen[l.SKU]:
+		if validate.RequiredText(&v, field+".sku", l.SKU, maxSKU) && seen[l.SKU] {
 			v.Add(field+".sku", "is already in another line: give each product once, with its whole quantity")
 		}
 		seen[l.SKU] = true
@@ -152,7 +144,7 @@ func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gate
 	if key != "" {
 		hash, err := requestHash(account, lines)
 		if err != nil {
-			return gateway.Order{}, false, fail("place", err)
+			return gateway.Order{}, false, problem.Wrapf(err, "orders: place")
 		}
 		keyArg, placed.RequestHash = &key, &hash
 	}
@@ -163,7 +155,7 @@ func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gate
 		return err
 	})
 	if err != nil {
-		return gateway.Order{}, false, fail("place", err)
+		return gateway.Order{}, false, problem.Wrapf(err, "orders: place")
 	}
 	if !inserted {
 		return s.replay(ctx, key, *placed.RequestHash)
@@ -188,10 +180,10 @@ func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gate
 func (s *service) replay(ctx context.Context, key, hash string) (gateway.Order, bool, error) {
 	prev, found, err := orderByKey(ctx, s.db.DB, key)
 	if err != nil {
-		return gateway.Order{}, false, fail("place", err)
+		return gateway.Order{}, false, problem.Wrapf(err, "orders: place")
 	}
 	if !found {
-		return gateway.Order{}, false, fail("place", fmt.Errorf("the order of an Idempotency-Key vanished"))
+		return gateway.Order{}, false, errors.New("orders: place: the order of an Idempotency-Key vanished")
 	}
 	if prev.RequestHash == nil || *prev.RequestHash != hash {
 		return gateway.Order{}, false, problem.ErrIdempotencyMismatch
@@ -235,7 +227,7 @@ func (s *service) current(ctx context.Context, o order) gateway.Order {
 func (s *service) Get(ctx context.Context, id uuid.UUID) (gateway.Order, error) {
 	o, found, err := orderByID(ctx, s.db.DB, id)
 	if err != nil {
-		return gateway.Order{}, fail("get", err)
+		return gateway.Order{}, problem.Wrapf(err, "orders: get")
 	}
 	if !found {
 		return gateway.Order{}, notFound(id)
@@ -247,7 +239,7 @@ func (s *service) Get(ctx context.Context, id uuid.UUID) (gateway.Order, error) 
 func (s *service) List(ctx context.Context, account uuid.UUID) ([]gateway.Order, error) {
 	list, err := ordersOfAccount(ctx, s.db.DB, account)
 	if err != nil {
-		return nil, fail("list", err)
+		return nil, problem.Wrapf(err, "orders: list")
 	}
 	out := make([]gateway.Order, len(list))
 	for i, o := range list {
@@ -268,7 +260,7 @@ func (s *service) Cancel(ctx context.Context, id uuid.UUID) (o gateway.Order, do
 	for attempt := 0; ; attempt++ {
 		cur, found, err := orderByID(ctx, s.db.DB, id)
 		if err != nil {
-			return gateway.Order{}, false, fail("cancel", err)
+			return gateway.Order{}, false, problem.Wrapf(err, "orders: cancel")
 		}
 		if !found {
 			return gateway.Order{}, false, notFound(id)
@@ -293,7 +285,7 @@ func (s *service) Cancel(ctx context.Context, id uuid.UUID) (o gateway.Order, do
 			claimed, ok, err = claim(ctx, s.db.DB, id, token, s.saga.lease)
 		}
 		if err != nil {
-			return gateway.Order{}, false, fail("cancel", err)
+			return gateway.Order{}, false, problem.Wrapf(err, "orders: cancel")
 		}
 		if !ok {
 			s.await(ctx, cur, func(o order) bool { return o.Status != gateway.StatusPaid || o.SagaStep == stepDone })
@@ -391,15 +383,4 @@ func unitPrice(l line) int64 {
 
 func notFound(id uuid.UUID) error {
 	return gateway.ErrOrderNotFound.WithDetail("no order %s", id)
-}
-
-// fail names the operation on an infrastructure error. A problem is the answer
-// to the caller and passes through unchanged, so that a local caller gets the
-// very error a remote one decodes.
-func fail(op string, err error) error {
-	var p *problem.Problem
-	if errors.As(err, &p) {
-		return err
-	}
-	return fmt.Errorf("orders: %s: %w", op, err)
 }

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -22,7 +21,9 @@ import (
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/idempotency"
 	"github.com/uberservice/uberservice/platform/messaging"
+	"github.com/uberservice/uberservice/platform/money"
 	"github.com/uberservice/uberservice/platform/problem"
+	"github.com/uberservice/uberservice/platform/validate"
 )
 
 // Errors of the warehouse's public API, beside the gateway's.
@@ -49,9 +50,6 @@ const (
 	maxName = 200
 )
 
-// DefaultCurrency is the currency of a product created without one.
-const DefaultCurrency = "USD"
-
 // Shipment statuses.
 const (
 	StatusPicking    = "picking"
@@ -59,10 +57,7 @@ const (
 	StatusCancelled  = "cancelled"
 )
 
-var (
-	skuPattern   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-	currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
-)
+var skuPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // Product is a product of the catalogue and its stock. Available is what can
 // still be reserved: on hand minus reserved.
@@ -120,7 +115,7 @@ func (s *service) CreateProduct(ctx context.Context, req NewProduct) (Product, e
 	}
 	p, inserted, err := insertProduct(s.db.WithContext(ctx), Product{SKU: req.SKU, Name: req.Name, Price: *req.Price, Currency: req.Currency})
 	if err != nil {
-		return Product{}, fail("create product", err)
+		return Product{}, problem.Wrapf(err, "warehouse: create product")
 	}
 	if !inserted {
 		return Product{}, ErrDuplicateSKU.WithDetail("sku %q is taken", req.SKU)
@@ -134,20 +129,13 @@ func (s *service) CreateProduct(ctx context.Context, req NewProduct) (Product, e
 func (r *NewProduct) normalize() error {
 	r.Name = strings.TrimSpace(r.Name)
 	if r.Currency == "" {
-		r.Currency = DefaultCurrency
+		r.Currency = money.DefaultCurrency
 	}
 	var v problem.Violations
 	if !skuPattern.MatchString(r.SKU) {
 		v.Add("sku", fmt.Sprintf("must be 1 to %d letters, digits, '.', '_' or '-'", maxSKU))
 	}
-	switch {
-	case r.Name == "":
-		v.Add("name", "is required")
-	case utf8.RuneCountInString(r.Name) > maxName:
-		v.Add("name", fmt.Sprintf("must be at most %d characters", maxName))
-	case strings.ContainsFunc(r.Name, unicode.IsControl):
-		v.Add("name", "must not contain control characters")
-	}
+	validate.RequiredText(&v, "name", r.Name, maxName)
 	switch {
 	case r.Price == nil:
 		v.Add("price", "is required")
@@ -156,9 +144,7 @@ func (r *NewProduct) normalize() error {
 	case *r.Price > MaxPrice:
 		v.Add("price", fmt.Sprintf("must be at most %d", MaxPrice))
 	}
-	if !currencyCode.MatchString(r.Currency) {
-		v.Add("currency", "must be an ISO 4217 code such as USD")
-	}
+	validate.Currency(&v, "currency", r.Currency)
 	return v.Err()
 }
 
@@ -169,7 +155,7 @@ func (s *service) Product(ctx context.Context, sku string) (Product, error) {
 	}
 	p, found, err := findProduct(s.db.WithContext(ctx), sku)
 	if err != nil {
-		return Product{}, fail("get product", err)
+		return Product{}, problem.Wrapf(err, "warehouse: get product")
 	}
 	if !found {
 		return Product{}, productNotFound(sku)
@@ -186,7 +172,7 @@ func (s *service) ReceiveStock(ctx context.Context, sku string, quantity int64, 
 		return Product{}, false, productNotFound(sku)
 	}
 	var v problem.Violations
-	checkQuantity(&v, "quantity", quantity)
+	validate.Positive(&v, "quantity", quantity, MaxQuantity)
 	if err := v.Err(); err != nil {
 		return Product{}, false, err
 	}
@@ -212,7 +198,7 @@ func (s *service) ReceiveStock(ctx context.Context, sku string, quantity int64, 
 		return Product{}, ErrStockLimit.WithDetail("%s cannot take %d more", quoteSKU(sku), quantity)
 	})
 	if err != nil {
-		return Product{}, false, fail("receive stock", err)
+		return Product{}, false, problem.Wrapf(err, "warehouse: receive stock")
 	}
 	if !replayed {
 		s.log.InfoContext(ctx, "stock received", "sku", sku, "quantity", quantity)
@@ -249,7 +235,7 @@ func (s *service) Reserve(ctx context.Context, req gateway.ReserveRequest) (gate
 		return nil
 	})
 	if err != nil {
-		return gateway.Reservation{}, fail("reserve", err)
+		return gateway.Reservation{}, problem.Wrapf(err, "warehouse: reserve")
 	}
 	return out, nil
 }
@@ -281,7 +267,7 @@ func checkReserve(req gateway.ReserveRequest) error {
 			v.Add(field+".sku", "appears on another line; give each sku once")
 		}
 		seen[l.SKU] = true
-		checkQuantity(&v, field+".quantity", l.Quantity)
+		validate.Positive(&v, field+".quantity", l.Quantity, MaxQuantity)
 	}
 	if err := v.Err(); err != nil {
 		return err
@@ -386,7 +372,7 @@ func (s *service) Release(ctx context.Context, orderID uuid.UUID) error {
 		return err
 	})
 	if err != nil {
-		return fail("release", err)
+		return problem.Wrapf(err, "warehouse: release")
 	}
 	if was == gateway.StatusReserved {
 		s.log.InfoContext(ctx, "reservation released", "order_id", orderID)
@@ -429,7 +415,7 @@ func release(tx *gorm.DB, orderID uuid.UUID) (was string, err error) {
 func (s *service) Shipments(ctx context.Context, orderID uuid.UUID) ([]Shipment, error) {
 	out, err := shipmentsOfOrder(s.db.WithContext(ctx), orderID)
 	if err != nil {
-		return nil, fail("list shipments", err)
+		return nil, problem.Wrapf(err, "warehouse: list shipments")
 	}
 	return out, nil
 }
@@ -438,7 +424,7 @@ func (s *service) Shipments(ctx context.Context, orderID uuid.UUID) ([]Shipment,
 func (s *service) Shipment(ctx context.Context, id uuid.UUID) (Shipment, error) {
 	sh, found, err := findShipment(s.db.WithContext(ctx), id, false)
 	if err != nil {
-		return Shipment{}, fail("get shipment", err)
+		return Shipment{}, problem.Wrapf(err, "warehouse: get shipment")
 	}
 	if !found {
 		return Shipment{}, shipmentNotFound(id)
@@ -505,7 +491,7 @@ func (s *service) Dispatch(ctx context.Context, id uuid.UUID) (Shipment, error) 
 		})
 	})
 	if err != nil {
-		return Shipment{}, fail("dispatch", err)
+		return Shipment{}, problem.Wrapf(err, "warehouse: dispatch")
 	}
 	if sent {
 		s.log.InfoContext(ctx, "shipment dispatched", "shipment_id", id, "order_id", out.OrderID)
@@ -582,16 +568,6 @@ func (s *service) onOrderCancelled(ctx context.Context, tx *gorm.DB, e ordereven
 	return nil
 }
 
-// checkQuantity adds the violation of a quantity, if any, to v.
-func checkQuantity(v *problem.Violations, field string, q int64) {
-	switch {
-	case q <= 0:
-		v.Add(field, "must be greater than zero")
-	case q > MaxQuantity:
-		v.Add(field, fmt.Sprintf("must be at most %d", MaxQuantity))
-	}
-}
-
 func productNotFound(sku string) error {
 	return ErrProductNotFound.WithDetail("no product %s", quoteSKU(sku))
 }
@@ -607,15 +583,4 @@ func quoteSKU(sku string) string {
 		return fmt.Sprintf("%q...", string([]rune(sku)[:maxSKU]))
 	}
 	return fmt.Sprintf("%q", sku)
-}
-
-// fail names the operation on an infrastructure error. A problem is the answer
-// to the caller and passes through unchanged, so that a local caller gets the
-// very error a remote one decodes.
-func fail(op string, err error) error {
-	var p *problem.Problem
-	if errors.As(err, &p) {
-		return err
-	}
-	return fmt.Errorf("warehouse: %s: %w", op, err)
 }
