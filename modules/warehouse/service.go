@@ -35,8 +35,8 @@ var (
 // Limits of what the warehouse accepts.
 const (
 	// MaxPrice is the largest unit price, in minor units (1e15: ten trillion
-	// dollars in cents), far enough from int64 overflow that an order's total
-	// of many lines can still be added up.
+	// dollars in cents). A line of many units can still cost more than an
+	// int64 holds; the orders saga guards its own arithmetic.
 	MaxPrice int64 = 1_000_000_000_000_000
 	// MaxQuantity bounds one receipt of goods and one reserved line.
 	MaxQuantity int64 = 1_000_000_000
@@ -47,7 +47,9 @@ const (
 	maxName = 200
 )
 
-var skuPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+// skuPattern is the form of a sku. A string of another form names no product,
+// so it is answered like a sku no product has, without a query.
+var skuPattern = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9._-]{1,%d}$`, maxSKU))
 
 func productNotFound(sku string) error {
 	return ErrProductNotFound.WithDetail("no product %s", quoteSKU(sku))
