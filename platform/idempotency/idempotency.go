@@ -28,7 +28,7 @@ const Header = "Idempotency-Key"
 // it got the stored result of an earlier request.
 const ReplayedHeader = "Idempotent-Replayed"
 
-// MaxKeyLength bounds a key, which is stored.
+// MaxKeyLength bounds a key, in bytes, since it is stored.
 const MaxKeyLength = 255
 
 // ErrKeyTooLong is returned for a key over MaxKeyLength.
