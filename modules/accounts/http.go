@@ -60,9 +60,9 @@ func (h handlers) deposit(c echo.Context) error { return h.move(c, h.svc.Deposit
 
 func (h handlers) withdraw(c echo.Context) error { return h.move(c, h.svc.Withdraw) }
 
-// move serves a deposit or a withdrawal, whose answer may be the stored
-// answer to an earlier request with the same Idempotency-Key.
-func (h handlers) move(c echo.Context, apply func(ctx context.Context, id uuid.UUID, amount int64, key string) (idempotency.Result, error)) error {
+// move serves a deposit or a withdrawal: 201 with the ledger entry, which
+// may be the one of an earlier request with the same Idempotency-Key.
+func (h handlers) move(c echo.Context, apply func(ctx context.Context, id uuid.UUID, amount int64, key string) (gateway.Transaction, bool, error)) error {
 	id, err := accountID(c)
 	if err != nil {
 		return err
@@ -71,14 +71,14 @@ func (h handlers) move(c echo.Context, apply func(ctx context.Context, id uuid.U
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	res, err := apply(c.Request().Context(), id, req.Amount, c.Request().Header.Get(idempotency.Header))
+	t, replayed, err := apply(c.Request().Context(), id, req.Amount, c.Request().Header.Get(idempotency.Header))
 	if err != nil {
 		return err
 	}
-	if res.Replayed {
-		c.Response().Header().Set("Idempotent-Replayed", "true")
+	if replayed {
+		c.Response().Header().Set(idempotency.ReplayedHeader, "true")
 	}
-	return c.JSONBlob(res.Status, res.Body)
+	return c.JSON(http.StatusCreated, t)
 }
 
 func (h handlers) transactions(c echo.Context) error {

@@ -2,13 +2,8 @@ package accounts
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
-	"regexp"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -16,31 +11,20 @@ import (
 	gateway "github.com/uberservice/uberservice/gateway/accounts"
 	"github.com/uberservice/uberservice/gateway/accounts/events"
 	"github.com/uberservice/uberservice/platform/database"
-	"github.com/uberservice/uberservice/platform/idempotency"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/money"
 	"github.com/uberservice/uberservice/platform/problem"
+	"github.com/uberservice/uberservice/platform/validate"
 )
-
-// MaxAmount is the largest amount a single movement may carry, in minor units
-// (1e15: ten trillion dollars in cents). Anything larger is a mistake, not a
-// payment, and the bound keeps balance arithmetic far from int64 overflow.
-const MaxAmount int64 = 1_000_000_000_000_000
 
 // Limits on what an account stores.
 const (
 	maxOwnerName    = 200
 	maxReferralCode = 64
-	maxReference    = 255
 )
 
-// DefaultCurrency is the currency of an account opened without one.
-const DefaultCurrency = "USD"
-
 const statusActive = "active"
-
-var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
 
 // service is the application layer of the accounts context: every rule lives
 // here, between the HTTP handlers and the store. It is also the local
@@ -65,29 +49,15 @@ type OpenAccount struct {
 func (r *OpenAccount) normalize() error {
 	r.OwnerName = strings.TrimSpace(r.OwnerName)
 	if r.Currency == "" {
-		r.Currency = DefaultCurrency
+		r.Currency = money.DefaultCurrency
 	}
 	var v problem.Violations
-	switch {
-	case r.OwnerName == "":
-		v.Add("owner_name", "is required")
-	case utf8.RuneCountInString(r.OwnerName) > maxOwnerName:
-		v.Add("owner_name", fmt.Sprintf("must be at most %d characters", maxOwnerName))
-	case hasControl(r.OwnerName):
-		v.Add("owner_name", "must not contain control characters")
-	}
+	validate.RequiredText(&v, "owner_name", r.OwnerName, maxOwnerName)
 	if !mail.ValidAddress(r.Email) {
 		v.Add("email", "must be a plain email address such as name@example.com")
 	}
-	if !currencyCode.MatchString(r.Currency) {
-		v.Add("currency", "must be an ISO 4217 code such as USD")
-	}
-	switch {
-	case utf8.RuneCountInString(r.ReferralCode) > maxReferralCode:
-		v.Add("referral_code", fmt.Sprintf("must be at most %d characters", maxReferralCode))
-	case hasControl(r.ReferralCode):
-		v.Add("referral_code", "must not contain control characters")
-	}
+	validate.Currency(&v, "currency", r.Currency)
+	validate.Text(&v, "referral_code", r.ReferralCode, maxReferralCode)
 	return v.Err()
 }
 
@@ -122,7 +92,7 @@ func (s *service) Open(ctx context.Context, req OpenAccount) (gateway.Account, e
 		})
 	})
 	if err != nil {
-		return gateway.Account{}, fail("open", err)
+		return gateway.Account{}, problem.Wrapf(err, "accounts: open")
 	}
 	return a, nil
 }
@@ -131,7 +101,7 @@ func (s *service) Open(ctx context.Context, req OpenAccount) (gateway.Account, e
 func (s *service) Get(ctx context.Context, id uuid.UUID) (gateway.Account, error) {
 	a, found, err := findAccount(s.db.WithContext(ctx), id)
 	if err != nil {
-		return gateway.Account{}, fail("get", err)
+		return gateway.Account{}, problem.Wrapf(err, "accounts: get")
 	}
 	if !found {
 		return gateway.Account{}, notFound(id)
@@ -151,7 +121,7 @@ func (s *service) GetMany(ctx context.Context, ids []uuid.UUID) ([]gateway.Accou
 	}
 	found, err := findAccounts(s.db.WithContext(ctx), ids)
 	if err != nil {
-		return nil, fail("get many", err)
+		return nil, problem.Wrapf(err, "accounts: get many")
 	}
 	byID := make(map[uuid.UUID]gateway.Account, len(found))
 	for _, a := range found {
@@ -165,199 +135,15 @@ func (s *service) GetMany(ctx context.Context, ids []uuid.UUID) ([]gateway.Accou
 	return out, nil
 }
 
-// Deposit puts amount into account id for its owner. key is the request's
-// Idempotency-Key, possibly empty. The result is the response to send: it is
-// stored with the effect, so a retry with the same key gets it again.
-func (s *service) Deposit(ctx context.Context, id uuid.UUID, amount int64, key string) (idempotency.Result, error) {
-	return s.moveForOwner(ctx, deposit, id, amount, key)
-}
-
-// Withdraw takes amount out of account id for its owner, like Deposit.
-func (s *service) Withdraw(ctx context.Context, id uuid.UUID, amount int64, key string) (idempotency.Result, error) {
-	return s.moveForOwner(ctx, withdrawal, id, amount, key)
-}
-
-func (s *service) moveForOwner(ctx context.Context, k kind, id uuid.UUID, amount int64, key string) (idempotency.Result, error) {
-	var v problem.Violations
-	checkAmount(&v, amount)
-	if err := v.Err(); err != nil {
-		return idempotency.Result{}, err
-	}
-	// The request as the key remembers it: a retry must ask for the same amount.
-	request := struct {
-		Amount int64 `json:"amount"`
-	}{amount}
-	res, err := idempotency.Do(ctx, s.db, k.name+":"+id.String(), key, request,
-		func(tx *gorm.DB) (int, any, error) {
-			t, err := move(ctx, tx, k, id, amount, "")
-			return http.StatusCreated, t, err
-		})
-	if err != nil {
-		return idempotency.Result{}, fail(k.name, err)
-	}
-	return res, nil
-}
-
-// Debit implements gateway.Accounts.
-func (s *service) Debit(ctx context.Context, req gateway.Movement) (gateway.Transaction, error) {
-	return s.moveByReference(ctx, debit, req)
-}
-
-// Credit implements gateway.Accounts.
-func (s *service) Credit(ctx context.Context, req gateway.Movement) (gateway.Transaction, error) {
-	return s.moveByReference(ctx, credit, req)
-}
-
-// moveByReference applies a movement another context asks for, once per
-// reference. The account's row is locked first: that serializes every
-// movement of the account, so the reference lookup that follows sees any
-// concurrent movement with the same reference that committed before, and two
-// racing callers get one effect and the same transaction. The unique
-// constraint on (account_id, kind, reference) is the database's guarantee of
-// the same rule.
-func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movement) (gateway.Transaction, error) {
-	var v problem.Violations
-	checkAmount(&v, req.Amount)
-	if !currencyCode.MatchString(req.Currency) {
-		v.Add("currency", "must be an ISO 4217 code such as USD")
-	}
-	switch {
-	case req.Reference == "":
-		v.Add("reference", "is required")
-	case len(req.Reference) > maxReference:
-		v.Add("reference", fmt.Sprintf("must be at most %d bytes", maxReference))
-	case hasControl(req.Reference):
-		v.Add("reference", "must not contain control characters")
-	}
-	if err := v.Err(); err != nil {
-		return gateway.Transaction{}, err
-	}
-	var t gateway.Transaction
-	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
-		a, found, err := lockAccount(tx, req.AccountID)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return notFound(req.AccountID)
-		}
-		if a.Currency != req.Currency {
-			return gateway.ErrCurrencyMismatch.WithDetail("account %s is in %s, not %s", a.ID, a.Currency, req.Currency)
-		}
-		prev, found, err := transactionByReference(tx, a.ID, k.name, req.Reference)
-		if err != nil {
-			return err
-		}
-		if found {
-			if prev.Amount != req.Amount {
-				return gateway.ErrReferenceConflict.WithDetail("%s %q was for %d, not %d", k.name, req.Reference, prev.Amount, req.Amount)
-			}
-			t = prev
-			return nil
-		}
-		t, err = move(ctx, tx, k, a.ID, req.Amount, req.Reference)
-		return err
-	})
-	if err != nil {
-		return gateway.Transaction{}, fail(k.name, err)
-	}
-	return t, nil
-}
-
-// kind is a kind of movement: which way the money goes, the event that tells
-// of it and the email, if any, that confirms it to the owner.
-type kind struct {
-	name  string
-	out   bool // takes money out of the account
-	event func(events.Movement) messaging.Event
-	email func(a gateway.Account, t gateway.Transaction) mail.Message // nil: none
-}
-
-var (
-	deposit = kind{
-		name:  gateway.KindDeposit,
-		event: func(m events.Movement) messaging.Event { return events.FundsDeposited{Movement: m} },
-		email: func(a gateway.Account, t gateway.Transaction) mail.Message {
-			return confirmation(a, "Deposit received", "We received your deposit of %s.", t)
-		},
-	}
-	withdrawal = kind{
-		name:  gateway.KindWithdrawal,
-		out:   true,
-		event: func(m events.Movement) messaging.Event { return events.FundsWithdrawn{Movement: m} },
-		email: func(a gateway.Account, t gateway.Transaction) mail.Message {
-			return confirmation(a, "Withdrawal confirmed", "Your withdrawal of %s is on its way.", t)
-		},
-	}
-	debit = kind{
-		name:  gateway.KindDebit,
-		out:   true,
-		event: func(m events.Movement) messaging.Event { return events.AccountDebited{Movement: m} },
-	}
-	credit = kind{
-		name:  gateway.KindCredit,
-		event: func(m events.Movement) messaging.Event { return events.AccountCredited{Movement: m} },
-	}
-)
-
-// move applies one movement inside tx: the balance, the ledger entry, the
-// event and the owner's email commit together or not at all.
-func move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, amount int64, reference string) (gateway.Transaction, error) {
-	delta := amount
-	if k.out {
-		delta = -amount
-	}
-	txID, err := uuid.NewV7()
-	if err != nil {
-		return gateway.Transaction{}, fmt.Errorf("new transaction id: %w", err)
-	}
-	t := gateway.Transaction{ID: txID, AccountID: id, Kind: k.name, Amount: amount, Reference: reference}
-	a, ok, err := applyMovement(tx, &t, delta)
-	if err != nil {
-		return gateway.Transaction{}, err
-	}
-	if !ok {
-		exists, err := accountExists(tx, id)
-		switch {
-		case err != nil:
-			return gateway.Transaction{}, err
-		case !exists:
-			return gateway.Transaction{}, notFound(id)
-		case k.out:
-			return gateway.Transaction{}, gateway.ErrInsufficientFunds.WithDetail("account %s cannot pay %d", id, amount)
-		default:
-			return gateway.Transaction{}, gateway.ErrBalanceLimit.WithDetail("account %s cannot take %d more", id, amount)
-		}
-	}
-	err = messaging.Publish(ctx, tx, k.event(events.Movement{
-		TransactionID: t.ID,
-		AccountID:     t.AccountID,
-		Amount:        t.Amount,
-		Currency:      a.Currency,
-		BalanceAfter:  t.BalanceAfter,
-		Reference:     t.Reference,
-		OccurredAt:    t.CreatedAt,
-	}))
-	if err != nil {
-		return gateway.Transaction{}, err
-	}
-	if k.email != nil {
-		if err := mail.Enqueue(ctx, tx, id.String(), k.email(a, t)); err != nil {
-			return gateway.Transaction{}, err
-		}
-	}
-	return t, nil
-}
-
 // Transactions returns the ledger of account id, newest first.
 func (s *service) Transactions(ctx context.Context, id uuid.UUID) ([]gateway.Transaction, error) {
 	db := s.db.WithContext(ctx)
 	if err := mustExist(db, id); err != nil {
-		return nil, fail("transactions", err)
+		return nil, problem.Wrapf(err, "accounts: transactions")
 	}
 	out, err := listTransactions(db, id)
 	if err != nil {
-		return nil, fail("transactions", err)
+		return nil, problem.Wrapf(err, "accounts: transactions")
 	}
 	return out, nil
 }
@@ -366,11 +152,11 @@ func (s *service) Transactions(ctx context.Context, id uuid.UUID) ([]gateway.Tra
 // first.
 func (s *service) Notifications(ctx context.Context, id uuid.UUID) ([]mail.Notification, error) {
 	if err := mustExist(s.db.WithContext(ctx), id); err != nil {
-		return nil, fail("notifications", err)
+		return nil, problem.Wrapf(err, "accounts: notifications")
 	}
 	out, err := mail.List(ctx, s.db.DB, id.String())
 	if err != nil {
-		return nil, fail("notifications", err)
+		return nil, problem.Wrapf(err, "accounts: notifications")
 	}
 	return out, nil
 }
@@ -389,35 +175,3 @@ func mustExist(db *gorm.DB, id uuid.UUID) error {
 func notFound(id uuid.UUID) error {
 	return gateway.ErrAccountNotFound.WithDetail("no account %s", id)
 }
-
-// confirmation is the email that confirms movement t to the owner of a.
-func confirmation(a gateway.Account, subject, what string, t gateway.Transaction) mail.Message {
-	body := fmt.Sprintf("Hello %s,\n\n%s\nYour balance is now %s.\n\nTransaction %s, account %s.\n",
-		a.OwnerName, fmt.Sprintf(what, money.Format(t.Amount, a.Currency)), money.Format(t.BalanceAfter, a.Currency), t.ID, a.ID)
-	return mail.Message{To: a.Email, Subject: subject, Body: body}
-}
-
-// fail names the operation on an infrastructure error. A problem is the answer
-// to the caller and passes through unchanged, so that a local caller gets the
-// very error a remote one decodes.
-func fail(op string, err error) error {
-	var p *problem.Problem
-	if errors.As(err, &p) {
-		return err
-	}
-	return fmt.Errorf("accounts: %s: %w", op, err)
-}
-
-// checkAmount adds the amount's violation, if any, to v.
-func checkAmount(v *problem.Violations, amount int64) {
-	switch {
-	case amount <= 0:
-		v.Add("amount", "must be greater than zero")
-	case amount > MaxAmount:
-		v.Add("amount", fmt.Sprintf("must be at most %d", MaxAmount))
-	}
-}
-
-// hasControl reports control characters, which have no business in names and
-// references (and a NUL is one Postgres refuses to store).
-func hasControl(s string) bool { return strings.ContainsFunc(s, unicode.IsControl) }

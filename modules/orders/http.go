@@ -39,7 +39,7 @@ func (h handlers) place(c echo.Context) error {
 		return err
 	}
 	if replayed {
-		c.Response().Header().Set("Idempotent-Replayed", "true")
+		c.Response().Header().Set(idempotency.ReplayedHeader, "true")
 	}
 	return c.JSON(http.StatusCreated, o)
 }

@@ -81,20 +81,22 @@ func insertOrder(ctx context.Context, tx *gorm.DB, o *order, key *string, token 
 
 // orderByID returns the order id with its lines, or found false.
 func orderByID(ctx context.Context, db *gorm.DB, id uuid.UUID) (order, bool, error) {
-	return oneOrder(ctx, db, `SELECT `+orderColumns+` FROM orders WHERE id = ?`, id)
+	return oneOrder(ctx, db, "read order", `SELECT `+orderColumns+` FROM orders WHERE id = ?`, id)
 }
 
 // orderByKey returns the order placed with the Idempotency-Key key, or found
 // false.
 func orderByKey(ctx context.Context, db *gorm.DB, key string) (order, bool, error) {
-	return oneOrder(ctx, db, `SELECT `+orderColumns+` FROM orders WHERE idempotency_key = ?`, key)
+	return oneOrder(ctx, db, "read order", `SELECT `+orderColumns+` FROM orders WHERE idempotency_key = ?`, key)
 }
 
-func oneOrder(ctx context.Context, db *gorm.DB, query string, args ...any) (order, bool, error) {
-	var o order
+// oneOrder runs query, which returns the columns of at most one order, and
+// returns that order with its lines, or found false. what names the query in
+// an error.
+func oneOrder(ctx context.Context, db *gorm.DB, what, query string, args ...any) (o order, found bool, err error) {
 	res := db.WithContext(ctx).Raw(query, args...).Scan(&o)
 	if res.Error != nil {
-		return order{}, false, fmt.Errorf("read order: %w", res.Error)
+		return order{}, false, fmt.Errorf("%s: %w", what, res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return order{}, false, nil
@@ -180,20 +182,8 @@ func claimWhere(ctx context.Context, db *gorm.DB, id, token uuid.UUID, lease tim
 	for _, s := range set {
 		assign += s + ", "
 	}
-	var o order
-	res := db.WithContext(ctx).Raw(`UPDATE orders SET `+assign+`lease_token = ?, lease_until = `+leaseSQL+`
-		WHERE id = ? AND `+where+` RETURNING `+orderColumns, token, lease.Milliseconds(), id).Scan(&o)
-	if res.Error != nil {
-		return order{}, false, fmt.Errorf("claim order %s: %w", id, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return order{}, false, nil
-	}
-	all := []order{o}
-	if err := withLines(ctx, db, all); err != nil {
-		return order{}, false, err
-	}
-	return all[0], true, nil
+	return oneOrder(ctx, db, fmt.Sprintf("claim order %s", id), `UPDATE orders SET `+assign+`lease_token = ?, lease_until = `+leaseSQL+`
+		WHERE id = ? AND `+where+` RETURNING `+orderColumns, token, lease.Milliseconds(), id)
 }
 
 // renewLease extends the lease on order id while token still holds it.

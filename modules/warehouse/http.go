@@ -51,9 +51,10 @@ func (h handlers) getProduct(c echo.Context) error {
 	return c.JSON(http.StatusOK, p)
 }
 
-// receiveStock serves a receipt of goods, whose answer may be the stored
-// answer to an earlier request with the same Idempotency-Key. An unknown sku
-// is refused before the body is read, like an unknown account.
+// receiveStock serves a receipt of goods: 200 with the product and its stock,
+// which may be the answer to an earlier request with the same
+// Idempotency-Key. A malformed sku is refused before the body is read, as an
+// unknown one.
 func (h handlers) receiveStock(c echo.Context) error {
 	sku := c.Param("sku")
 	if !skuPattern.MatchString(sku) {
@@ -63,14 +64,14 @@ func (h handlers) receiveStock(c echo.Context) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	res, err := h.svc.ReceiveStock(c.Request().Context(), sku, req.Quantity, c.Request().Header.Get(idempotency.Header))
+	p, replayed, err := h.svc.ReceiveStock(c.Request().Context(), sku, req.Quantity, c.Request().Header.Get(idempotency.Header))
 	if err != nil {
 		return err
 	}
-	if res.Replayed {
-		c.Response().Header().Set("Idempotent-Replayed", "true")
+	if replayed {
+		c.Response().Header().Set(idempotency.ReplayedHeader, "true")
 	}
-	return c.JSONBlob(res.Status, res.Body)
+	return c.JSON(http.StatusOK, p)
 }
 
 // shipments lists the shipments of the order named in the query. The order is

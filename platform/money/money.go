@@ -1,8 +1,24 @@
-// Package money formats amounts kept as integer minor units for people to read.
-// Amounts are never floats anywhere in uberservice; this is only presentation.
+// Package money is what every module agrees on about money: an amount is an
+// integer count of minor units and its currency an ISO 4217 code, USD unless
+// said otherwise. It tells a currency code from anything else, and formats
+// amounts for people to read. Amounts are never floats anywhere in
+// uberservice; Format is only presentation.
 package money
 
-import "fmt"
+import (
+	"fmt"
+	"regexp"
+)
+
+// DefaultCurrency is the currency of whatever is priced or opened without one:
+// an account, a product.
+const DefaultCurrency = "USD"
+
+var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// IsCurrency reports whether code has the form of an ISO 4217 currency code:
+// three upper-case letters. Whether the code is assigned is not asked.
+func IsCurrency(code string) bool { return currencyCode.MatchString(code) }
 
 // Decimals is the number of minor-unit digits of an ISO 4217 currency: 2 unless
 // the currency is listed as having 0 or 3.

@@ -19,3 +19,17 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestIsCurrency(t *testing.T) {
+	for code, want := range map[string]bool{
+		"USD": true, "EUR": true, "XAU": true,
+		"usd": false, "Usd": false, "US": false, "USDD": false, "": false, "U$D": false, " USD": false,
+	} {
+		if got := IsCurrency(code); got != want {
+			t.Errorf("IsCurrency(%q) = %v, want %v", code, got, want)
+		}
+	}
+	if !IsCurrency(DefaultCurrency) {
+		t.Errorf("the default currency %q is not a currency code", DefaultCurrency)
+	}
+}

@@ -101,6 +101,22 @@ func From(err error) *Problem {
 	return ErrInternal
 }
 
+// Wrapf names where an infrastructure error happened: it returns err wrapped as
+// fmt.Errorf(format+": %w", args..., err). A problem, or an error that wraps
+// one, is the answer to the caller and passes unchanged: a local caller of a
+// gateway must get the very error a remote one decodes from problem+json,
+// with no context of the callee's in front of it. Wrapf(nil, ...) is nil.
+func Wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	var p *Problem
+	if errors.As(err, &p) {
+		return err
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
 // Unavailable wraps a transport failure so that callers can test it with
 // errors.Is(err, ErrUnavailable) and still see the cause.
 func Unavailable(cause error) error {

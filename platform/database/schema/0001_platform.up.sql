@@ -58,8 +58,15 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX notifications_owner ON notifications (owner_ref, created_at DESC);
 
--- Responses to requests that carried an Idempotency-Key, stored in the same
--- transaction as their effect.
+-- Results of requests that carried an Idempotency-Key, stored in the same
+-- transaction as their effect: response is the JSON of the result.
+--
+-- status_code is no longer written or read: the result is a value, and the
+-- handler that answers it chooses the status. It stays so that a binary from
+-- before that change, still serving during a rolling deployment, finds the
+-- column it writes and reads, and its own keyed requests keep working (only
+-- its replay of a result a newer binary stored, with status_code 0, fails).
+-- A later migration can drop it once no such binary runs.
 CREATE TABLE idempotency_keys (
     scope        text        NOT NULL,
     key          text        NOT NULL,

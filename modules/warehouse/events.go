@@ -1,0 +1,87 @@
+package warehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	orderevents "github.com/uberservice/uberservice/gateway/orders/events"
+	gateway "github.com/uberservice/uberservice/gateway/warehouse"
+	"github.com/uberservice/uberservice/platform/messaging"
+)
+
+// The warehouse's event handlers: what it does when an order is paid or
+// cancelled. Each runs in the transaction that records the message in the
+// inbox, so a redelivery has no second effect.
+
+// onOrderPaid starts picking a paid order: a shipment of its reserved lines,
+// once per order whatever the redeliveries (the unique order id).
+//
+// An order cancelled before this event arrived has its reservation released
+// already; it still gets its shipment, cancelled at once. The outcome is then
+// the same whichever of the two events comes first, and the order's shipment
+// list tells what happened. An order the warehouse holds no reservation for
+// cannot be picked: that is logged, not retried, since retrying cannot fix it.
+func (s *service) onOrderPaid(ctx context.Context, tx *gorm.DB, e orderevents.OrderPaid) error {
+	if e.OrderID == uuid.Nil {
+		return messaging.Permanent(errors.New("order_paid without an order_id"))
+	}
+	log := s.log.With("order_id", e.OrderID)
+	r, found, err := lockReservation(tx, e.OrderID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		log.WarnContext(ctx, "order paid without a reservation in the warehouse; nothing to ship")
+		return nil
+	}
+	status := StatusPicking
+	switch r.Status {
+	case gateway.StatusReleased:
+		status = StatusCancelled
+	case gateway.StatusDispatched:
+		// Only a shipment dispatches a reservation, so the shipment exists.
+		log.InfoContext(ctx, "order paid again after its dispatch; nothing to do")
+		return nil
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("new shipment id: %w", err)
+	}
+	created, err := insertShipment(tx, id, e.OrderID, status)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.InfoContext(ctx, "shipment created", "shipment_id", id, "status", status)
+	} else {
+		log.InfoContext(ctx, "order already has a shipment")
+	}
+	return nil
+}
+
+// onOrderCancelled releases a cancelled order's stock and cancels its shipment
+// if it is still being picked: the very path of Release. Goods that have left
+// the warehouse stay dispatched; that is worth a warning, not a retry.
+func (s *service) onOrderCancelled(ctx context.Context, tx *gorm.DB, e orderevents.OrderCancelled) error {
+	if e.OrderID == uuid.Nil {
+		return messaging.Permanent(errors.New("order_cancelled without an order_id"))
+	}
+	log := s.log.With("order_id", e.OrderID)
+	was, err := release(tx, e.OrderID)
+	switch {
+	case errors.Is(err, gateway.ErrAlreadyDispatched):
+		log.WarnContext(ctx, "order cancelled after its shipment was dispatched; the shipment stays dispatched")
+		return nil
+	case err != nil:
+		return err
+	case was == "":
+		log.InfoContext(ctx, "order cancelled without a reservation in the warehouse; nothing to release")
+	case was == gateway.StatusReserved:
+		log.InfoContext(ctx, "order cancelled; reservation released")
+	}
+	return nil
+}
