@@ -20,10 +20,9 @@ func Compose(modules []Module) ([]File, error) {
 		Peers   string // UBERSERVICE_PEERS
 	}
 	data := struct {
-		Header   string
 		Ports    string
 		Services []service
-	}{Header: Header, Ports: portRange(modules)}
+	}{Ports: portRange(modules)}
 	for _, m := range modules {
 		c := summary(m)
 		if !m.Database {

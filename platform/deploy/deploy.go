@@ -69,6 +69,7 @@ var templateFS embed.FS
 // is a bug of this package, found by its tests.
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"comment": comment,
+	"header":  func() string { return Header },
 }).ParseFS(templateFS, "templates/*.tmpl"))
 
 // render executes the template name on data into a File at path.

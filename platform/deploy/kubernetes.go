@@ -16,7 +16,6 @@ func Kubernetes(modules []Module) ([]File, error) {
 	service := func(m Module) string { return fmt.Sprintf("http://uberservice-%s:%d", m.Name, m.Port) }
 	type manifest struct {
 		Module
-		Header  string
 		Comment string
 		Service string // the URL other modules reach it at
 	}
@@ -30,7 +29,7 @@ func Kubernetes(modules []Module) ([]File, error) {
 		if !m.Database {
 			c += " It keeps no data, but its migrate init container, like every module's, migrates every schema and creates every consumer group."
 		}
-		manifests = append(manifests, manifest{Module: m, Header: Header, Comment: c, Service: service(m)})
+		manifests = append(manifests, manifest{Module: m, Comment: c, Service: service(m)})
 		all = append(all, m.Name+"="+service(m))
 	}
 	for _, m := range manifests {
@@ -45,12 +44,11 @@ func Kubernetes(modules []Module) ([]File, error) {
 		data           any
 	}{
 		{"k8s/base/kustomization.yaml", "kustomization.yaml.tmpl", struct {
-			Header    string
 			Manifests []manifest
 			Peers     string
-		}{Header, manifests, strings.Join(all, ",")}},
-		{"k8s/migrate/job.yaml", "job.yaml.tmpl", struct{ Header string }{Header}},
-		{"k8s/migrate/kustomization.yaml", "migrate-kustomization.yaml.tmpl", struct{ Header string }{Header}},
+		}{manifests, strings.Join(all, ",")}},
+		{"k8s/migrate/job.yaml", "job.yaml.tmpl", nil},
+		{"k8s/migrate/kustomization.yaml", "migrate-kustomization.yaml.tmpl", nil},
 	} {
 		f, err := render(r.path, r.template, r.data)
 		if err != nil {
