@@ -16,9 +16,14 @@
 # (Kubernetes) or with `uberservice probe http://127.0.0.1:PORT/readyz` (Compose);
 # see deploy/.
 #
+# There is no EXPOSE either, so that nothing here names a module: the port a
+# container serves on is the one its module is configured with, and the
+# orchestrators declare it themselves, in the files `uberservice deploy` renders
+# from the binary's modules (deploy/compose.yaml publishes it, the Kubernetes
+# manifests give it as the containerPort and the Service's port).
+#
 # The tests in deploy/ (go test ./deploy/) hold this file to its invariants: the go
-# build line is the Makefile's `build` target, the final stage runs as non-root, and
-# EXPOSE lists every module's port.
+# build line is the Makefile's `build` target, and the final stage runs as non-root.
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
@@ -38,7 +43,5 @@ COPY --from=build /out/uberservice /uberservice
 # The image's nonroot user (65532), by number: Kubernetes' runAsNonRoot can only
 # verify a numeric user.
 USER 65532:65532
-# portal, accounts, im, orders, warehouse: each module's default port.
-EXPOSE 8080 8081 8082 8083 8084
 ENTRYPOINT ["/uberservice"]
 CMD ["run"]

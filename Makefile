@@ -32,11 +32,17 @@ KUBECTL_VALIDATE ?= KUBECONFIG=/dev/null $(GO) run sigs.k8s.io/kubectl-validate@
 COMPOSE_SPEC     ?= $(GO) run github.com/compose-spec/compose-go/v2/cmd@v2.16.2
 K8S_VERSION      ?= 1.30
 
-.PHONY: deploy-check
+.PHONY: deploy deploy-check
 
-## deploy-check: the Dockerfile and deploy/ against the binary's modules (go test ./deploy/, also part of
-## make test), then the manifests rendered by kustomize and validated against the Kubernetes and
-## Compose schemas. Needs neither Docker nor a cluster.
+## deploy: render deploy/compose.yaml, deploy/k8s/base and deploy/k8s/migrate from the binary's
+## modules (`uberservice deploy`); commit the result. go test ./deploy/ fails when they drift.
+deploy:
+	$(GO) run ./cmd/uberservice deploy compose --out deploy
+	$(GO) run ./cmd/uberservice deploy kubernetes --out deploy
+
+## deploy-check: the Dockerfile and deploy/ against the binary's modules and what `make deploy`
+## renders (go test ./deploy/, also part of make test), then the manifests built by kustomize and
+## validated against the Kubernetes and Compose schemas. Needs neither Docker nor a cluster.
 deploy-check:
 	$(GO) vet ./deploy/
 	$(GO) test -count=1 ./deploy/

@@ -1,9 +1,13 @@
 package deploy_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
@@ -19,8 +23,9 @@ import (
 
 // These tests hold the deployment configuration to the binary it deploys. The
 // modules, their ports and the gateways they call come from the binary itself
-// (`uberservice modules`), so a module added to cmd/uberservice fails here until
-// it is deployed too.
+// (`uberservice modules --format json`), and so do the files: `uberservice
+// deploy` renders them from the same modules. A module added to cmd/uberservice
+// fails here until `make deploy` has rendered the files again.
 
 // root is the repository's root, seen from this package's folder.
 const root = ".."
@@ -34,11 +39,11 @@ const (
 	databaseSecret = "uberservice-database"
 )
 
-// module is one row of `uberservice modules`.
+// module is one module of `uberservice modules --format json`.
 type module struct {
 	name string
 	port int
-	uses []string // the modules whose gateways it calls
+	uses []string // the modules whose gateways it calls, optional ones too
 }
 
 var (
@@ -67,12 +72,12 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "deploy: FAIL: go build ./cmd/uberservice: %v\n%s", err, out)
 		return 1
 	}
-	out, err := exec.Command(binary, "modules").Output()
+	out, err := exec.Command(binary, "modules", "--format", "json").Output()
 	if err == nil {
-		modules, err = parseModules(string(out))
+		modules, err = decodeModules(out)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "deploy: FAIL: uberservice modules:", err)
+		fmt.Fprintln(os.Stderr, "deploy: FAIL: uberservice modules --format json:", err)
 		return 1
 	}
 	for _, cmd := range []string{"run", "migrate"} {
@@ -86,45 +91,33 @@ func testMain(m *testing.M) int {
 	return m.Run()
 }
 
-// parseModules reads the table of `uberservice modules`: a header naming the
-// columns, then one aligned row per module, "-" for an empty list.
-func parseModules(table string) ([]module, error) {
-	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
-	header := lines[0]
-	col := map[string]int{}
-	for _, name := range []string{"MODULE", "PORT", "USES GATEWAYS"} {
-		if col[name] = strings.Index(header, name); col[name] < 0 {
-			return nil, fmt.Errorf("uberservice modules: no %s column in %q", name, header)
-		}
+// decodeModules reads what `uberservice modules --format json` prints.
+func decodeModules(data []byte) ([]module, error) {
+	var c struct {
+		Modules []struct {
+			Name string `json:"name"`
+			Port int    `json:"port"`
+			Uses []struct {
+				Gateway string `json:"gateway"`
+			} `json:"uses"`
+		} `json:"modules"`
 	}
-	field := func(line, name string) string {
-		if col[name] < len(line) {
-			if f := strings.Fields(line[col[name]:]); len(f) > 0 {
-				return f[0]
-			}
-		}
-		return ""
-	}
-	list := func(s string) []string {
-		if s == "-" || s == "" {
-			return nil
-		}
-		return strings.Split(s, ",")
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, err
 	}
 	var out []module
-	for _, line := range lines[1:] {
-		port, err := strconv.Atoi(field(line, "PORT"))
-		if err != nil {
-			return nil, fmt.Errorf("uberservice modules: row %q: %v", line, err)
+	for _, m := range c.Modules {
+		if m.Name == "" || m.Port == 0 {
+			return nil, fmt.Errorf("a module without name or port: %+v", m)
 		}
-		out = append(out, module{
-			name: field(line, "MODULE"),
-			port: port,
-			uses: list(field(line, "USES GATEWAYS")),
-		})
+		mod := module{name: m.Name, port: m.Port}
+		for _, u := range m.Uses {
+			mod.uses = append(mod.uses, u.Gateway)
+		}
+		out = append(out, mod)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("uberservice modules lists no module")
+		return nil, errors.New("no module listed")
 	}
 	return out, nil
 }
@@ -159,6 +152,86 @@ func decodeAll(t *testing.T, path string) []*yaml.Node {
 		}
 		docs = append(docs, &n)
 	}
+}
+
+// The files under deploy/ that `uberservice deploy` renders are what it renders
+// from the binary's modules now: none differs, none is missing, and none is left
+// over from a module the binary no longer has. A file it does not render and
+// that does not start with its header is kept by hand, and not its business.
+func TestRenderedFilesAreCurrent(t *testing.T) {
+	fresh := t.TempDir()
+	for _, target := range []string{"compose", "kubernetes"} {
+		if out, err := exec.Command(binary, "deploy", target, "--out", fresh).CombinedOutput(); err != nil {
+			t.Fatalf("uberservice deploy %s: %v\n%s", target, err, out)
+		}
+	}
+	rendered := files(t, fresh)
+	if len(rendered) < 2+len(modules) {
+		t.Fatalf("uberservice deploy rendered only %v; the check would prove nothing", slices.Sorted(maps.Keys(rendered)))
+	}
+	headers := map[string]bool{} // the first line of every rendered file
+	for _, data := range rendered {
+		headers[firstLine(data)] = true
+	}
+	var drift []string
+	for _, path := range slices.Sorted(maps.Keys(rendered)) {
+		committed, err := os.ReadFile(filepath.FromSlash(path))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			drift = append(drift, "deploy/"+path+": missing")
+		case err != nil:
+			t.Fatal(err)
+		case !bytes.Equal(committed, rendered[path]):
+			drift = append(drift, fmt.Sprintf("deploy/%s: differs from a fresh render from line %d on", path, firstDifference(committed, rendered[path])))
+		}
+	}
+	for path, data := range files(t, ".") {
+		if _, ok := rendered[path]; !ok && headers[firstLine(data)] {
+			drift = append(drift, "deploy/"+path+": rendered once, but no longer")
+		}
+	}
+	if len(drift) > 0 {
+		slices.Sort(drift)
+		t.Errorf("the rendered files under deploy/ are not what `uberservice deploy` renders from the binary's modules:\n\t%s\nrun `make deploy`, and commit the result", strings.Join(drift, "\n\t"))
+	}
+}
+
+// files reads every file under dir, by slash-separated path relative to it.
+func files(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		out[filepath.ToSlash(rel)] = data
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func firstLine(data []byte) string {
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	return string(line)
+}
+
+// firstDifference is the number of the first line that differs between a and b.
+func firstDifference(a, b []byte) int {
+	x, y := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
+	for i := range min(len(x), len(y)) {
+		if !bytes.Equal(x[i], y[i]) {
+			return i + 1
+		}
+	}
+	return min(len(x), len(y)) + 1
 }
 
 // Every YAML file under deploy/ parses, and none is empty.

@@ -18,6 +18,7 @@ Usage:
   uberservice migrate [flags]    apply migrations and exit
   uberservice modules [--format json]   list the modules: port, gateways, events
   uberservice probe URL          GET URL; exit 0 on a 2xx (a health check for images with no shell)
+  uberservice deploy compose|kubernetes [--out DIR]   render the deployment files of the modules
 
 Run 'uberservice <command> -h' for the flags of a command.
 `
@@ -43,6 +44,8 @@ func run(args []string, modules []Module, stdout, stderr io.Writer) int {
 		err = migrateCommand(args, modules, stderr)
 	case "modules":
 		err = listCommand(args, modules, stdout, stderr)
+	case "deploy":
+		err = deployCommand(args, modules, stdout, stderr)
 	case "probe":
 		err = probeCommand(args)
 	case "help":

@@ -1,0 +1,94 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/uberservice/uberservice/platform/deploy"
+)
+
+const deployUsage = `Usage: uberservice deploy compose|kubernetes [--out DIR]
+
+Renders the deployment files of the modules of this binary into DIR:
+  compose      DIR/compose.yaml, every module a service of its own on Docker Compose
+  kubernetes   DIR/k8s/base (a kustomize base) and DIR/k8s/migrate (a migrate Job)
+
+Files rendered before that the modules no longer need are removed; files kept by
+hand are left alone.
+
+`
+
+// deployCommand renders the deployment files of modules, so that the list of
+// modules in main is the only one: a module added there is deployed by
+// rendering again, with no file edited by hand.
+func deployCommand(args []string, modules []Module, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, deployUsage)
+		fs.PrintDefaults()
+	}
+	out := fs.String("out", "deploy", "the folder to render into")
+	// The target comes first and the flags may follow it, as in
+	// `uberservice deploy compose --out DIR`: parse once before it, once after.
+	if err := parseUsage(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("deploy: want a target, compose or kubernetes")
+	}
+	target := fs.Arg(0)
+	if err := parseUsage(fs, fs.Args()[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("deploy %s: unexpected arguments: %v", target, fs.Args())
+	}
+	var render func([]deploy.Module) ([]deploy.File, error)
+	switch target {
+	case "compose":
+		render = deploy.Compose
+	case "kubernetes":
+		render = deploy.Kubernetes
+	default:
+		return usagef("deploy: unknown target %q: want compose or kubernetes", target)
+	}
+	files, err := render(deployModules(catalogue(modules)))
+	if err != nil {
+		return err
+	}
+	if err := deploy.Write(*out, files); err != nil {
+		return err
+	}
+	for _, f := range files {
+		fmt.Fprintf(stdout, "%s/%s\n", *out, f.Path)
+	}
+	return nil
+}
+
+// parseUsage parses args into fs, a bad flag being a usage error.
+func parseUsage(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return &UsageError{err.Error()}
+	}
+	return err
+}
+
+// deployModules is c as package deploy takes it.
+func deployModules(c Catalogue) []deploy.Module {
+	var out []deploy.Module
+	for _, m := range c.Modules {
+		d := deploy.Module{
+			Name: m.Name, Port: m.Port, Database: m.Database,
+			Publishes: m.Publishes, Consumes: m.Consumes,
+		}
+		for _, u := range m.Uses {
+			d.Uses = append(d.Uses, deploy.Use{Gateway: u.Gateway, Optional: u.Optional})
+		}
+		out = append(out, d)
+	}
+	return out
+}

@@ -1,0 +1,66 @@
+package deploy
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// Compose renders compose.yaml: Postgres, NATS with JetStream, a one-shot
+// migrate, and a service per module, in the order of modules. The file builds
+// its image from the Dockerfile in its parent folder, so it belongs in the
+// deploy folder of the repository.
+func Compose(modules []Module) ([]File, error) {
+	if err := validate(modules); err != nil {
+		return nil, err
+	}
+	type service struct {
+		Module
+		Comment string
+		Peers   string // UBERSERVICE_PEERS
+	}
+	data := struct {
+		Ports    string
+		Services []service
+	}{Ports: portRange(modules)}
+	for _, m := range modules {
+		c := summary(m)
+		if !m.Database {
+			c += " It keeps no data: it has no schema of its own."
+		}
+		data.Services = append(data.Services, service{
+			Module:  m,
+			Comment: c,
+			Peers: peers(modules, m, func(p Module) string {
+				return fmt.Sprintf("http://%s:%d", p.Name, p.Port)
+			}),
+		})
+	}
+	f, err := render("compose.yaml", "compose.yaml.tmpl", data)
+	if err != nil {
+		return nil, err
+	}
+	return []File{f}, nil
+}
+
+// portRange names the modules' ports for a reader: "8080-8084" when they
+// follow each other, else each of them.
+func portRange(modules []Module) string {
+	var ports []int
+	for _, m := range modules {
+		ports = append(ports, m.Port)
+	}
+	slices.Sort(ports)
+	lo, hi := ports[0], ports[len(ports)-1]
+	if hi-lo == len(ports)-1 {
+		if lo == hi {
+			return strconv.Itoa(lo)
+		}
+		return fmt.Sprintf("%d-%d", lo, hi)
+	}
+	s := strconv.Itoa(lo)
+	for _, p := range ports[1:] {
+		s += ", " + strconv.Itoa(p)
+	}
+	return s
+}

@@ -1,0 +1,383 @@
+package deploy_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/uberservice/uberservice/platform/deploy"
+)
+
+// shop is a small system to deploy: a core module, one that calls it and
+// consumes its events, and one without data that calls both, one optionally.
+func shop() []deploy.Module {
+	return []deploy.Module{
+		{Name: "ledger", Port: 9001, Database: true, Uses: []deploy.Use{}, Publishes: []string{"ledger.posted.v1"}, Consumes: []string{}},
+		{Name: "reports", Port: 9002, Database: true, Uses: []deploy.Use{{Gateway: "ledger"}}, Consumes: []string{"ledger.posted.v1"}},
+		{Name: "front", Port: 9000, Uses: []deploy.Use{{Gateway: "ledger"}, {Gateway: "reports", Optional: true}}},
+	}
+}
+
+// withBilling is shop with one module more, which front calls too.
+func withBilling() []deploy.Module {
+	ms := shop()
+	ms[2].Uses = append(ms[2].Uses, deploy.Use{Gateway: "billing"})
+	return append(ms, deploy.Module{Name: "billing", Port: 9003, Database: true, Uses: []deploy.Use{{Gateway: "ledger"}}, Consumes: []string{"ledger.posted.v1"}})
+}
+
+func renderAll(t *testing.T, modules []deploy.Module) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, render := range []func([]deploy.Module) ([]deploy.File, error){deploy.Compose, deploy.Kubernetes} {
+		files, err := render(modules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if _, dup := out[f.Path]; dup {
+				t.Fatalf("%s rendered twice", f.Path)
+			}
+			out[f.Path] = f.Data
+		}
+	}
+	return out
+}
+
+// documents decodes every YAML document of data.
+func documents(t *testing.T, path string, data []byte) []map[string]any {
+	t.Helper()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []map[string]any
+	for {
+		var doc map[string]any
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", path, err, data)
+		}
+		docs = append(docs, doc)
+	}
+}
+
+// at walks doc along keys (map keys, or list indexes as ints).
+func at(t *testing.T, doc any, keys ...any) any {
+	t.Helper()
+	v := doc
+	for i, k := range keys {
+		switch node := v.(type) {
+		case map[string]any:
+			v = node[k.(string)]
+		case []any:
+			v = node[k.(int)]
+		default:
+			t.Fatalf("at %v: %T is no map or list", keys[:i+1], v)
+		}
+	}
+	return v
+}
+
+func TestEveryFileIsMarkedGeneratedAndParses(t *testing.T) {
+	files := renderAll(t, shop())
+	want := []string{
+		"compose.yaml",
+		"k8s/base/front.yaml", "k8s/base/kustomization.yaml", "k8s/base/ledger.yaml", "k8s/base/reports.yaml",
+		"k8s/migrate/job.yaml", "k8s/migrate/kustomization.yaml",
+	}
+	var got []string
+	for path, data := range files {
+		got = append(got, path)
+		if !deploy.Generated(data) {
+			t.Errorf("%s does not start with the header %q", path, deploy.Header)
+		}
+		if len(documents(t, path, data)) == 0 {
+			t.Errorf("%s: no YAML document", path)
+		}
+	}
+	if slices.Sort(got); !slices.Equal(got, want) {
+		t.Errorf("rendered %q, want %q", got, want)
+	}
+	if deploy.Generated([]byte("name: uberservice\n# " + deploy.Header + "\n")) {
+		t.Error("Generated: a file whose first line is not the header is kept by hand")
+	}
+}
+
+func TestRenderingIsDeterministic(t *testing.T) {
+	first := renderAll(t, withBilling())
+	for range 5 {
+		for path, data := range renderAll(t, withBilling()) {
+			if !bytes.Equal(data, first[path]) {
+				t.Fatalf("%s differs between two renders of the same modules", path)
+			}
+		}
+	}
+}
+
+// The modules come out in the order they go in: the binary's.
+func TestModulesKeepTheirOrder(t *testing.T) {
+	files := renderAll(t, shop())
+	k := documents(t, "kustomization.yaml", files["k8s/base/kustomization.yaml"])[0]
+	if got := at(t, k, "resources"); !slices.Equal(toStrings(got), []string{"ledger.yaml", "reports.yaml", "front.yaml"}) {
+		t.Errorf("resources %v, want ledger, reports, front", got)
+	}
+	compose := string(files["compose.yaml"])
+	if l, r, f := strings.Index(compose, "\n  ledger:"), strings.Index(compose, "\n  reports:"), strings.Index(compose, "\n  front:"); l < 0 || !(l < r && r < f) {
+		t.Errorf("compose.yaml: services ledger, reports, front at %d, %d, %d: want them in that order", l, r, f)
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	list, _ := v.([]any)
+	for _, e := range list {
+		s, _ := e.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+func composeServices(t *testing.T, modules []deploy.Module) map[string]any {
+	t.Helper()
+	files, err := deploy.Compose(modules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || files[0].Path != "compose.yaml" {
+		t.Fatalf("Compose rendered %d files, want compose.yaml alone", len(files))
+	}
+	return at(t, documents(t, "compose.yaml", files[0].Data)[0], "services").(map[string]any)
+}
+
+// A module added to the input gets a service of its own, and the module that
+// calls it gets its address; nothing else changes.
+func TestComposeDeploysAnAddedModule(t *testing.T) {
+	before, after := composeServices(t, shop()), composeServices(t, withBilling())
+	billing, ok := after["billing"]
+	if !ok {
+		t.Fatal("compose.yaml: no service billing")
+	}
+	env := at(t, billing, "environment").(map[string]any)
+	for k, want := range map[string]any{
+		"UBERSERVICE_MODULES":    "billing",
+		"UBERSERVICE_LISTEN":     "billing=:9003",
+		"UBERSERVICE_PEERS":      "ledger=http://ledger:9001",
+		"DATABASE_URL":           at(t, after, "migrate", "environment", "DATABASE_URL"),
+		"UBERSERVICE_BUS":        "nats://nats:4222",
+		"UBERSERVICE_NO_MIGRATE": "true",
+	} {
+		if env[k] != want {
+			t.Errorf("billing: %s=%v, want %v", k, env[k], want)
+		}
+	}
+	if got := toStrings(at(t, billing, "ports")); !slices.Equal(got, []string{"127.0.0.1:9003:9003"}) {
+		t.Errorf("billing: ports %q", got)
+	}
+	if got := toStrings(at(t, billing, "healthcheck", "test")); !slices.Equal(got, []string{"CMD", "/uberservice", "probe", "http://127.0.0.1:9003/readyz"}) {
+		t.Errorf("billing: healthcheck %q", got)
+	}
+	if at(t, billing, "depends_on", "migrate", "condition") != "service_completed_successfully" || at(t, billing, "depends_on", "nats", "condition") != "service_healthy" {
+		t.Errorf("billing: depends_on %v: want migrate completed and nats healthy", at(t, billing, "depends_on"))
+	}
+	// front calls billing now, and reports optionally: every gateway it uses.
+	if got := at(t, after, "front", "environment", "UBERSERVICE_PEERS"); got != "ledger=http://ledger:9001,reports=http://reports:9002,billing=http://billing:9003" {
+		t.Errorf("front: UBERSERVICE_PEERS=%v", got)
+	}
+	if _, ok := at(t, after, "ledger", "environment").(map[string]any)["UBERSERVICE_PEERS"]; ok {
+		t.Error("ledger calls nobody, yet has UBERSERVICE_PEERS")
+	}
+	delete(after, "billing")
+	delete(after, "front")
+	delete(before, "front")
+	if !equalYAML(t, before, after) {
+		t.Error("adding billing changed services other than billing and front, its caller")
+	}
+}
+
+func equalYAML(t *testing.T, a, b any) bool {
+	t.Helper()
+	x, err := yaml.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := yaml.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Equal(x, y)
+}
+
+// A module added to the input gets its Deployment and Service, its line among
+// the base's resources and its Service among the peers.
+func TestKubernetesDeploysAnAddedModule(t *testing.T) {
+	before, after := renderAll(t, shop()), renderAll(t, withBilling())
+	docs := documents(t, "billing.yaml", after["k8s/base/billing.yaml"])
+	if len(docs) != 2 {
+		t.Fatalf("k8s/base/billing.yaml: %d documents, want a Deployment and a Service", len(docs))
+	}
+	d, s := docs[0], docs[1]
+	labels := map[string]any{"app.kubernetes.io/name": "uberservice", "app.kubernetes.io/component": "billing"}
+	if d["kind"] != "Deployment" || at(t, d, "metadata", "name") != "uberservice-billing" {
+		t.Errorf("first document: %v %v, want Deployment uberservice-billing", d["kind"], at(t, d, "metadata", "name"))
+	}
+	for _, path := range [][]any{{"metadata", "labels"}, {"spec", "selector", "matchLabels"}, {"spec", "template", "metadata", "labels"}} {
+		if !equalYAML(t, at(t, d, path...), labels) {
+			t.Errorf("Deployment: %v: %v, want %v", path, at(t, d, path...), labels)
+		}
+	}
+	c := at(t, d, "spec", "template", "spec", "containers", 0)
+	if got := at(t, c, "env"); !equalYAML(t, got, []any{
+		map[string]any{"name": "UBERSERVICE_MODULES", "value": "billing"},
+		map[string]any{"name": "UBERSERVICE_LISTEN", "value": "billing=:9003"},
+	}) {
+		t.Errorf("Deployment: env %v", got)
+	}
+	if at(t, c, "ports", 0, "containerPort") != 9003 || at(t, c, "ports", 0, "name") != "http" {
+		t.Errorf("Deployment: ports %v, want http 9003", at(t, c, "ports"))
+	}
+	for probe, path := range map[string]string{"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"} {
+		if at(t, c, probe, "httpGet", "path") != path || at(t, c, probe, "httpGet", "port") != "http" {
+			t.Errorf("Deployment: %s %v, want GET %s on http", probe, at(t, c, probe), path)
+		}
+	}
+	if got := toStrings(at(t, d, "spec", "template", "spec", "initContainers", 0, "args")); !slices.Equal(got, []string{"migrate"}) {
+		t.Errorf("Deployment: init container args %q, want migrate", got)
+	}
+	if s["kind"] != "Service" || at(t, s, "metadata", "name") != "uberservice-billing" || !equalYAML(t, at(t, s, "spec", "selector"), labels) ||
+		at(t, s, "spec", "ports", 0, "port") != 9003 || at(t, s, "spec", "ports", 0, "targetPort") != "http" {
+		t.Errorf("second document: want Service uberservice-billing selecting %v on port 9003, got %v", labels, s)
+	}
+
+	k := documents(t, "kustomization.yaml", after["k8s/base/kustomization.yaml"])[0]
+	if got := toStrings(at(t, k, "resources")); !slices.Equal(got, []string{"ledger.yaml", "reports.yaml", "front.yaml", "billing.yaml"}) {
+		t.Errorf("resources %q", got)
+	}
+	literals := toStrings(at(t, k, "configMapGenerator", 0, "literals"))
+	want := "UBERSERVICE_PEERS=ledger=http://uberservice-ledger:9001,reports=http://uberservice-reports:9002,front=http://uberservice-front:9000,billing=http://uberservice-billing:9003"
+	if !slices.Contains(literals, want) {
+		t.Errorf("ConfigMap literals %q: want %s", literals, want)
+	}
+
+	// front's comment says it calls billing now; the manifests of the other
+	// modules and the migrate Job do not change.
+	if !strings.Contains(string(after["k8s/base/front.yaml"]), "# front: calls ledger, billing and, optionally, reports") {
+		t.Errorf("k8s/base/front.yaml: the comment does not say front calls billing:\n%s", after["k8s/base/front.yaml"])
+	}
+	for path, data := range before {
+		switch path {
+		case "compose.yaml", "k8s/base/kustomization.yaml", "k8s/base/front.yaml":
+		default:
+			if !bytes.Equal(data, after[path]) {
+				t.Errorf("%s changed when billing was added", path)
+			}
+		}
+	}
+}
+
+// The comment above a module says what it calls and which events it carries.
+func TestCommentsDescribeTheModule(t *testing.T) {
+	files := renderAll(t, shop())
+	for path, want := range map[string][]string{
+		"compose.yaml": {
+			"  # reports: calls ledger (UBERSERVICE_PEERS); consumes ledger.posted.v1\n  # (UBERSERVICE_BUS).\n  reports:\n",
+			"  # front: calls ledger and, optionally, reports (UBERSERVICE_PEERS); publishes\n  # and consumes no events. It keeps no data: it has no schema of its own.\n  front:\n",
+		},
+		"k8s/base/ledger.yaml": {"\n# ledger: calls no other module; publishes ledger.posted.v1 (UBERSERVICE_BUS).\n"},
+		"k8s/base/front.yaml":  {"\n# front: calls ledger and, optionally, reports (UBERSERVICE_PEERS); publishes\n# and consumes no events. It keeps no data,"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(string(files[path]), w) {
+				t.Errorf("%s does not contain\n%s", path, w)
+			}
+		}
+	}
+}
+
+func TestModulesThatCannotBeDeployed(t *testing.T) {
+	for name, tc := range map[string]struct {
+		change func([]deploy.Module) []deploy.Module
+		want   string
+	}{
+		"none":              {func([]deploy.Module) []deploy.Module { return nil }, "no modules"},
+		"upper-case name":   {func(ms []deploy.Module) []deploy.Module { ms[0].Name = "Ledger"; return ms }, `module "Ledger": want a name`},
+		"name too long":     {func(ms []deploy.Module) []deploy.Module { ms[0].Name = strings.Repeat("l", 52); return ms }, "at most 51"},
+		"the deployment's":  {func(ms []deploy.Module) []deploy.Module { ms[0].Name = "migrate"; return ms }, `module "migrate": the name is taken`},
+		"listed twice":      {func(ms []deploy.Module) []deploy.Module { return append(ms, ms[0]) }, `module "ledger": listed twice`},
+		"shared port":       {func(ms []deploy.Module) []deploy.Module { ms[1].Port = 9001; return ms }, "module reports: port 9001 is module ledger's too"},
+		"no port":           {func(ms []deploy.Module) []deploy.Module { ms[1].Port = 0; return ms }, "module reports: port 0"},
+		"unknown gateway":   {func(ms []deploy.Module) []deploy.Module { ms[1].Uses[0].Gateway = "tax"; return ms }, "module reports uses gateway tax, which no module provides"},
+		"several, all said": {func(ms []deploy.Module) []deploy.Module { ms[0].Port, ms[2].Name = 70000, "x_y"; return ms }, "module ledger: port 70000\nmodule \"x_y\""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			modules := tc.change(shop())
+			for _, render := range []func([]deploy.Module) ([]deploy.File, error){deploy.Compose, deploy.Kubernetes} {
+				_, err := render(modules)
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("err = %v, want one that says %q", err, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// An optional gateway that no module provides is nowhere to be reached: the
+// module runs without it.
+func TestAnOptionalGatewayNoModuleProvides(t *testing.T) {
+	ms := shop()
+	ms[2].Uses[1].Gateway = "tax"
+	services := composeServices(t, ms)
+	if got := at(t, services, "front", "environment", "UBERSERVICE_PEERS"); got != "ledger=http://ledger:9001" {
+		t.Errorf("front: UBERSERVICE_PEERS=%v, want ledger alone", got)
+	}
+}
+
+// Write writes the files, removes the ones it wrote before that are no longer
+// rendered, and leaves the files kept by hand alone.
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	files, err := deploy.Kubernetes(withBilling())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := deploy.Write(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	handKept := filepath.Join(dir, "k8s", "base", "notes.yaml")
+	if err := os.WriteFile(handKept, []byte("# kept by hand\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := filepath.Join(dir, "k8s", "overlay.yaml") // generated, but in no folder Write renders into
+	if err := os.WriteFile(elsewhere, []byte(deploy.Header+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// billing is taken out of the binary.
+	files, err = deploy.Kubernetes(shop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := deploy.Write(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil || !bytes.Equal(got, f.Data) {
+			t.Errorf("%s: not what was rendered (%v)", f.Path, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "k8s", "base", "billing.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("k8s/base/billing.yaml, no longer rendered, is still there (%v)", err)
+	}
+	for _, kept := range []string{handKept, elsewhere} {
+		if _, err := os.Stat(kept); err != nil {
+			t.Errorf("%s was removed: %v", kept, err)
+		}
+	}
+}
