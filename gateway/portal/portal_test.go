@@ -166,7 +166,34 @@ func TestAccountViewWhenAccountsIsDown(t *testing.T) {
 	}
 }
 
-// createAccount creates an account through the accounts module's public API.
+// im is optional to the portal: started alone, with accounts as its only
+// peer and im nowhere, the portal serves the account and says im is
+// degraded; accounts, which it needs, answers 503 when it is down.
+func TestPortalStartsWithoutIM(t *testing.T) {
+	t.Parallel()
+	accountsSys := apptest.Start(t, modules(), app.Config{Modules: []string{"accounts"}})
+	sys := apptest.Start(t, modules(), app.Config{
+		Modules: []string{"portal"},
+		Peers:   map[string]string{"accounts": accountsSys.URL("accounts")},
+	})
+	account := createAccount(t, accountsSys, map[string]any{"owner_name": "Olga Optional", "email": "olga@example.com"})
+	view := accountView(t, sys.URL("portal"), account["id"])
+	sameAccount(t, view["account"], account)
+	if m, ok := view["manager"]; !ok || m != nil {
+		t.Fatalf("manager %v (present: %v), want null", m, ok)
+	}
+	if d := degraded(t, view); len(d) != 1 || d[0] != "im" {
+		t.Fatalf("degraded %v, want [im]", d)
+	}
+
+	alone := apptest.Start(t, modules(), app.Config{
+		Modules: []string{"portal"},
+		Peers:   map[string]string{"accounts": deadURL(t)},
+	})
+	apptest.Do(t, http.MethodGet, alone.URL("portal")+"/v1/portal/accounts/"+uuid.NewString(), nil).
+		ExpectProblem(t, http.StatusServiceUnavailable, "unavailable")
+}
+
 // startSplit runs accounts in one system and the portal in another that reaches
 // accounts and im (at imURL) over HTTP, as separate processes would. log, when
 // not nil, is the portal's logger.
@@ -181,6 +208,7 @@ func startSplit(t *testing.T, imURL string, log *slog.Logger) (accountsSys, port
 	return accountsSys, portalSys
 }
 
+// createAccount creates an account through the accounts module's public API.
 func createAccount(t *testing.T, sys *apptest.System, body map[string]any) map[string]any {
 	t.Helper()
 	return apptest.Do(t, http.MethodPost, sys.URL("accounts")+"/v1/accounts", body).Expect(t, http.StatusCreated).JSON(t)

@@ -21,7 +21,7 @@ func Module() app.Module {
 		Migrations: migrations.For(gateway.Name),
 		Publishes:  events.All,
 		Init: func(_ context.Context, env *app.Env) error {
-			svc := &service{db: env.DB}
+			svc := &service{db: env.DB, outbox: env.Outbox}
 			mountAPI(env.HTTP, svc)
 			app.Provide(env, gateway.Gateway, gateway.Accounts(svc))
 			return nil

@@ -50,7 +50,7 @@ func (s *service) moveForOwner(ctx context.Context, k kind, id uuid.UUID, amount
 	}{amount}
 	t, replayed, err := idempotency.Do(ctx, s.db, k.name+":"+id.String(), key, request,
 		func(tx *gorm.DB) (gateway.Transaction, error) {
-			return move(ctx, tx, k, id, amount, "")
+			return s.move(ctx, tx, k, id, amount, "")
 		})
 	if err != nil {
 		return gateway.Transaction{}, false, problem.Wrapf(err, "accounts: %s", k.name)
@@ -113,7 +113,7 @@ func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movem
 			t = prev
 			return nil
 		}
-		t, err = move(ctx, tx, k, a.ID, req.Amount, req.Reference)
+		t, err = s.move(ctx, tx, k, a.ID, req.Amount, req.Reference)
 		return err
 	})
 	if err != nil {
@@ -160,7 +160,7 @@ var (
 
 // move applies one movement inside tx: the balance, the ledger entry, the
 // event and the owner's email commit together or not at all.
-func move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, amount int64, reference string) (gateway.Transaction, error) {
+func (s *service) move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, amount int64, reference string) (gateway.Transaction, error) {
 	delta := amount
 	if k.out {
 		delta = -amount
@@ -187,7 +187,7 @@ func move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, amount int64, 
 			return gateway.Transaction{}, gateway.ErrBalanceLimit.WithDetail("account %s cannot take %d more", id, amount)
 		}
 	}
-	err = messaging.Publish(ctx, tx, k.event(events.Movement{
+	err = s.outbox.Publish(ctx, tx, k.event(events.Movement{
 		TransactionID: t.ID,
 		AccountID:     t.AccountID,
 		Amount:        t.Amount,

@@ -31,7 +31,8 @@ const statusActive = "active"
 // implementation of the accounts gateway, so other modules in this process get
 // the very same behaviour as those calling over HTTP.
 type service struct {
-	db *database.DB
+	db     *database.DB
+	outbox *messaging.Outbox
 }
 
 var _ gateway.Accounts = (*service)(nil)
@@ -82,7 +83,7 @@ func (s *service) Open(ctx context.Context, req OpenAccount) (gateway.Account, e
 		if err := insertAccount(tx, &a); err != nil {
 			return err
 		}
-		return messaging.Publish(ctx, tx, events.AccountCreated{
+		return s.outbox.Publish(ctx, tx, events.AccountCreated{
 			AccountID:    a.ID,
 			OwnerName:    a.OwnerName,
 			Email:        a.Email,

@@ -30,7 +30,7 @@ func (s *service) onShipmentDispatched(ctx context.Context, tx *gorm.DB, e wheve
 		return err
 	}
 	if shipped {
-		if err := messaging.Publish(ctx, tx, events.OrderShipped{OrderID: e.OrderID, ShipmentID: e.ShipmentID, ShippedAt: shippedAt}); err != nil {
+		if err := s.outbox.Publish(ctx, tx, events.OrderShipped{OrderID: e.OrderID, ShipmentID: e.ShipmentID, ShippedAt: shippedAt}); err != nil {
 			return err
 		}
 		log.InfoContext(ctx, "order shipped")

@@ -45,8 +45,8 @@ func initModule(_ context.Context, env *app.Env) error {
 	if err != nil {
 		return fmt.Errorf("resolve warehouse gateway: %w", err)
 	}
-	s := newSaga(env.DB, acc, wh, env.Log)
-	svc := &service{db: env.DB, saga: s, log: env.Log}
+	s := newSaga(env.DB, env.Outbox, acc, wh, env.Log)
+	svc := &service{db: env.DB, outbox: env.Outbox, saga: s, log: env.Log}
 	messaging.Handle(env.Events, svc.onShipmentDispatched)
 	mountAPI(env.HTTP, svc)
 	app.Provide(env, gateway.Gateway, gateway.Orders(svc))

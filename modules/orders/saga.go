@@ -84,14 +84,15 @@ var (
 // saga drives orders through their saga.
 type saga struct {
 	db        *database.DB
+	outbox    *messaging.Outbox
 	accounts  accounts.Accounts
 	warehouse warehouse.Warehouse
 	log       *slog.Logger
 	lease     time.Duration
 }
 
-func newSaga(db *database.DB, acc accounts.Accounts, wh warehouse.Warehouse, log *slog.Logger) *saga {
-	return &saga{db: db, accounts: acc, warehouse: wh, log: log, lease: defaultLease}
+func newSaga(db *database.DB, outbox *messaging.Outbox, acc accounts.Accounts, wh warehouse.Warehouse, log *slog.Logger) *saga {
+	return &saga{db: db, outbox: outbox, accounts: acc, warehouse: wh, log: log, lease: defaultLease}
 }
 
 // drive runs o's saga from its persisted step until it is done, or until a
@@ -266,7 +267,7 @@ func (s *saga) debit(ctx context.Context, o *order, token uuid.UUID) error {
 		for i, l := range o.Lines {
 			e.Lines[i] = events.Line{SKU: l.SKU, Quantity: l.Quantity, UnitPrice: unitPrice(l)}
 		}
-		return messaging.Publish(ctx, tx, e)
+		return s.outbox.Publish(ctx, tx, e)
 	})
 	if err != nil {
 		return err
@@ -318,7 +319,7 @@ func (s *saga) finishRejected(ctx context.Context, o *order, token uuid.UUID, m 
 		if err := s.persist(ctx, tx, o, token, m); err != nil {
 			return err
 		}
-		return messaging.Publish(ctx, tx, events.OrderRejected{
+		return s.outbox.Publish(ctx, tx, events.OrderRejected{
 			OrderID: o.ID, AccountID: o.AccountID, Reason: *o.RejectReason, RejectedAt: o.UpdatedAt,
 		})
 	})
@@ -370,7 +371,7 @@ func (s *saga) cancel(ctx context.Context, o *order, token uuid.UUID) error {
 		if err := s.persist(ctx, tx, o, token, move{from: stepCancelling, to: stepDone, status: &cancelled}); err != nil {
 			return err
 		}
-		return messaging.Publish(ctx, tx, events.OrderCancelled{
+		return s.outbox.Publish(ctx, tx, events.OrderCancelled{
 			OrderID: o.ID, AccountID: o.AccountID, Refunded: o.Total, Currency: o.Currency, CancelledAt: o.UpdatedAt,
 		})
 	})

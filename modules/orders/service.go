@@ -9,6 +9,7 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/orders"
 	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -18,9 +19,10 @@ import (
 // other modules in this process get the very same behaviour as those calling
 // over HTTP.
 type service struct {
-	db   *database.DB
-	saga *saga
-	log  *slog.Logger
+	db     *database.DB
+	outbox *messaging.Outbox
+	saga   *saga
+	log    *slog.Logger
 }
 
 var _ gateway.Orders = (*service)(nil)

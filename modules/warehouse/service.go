@@ -9,6 +9,7 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/warehouse"
 	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -17,8 +18,9 @@ import (
 // gateway, so the orders module in this process gets the very same behaviour
 // as one calling over HTTP.
 type service struct {
-	db  *database.DB
-	log *slog.Logger
+	db     *database.DB
+	outbox *messaging.Outbox
+	log    *slog.Logger
 }
 
 var _ gateway.Warehouse = (*service)(nil)

@@ -10,7 +10,6 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/warehouse"
 	"github.com/uberservice/uberservice/gateway/warehouse/events"
-	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -104,7 +103,7 @@ func (s *service) Dispatch(ctx context.Context, id uuid.UUID) (Shipment, error) 
 			return err
 		}
 		out.Status, sent = StatusDispatched, true
-		return messaging.Publish(ctx, tx, events.ShipmentDispatched{
+		return s.outbox.Publish(ctx, tx, events.ShipmentDispatched{
 			ShipmentID:   out.ID,
 			OrderID:      out.OrderID,
 			Lines:        out.Lines,

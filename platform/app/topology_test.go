@@ -39,6 +39,10 @@ func TestCheckTopologyRefusesWhatCannotWork(t *testing.T) {
 		{"accounts here, im elsewhere on the in-process bus", pick("accounts"), map[string]string{"im": "http://i"}, true,
 			[]string{"im runs elsewhere"}},
 		{"im apart from accounts on a bus that reaches it", pick("im"), map[string]string{"accounts": "http://a"}, false, nil},
+		{"a missing optional gateway is no problem", []Module{{Name: "portal", Uses: []Dependency{{Gateway: "accounts"}, {Gateway: "im", Optional: true}}}},
+			map[string]string{"accounts": "http://a"}, true, nil},
+		{"a missing required one still is", []Module{{Name: "portal", Uses: []Dependency{{Gateway: "accounts"}, {Gateway: "im", Optional: true}}}},
+			nil, true, []string{"portal needs the accounts gateway"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +24,34 @@ type pinged struct {
 }
 
 func (pinged) Topic() string { return "test.pinged.v1" }
+
+// pings publishes pinged events, as a module that declares them would.
+var pings = outboxOf(pinged{})
+
+// outboxOf is the outbox of a test module that publishes the topics of events.
+func outboxOf(events ...messaging.Event) *messaging.Outbox {
+	var topics []string
+	for _, e := range events {
+		topics = append(topics, e.Topic())
+	}
+	return messaging.NewOutbox("test", topics)
+}
+
+// An event on a topic the module did not declare is refused at the call,
+// and nothing reaches the outbox.
+func TestAnUndeclaredTopicIsRefused(t *testing.T) {
+	db := platformSchema(t, apptest.FreshDatabase(t), "undeclared")
+	err := db.Transact(t.Context(), func(tx *gorm.DB) error {
+		return outboxOf(traced{}).Publish(t.Context(), tx, traced{N: 1}, pinged{N: 2})
+	})
+	if !errors.Is(err, messaging.ErrUndeclaredTopic) || !strings.Contains(err.Error(), "module test publishes test.pinged.v1") {
+		t.Fatalf("publishing an undeclared topic: %v, want ErrUndeclaredTopic naming the module and topic", err)
+	}
+	var rows int64
+	if err := db.Raw("SELECT count(*) FROM outbox").Row().Scan(&rows); err != nil || rows != 0 {
+		t.Fatalf("outbox holds %d rows (%v), want none", rows, err)
+	}
+}
 
 // fixture is a producer schema with an outbox and relay and a consumer schema
 // with a handler, on one in-process bus.
@@ -96,7 +125,7 @@ func platformSchema(tb testing.TB, url, schema string) *database.DB {
 func (f *fixture) publish(t *testing.T, ctx context.Context, n int) {
 	t.Helper()
 	err := f.producer.Transact(ctx, func(tx *gorm.DB) error {
-		return messaging.Publish(ctx, tx, pinged{N: n})
+		return pings.Publish(ctx, tx, pinged{N: n})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +194,7 @@ func TestAFailingEventInABatchFailsAloneAndTheOthersAreHandledOnce(t *testing.T)
 	ctx := context.Background()
 	err := f.producer.Transact(ctx, func(tx *gorm.DB) error {
 		for n := 1; n <= 40; n++ {
-			if err := messaging.Publish(ctx, tx, pinged{N: n}); err != nil {
+			if err := pings.Publish(ctx, tx, pinged{N: n}); err != nil {
 				return err
 			}
 		}
@@ -199,7 +228,7 @@ func TestAFailingEventInABatchFailsAloneAndTheOthersAreHandledOnce(t *testing.T)
 func TestRolledBackEventsAreNeverPublished(t *testing.T) {
 	f := newFixture(t, messaging.RetryPolicy{})
 	err := f.producer.Transact(context.Background(), func(tx *gorm.DB) error {
-		if err := messaging.Publish(context.Background(), tx, pinged{N: 1}); err != nil {
+		if err := pings.Publish(context.Background(), tx, pinged{N: 1}); err != nil {
 			return err
 		}
 		return errors.New("business rule failed")

@@ -64,12 +64,12 @@ func (o *Outbox) Publish(ctx context.Context, tx *gorm.DB, events ...Event) erro
 			return fmt.Errorf("module %s publishes %s: %w", o.module, e.Topic(), ErrUndeclaredTopic)
 		}
 	}
-	return Publish(ctx, tx, events...)
+	return publish(ctx, tx, events...)
 }
 
-// Publish writes events to the outbox of the schema tx belongs to. It must be
+// publish writes events to the outbox of the schema tx belongs to. It must be
 // called in the transaction that makes the change the events describe.
-func Publish(ctx context.Context, tx *gorm.DB, events ...Event) error {
+func publish(ctx context.Context, tx *gorm.DB, events ...Event) error {
 	for _, e := range events {
 		payload, err := json.Marshal(e)
 		if err != nil {

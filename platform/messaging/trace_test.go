@@ -39,7 +39,7 @@ func TestEventsCarryTheTraceContext(t *testing.T) {
 	}
 	publish := func(ctx context.Context, n int) {
 		t.Helper()
-		if err := db.Transact(ctx, func(tx *gorm.DB) error { return messaging.Publish(ctx, tx, traced{N: n}) }); err != nil {
+		if err := db.Transact(ctx, func(tx *gorm.DB) error { return outboxOf(traced{}).Publish(ctx, tx, traced{N: n}) }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -373,7 +373,7 @@ func TestBrokerBusCarriesOutboxEventsToConsumers(t *testing.T) {
 			pctx := correlation.With(ctx, "req-e2e")
 			for i := 1; i <= n; i++ {
 				if err := dbs["producer"].Transact(pctx, func(tx *gorm.DB) error {
-					return messaging.Publish(pctx, tx, e2eEvent{N: i})
+					return outboxOf(e2eEvent{}).Publish(pctx, tx, e2eEvent{N: i})
 				}); err != nil {
 					t.Fatal(err)
 				}
