@@ -32,92 +32,65 @@ func TestBadInput(t *testing.T) {
 		return fmt.Sprintf(`{"owner_name":%q,"email":%q,"currency":%q,"referral_code":%q}`, owner, email, currency, referral)
 	}
 
-	cases := []struct {
-		name    string
-		method  string
-		url     string
-		body    string
-		headers []string
-		status  int
-		code    string
-	}{
-		{"malformed JSON", "POST", deposits, `{"amount":`, nil, 400, "malformed_request"},
-		{"not JSON at all", "POST", deposits, `amount=5`, nil, 400, "malformed_request"},
-		{"empty body", "POST", deposits, ``, nil, 400, "malformed_request"},
-		{"an array", "POST", deposits, `[100]`, nil, 400, "malformed_request"},
-		{"two objects", "POST", deposits, `{"amount":1}{"amount":1}`, nil, 400, "malformed_request"},
-		{"amount as a string", "POST", deposits, `{"amount":"100"}`, nil, 400, "malformed_request"},
-		{"amount with a fraction", "POST", withdrawals, `{"amount":1.5}`, nil, 400, "malformed_request"},
-		{"unknown field", "POST", deposits, `{"amount":100,"currency":"USD"}`, nil, 400, "malformed_request"},
-		{"no amount", "POST", deposits, `{}`, nil, 422, "validation_failed"},
-		{"null body", "POST", deposits, `null`, nil, 422, "validation_failed"},
-		{"zero amount", "POST", deposits, `{"amount":0}`, nil, 422, "validation_failed"},
-		{"negative deposit", "POST", deposits, `{"amount":-100}`, nil, 422, "validation_failed"},
-		{"negative withdrawal", "POST", withdrawals, `{"amount":-100}`, nil, 422, "validation_failed"},
-		{"amount over the maximum", "POST", deposits, `{"amount":1000000000000001}`, nil, 422, "validation_failed"},
-		{"amount 1e30", "POST", deposits, `{"amount":1e30}`, nil, 400, "malformed_request"},
-		{"amount past int64", "POST", deposits, `{"amount":9223372036854775808}`, nil, 400, "malformed_request"},
-		{"amount below int64", "POST", withdrawals, `{"amount":-9223372036854775809}`, nil, 400, "malformed_request"},
-		{"withdrawal beyond the balance", "POST", withdrawals, `{"amount":1001}`, nil, 409, "insufficient_funds"},
-		{"body over 64KB", "POST", deposits, tooBig, nil, 413, "body_too_large"},
-		{"not JSON content", "POST", deposits, `{"amount":1}`, []string{"Content-Type", "text/plain"}, 415, ""},
-		{"Idempotency-Key reused with another body", "POST", deposits, `{"amount":999}`, []string{idempotency.Header, "funding"}, 422, "idempotency_key_reused"},
-		{"Idempotency-Key too long", "POST", deposits, `{"amount":1}`, []string{idempotency.Header, strings.Repeat("k", 256)}, 400, "idempotency_key_invalid"},
+	cases := []apptest.BadRequest{
+		{Name: "malformed JSON", Method: "POST", URL: deposits, Body: `{"amount":`, Status: 400, Code: "malformed_request"},
+		{Name: "not JSON at all", Method: "POST", URL: deposits, Body: `amount=5`, Status: 400, Code: "malformed_request"},
+		{Name: "empty body", Method: "POST", URL: deposits, Status: 400, Code: "malformed_request"},
+		{Name: "an array", Method: "POST", URL: deposits, Body: `[100]`, Status: 400, Code: "malformed_request"},
+		{Name: "two objects", Method: "POST", URL: deposits, Body: `{"amount":1}{"amount":1}`, Status: 400, Code: "malformed_request"},
+		{Name: "amount as a string", Method: "POST", URL: deposits, Body: `{"amount":"100"}`, Status: 400, Code: "malformed_request"},
+		{Name: "amount with a fraction", Method: "POST", URL: withdrawals, Body: `{"amount":1.5}`, Status: 400, Code: "malformed_request"},
+		{Name: "unknown field", Method: "POST", URL: deposits, Body: `{"amount":100,"currency":"USD"}`, Status: 400, Code: "malformed_request"},
+		{Name: "no amount", Method: "POST", URL: deposits, Body: `{}`, Status: 422, Code: "validation_failed"},
+		{Name: "null body", Method: "POST", URL: deposits, Body: `null`, Status: 422, Code: "validation_failed"},
+		{Name: "zero amount", Method: "POST", URL: deposits, Body: `{"amount":0}`, Status: 422, Code: "validation_failed"},
+		{Name: "negative deposit", Method: "POST", URL: deposits, Body: `{"amount":-100}`, Status: 422, Code: "validation_failed"},
+		{Name: "negative withdrawal", Method: "POST", URL: withdrawals, Body: `{"amount":-100}`, Status: 422, Code: "validation_failed"},
+		{Name: "amount over the maximum", Method: "POST", URL: deposits, Body: `{"amount":1000000000000001}`, Status: 422, Code: "validation_failed"},
+		{Name: "amount 1e30", Method: "POST", URL: deposits, Body: `{"amount":1e30}`, Status: 400, Code: "malformed_request"},
+		{Name: "amount past int64", Method: "POST", URL: deposits, Body: `{"amount":9223372036854775808}`, Status: 400, Code: "malformed_request"},
+		{Name: "amount below int64", Method: "POST", URL: withdrawals, Body: `{"amount":-9223372036854775809}`, Status: 400, Code: "malformed_request"},
+		{Name: "withdrawal beyond the balance", Method: "POST", URL: withdrawals, Body: `{"amount":1001}`, Status: 409, Code: "insufficient_funds"},
+		{Name: "body over 64KB", Method: "POST", URL: deposits, Body: tooBig, Status: 413, Code: "body_too_large"},
+		{Name: "not JSON content", Method: "POST", URL: deposits, Body: `{"amount":1}`, Headers: []string{"Content-Type", "text/plain"}, Status: 415},
+		{Name: "Idempotency-Key reused with another body", Method: "POST", URL: deposits, Body: `{"amount":999}`, Headers: []string{idempotency.Header, "funding"}, Status: 422, Code: "idempotency_key_reused"},
+		{Name: "Idempotency-Key too long", Method: "POST", URL: deposits, Body: `{"amount":1}`, Headers: []string{idempotency.Header, strings.Repeat("k", 256)}, Status: 400, Code: "idempotency_key_invalid"},
 
-		{"deposit to an unknown account", "POST", unknown + "/deposits", `{"amount":1}`, nil, 404, "account_not_found"},
-		{"withdrawal from a malformed id", "POST", malformed + "/withdrawals", `{"amount":1}`, nil, 404, "account_not_found"},
-		{"get an unknown account", "GET", unknown, ``, nil, 404, "account_not_found"},
-		{"get a malformed id", "GET", malformed, ``, nil, 404, "account_not_found"},
-		{"get a nil id", "GET", api.base + "/00000000-0000-0000-0000-000000000000", ``, nil, 404, "account_not_found"},
-		{"transactions of an unknown account", "GET", unknown + "/transactions", ``, nil, 404, "account_not_found"},
-		{"notifications of a malformed id", "GET", malformed + "/notifications", ``, nil, 404, "account_not_found"},
-		{"unknown route", "GET", api.account(acc.ID) + "/statements", ``, nil, 404, "not_found"},
-		{"wrong method", "DELETE", api.account(acc.ID), ``, nil, 405, ""},
+		{Name: "deposit to an unknown account", Method: "POST", URL: unknown + "/deposits", Body: `{"amount":1}`, Status: 404, Code: "account_not_found"},
+		{Name: "withdrawal from a malformed id", Method: "POST", URL: malformed + "/withdrawals", Body: `{"amount":1}`, Status: 404, Code: "account_not_found"},
+		{Name: "get an unknown account", Method: "GET", URL: unknown, Status: 404, Code: "account_not_found"},
+		{Name: "get a malformed id", Method: "GET", URL: malformed, Status: 404, Code: "account_not_found"},
+		{Name: "get a nil id", Method: "GET", URL: api.base + "/00000000-0000-0000-0000-000000000000", Status: 404, Code: "account_not_found"},
+		{Name: "transactions of an unknown account", Method: "GET", URL: unknown + "/transactions", Status: 404, Code: "account_not_found"},
+		{Name: "notifications of a malformed id", Method: "GET", URL: malformed + "/notifications", Status: 404, Code: "account_not_found"},
+		{Name: "unknown route", Method: "GET", URL: api.account(acc.ID) + "/statements", Status: 404, Code: "not_found"},
+		{Name: "wrong method", Method: "DELETE", URL: api.account(acc.ID), Status: 405},
 
-		{"open without an owner", "POST", api.base, openBody("  ", "ada@example.com", "USD", ""), nil, 422, "validation_failed"},
-		{"open with a long owner name", "POST", api.base, openBody(strings.Repeat("a", 201), "ada@example.com", "USD", ""), nil, 422, "validation_failed"},
-		{"open with a NUL in the name", "POST", api.base, `{"owner_name":"Ada\u0000","email":"ada@example.com"}`, nil, 422, "validation_failed"},
-		{"open with a bad email", "POST", api.base, openBody("Ada", "not-an-email", "USD", ""), nil, 422, "validation_failed"},
-		{"open with a display-name email", "POST", api.base, openBody("Ada", "Ada <ada@example.com>", "USD", ""), nil, 422, "validation_failed"},
-		{"open with a lower-case currency", "POST", api.base, openBody("Ada", "ada@example.com", "usd", ""), nil, 422, "validation_failed"},
-		{"open with a four-letter currency", "POST", api.base, openBody("Ada", "ada@example.com", "USDD", ""), nil, 422, "validation_failed"},
-		{"open with a long referral code", "POST", api.base, openBody("Ada", "ada@example.com", "USD", strings.Repeat("r", 65)), nil, 422, "validation_failed"},
-		{"open with an email of the wrong type", "POST", api.base, `{"owner_name":"Ada","email":42}`, nil, 400, "malformed_request"},
+		{Name: "open without an owner", Method: "POST", URL: api.base, Body: openBody("  ", "ada@example.com", "USD", ""), Status: 422, Code: "validation_failed"},
+		{Name: "open with a long owner name", Method: "POST", URL: api.base, Body: openBody(strings.Repeat("a", 201), "ada@example.com", "USD", ""), Status: 422, Code: "validation_failed"},
+		{Name: "open with a NUL in the name", Method: "POST", URL: api.base, Body: `{"owner_name":"Ada\u0000","email":"ada@example.com"}`, Status: 422, Code: "validation_failed"},
+		{Name: "open with a bad email", Method: "POST", URL: api.base, Body: openBody("Ada", "not-an-email", "USD", ""), Status: 422, Code: "validation_failed"},
+		{Name: "open with a display-name email", Method: "POST", URL: api.base, Body: openBody("Ada", "Ada <ada@example.com>", "USD", ""), Status: 422, Code: "validation_failed"},
+		{Name: "open with a lower-case currency", Method: "POST", URL: api.base, Body: openBody("Ada", "ada@example.com", "usd", ""), Status: 422, Code: "validation_failed"},
+		{Name: "open with a four-letter currency", Method: "POST", URL: api.base, Body: openBody("Ada", "ada@example.com", "USDD", ""), Status: 422, Code: "validation_failed"},
+		{Name: "open with a long referral code", Method: "POST", URL: api.base, Body: openBody("Ada", "ada@example.com", "USD", strings.Repeat("r", 65)), Status: 422, Code: "validation_failed"},
+		{Name: "open with an email of the wrong type", Method: "POST", URL: api.base, Body: `{"owner_name":"Ada","email":42}`, Status: 400, Code: "malformed_request"},
 
-		{"gateway debit with a malformed account id", "POST", debits, `{"account_id":"nope","amount":1,"currency":"USD","reference":"r"}`, nil, 400, "malformed_request"},
-		{"gateway debit with a NUL in the reference", "POST", debits,
-			fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\u0000"}`, acc.ID), nil, 422, "validation_failed"},
-		{"gateway debit beyond the balance", "POST", debits,
-			fmt.Sprintf(`{"account_id":%q,"amount":1001,"currency":"USD","reference":"r"}`, acc.ID), nil, 409, "insufficient_funds"},
+		{Name: "gateway debit with a malformed account id", Method: "POST", URL: debits, Body: `{"account_id":"nope","amount":1,"currency":"USD","reference":"r"}`, Status: 400, Code: "malformed_request"},
+		{Name: "gateway debit with a NUL in the reference", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\u0000"}`, acc.ID), Status: 422, Code: "validation_failed"},
+		{Name: "gateway debit beyond the balance", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1001,"currency":"USD","reference":"r"}`, acc.ID), Status: 409, Code: "insufficient_funds"},
 	}
 
 	db := sys.Schema(t, gateway.Name)
-	snapshot := func() (balance, transactions, accounts int64) {
+	apptest.ExpectRefused(t, cases, func(t testing.TB) string {
 		t.Helper()
+		var balance, transactions, accounts int64
 		if err := db.Raw(`SELECT
 			(SELECT balance FROM accounts WHERE id = ?),
 			(SELECT count(*) FROM transactions),
 			(SELECT count(*) FROM accounts)`, acc.ID).Row().Scan(&balance, &transactions, &accounts); err != nil {
 			t.Fatal(err)
 		}
-		return balance, transactions, accounts
-	}
-	balance, transactions, accounts := snapshot()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			var body any
-			if c.body != "" {
-				body = c.body
-			}
-			res := apptest.Do(t, c.method, c.url, body, c.headers...)
-			if res.Status >= 500 {
-				t.Fatalf("status %d: %s", res.Status, res.Body)
-			}
-			res.ExpectProblem(t, c.status, c.code)
-			b, n, a := snapshot()
-			if b != balance || n != transactions || a != accounts {
-				t.Fatalf("balance %d, %d transactions, %d accounts; want %d, %d, %d unchanged", b, n, a, balance, transactions, accounts)
-			}
-		})
-	}
+		return fmt.Sprintf("balance %d, %d transactions, %d accounts", balance, transactions, accounts)
+	})
 }

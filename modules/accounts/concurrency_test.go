@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -30,7 +29,7 @@ func TestConcurrentWithdrawals(t *testing.T) {
 	t.Run("over HTTP", func(t *testing.T) {
 		id := api.open(t, "USD").ID
 		api.fund(t, id, funds)
-		statuses := race(requests, func(int) int {
+		statuses := apptest.Race(requests, func(int) int {
 			res, err := http.Post(api.account(id)+"/withdrawals", "application/json", strings.NewReader(fmt.Sprintf(`{"amount":%d}`, amount)))
 			if err != nil {
 				return 0
@@ -52,7 +51,7 @@ func TestConcurrentWithdrawals(t *testing.T) {
 		accounts := apptest.Local(t, sys, gateway.Gateway)
 		id := api.open(t, "USD").ID
 		api.fund(t, id, funds)
-		errs := race(requests, func(i int) error {
+		errs := apptest.Race(requests, func(i int) error {
 			_, err := accounts.Debit(t.Context(), gateway.Movement{AccountID: id, Amount: amount, Currency: "USD", Reference: fmt.Sprint("order-", i)})
 			return err
 		})
@@ -71,25 +70,6 @@ func TestConcurrentWithdrawals(t *testing.T) {
 		}
 		wantSettled(t, api, id, funds-payable*amount, payable)
 	})
-}
-
-// race runs f n times at once and returns the results by index.
-func race[T any](n int, f func(i int) T) []T {
-	out := make([]T, n)
-	var ready, done sync.WaitGroup
-	ready.Add(n)
-	gate := make(chan struct{})
-	for i := range n {
-		done.Go(func() {
-			ready.Done()
-			<-gate
-			out[i] = f(i)
-		})
-	}
-	ready.Wait()
-	close(gate)
-	done.Wait()
-	return out
 }
 
 // wantSettled checks the balance, the number of movements out and the ledger.

@@ -40,69 +40,60 @@ func TestBadInput(t *testing.T) {
 		many = append(many, fmt.Sprintf(`{"sku":"S%d","quantity":1}`, i))
 	}
 
-	cases := []struct {
-		name    string
-		method  string
-		url     string
-		body    string
-		headers []string
-		status  int
-		code    string
-	}{
-		{"malformed JSON", "POST", orders, `{"account_id":`, nil, 400, "malformed_request"},
-		{"not JSON at all", "POST", orders, `account_id=1`, nil, 400, "malformed_request"},
-		{"empty body", "POST", orders, ``, nil, 400, "malformed_request"},
-		{"an array", "POST", orders, `[]`, nil, 400, "malformed_request"},
-		{"two objects", "POST", orders, body(acc, one) + body(acc, one), nil, 400, "malformed_request"},
-		{"unknown field", "POST", orders, `{"account_id":` + acc + `,"lines":` + one + `,"total":1}`, nil, 400, "malformed_request"},
-		{"account_id a number", "POST", orders, body(`42`, one), nil, 400, "malformed_request"},
-		{"lines an object", "POST", orders, body(acc, `{"sku":"x"}`), nil, 400, "malformed_request"},
-		{"quantity a string", "POST", orders, body(acc, `[{"sku":"`+sku+`","quantity":"1"}]`), nil, 400, "malformed_request"},
-		{"quantity with a fraction", "POST", orders, body(acc, `[{"sku":"`+sku+`","quantity":1.5}]`), nil, 400, "malformed_request"},
-		{"quantity past int64", "POST", orders, body(acc, `[{"sku":"`+sku+`","quantity":9223372036854775808}]`), nil, 400, "malformed_request"},
-		{"body over 64KB", "POST", orders, tooBig, nil, 413, "body_too_large"},
-		{"not JSON content", "POST", orders, body(acc, one), []string{"Content-Type", "text/plain"}, 415, ""},
+	cases := []apptest.BadRequest{
+		{Name: "malformed JSON", Method: "POST", URL: orders, Body: `{"account_id":`, Status: 400, Code: "malformed_request"},
+		{Name: "not JSON at all", Method: "POST", URL: orders, Body: `account_id=1`, Status: 400, Code: "malformed_request"},
+		{Name: "empty body", Method: "POST", URL: orders, Status: 400, Code: "malformed_request"},
+		{Name: "an array", Method: "POST", URL: orders, Body: `[]`, Status: 400, Code: "malformed_request"},
+		{Name: "two objects", Method: "POST", URL: orders, Body: body(acc, one) + body(acc, one), Status: 400, Code: "malformed_request"},
+		{Name: "unknown field", Method: "POST", URL: orders, Body: `{"account_id":` + acc + `,"lines":` + one + `,"total":1}`, Status: 400, Code: "malformed_request"},
+		{Name: "account_id a number", Method: "POST", URL: orders, Body: body(`42`, one), Status: 400, Code: "malformed_request"},
+		{Name: "lines an object", Method: "POST", URL: orders, Body: body(acc, `{"sku":"x"}`), Status: 400, Code: "malformed_request"},
+		{Name: "quantity a string", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"`+sku+`","quantity":"1"}]`), Status: 400, Code: "malformed_request"},
+		{Name: "quantity with a fraction", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"`+sku+`","quantity":1.5}]`), Status: 400, Code: "malformed_request"},
+		{Name: "quantity past int64", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"`+sku+`","quantity":9223372036854775808}]`), Status: 400, Code: "malformed_request"},
+		{Name: "body over 64KB", Method: "POST", URL: orders, Body: tooBig, Status: 413, Code: "body_too_large"},
+		{Name: "not JSON content", Method: "POST", URL: orders, Body: body(acc, one), Headers: []string{"Content-Type", "text/plain"}, Status: 415},
 
-		{"null body", "POST", orders, `null`, nil, 422, "validation_failed"},
-		{"no account_id", "POST", orders, `{"lines":` + one + `}`, nil, 422, "validation_failed"},
-		{"account_id not a UUID", "POST", orders, body(`"acc-1"`, one), nil, 422, "validation_failed"},
-		{"account_id the nil UUID", "POST", orders, body(`"00000000-0000-0000-0000-000000000000"`, one), nil, 422, "validation_failed"},
-		{"account_id a UUID in braces", "POST", orders, body(`"{`+account.String()+`}"`, one), nil, 422, "validation_failed"},
-		{"no lines", "POST", orders, `{"account_id":` + acc + `}`, nil, 422, "validation_failed"},
-		{"lines empty", "POST", orders, body(acc, `[]`), nil, 422, "validation_failed"},
-		{"lines null", "POST", orders, body(acc, `null`), nil, 422, "validation_failed"},
-		{"101 lines", "POST", orders, body(acc, "["+strings.Join(many, ",")+"]"), nil, 422, "validation_failed"},
-		{"a null line", "POST", orders, body(acc, `[null]`), nil, 422, "validation_failed"},
-		{"an empty SKU", "POST", orders, body(acc, `[{"sku":"","quantity":1}]`), nil, 422, "validation_failed"},
-		{"a SKU of 65 characters", "POST", orders, body(acc, `[{"sku":"`+strings.Repeat("s", 65)+`","quantity":1}]`), nil, 422, "validation_failed"},
-		{"a NUL in the SKU", "POST", orders, body(acc, `[{"sku":"a\u0000b","quantity":1}]`), nil, 422, "validation_failed"},
-		{"quantity 0", "POST", orders, body(acc, `[{"sku":"`+sku+`","quantity":0}]`), nil, 422, "validation_failed"},
-		{"no quantity", "POST", orders, body(acc, `[{"sku":"`+sku+`"}]`), nil, 422, "validation_failed"},
-		{"a negative quantity", "POST", orders, body(acc, `[{"sku":"`+sku+`","quantity":-1}]`), nil, 422, "validation_failed"},
-		{"quantity over 1e9", "POST", orders, body(acc, `[{"sku":"`+sku+`","quantity":1000000001}]`), nil, 422, "validation_failed"},
-		{"the same SKU twice", "POST", orders, body(acc, `[{"sku":"`+sku+`","quantity":1},{"sku":"`+sku+`","quantity":2}]`), nil, 422, "validation_failed"},
-		{"Idempotency-Key reused with another body", "POST", orders, body(acc, `[{"sku":"`+sku+`","quantity":2}]`),
-			[]string{idempotency.Header, "bad-input-key"}, 422, "idempotency_key_reused"},
-		{"Idempotency-Key too long", "POST", orders, body(acc, one), []string{idempotency.Header, strings.Repeat("k", 256)}, 400, "idempotency_key_invalid"},
+		{Name: "null body", Method: "POST", URL: orders, Body: `null`, Status: 422, Code: "validation_failed"},
+		{Name: "no account_id", Method: "POST", URL: orders, Body: `{"lines":` + one + `}`, Status: 422, Code: "validation_failed"},
+		{Name: "account_id not a UUID", Method: "POST", URL: orders, Body: body(`"acc-1"`, one), Status: 422, Code: "validation_failed"},
+		{Name: "account_id the nil UUID", Method: "POST", URL: orders, Body: body(`"00000000-0000-0000-0000-000000000000"`, one), Status: 422, Code: "validation_failed"},
+		{Name: "account_id a UUID in braces", Method: "POST", URL: orders, Body: body(`"{`+account.String()+`}"`, one), Status: 422, Code: "validation_failed"},
+		{Name: "no lines", Method: "POST", URL: orders, Body: `{"account_id":` + acc + `}`, Status: 422, Code: "validation_failed"},
+		{Name: "lines empty", Method: "POST", URL: orders, Body: body(acc, `[]`), Status: 422, Code: "validation_failed"},
+		{Name: "lines null", Method: "POST", URL: orders, Body: body(acc, `null`), Status: 422, Code: "validation_failed"},
+		{Name: "101 lines", Method: "POST", URL: orders, Body: body(acc, "["+strings.Join(many, ",")+"]"), Status: 422, Code: "validation_failed"},
+		{Name: "a null line", Method: "POST", URL: orders, Body: body(acc, `[null]`), Status: 422, Code: "validation_failed"},
+		{Name: "an empty SKU", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"","quantity":1}]`), Status: 422, Code: "validation_failed"},
+		{Name: "a SKU of 65 characters", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"`+strings.Repeat("s", 65)+`","quantity":1}]`), Status: 422, Code: "validation_failed"},
+		{Name: "a NUL in the SKU", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"a\u0000b","quantity":1}]`), Status: 422, Code: "validation_failed"},
+		{Name: "quantity 0", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"`+sku+`","quantity":0}]`), Status: 422, Code: "validation_failed"},
+		{Name: "no quantity", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"`+sku+`"}]`), Status: 422, Code: "validation_failed"},
+		{Name: "a negative quantity", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"`+sku+`","quantity":-1}]`), Status: 422, Code: "validation_failed"},
+		{Name: "quantity over 1e9", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"`+sku+`","quantity":1000000001}]`), Status: 422, Code: "validation_failed"},
+		{Name: "the same SKU twice", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"`+sku+`","quantity":1},{"sku":"`+sku+`","quantity":2}]`), Status: 422, Code: "validation_failed"},
+		{Name: "Idempotency-Key reused with another body", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"`+sku+`","quantity":2}]`), Headers: []string{idempotency.Header, "bad-input-key"}, Status: 422, Code: "idempotency_key_reused"},
+		{Name: "Idempotency-Key too long", Method: "POST", URL: orders, Body: body(acc, one), Headers: []string{idempotency.Header, strings.Repeat("k", 256)}, Status: 400, Code: "idempotency_key_invalid"},
 
-		{"get an unknown order", "GET", unknown, ``, nil, 404, "order_not_found"},
-		{"get a malformed id", "GET", malformed, ``, nil, 404, "order_not_found"},
-		{"get the nil id", "GET", w.orders("/v1/orders/00000000-0000-0000-0000-000000000000"), ``, nil, 404, "order_not_found"},
-		{"list without an account", "GET", orders, ``, nil, 422, "validation_failed"},
-		{"list with an empty account", "GET", orders + "?account_id=", ``, nil, 422, "validation_failed"},
-		{"list with a malformed account", "GET", orders + "?account_id=42", ``, nil, 422, "validation_failed"},
-		{"cancel an unknown order", "POST", unknown + "/cancel", ``, nil, 404, "order_not_found"},
-		{"cancel a malformed id", "POST", malformed + "/cancel", ``, nil, 404, "order_not_found"},
-		{"cancel a rejected order", "POST", w.orders("/v1/orders/" + rejected.ID.String() + "/cancel"), ``, nil, 409, "not_cancellable"},
-		{"gateway get of an unknown order", "GET", gatewayGet + "0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b6c7d", ``, nil, 404, "order_not_found"},
-		{"gateway get of a malformed id", "GET", gatewayGet + "not-an-id", ``, nil, 404, "order_not_found"},
-		{"unknown route", "GET", w.orders("/v1/orders/" + paid.ID.String() + "/invoice"), ``, nil, 404, "not_found"},
-		{"wrong method", "DELETE", w.orders("/v1/orders/" + paid.ID.String()), ``, nil, 405, ""},
-		{"wrong method on cancel", "GET", w.orders("/v1/orders/" + paid.ID.String() + "/cancel"), ``, nil, 405, ""},
+		{Name: "get an unknown order", Method: "GET", URL: unknown, Status: 404, Code: "order_not_found"},
+		{Name: "get a malformed id", Method: "GET", URL: malformed, Status: 404, Code: "order_not_found"},
+		{Name: "get the nil id", Method: "GET", URL: w.orders("/v1/orders/00000000-0000-0000-0000-000000000000"), Status: 404, Code: "order_not_found"},
+		{Name: "list without an account", Method: "GET", URL: orders, Status: 422, Code: "validation_failed"},
+		{Name: "list with an empty account", Method: "GET", URL: orders + "?account_id=", Status: 422, Code: "validation_failed"},
+		{Name: "list with a malformed account", Method: "GET", URL: orders + "?account_id=42", Status: 422, Code: "validation_failed"},
+		{Name: "cancel an unknown order", Method: "POST", URL: unknown + "/cancel", Status: 404, Code: "order_not_found"},
+		{Name: "cancel a malformed id", Method: "POST", URL: malformed + "/cancel", Status: 404, Code: "order_not_found"},
+		{Name: "cancel a rejected order", Method: "POST", URL: w.orders("/v1/orders/" + rejected.ID.String() + "/cancel"), Status: 409, Code: "not_cancellable"},
+		{Name: "gateway get of an unknown order", Method: "GET", URL: gatewayGet + "0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b6c7d", Status: 404, Code: "order_not_found"},
+		{Name: "gateway get of a malformed id", Method: "GET", URL: gatewayGet + "not-an-id", Status: 404, Code: "order_not_found"},
+		{Name: "unknown route", Method: "GET", URL: w.orders("/v1/orders/" + paid.ID.String() + "/invoice"), Status: 404, Code: "not_found"},
+		{Name: "wrong method", Method: "DELETE", URL: w.orders("/v1/orders/" + paid.ID.String()), Status: 405},
+		{Name: "wrong method on cancel", Method: "GET", URL: w.orders("/v1/orders/" + paid.ID.String() + "/cancel"), Status: 405},
 	}
 
 	db := w.Schema(t, ordersgw.Name)
-	snapshot := func() string {
+	apptest.ExpectRefused(t, cases, func(t testing.TB) string {
 		t.Helper()
 		var orders, lines int64
 		var latest string
@@ -113,22 +104,5 @@ func TestBadInput(t *testing.T) {
 		p := w.product(t, sku)
 		return fmt.Sprintf("%d orders, %d lines, last change %s, balance %d, stock %d/%d",
 			orders, lines, latest, w.balance(t, account), p.OnHand, p.Reserved)
-	}
-	before := snapshot()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			var body any
-			if c.body != "" {
-				body = c.body
-			}
-			res := apptest.Do(t, c.method, c.url, body, c.headers...)
-			if res.Status >= 500 {
-				t.Fatalf("status %d: %s", res.Status, res.Body)
-			}
-			res.ExpectProblem(t, c.status, c.code)
-			if after := snapshot(); after != before {
-				t.Fatalf("%s, want %s unchanged", after, before)
-			}
-		})
-	}
+	})
 }

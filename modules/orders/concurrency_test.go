@@ -2,7 +2,6 @@ package orders_test
 
 import (
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -10,6 +9,7 @@ import (
 	accountsgw "github.com/uberservice/uberservice/gateway/accounts"
 	ordersgw "github.com/uberservice/uberservice/gateway/orders"
 	"github.com/uberservice/uberservice/platform/app"
+	"github.com/uberservice/uberservice/platform/apptest"
 )
 
 // Orders racing for too little stock, or for too little money, never oversell
@@ -27,7 +27,7 @@ func TestConcurrentOrders(t *testing.T) {
 		for i := range accounts {
 			accounts[i] = w.newAccount(t, "USD", 1_000_000)
 		}
-		got := race(orders, func(i int) ordersgw.Order { return w.placedOrNothing(t, accounts[i], line{sku, 1}) })
+		got := apptest.Race(orders, func(i int) ordersgw.Order { return w.placedOrNothing(t, accounts[i], line{sku, 1}) })
 		paid, byReason := tally(got)
 		if paid != 5 || byReason[ordersgw.RejectOutOfStock] != orders-5 {
 			t.Fatalf("%d paid, rejections %v; want 5 paid and %d out of stock", paid, byReason, orders-5)
@@ -46,7 +46,7 @@ func TestConcurrentOrders(t *testing.T) {
 		t.Parallel()
 		sku := w.newProduct(t, 250, "USD", 1000)
 		account := w.newAccount(t, "USD", 1000)
-		got := race(orders, func(int) ordersgw.Order { return w.placedOrNothing(t, account, line{sku, 1}) })
+		got := apptest.Race(orders, func(int) ordersgw.Order { return w.placedOrNothing(t, account, line{sku, 1}) })
 		paid, byReason := tally(got)
 		if paid != 4 || byReason[ordersgw.RejectInsufficientFunds] != orders-4 {
 			t.Fatalf("%d paid, rejections %v; want 4 paid and %d refused for insufficient funds", paid, byReason, orders-4)
@@ -107,23 +107,4 @@ func tally(list []ordersgw.Order) (paid int, byReason map[string]int) {
 		}
 	}
 	return paid, byReason
-}
-
-// race runs f n times at once and returns the results by index.
-func race[T any](n int, f func(i int) T) []T {
-	out := make([]T, n)
-	var ready, done sync.WaitGroup
-	ready.Add(n)
-	gate := make(chan struct{})
-	for i := range n {
-		done.Go(func() {
-			ready.Done()
-			<-gate
-			out[i] = f(i)
-		})
-	}
-	ready.Wait()
-	close(gate)
-	done.Wait()
-	return out
 }

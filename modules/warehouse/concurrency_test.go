@@ -31,7 +31,7 @@ func TestConcurrentReservations(t *testing.T) {
 	for name, impl := range map[string]gateway.Warehouse{"through the local gateway": w.local(t), "over HTTP": remote} {
 		t.Run(name, func(t *testing.T) {
 			sku := w.newProduct(t, 100, "USD", stock)
-			errs := race(requests, func(int) error {
+			errs := apptest.Race(requests, func(int) error {
 				_, err := impl.Reserve(t.Context(), gateway.ReserveRequest{OrderID: uuid.New(), Lines: []gateway.Line{{SKU: sku, Quantity: 1}}})
 				return err
 			})
@@ -85,7 +85,7 @@ func TestConcurrentTraffic(t *testing.T) {
 	}
 	local := w.local(t)
 	reserveAll := func(reqs []gateway.ReserveRequest) []uuid.UUID {
-		errs := race(len(reqs), func(i int) error {
+		errs := apptest.Race(len(reqs), func(i int) error {
 			_, err := local.Reserve(t.Context(), reqs[i])
 			return err
 		})
@@ -180,25 +180,6 @@ func raceReleaseAndDispatch(t *testing.T, w world, local gateway.Warehouse, orde
 	default:
 		t.Errorf("order %s: Release %v and dispatch %d; want exactly one to win", order, releaseErr, status)
 	}
-}
-
-// race runs f n times at once and returns the results by index.
-func race[T any](n int, f func(i int) T) []T {
-	out := make([]T, n)
-	var ready, done sync.WaitGroup
-	ready.Add(n)
-	gate := make(chan struct{})
-	for i := range n {
-		done.Go(func() {
-			ready.Done()
-			<-gate
-			out[i] = f(i)
-		})
-	}
-	ready.Wait()
-	close(gate)
-	done.Wait()
-	return out
 }
 
 // wantConsistent checks the stock of every product against the reservations:

@@ -10,30 +10,20 @@
 package apptest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/uberservice/uberservice/platform/app"
-	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/correlation"
-	"github.com/uberservice/uberservice/platform/database"
-	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 )
@@ -149,113 +139,6 @@ func Start(t testing.TB, all []app.Module, cfg app.Config) *System {
 // URL is the base URL of module in s.
 func (s *System) URL(module string) string { return "http://" + s.Addr(module) }
 
-// Local is the in-process implementation of g in s; g's module must run in s.
-func Local[T any](t testing.TB, s *System, g contract.Gateway[T]) T {
-	t.Helper()
-	impl, ok := s.System.Local(g.Name())
-	if !ok {
-		t.Fatalf("apptest: module %s provides no local gateway in this system", g.Name())
-	}
-	local, ok := impl.(T)
-	if !ok {
-		t.Fatalf("apptest: the local %s gateway is a %T", g.Name(), impl)
-	}
-	return local
-}
-
-// Remote is g as a module elsewhere reaches it: its HTTP client, talking to
-// the server binding of g's module in s.
-func Remote[T any](s *System, g contract.Gateway[T], opts httpclient.Options) T {
-	return g.Client(httpclient.New(s.URL(g.Name()), opts))
-}
-
-// EachImplementation runs test as a subtest against g's local implementation
-// ("local") and against its HTTP client talking to the module's real server
-// binding ("http"): a gateway's contract suite must pass both ways alike.
-func EachImplementation[T any](t *testing.T, s *System, g contract.Gateway[T], test func(t *testing.T, impl T)) {
-	t.Helper()
-	local, remote := Local(t, s, g), Remote(s, g, httpclient.Options{})
-	t.Run("local", func(t *testing.T) { test(t, local) })
-	t.Run("http", func(t *testing.T) { test(t, remote) })
-}
-
-// Publish puts e on the bus under a new message id, as its producer's relay
-// would, and returns the id. On the in-process bus it returns once every
-// consumer has committed or recorded its failure, so the effect can be
-// checked right after.
-func (s *System) Publish(t testing.TB, e messaging.Event) string {
-	t.Helper()
-	payload, err := json.Marshal(e)
-	if err != nil {
-		t.Fatalf("apptest: encode %s: %v", e.Topic(), err)
-	}
-	id := uuid.NewString()
-	s.Deliver(t, e.Topic(), id, payload)
-	return id
-}
-
-// Deliver puts a message on the bus as it is given: the same id again (a
-// redelivery), or a payload no producer would send.
-func (s *System) Deliver(t testing.TB, topic, messageID string, payload []byte) {
-	t.Helper()
-	producer, _, _ := strings.Cut(topic, ".")
-	msg := message.NewMessage(messageID, payload)
-	msg.Metadata.Set(messaging.MetaProducer, producer)
-	msg.Metadata.Set(messaging.MetaOccurredAt, time.Now().UTC().Format(time.RFC3339Nano))
-	if err := s.Bus().Publisher().Publish(topic, msg); err != nil {
-		t.Fatalf("apptest: publish %s: %v", topic, err)
-	}
-}
-
-// DeadLetter is a failed message as GET /ops/dead-letters answers it.
-type DeadLetter struct {
-	ID        int64  `json:"id"`
-	MessageID string `json:"message_id"`
-	Handler   string `json:"handler"`
-	Topic     string `json:"topic"`
-	Status    string `json:"status"`
-	Attempts  int    `json:"attempts"`
-	LastError string `json:"last_error"`
-}
-
-// DeadLetters lists the failed messages of module through its ops API.
-func (s *System) DeadLetters(t testing.TB, module string) []DeadLetter {
-	t.Helper()
-	var list struct {
-		Items []DeadLetter `json:"items"`
-	}
-	r := Do(t, http.MethodGet, s.URL(module)+"/ops/dead-letters", nil).Expect(t, http.StatusOK)
-	r.Decode(t, &list)
-	if list.Items == nil {
-		t.Fatalf("apptest: dead letters of %s: items is not a list: %s", module, r.Body)
-	}
-	return list.Items
-}
-
-// DeadLetter returns module's dead letter of messageID, or the zero value
-// when there is none.
-func (s *System) DeadLetter(t testing.TB, module, messageID string) DeadLetter {
-	t.Helper()
-	for _, dl := range s.DeadLetters(t, module) {
-		if dl.MessageID == messageID {
-			return dl
-		}
-	}
-	return DeadLetter{}
-}
-
-// Schema opens module's schema in s's database, for checks no API offers.
-// It is closed when t ends.
-func (s *System) Schema(t testing.TB, module string) *database.DB {
-	t.Helper()
-	db, err := database.Open(context.Background(), s.DB, module, database.PoolOptions{MaxOpen: 2})
-	if err != nil {
-		t.Fatalf("apptest: open the %s schema: %v", module, err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
-
 // Logger returns a logger that writes to the test's log, at warning level
 // unless UBERSERVICE_TEST_LOG=debug.
 func Logger(t testing.TB) *slog.Logger {
@@ -271,108 +154,4 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
-}
-
-// Response is an HTTP answer read whole.
-type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-// JSON decodes the body into a map (or fails the test).
-func (r Response) JSON(t testing.TB) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.Body, &m); err != nil {
-		t.Fatalf("apptest: body is not a JSON object: %v: %s", err, r.Body)
-	}
-	return m
-}
-
-// Decode decodes the body into v (or fails the test).
-func (r Response) Decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		t.Fatalf("apptest: decode body: %v: %s", err, r.Body)
-	}
-}
-
-// Do sends a request. body may be nil, a string or []byte sent as is, or any
-// value sent as JSON. headers are pairs of name and value.
-func Do(t testing.TB, method, url string, body any, headers ...string) Response {
-	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatalf("apptest: encode body: %v", err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatalf("apptest: build request: %v", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("apptest: %s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("apptest: read %s %s: %v", method, url, err)
-	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
-}
-
-// Eventually polls cond every 20ms until it holds or timeout passes.
-func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("apptest: %s did not happen within %s", what, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// Expect fails the test unless r has the wanted status.
-func (r Response) Expect(t testing.TB, status int) Response {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("apptest: status %d, want %d: %s", r.Status, status, r.Body)
-	}
-	return r
-}
-
-// ExpectProblem fails the test unless r is a problem+json with status and,
-// when code is not empty, that code.
-func (r Response) ExpectProblem(t testing.TB, status int, code string) map[string]any {
-	t.Helper()
-	r.Expect(t, status)
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
-		t.Fatalf("apptest: content type %q, want application/problem+json: %s", ct, r.Body)
-	}
-	m := r.JSON(t)
-	if code != "" && m["code"] != code {
-		t.Fatalf("apptest: problem code %v, want %s: %s", m["code"], code, r.Body)
-	}
-	if fmt.Sprint(m["status"]) != fmt.Sprint(status) {
-		t.Fatalf("apptest: problem status field %v, want %d", m["status"], status)
-	}
-	return m
 }

@@ -1,0 +1,124 @@
+package apptest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+	"github.com/uberservice/uberservice/platform/contract"
+	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/httpclient"
+	"github.com/uberservice/uberservice/platform/messaging"
+)
+
+// Local is the in-process implementation of g in s; g's module must run in s.
+func Local[T any](t testing.TB, s *System, g contract.Gateway[T]) T {
+	t.Helper()
+	impl, ok := s.System.Local(g.Name())
+	if !ok {
+		t.Fatalf("apptest: module %s provides no local gateway in this system", g.Name())
+	}
+	local, ok := impl.(T)
+	if !ok {
+		t.Fatalf("apptest: the local %s gateway is a %T", g.Name(), impl)
+	}
+	return local
+}
+
+// Remote is g as a module elsewhere reaches it: its HTTP client, talking to
+// the server binding of g's module in s.
+func Remote[T any](s *System, g contract.Gateway[T], opts httpclient.Options) T {
+	return g.Client(httpclient.New(s.URL(g.Name()), opts))
+}
+
+// EachImplementation runs test as a subtest against g's local implementation
+// ("local") and against its HTTP client talking to the module's real server
+// binding ("http"): a gateway's contract suite must pass both ways alike.
+func EachImplementation[T any](t *testing.T, s *System, g contract.Gateway[T], test func(t *testing.T, impl T)) {
+	t.Helper()
+	local, remote := Local(t, s, g), Remote(s, g, httpclient.Options{})
+	t.Run("local", func(t *testing.T) { test(t, local) })
+	t.Run("http", func(t *testing.T) { test(t, remote) })
+}
+
+// Publish puts e on the bus under a new message id, as its producer's relay
+// would, and returns the id. On the in-process bus it returns once every
+// consumer has committed or recorded its failure, so the effect can be
+// checked right after.
+func (s *System) Publish(t testing.TB, e messaging.Event) string {
+	t.Helper()
+	payload, err := json.Marshal(e)
+	if err != nil {
+		t.Fatalf("apptest: encode %s: %v", e.Topic(), err)
+	}
+	id := uuid.NewString()
+	s.Deliver(t, e.Topic(), id, payload)
+	return id
+}
+
+// Deliver puts a message on the bus as it is given: the same id again (a
+// redelivery), or a payload no producer would send.
+func (s *System) Deliver(t testing.TB, topic, messageID string, payload []byte) {
+	t.Helper()
+	producer, _, _ := strings.Cut(topic, ".")
+	msg := message.NewMessage(messageID, payload)
+	msg.Metadata.Set(messaging.MetaProducer, producer)
+	msg.Metadata.Set(messaging.MetaOccurredAt, time.Now().UTC().Format(time.RFC3339Nano))
+	if err := s.Bus().Publisher().Publish(topic, msg); err != nil {
+		t.Fatalf("apptest: publish %s: %v", topic, err)
+	}
+}
+
+// DeadLetter is a failed message as GET /ops/dead-letters answers it.
+type DeadLetter struct {
+	ID        int64  `json:"id"`
+	MessageID string `json:"message_id"`
+	Handler   string `json:"handler"`
+	Topic     string `json:"topic"`
+	Status    string `json:"status"`
+	Attempts  int    `json:"attempts"`
+	LastError string `json:"last_error"`
+}
+
+// DeadLetters lists the failed messages of module through its ops API.
+func (s *System) DeadLetters(t testing.TB, module string) []DeadLetter {
+	t.Helper()
+	var list struct {
+		Items []DeadLetter `json:"items"`
+	}
+	r := Do(t, http.MethodGet, s.URL(module)+"/ops/dead-letters", nil).Expect(t, http.StatusOK)
+	r.Decode(t, &list)
+	if list.Items == nil {
+		t.Fatalf("apptest: dead letters of %s: items is not a list: %s", module, r.Body)
+	}
+	return list.Items
+}
+
+// DeadLetter returns module's dead letter of messageID, or the zero value
+// when there is none.
+func (s *System) DeadLetter(t testing.TB, module, messageID string) DeadLetter {
+	t.Helper()
+	for _, dl := range s.DeadLetters(t, module) {
+		if dl.MessageID == messageID {
+			return dl
+		}
+	}
+	return DeadLetter{}
+}
+
+// Schema opens module's schema in s's database, for checks no API offers.
+// It is closed when t ends.
+func (s *System) Schema(t testing.TB, module string) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), s.DB, module, database.PoolOptions{MaxOpen: 2})
+	if err != nil {
+		t.Fatalf("apptest: open the %s schema: %v", module, err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
