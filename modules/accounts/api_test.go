@@ -2,15 +2,12 @@ package accounts_test
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"math"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
 	gateway "github.com/uberservice/uberservice/gateway/accounts"
@@ -182,20 +179,7 @@ func TestAPI(t *testing.T) {
 func TestEvents(t *testing.T) {
 	sys := start(t)
 	api := apiOf(sys)
-	sub, err := sys.Bus().Subscriber("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel() // before the system stops: an unread subscription would hold up the relay
-	topics := map[string]<-chan *message.Message{}
-	for _, topic := range events.All {
-		ch, err := sub.Subscribe(ctx, topic)
-		if err != nil {
-			t.Fatal(err)
-		}
-		topics[topic] = ch
-	}
+	topics := sys.Subscribe(t, events.All...)
 
 	res := apptest.Do(t, http.MethodPost, api.base, map[string]string{
 		"owner_name": "Ada Lovelace", "email": "ada@example.com", "currency": "EUR", "referral_code": "IM-42",
@@ -204,7 +188,7 @@ func TestEvents(t *testing.T) {
 	res.Decode(t, &acc)
 
 	var created events.AccountCreated
-	receive(t, topics[events.TopicAccountCreated], "req-open", &created)
+	apptest.Receive(t, topics[events.TopicAccountCreated], "req-open", &created)
 	if created.AccountID != acc.ID || created.ReferralCode != "IM-42" || created.Currency != "EUR" || created.Email != acc.Email {
 		t.Errorf("account_created = %+v", created)
 	}
@@ -213,7 +197,7 @@ func TestEvents(t *testing.T) {
 	apptest.Do(t, http.MethodPost, api.account(acc.ID)+"/deposits", map[string]int64{"amount": 1200},
 		correlation.Header, "req-deposit").Expect(t, http.StatusCreated).Decode(t, &dep)
 	var deposited events.FundsDeposited
-	receive(t, topics[events.TopicFundsDeposited], "req-deposit", &deposited)
+	apptest.Receive(t, topics[events.TopicFundsDeposited], "req-deposit", &deposited)
 	want := events.Movement{TransactionID: dep.ID, AccountID: acc.ID, Amount: 1200, Currency: "EUR", BalanceAfter: 1200, OccurredAt: dep.CreatedAt}
 	if !deposited.OccurredAt.Equal(want.OccurredAt) {
 		t.Errorf("funds_deposited occurred at %v, want %v", deposited.OccurredAt, want.OccurredAt)
@@ -226,7 +210,7 @@ func TestEvents(t *testing.T) {
 	apptest.Do(t, http.MethodPost, api.account(acc.ID)+"/withdrawals", map[string]int64{"amount": 200},
 		correlation.Header, "req-withdraw").Expect(t, http.StatusCreated)
 	var withdrawn events.FundsWithdrawn
-	receive(t, topics[events.TopicFundsWithdrawn], "req-withdraw", &withdrawn)
+	apptest.Receive(t, topics[events.TopicFundsWithdrawn], "req-withdraw", &withdrawn)
 	if withdrawn.Amount != 200 || withdrawn.BalanceAfter != 1000 || withdrawn.AccountID != acc.ID {
 		t.Errorf("funds_withdrawn = %+v", withdrawn)
 	}
@@ -238,7 +222,7 @@ func TestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	var debited events.AccountDebited
-	receive(t, topics[events.TopicAccountDebited], "req-debit", &debited)
+	apptest.Receive(t, topics[events.TopicAccountDebited], "req-debit", &debited)
 	if debited.Reference != "order-1" || debited.Amount != 300 || debited.BalanceAfter != 700 {
 		t.Errorf("account_debited = %+v", debited)
 	}
@@ -250,7 +234,7 @@ func TestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	var credited events.AccountCredited
-	receive(t, topics[events.TopicAccountCredited], "req-credit", &credited)
+	apptest.Receive(t, topics[events.TopicAccountCredited], "req-credit", &credited)
 	if credited.Reference != "order-1" || credited.Amount != 300 || credited.BalanceAfter != 1000 {
 		t.Errorf("account_credited = %+v", credited)
 	}
@@ -259,23 +243,5 @@ func TestEvents(t *testing.T) {
 		msg.Ack()
 		t.Errorf("a replayed debit published %s", msg.Payload)
 	case <-time.After(100 * time.Millisecond):
-	}
-}
-
-// receive waits for the next message on ch, checks that it carries the
-// correlation id of the request that caused it, and decodes it into e.
-func receive(t *testing.T, ch <-chan *message.Message, correlationID string, e any) {
-	t.Helper()
-	select {
-	case msg := <-ch:
-		msg.Ack()
-		if got := msg.Metadata.Get(correlation.MetadataKey); got != correlationID {
-			t.Errorf("%s carries correlation id %q, want %q", msg.Payload, got, correlationID)
-		}
-		if err := json.Unmarshal(msg.Payload, e); err != nil {
-			t.Fatalf("decode %s: %v", msg.Payload, err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("no event within 5s (correlation id %s)", correlationID)
 	}
 }

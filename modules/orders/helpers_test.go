@@ -1,7 +1,6 @@
 package orders_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -250,17 +249,7 @@ type observer struct {
 func observe(t testing.TB, w world, topics ...string) *observer {
 	t.Helper()
 	o := &observer{got: map[string][][]byte{}}
-	sub, err := w.Bus().Subscriber("orders-test-observer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	for _, topic := range topics {
-		msgs, err := sub.Subscribe(ctx, topic)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for topic, msgs := range w.Subscribe(t, topics...) {
 		go func() {
 			for msg := range msgs {
 				o.mu.Lock()

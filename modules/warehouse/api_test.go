@@ -2,8 +2,6 @@ package warehouse_test
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
@@ -12,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
 	orderevents "github.com/uberservice/uberservice/gateway/orders/events"
@@ -119,16 +116,7 @@ func TestProducts(t *testing.T) {
 func TestShipmentLifecycle(t *testing.T) {
 	t.Parallel()
 	w := start(t)
-	sub, err := w.Bus().Subscriber("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel() // before the system stops: an unread subscription would hold up the relay
-	dispatched, err := sub.Subscribe(ctx, events.TopicShipmentDispatched)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dispatched := w.Subscribe(t, events.TopicShipmentDispatched)[events.TopicShipmentDispatched]
 
 	tea := w.newProduct(t, 450, "USD", 10)
 	cups := w.newProduct(t, 1200, "USD", 3)
@@ -160,7 +148,7 @@ func TestShipmentLifecycle(t *testing.T) {
 	wantStock(t, w, cups, 0, 0)
 
 	var e events.ShipmentDispatched
-	receive(t, dispatched, "req-dispatch", &e)
+	apptest.Receive(t, dispatched, "req-dispatch", &e)
 	wantLines := make([]events.Line, len(want))
 	for i, l := range want {
 		wantLines[i] = events.Line{SKU: l.SKU, Quantity: l.Quantity}
@@ -335,23 +323,5 @@ func wantStock(t *testing.T, w world, sku string, onHand, reserved int64) {
 	gotOnHand, gotReserved := w.stock(t, sku)
 	if gotOnHand != onHand || gotReserved != reserved {
 		t.Fatalf("%s: %d on hand, %d reserved; want %d, %d", sku, gotOnHand, gotReserved, onHand, reserved)
-	}
-}
-
-// receive waits for the next message on ch, checks that it carries the
-// correlation id of the request that caused it, and decodes it into e.
-func receive(t *testing.T, ch <-chan *message.Message, correlationID string, e any) {
-	t.Helper()
-	select {
-	case msg := <-ch:
-		msg.Ack()
-		if got := msg.Metadata.Get(correlation.MetadataKey); got != correlationID {
-			t.Errorf("%s carries correlation id %q, want %q", msg.Payload, got, correlationID)
-		}
-		if err := json.Unmarshal(msg.Payload, e); err != nil {
-			t.Fatalf("decode %s: %v", msg.Payload, err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("no event within 5s (correlation id %s)", correlationID)
 	}
 }

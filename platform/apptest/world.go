@@ -11,6 +11,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/uberservice/uberservice/platform/contract"
+	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/messaging"
@@ -121,4 +122,46 @@ func (s *System) Schema(t testing.TB, module string) *database.DB {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// Subscribe reads topics on s's bus as one more consumer group, for the rest
+// of t, so a test sees what a module publishes. Every message read must be
+// acknowledged (Receive does): the in-process bus holds the producer's relay
+// until it is. The subscription ends before the system stops.
+func (s *System) Subscribe(t testing.TB, topics ...string) map[string]<-chan *message.Message {
+	t.Helper()
+	sub, err := s.Bus().Subscriber("apptest-" + uuid.NewString()[:8])
+	if err != nil {
+		t.Fatalf("apptest: subscribe: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // registered after Start's, so it runs before the system stops
+	out := make(map[string]<-chan *message.Message, len(topics))
+	for _, topic := range topics {
+		ch, err := sub.Subscribe(ctx, topic)
+		if err != nil {
+			t.Fatalf("apptest: subscribe to %s: %v", topic, err)
+		}
+		out[topic] = ch
+	}
+	return out
+}
+
+// Receive waits up to 5s for the next message on ch, acknowledges it, checks
+// that it carries the correlation id of the request that caused it, and
+// decodes it into e.
+func Receive(t testing.TB, ch <-chan *message.Message, correlationID string, e any) {
+	t.Helper()
+	select {
+	case msg := <-ch:
+		msg.Ack()
+		if got := msg.Metadata.Get(correlation.MetadataKey); got != correlationID {
+			t.Errorf("apptest: %s carries correlation id %q, want %q", msg.Payload, got, correlationID)
+		}
+		if err := json.Unmarshal(msg.Payload, e); err != nil {
+			t.Fatalf("apptest: decode %s: %v", msg.Payload, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("apptest: no event within 5s (correlation id %s)", correlationID)
+	}
 }
