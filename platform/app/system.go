@@ -11,49 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
-	"github.com/uberservice/uberservice/platform/database"
-	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/web"
 )
-
-// Config says which modules to start and how.
-type Config struct {
-	Modules     []string          // names of the modules to start; empty means all
-	Listen      map[string]string // module -> listen address; default ":<Port>"
-	DatabaseURL string            // shared by every module unless overridden
-	ModuleURLs  map[string]string // module -> its own database URL
-	Peers       map[string]string // module -> base URL of a peer running elsewhere
-	Migrate     bool              // apply migrations at start-up
-	Mail        mail.Sender       // nil: a Recorder
-	// BusURL names the bus to open (see messaging.Open): "" or "gochannel" is
-	// in-process, and start-up refuses any configuration whose events would
-	// have to leave the process on it.
-	BusURL string
-	// BusNamespace prefixes every topic and consumer group on the bus.
-	BusNamespace string
-	// Bus, when not nil, is used instead of BusURL and not closed by Stop.
-	// The caller vouches that it reaches every consumer, and that events it
-	// carries come from wherever the consumers expect them: a test plays a
-	// producer on it, or shares one bus between two systems.
-	Bus      messaging.Bus
-	Retry    messaging.RetryPolicy
-	Client   httpclient.Options
-	PoolSize int
-	Log      *slog.Logger
-	// ShutdownTimeout bounds a graceful stop; default 20s.
-	ShutdownTimeout time.Duration
-}
-
-// UsageError is a configuration that cannot work, found before anything started.
-type UsageError struct{ msg string }
-
-func (e *UsageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error { return &UsageError{fmt.Sprintf(format, args...)} }
 
 // System is a running set of modules.
 type System struct {
@@ -189,69 +150,6 @@ func (s *System) listen(context.Context) error {
 			}
 			return nil
 		})
-	}
-	return nil
-}
-
-// openDatabases opens and, when configured, migrates every module's schema,
-// concurrently: each module has its own migrations table and lock.
-func (s *System) openDatabases(ctx context.Context) error {
-	g, gctx := errgroup.WithContext(ctx)
-	var mu sync.Mutex
-	for _, r := range s.modules {
-		if r.env.Module.Migrations == nil {
-			continue
-		}
-		g.Go(func() error {
-			db, err := OpenModuleDB(gctx, s.cfg, r.env.Module)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			r.env.DB = db
-			s.onStop(func(context.Context) error {
-				if err := db.Close(); err != nil {
-					return fmt.Errorf("module %s: close database: %w", r.env.Module.Name, err)
-				}
-				return nil
-			})
-			mu.Unlock()
-			if !s.cfg.Migrate {
-				return nil
-			}
-			if err := MigrateModule(gctx, db, r.env.Module); err != nil {
-				return err
-			}
-			r.env.Log.Info("migrated")
-			return nil
-		})
-	}
-	return g.Wait()
-}
-
-// OpenModuleDB opens m's schema on its configured database.
-func OpenModuleDB(ctx context.Context, cfg Config, m Module) (*database.DB, error) {
-	url := cfg.DatabaseURL
-	if u := cfg.ModuleURLs[m.Name]; u != "" {
-		url = u
-	}
-	if url == "" {
-		return nil, fmt.Errorf("module %s: no database URL", m.Name)
-	}
-	db, err := database.Open(ctx, url, m.Name, database.PoolOptions{MaxOpen: cfg.PoolSize})
-	if err != nil {
-		return nil, fmt.Errorf("module %s: %w", m.Name, err)
-	}
-	return db, nil
-}
-
-// MigrateModule applies the platform's and the module's migrations to its schema.
-func MigrateModule(ctx context.Context, db *database.DB, m Module) error {
-	if err := database.Migrate(ctx, db, database.PlatformMigrations(), database.PlatformTable); err != nil {
-		return fmt.Errorf("module %s: %w", m.Name, err)
-	}
-	if err := database.Migrate(ctx, db, m.Migrations, database.ModuleTable); err != nil {
-		return fmt.Errorf("module %s: %w", m.Name, err)
 	}
 	return nil
 }

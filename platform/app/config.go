@@ -1,0 +1,46 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/uberservice/uberservice/platform/httpclient"
+	"github.com/uberservice/uberservice/platform/mail"
+	"github.com/uberservice/uberservice/platform/messaging"
+)
+
+// Config says which modules to start and how.
+type Config struct {
+	Modules     []string          // names of the modules to start; empty means all
+	Listen      map[string]string // module -> listen address; default ":<Port>"
+	DatabaseURL string            // shared by every module unless overridden
+	ModuleURLs  map[string]string // module -> its own database URL
+	Peers       map[string]string // module -> base URL of a peer running elsewhere
+	Migrate     bool              // apply migrations at start-up
+	Mail        mail.Sender       // nil: a Recorder
+	// BusURL names the bus to open (see messaging.Open): "" or "gochannel" is
+	// in-process, and start-up refuses any configuration whose events would
+	// have to leave the process on it.
+	BusURL string
+	// BusNamespace prefixes every topic and consumer group on the bus.
+	BusNamespace string
+	// Bus, when not nil, is used instead of BusURL and not closed by Stop.
+	// The caller vouches that it reaches every consumer, and that events it
+	// carries come from wherever the consumers expect them: a test plays a
+	// producer on it, or shares one bus between two systems.
+	Bus      messaging.Bus
+	Retry    messaging.RetryPolicy
+	Client   httpclient.Options
+	PoolSize int
+	Log      *slog.Logger
+	// ShutdownTimeout bounds a graceful stop; default 20s.
+	ShutdownTimeout time.Duration
+}
+
+// UsageError is a configuration that cannot work, found before anything started.
+type UsageError struct{ msg string }
+
+func (e *UsageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &UsageError{fmt.Sprintf(format, args...)} }
