@@ -248,7 +248,7 @@ func depositsVsPostgres(e *env) (s *scenario, err error) {
 	}
 	s.Tables = []table{t, cpu}
 	s.Raw = map[string]any{"accounts": e.p.DepositAccounts, "runs": raw, "seed_sql": seedSQL, "script": string(depositScript)}
-	s.Method = fmt.Sprintf("All five modules in one process (gochannel bus), default pool (`--db-pool-size 10`). "+
+	s.Method = fmt.Sprintf("Every module in one process (gochannel bus), default pool (`--db-pool-size 10`). "+
 		"**HTTP**: `POST /v1/accounts/{id}/deposits` `{\"amount\":100}` with no Idempotency-Key, into %d accounts drawn at random, "+
 		"from a closed loop of N vegeta workers (max-rate mode: each worker sends its next request when its last is answered) "+
 		"for %s; deposits/s counts answered 201s from the first request sent to the last answer. "+

@@ -72,27 +72,27 @@ func smokeParams() params {
 // env is what every scenario gets: the binary, the servers of the machine,
 // the sizes to run at, and somewhere to write scratch files.
 type env struct {
-	ctx     context.Context
-	binary  string
-	admin   string // Postgres admin URL
-	nats    string
-	amqp    string
-	p       params
-	scratch string
-	cores   int
-	logf    func(format string, args ...any)
+	ctx    context.Context
+	binary string
+	// catalogue is the binary's modules: the scenarios run every one of them.
+	catalogue cluster.Catalogue
+	admin     string // Postgres admin URL
+	nats      string
+	amqp      string
+	p         params
+	scratch   string
+	cores     int
+	logf      func(format string, args ...any)
 }
 
 // Topologies the scenarios run.
 func (e *env) oneProcess() cluster.Topology {
-	t := cluster.OneProcess()
-	t.Name = "one process (gochannel)"
-	return t
+	return cluster.OneProcess("one process (gochannel)", "gochannel", e.catalogue)
 }
 
-func (e *env) fiveProcesses(busName string) cluster.Topology {
+func (e *env) onePerModule(busName string) cluster.Topology {
 	bus := map[string]string{"NATS": e.nats, "RabbitMQ": e.amqp, "Postgres": "postgres"}[busName]
-	return cluster.Apart("five processes ("+busName+")", bus)
+	return cluster.OnePerModule("one process per module ("+busName+")", bus, e.catalogue)
 }
 
 // config is how the scenarios run a topology: on a fresh database and, on
@@ -180,7 +180,6 @@ func (e *env) sleep(d time.Duration) error {
 // process, in the background, with the modules on their default ports and
 // the database URL and namespace as variables.
 func (e *env) commands(c *cluster.Cluster) string {
-	catalogue, _ := cluster.Catalogue(e.ctx, e.binary)
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n", c.Topology().Name)
 	for _, p := range c.Processes() {
@@ -190,7 +189,7 @@ func (e *env) commands(c *cluster.Cluster) string {
 			line = strings.ReplaceAll(line, "--bus-namespace "+ns, `--bus-namespace "$NAMESPACE"`)
 		}
 		for _, m := range c.Topology().Modules() {
-			if info, ok := catalogue[m]; ok {
+			if info, ok := e.catalogue.Module(m); ok {
 				line = strings.ReplaceAll(line, c.Addr(m), fmt.Sprintf("127.0.0.1:%d", info.Port))
 			}
 		}

@@ -35,11 +35,11 @@ type footprintRun struct {
 	LoadHWM   []int64       `json:"load_max_rss_bytes"` // per process, highest sample under load
 }
 
-// footprint: the RSS of all five modules in one process, idle after start
-// and under deposit load, against the sum over five single-module processes.
+// footprint: the RSS of every module in one process, idle after start
+// and under deposit load, against the sum over one process per module.
 func footprint(e *env) (s *scenario, err error) {
 	s = &scenario{ID: "footprint", Title: "1. Footprint"}
-	topos := []cluster.Topology{e.oneProcess(), e.fiveProcesses("NATS")}
+	topos := []cluster.Topology{e.oneProcess(), e.onePerModule("NATS")}
 	const interval = 100 * time.Millisecond
 	var runs []footprintRun
 	for r := range e.p.Runs {
@@ -65,14 +65,14 @@ func footprint(e *env) (s *scenario, err error) {
 		}
 		return stats.Median(xs)
 	}
-	one, five := topos[0].Name, topos[1].Name
+	one, apart := topos[0].Name, topos[1].Name
 	oneIdle, oneLoad := med(one, func(f footprintRun) int64 { return f.IdleSum }), med(one, func(f footprintRun) int64 { return f.LoadSum })
-	fiveIdle, fiveLoad := med(five, func(f footprintRun) int64 { return f.IdleSum }), med(five, func(f footprintRun) int64 { return f.LoadSum })
+	apartIdle, apartLoad := med(apart, func(f footprintRun) int64 { return f.IdleSum }), med(apart, func(f footprintRun) int64 { return f.LoadSum })
 
 	s.Method = fmt.Sprintf("VmRSS from `/proc/<pid>/status` of every uberservice process. **Idle**: %s after every /readyz answered 200, "+
 		"the median of 5 samples %s apart, before any request. **Under load**: deposits (`POST /v1/accounts/{id}/deposits`, "+
 		"%d accounts drawn at random) from a closed loop of %d vegeta workers for %s, sampled every %s; the highest sample "+
-		"(for five processes, the highest sum of one sample). The five-process deployment runs each module alone on NATS JetStream. "+
+		"(for one process per module, the highest sum of one sample). That deployment runs each module alone on NATS JetStream. "+
 		"Median of %d run(s), each on a fresh database.",
 		e.p.FootprintSettle, interval, 100, e.p.FootprintConc, e.p.FootprintLoad, interval, e.p.Runs)
 
@@ -93,15 +93,15 @@ func footprint(e *env) (s *scenario, err error) {
 	summary := table{Caption: "Total RSS (median of runs)", Header: []string{"deployment", "idle", "under deposit load"},
 		Rows: [][]string{
 			{one, mbStr(oneIdle), mbStr(oneLoad)},
-			{five + ", sum", mbStr(fiveIdle), mbStr(fiveLoad)},
-			{"one process / five-process sum", pct(oneIdle / fiveIdle), pct(oneLoad / fiveLoad)},
+			{apart + ", sum", mbStr(apartIdle), mbStr(apartLoad)},
+			{"one process / sum of one process per module", pct(oneIdle / apartIdle), pct(oneLoad / apartLoad)},
 		}}
 	s.Tables = []table{summary, perModule}
 	s.Targets = []target{
 		atMost("one process, idle", mb(oneIdle), 40, " MiB"),
 		atMost("one process, under load", mb(oneLoad), 80, " MiB"),
-		atMost("one process / five-process sum, idle", 100*oneIdle/fiveIdle, 35, "%"),
-		atMost("one process / five-process sum, under load", 100*oneLoad/fiveLoad, 35, "%"),
+		atMost("one process / sum of one process per module, idle", 100*oneIdle/apartIdle, 35, "%"),
+		atMost("one process / sum of one process per module, under load", 100*oneLoad/apartLoad, 35, "%"),
 	}
 	return s, nil
 }

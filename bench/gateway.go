@@ -29,7 +29,7 @@ type gatewayTopology struct {
 // when they do not.
 func crossingGateway(e *env) (s *scenario, err error) {
 	s = &scenario{ID: "gateway", Title: "5. Crossing a gateway"}
-	topos := []cluster.Topology{e.oneProcess(), e.fiveProcesses("NATS")}
+	topos := []cluster.Topology{e.oneProcess(), e.onePerModule("NATS")}
 	var all []gatewayTopology
 	for _, topo := range topos {
 		gt, err := gatewayOn(e, topo)
@@ -62,7 +62,7 @@ func crossingGateway(e *env) (s *scenario, err error) {
 		"module's process (`/gateway/accounts/v1/accounts/{id}`, `/gateway/im/v1/accounts/{id}/manager`), so one portal request is three "+
 		"HTTP requests. **CPU / request** is the utime+stime of every uberservice process over the run divided by the requests answered; "+
 		"the Postgres column is the same for the backends serving the database (the two SELECTs are the same in both topologies). "+
-		"The split topology is five processes on NATS (the bus plays no part here). Medians of runs.",
+		"The split topology is one process per module on NATS (the bus plays no part here). Medians of runs.",
 		e.p.GatewayAccounts, e.p.GatewayRate, e.p.GatewayDuration, e.p.GatewayRuns)
 	latRatio, cpuRatio := split.p50/one.p50, split.cpu/one.cpu
 	s.Headline = fmt.Sprintf("split / one process: %s× p50, %s× p99, %s× uberservice CPU per request",

@@ -112,6 +112,10 @@ func run() int {
 		res.Build = "`CGO_ENABLED=0 go build -trimpath ./cmd/uberservice`, as `make build`"
 	}
 	res.BuildSeconds = time.Since(buildStart).Seconds()
+	if e.catalogue, err = cluster.ReadCatalogue(ctx, e.binary); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: FAIL: %v\n", err)
+		return 1
+	}
 
 	mon := startMonitor(ctx, e.admin)
 	failed := 0

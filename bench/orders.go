@@ -23,7 +23,7 @@ type ordersTopology struct {
 // split on NATS.
 func placeOrders(e *env) (s *scenario, err error) {
 	s = &scenario{ID: "orders", Title: "6. Orders"}
-	topos := []cluster.Topology{e.oneProcess(), e.fiveProcesses("NATS")}
+	topos := []cluster.Topology{e.oneProcess(), e.onePerModule("NATS")}
 	var all []ordersTopology
 	for _, spread := range []int{1, 16} {
 		for _, topo := range topos {

@@ -16,7 +16,7 @@ type startupRun struct {
 }
 
 // startup: the time from exec to every module answering /readyz 200, all
-// five modules in one process, from an empty database and with the
+// every module in one process, from an empty database and with the
 // migrations already applied.
 func startup(e *env) (s *scenario, err error) {
 	s = &scenario{ID: "startup", Title: "2. Start-up"}
@@ -33,9 +33,9 @@ func startup(e *env) (s *scenario, err error) {
 	s.Commands = runs[0].Commands
 	empty := stats.Map(runs, func(r startupRun) float64 { return ms(r.Empty) })
 	warm := stats.Map(runs, func(r startupRun) float64 { return ms(r.Warm) })
-	s.Method = fmt.Sprintf("All five modules in one process (gochannel bus). The clock starts just before exec and stops when the "+
-		"last of the five modules' `GET /readyz` answers 200 (each module is polled every %s, all at once). "+
-		"**Empty database**: a database just created, so the process creates the five schemas and applies every migration. "+
+	s.Method = fmt.Sprintf("Every module in one process (gochannel bus). The clock starts just before exec and stops when the "+
+		"last module's `GET /readyz` answers 200 (each module is polled every %s, all at once). "+
+		"**Empty database**: a database just created, so the process creates every schema and applies every migration. "+
 		"**Migrated**: the same process stopped (SIGTERM) and started again on that database. %d run(s); median, min and max.",
 		poll, len(runs))
 	row := func(name string, xs []float64) []string {

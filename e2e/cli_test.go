@@ -18,7 +18,8 @@ import (
 )
 
 // TestModulesCommand: `uberservice modules` lists every module with its default
-// port, the gateways it uses and the topics it publishes and consumes.
+// port, the gateways it uses (an optional one marked ?) and the topics it
+// publishes and consumes.
 func TestModulesCommand(t *testing.T) {
 	t.Parallel()
 	code, stdout, stderr := runToExit(t, 20*time.Second, "modules")
@@ -42,7 +43,7 @@ func TestModulesCommand(t *testing.T) {
 	wants := map[string]want{
 		"accounts": {port: 8081, publishes: accountTopics},
 		"im":       {port: 8082, uses: []string{"accounts"}, consumes: []string{"accounts.account_created.v1", "accounts.funds_deposited.v1"}},
-		"portal":   {port: 8080, uses: []string{"accounts", "im"}},
+		"portal":   {port: 8080, uses: []string{"accounts", "im?"}},
 	}
 	for name, w := range wants {
 		row, ok := rows[name]

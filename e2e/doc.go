@@ -6,8 +6,9 @@
 //
 // TestTopologies runs the whole suite (the accounts/IM story, the shop, their
 // concurrency checks) in each deployment the binary supports: one process on
-// the in-process bus; five processes on NATS JetStream; five on RabbitMQ;
-// accounts with im and the others apart on the Postgres bus. In the split
+// the in-process bus; one process per module on NATS JetStream, and on
+// RabbitMQ; two processes on the Postgres bus. The modules are the binary's
+// own (uberservice modules --format json), whatever they are. In the split
 // ones it also kills processes under load (kill -9) and stops im for a while;
 // TestBrokerOutage kills a NATS server of its own under load. After each
 // fault, every event must have had its effect exactly once.

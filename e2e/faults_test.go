@@ -106,7 +106,7 @@ func killUnderLoadSuite(t *testing.T, c *cluster.Cluster) {
 	l.check(t, false)
 }
 
-// TestBrokerOutage: the five-process topology on a NATS server of the
+// TestBrokerOutage: one process per module on a NATS server of the
 // test's own, under a load of deposits, orders and dispatches. The server is
 // killed (SIGKILL) for five seconds while the load goes on: every request
 // still succeeds, the events wait in the outboxes. Once it is back, every
@@ -114,7 +114,7 @@ func killUnderLoadSuite(t *testing.T, c *cluster.Cluster) {
 func TestBrokerOutage(t *testing.T) {
 	t.Parallel()
 	srv := startNATS(t)
-	topo := cluster.Apart("nats-outage", srv.url)
+	topo := cluster.OnePerModule("nats-outage", srv.url, catalogue)
 	topo.OwnBroker = true
 	c := cluster.StartTB(t, topo, config(""))
 	fx := newFixture(t, c)
@@ -741,9 +741,13 @@ func waitUnacked(t *testing.T, c *cluster.Cluster, module string, timeout time.D
 	if ns := c.Namespace(); ns != "" {
 		group, prefix = ns+"_"+module, ns+"."
 	}
+	info, ok := catalogue.Module(module)
+	if !ok {
+		t.Fatalf("the binary has no module %s", module)
+	}
 	start := time.Now()
 	for time.Since(start) < timeout {
-		for _, topic := range modulesOf(t)[module].Consumes {
+		for _, topic := range info.Consumes {
 			stream := strings.ReplaceAll(prefix+topic, ".", "_")
 			info, err := js.ConsumerInfo(stream, group)
 			if err != nil {

@@ -113,7 +113,6 @@ func TestMigrateProvisionsGroupsSoEarlyEventsWaitForAModuleThatNeverRan(t *testi
 // durable queue per group and topic, an offsets row per group and topic; and
 // it needs no bus to migrate (gochannel, the default, keeps no groups).
 func TestMigrateProvisionsGroupsOnRabbitMQAndPostgres(t *testing.T) {
-	catalogue := modulesOf(t)
 	t.Run("rabbitmq", func(t *testing.T) {
 		bus := cluster.AMQPURL()
 		db := apptest.FreshDatabase(t)
@@ -127,8 +126,9 @@ func TestMigrateProvisionsGroupsOnRabbitMQAndPostgres(t *testing.T) {
 		}
 		defer conn.Close()
 		n := 0
-		for _, module := range cluster.AllModules {
-			for _, topic := range catalogue[module].Consumes {
+		for _, m := range catalogue.Modules {
+			module := m.Name
+			for _, topic := range m.Consumes {
 				queue := ns + "_" + module + "." + ns + "." + topic
 				ch, err := conn.Channel()
 				if err != nil {
@@ -156,8 +156,9 @@ func TestMigrateProvisionsGroupsOnRabbitMQAndPostgres(t *testing.T) {
 			t.Fatalf("migrate exited %d, want 0; stderr:\n%s", code, tail(stderr))
 		}
 		conn := connect(t, db)
-		for _, module := range cluster.AllModules {
-			for _, topic := range catalogue[module].Consumes {
+		for _, m := range catalogue.Modules {
+			module := m.Name
+			for _, topic := range m.Consumes {
 				var groups int
 				q := fmt.Sprintf(`SELECT count(*) FROM uberservice_bus."watermill_offsets_%s" WHERE consumer_group = $1`, topic)
 				if err := conn.QueryRow(context.Background(), q, module).Scan(&groups); err != nil || groups != 1 {

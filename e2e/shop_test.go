@@ -95,13 +95,13 @@ func shopOn(sys system) shop {
 	return shop{acc: sys.URL("accounts"), ord: sys.URL("orders"), wh: sys.URL("warehouse"), portal: sys.URL("portal")}
 }
 
-// startShop runs all five modules in one process against db, with env
+// startShop runs every module in one process against db, with env
 // (NAME=VALUE) added to its environment.
 func startShop(t testing.TB, db string, env ...string) shop {
 	t.Helper()
 	cfg := config(db)
 	cfg.Env = env
-	c := startOne(t, "gochannel", cluster.AllModules, cfg)
+	c := startOne(t, "gochannel", catalogue.Names(), cfg)
 	s := shopOn(c)
 	s.p = c.Processes()[0]
 	return s
@@ -384,7 +384,7 @@ func (s shop) waitShipment(t testing.TB, orderID, status string) shipment {
 // reason to reject an order; and an order retried with an Idempotency-Key.
 func shopSuite(t *testing.T, sys system) {
 	s := shopOn(sys)
-	for _, m := range cluster.AllModules {
+	for _, m := range catalogue.Names() {
 		for _, path := range []string{"/healthz", "/readyz"} {
 			apptest.Do(t, http.MethodGet, sys.URL(m)+path, nil).Expect(t, http.StatusOK)
 		}

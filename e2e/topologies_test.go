@@ -1,22 +1,26 @@
 package e2e
 
 import (
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/uberservice/uberservice/internal/cluster"
+	"github.com/uberservice/uberservice/platform/apptest"
 )
 
-// topologies are the deployments every suite runs in: one process on the
-// in-process bus; five processes on NATS JetStream; five on RabbitMQ; and
-// accounts with im in one process, the others apart, on the Postgres bus.
-// Those on a broker share the one CI runs, each in a namespace of its own.
+// topologies are the deployments every suite runs in, of every module the
+// binary lists: one process on the in-process bus; one process per module on
+// NATS JetStream, and on RabbitMQ; and two processes on the Postgres bus, so
+// that some modules share a process and others do not. Those on a broker
+// share the one CI runs, each in a namespace of its own.
 func topologies() []cluster.Topology {
 	return []cluster.Topology{
-		{Name: "gochannel-one-process", Bus: "gochannel", Processes: [][]string{cluster.AllModules}},
-		cluster.Apart("nats-five-processes", cluster.NATSURL()),
-		cluster.Apart("rabbitmq-five-processes", cluster.AMQPURL()),
-		{Name: "postgres-mixed", Bus: "postgres", Processes: [][]string{{"accounts", "im"}, {"orders"}, {"warehouse"}, {"portal"}}},
+		cluster.OneProcess("gochannel-one-process", "gochannel", catalogue),
+		cluster.OnePerModule("nats-one-process-per-module", cluster.NATSURL(), catalogue),
+		cluster.OnePerModule("rabbitmq-one-process-per-module", cluster.AMQPURL(), catalogue),
+		cluster.TwoProcesses("postgres-two-processes", "postgres", catalogue),
 	}
 }
 
@@ -54,6 +58,8 @@ func suites() []suite {
 		{name: "im-down", run: imDownSuite, in: func(c *cluster.Cluster) bool { return c.Alone("im") }},
 		// kill -9 a module's process under load: needs more than one process.
 		{name: "kill-9-under-load", run: killUnderLoadSuite, in: (*cluster.Cluster).Split},
+		// Last, whatever ran before: every module is up and nothing is dead.
+		{name: "every-module", run: onSystem(everyModuleSuite)},
 	}
 }
 
@@ -90,4 +96,27 @@ func restart(t testing.TB, c *cluster.Cluster, module string) {
 	t.Helper()
 	_, err := c.Restart(t.Context(), module)
 	must(t, err)
+}
+
+// everyModuleSuite holds every module of the binary, those no suite above
+// names included, to what an operator expects after the suites: it is alive
+// and ready, and no event it consumed ended as a dead letter. The suites feed
+// no poison message to a running system: every event they cause is one a
+// module must handle.
+func everyModuleSuite(t *testing.T, sys system) {
+	for _, m := range catalogue.Modules {
+		for _, path := range []string{"/healthz", "/readyz"} {
+			apptest.Do(t, http.MethodGet, sys.URL(m.Name)+path, nil).Expect(t, http.StatusOK)
+		}
+		if !m.Database {
+			continue
+		}
+		var dead struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		apptest.Do(t, http.MethodGet, sys.URL(m.Name)+"/ops/dead-letters", nil).Expect(t, http.StatusOK).Decode(t, &dead)
+		if dead.Items == nil || len(dead.Items) != 0 {
+			t.Errorf("module %s has dead letters after the suites: %s", m.Name, dead.Items)
+		}
+	}
 }

@@ -31,7 +31,7 @@ func IsBroker(bus string) bool {
 // namespace ns, and nothing else: the NATS streams (with their consumers), or
 // the RabbitMQ queues and exchanges of the topics in catalogue. Other buses
 // keep nothing outside the database, and need nothing dropped.
-func DropNamespace(ctx context.Context, bus, ns string, catalogue map[string]ModuleInfo) error {
+func DropNamespace(ctx context.Context, bus, ns string, catalogue Catalogue) error {
 	if ns == "" {
 		return errors.New("cluster: drop namespace: no namespace given")
 	}
@@ -72,7 +72,7 @@ func dropNATS(bus, ns string) error {
 // dropAMQP deletes, for every consumer group and topic of the catalogue, the
 // queue "<ns>_<group>.<ns>.<topic>" and the exchange "<ns>.<topic>": the
 // names the namespaced RabbitMQ bus gives them.
-func dropAMQP(ctx context.Context, bus, ns string, catalogue map[string]ModuleInfo) error {
+func dropAMQP(ctx context.Context, bus, ns string, catalogue Catalogue) error {
 	conn, err := amqp.DialConfig(bus, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
 	if err != nil {
 		return fmt.Errorf("cluster: drop namespace %s on RabbitMQ: %w", ns, err)
@@ -94,9 +94,9 @@ func dropAMQP(ctx context.Context, bus, ns string, catalogue map[string]ModuleIn
 		}
 	}
 	topics := map[string]bool{}
-	for name, m := range catalogue {
+	for _, m := range catalogue.Modules {
 		for _, topic := range m.Consumes {
-			queue := ns + "_" + name + "." + ns + "." + topic
+			queue := ns + "_" + m.Name + "." + ns + "." + topic
 			do("queue "+queue, func(ch *amqp.Channel) error {
 				_, err := ch.QueueDelete(queue, false, false, false)
 				return err

@@ -23,10 +23,6 @@ import (
 	"strings"
 )
 
-// AllModules are the modules of cmd/uberservice, in the order `uberservice
-// modules` lists them.
-var AllModules = []string{"accounts", "im", "orders", "warehouse", "portal"}
-
 // RepoRoot is the folder of the go.mod of the module the current directory
 // belongs to: `go env GOMOD`, or the nearest parent with a go.mod.
 func RepoRoot() (string, error) {

@@ -1,70 +1,86 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
 
-// ModuleInfo is a module's row of `uberservice modules`.
-type ModuleInfo struct {
-	Name      string
-	Port      int
-	Uses      []string // the gateways it calls
-	Publishes []string // the topics it publishes
-	Consumes  []string // the topics it handles
+// Catalogue is what `uberservice modules --format json` says of a binary's
+// modules, in the order the binary lists them. It is the one list of modules
+// the launcher, the end-to-end tests and the benchmarks know.
+type Catalogue struct {
+	Modules []ModuleInfo `json:"modules"`
 }
 
-var catalogues sync.Map // binary path -> map[string]ModuleInfo
+// ModuleInfo is a module as the binary declares it.
+type ModuleInfo struct {
+	Name      string   `json:"name"`
+	Port      int      `json:"port"`
+	Database  bool     `json:"database"` // it keeps data: a schema, an inbox, dead letters
+	Uses      []Use    `json:"uses"`
+	Publishes []string `json:"publishes"`
+	Consumes  []string `json:"consumes"`
+}
 
-// Catalogue is what `uberservice modules` says of every module of binary.
-// The answer is kept per binary path.
-func Catalogue(ctx context.Context, binary string) (map[string]ModuleInfo, error) {
+// Use is a gateway a module calls.
+type Use struct {
+	Gateway  string `json:"gateway"`
+	Optional bool   `json:"optional"` // the module runs without it
+}
+
+// Names are the modules' names, in order.
+func (c Catalogue) Names() []string {
+	out := make([]string, len(c.Modules))
+	for i, m := range c.Modules {
+		out[i] = m.Name
+	}
+	return out
+}
+
+// Module returns the module called name.
+func (c Catalogue) Module(name string) (ModuleInfo, bool) {
+	for _, m := range c.Modules {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return ModuleInfo{}, false
+}
+
+var catalogues sync.Map // binary path -> Catalogue
+
+// ReadCatalogue asks binary for its modules (`uberservice modules --format
+// json`). The answer is kept per binary path.
+func ReadCatalogue(ctx context.Context, binary string) (Catalogue, error) {
 	if c, ok := catalogues.Load(binary); ok {
-		return c.(map[string]ModuleInfo), nil
+		return c.(Catalogue), nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	out, err := Command(ctx, binary, nil, "modules").Output()
+	out, err := Command(ctx, binary, nil, "modules", "--format", "json").Output()
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %s modules: %w", binary, err)
+		return Catalogue{}, fmt.Errorf("cluster: %s modules --format json: %w", binary, err)
 	}
-	c, err := parseCatalogue(string(out))
+	c, err := parseCatalogue(out)
 	if err != nil {
-		return nil, err
+		return Catalogue{}, err
 	}
 	catalogues.Store(binary, c)
 	return c, nil
 }
 
-func parseCatalogue(out string) (map[string]ModuleInfo, error) {
-	list := func(s string) []string {
-		if s == "-" {
-			return nil
-		}
-		return strings.Split(s, ",")
+func parseCatalogue(out []byte) (Catalogue, error) {
+	var c Catalogue
+	dec := json.NewDecoder(bytes.NewReader(out))
+	if err := dec.Decode(&c); err != nil {
+		return Catalogue{}, fmt.Errorf("cluster: uberservice modules --format json: %w:\n%s", err, out)
 	}
-	c := map[string]ModuleInfo{}
-	lines := strings.Split(out, "\n")
-	if len(lines) < 2 || !strings.HasPrefix(lines[0], "MODULE") {
-		return nil, fmt.Errorf("cluster: unexpected output of uberservice modules:\n%s", out)
-	}
-	for _, line := range lines[1:] {
-		f := strings.Fields(line)
-		if len(f) != 5 {
-			continue
-		}
-		port, err := strconv.Atoi(f[1])
-		if err != nil {
-			return nil, fmt.Errorf("cluster: uberservice modules: port of %s: %w", f[0], err)
-		}
-		c[f[0]] = ModuleInfo{Name: f[0], Port: port, Uses: list(f[2]), Publishes: list(f[3]), Consumes: list(f[4])}
-	}
-	if len(c) == 0 {
-		return nil, fmt.Errorf("cluster: uberservice modules lists no module:\n%s", out)
+	if len(c.Modules) == 0 {
+		return Catalogue{}, fmt.Errorf("cluster: uberservice modules lists no module:\n%s", out)
 	}
 	return c, nil
 }

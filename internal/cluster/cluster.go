@@ -27,15 +27,23 @@ type Topology struct {
 	OwnBroker bool
 }
 
-// OneProcess is every module of AllModules in one process on the in-process
-// bus.
-func OneProcess() Topology {
-	return Topology{Name: "one-process", Bus: "gochannel", Processes: [][]string{slices.Clone(AllModules)}}
+// OneProcess runs every module of cat in one process on bus.
+func OneProcess(name, bus string, cat Catalogue) Topology {
+	return Topology{Name: name, Bus: bus, Processes: [][]string{cat.Names()}}
 }
 
-// Apart puts every module of AllModules in a process of its own on bus.
-func Apart(name, bus string) Topology {
-	return Topology{Name: name, Bus: bus, Processes: Each(AllModules...)}
+// OnePerModule runs every module of cat in a process of its own on bus.
+func OnePerModule(name, bus string, cat Catalogue) Topology {
+	return Topology{Name: name, Bus: bus, Processes: Each(cat.Names()...)}
+}
+
+// TwoProcesses runs the first half of cat's modules, in their order, in one
+// process and the rest in another, on bus: modules that share a process and
+// modules that do not, on one deployment.
+func TwoProcesses(name, bus string, cat Catalogue) Topology {
+	names := cat.Names()
+	half := (len(names) + 1) / 2
+	return Topology{Name: name, Bus: bus, Processes: [][]string{names[:half], names[half:]}}
 }
 
 // Each puts every one of modules in a process of its own.
@@ -145,7 +153,7 @@ func (cfg Config) withDefaults() Config {
 type Cluster struct {
 	cfg       Config
 	topo      Topology
-	catalogue map[string]ModuleInfo
+	catalogue Catalogue
 	db        string
 	dropDB    func(context.Context) error
 	ns        string
@@ -198,12 +206,12 @@ func Start(ctx context.Context, topo Topology, cfg Config) (_ *Cluster, err erro
 			seen[m] = true
 		}
 	}
-	catalogue, err := Catalogue(ctx, cfg.Binary)
+	catalogue, err := ReadCatalogue(ctx, cfg.Binary)
 	if err != nil {
 		return nil, err
 	}
 	for m := range seen {
-		if _, ok := catalogue[m]; !ok {
+		if _, ok := catalogue.Module(m); !ok {
 			return nil, fmt.Errorf("cluster: topology %q: %s is not a module of %s", topo.Name, m, cfg.Binary)
 		}
 	}
@@ -278,7 +286,9 @@ func (c *Cluster) plan(ports []int) {
 		}
 		var peers []string
 		for _, m := range mods {
-			for _, dep := range c.catalogue[m].Uses {
+			info, _ := c.catalogue.Module(m)
+			for _, use := range info.Uses {
+				dep := use.Gateway
 				if _, deployed := c.addrs[dep]; deployed && !slices.Contains(mods, dep) && !slices.Contains(peers, dep) {
 					peers = append(peers, dep)
 				}

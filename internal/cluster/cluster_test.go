@@ -17,31 +17,66 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-const catalogueOutput = `MODULE     PORT  USES GATEWAYS       PUBLISHES                                 CONSUMES
-accounts   8081  -                   accounts.account_created.v1,accounts.x.v1  -
-im         8082  accounts            -                                         accounts.account_created.v1
-portal     8080  accounts,im         -                                         -
-`
+// catalogueOutput is what `uberservice modules --format json` prints, in
+// short: im uses accounts; the portal uses accounts and, optionally, im.
+const catalogueOutput = `{"modules": [
+  {"name": "accounts", "port": 8081, "database": true, "uses": [],
+   "publishes": ["accounts.account_created.v1", "accounts.x.v1"], "consumes": []},
+  {"name": "im", "port": 8082, "database": true, "uses": [{"gateway": "accounts", "optional": false}],
+   "publishes": [], "consumes": ["accounts.account_created.v1"]},
+  {"name": "portal", "port": 8080, "database": false,
+   "uses": [{"gateway": "accounts", "optional": false}, {"gateway": "im", "optional": true}],
+   "publishes": [], "consumes": []}
+]}`
 
 func TestParseCatalogue(t *testing.T) {
-	c, err := parseCatalogue(catalogueOutput)
+	c, err := parseCatalogue([]byte(catalogueOutput))
 	if err != nil {
 		t.Fatal(err)
 	}
-	im := c["im"]
-	if len(c) != 3 || im.Port != 8082 || !slices.Equal(im.Uses, []string{"accounts"}) || im.Publishes != nil ||
+	im, _ := c.Module("im")
+	if !slices.Equal(c.Names(), []string{"accounts", "im", "portal"}) || im.Port != 8082 || !im.Database ||
+		!slices.Equal(im.Uses, []Use{{Gateway: "accounts"}}) || len(im.Publishes) != 0 ||
 		!slices.Equal(im.Consumes, []string{"accounts.account_created.v1"}) {
 		t.Fatalf("parsed %+v", c)
 	}
-	if _, err := parseCatalogue("nonsense"); err == nil {
-		t.Fatal("nonsense parsed")
+	if portal, _ := c.Module("portal"); portal.Database || !slices.Equal(portal.Uses, []Use{{Gateway: "accounts"}, {Gateway: "im", Optional: true}}) {
+		t.Fatalf("portal parsed as %+v", portal)
+	}
+	for _, bad := range []string{"nonsense", `{"modules": []}`} {
+		if _, err := parseCatalogue([]byte(bad)); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+// The topologies derive from the catalogue: a sixth module is in every one
+// of them without a word here.
+func TestTopologiesComeFromTheCatalogue(t *testing.T) {
+	cat, err := parseCatalogue([]byte(catalogueOutput))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat.Modules = append(cat.Modules, ModuleInfo{Name: "loyalty"})
+	for _, c := range []struct {
+		topo Topology
+		want [][]string
+	}{
+		{OneProcess("one", "gochannel", cat), [][]string{{"accounts", "im", "portal", "loyalty"}}},
+		{OnePerModule("apart", "nats://x", cat), [][]string{{"accounts"}, {"im"}, {"portal"}, {"loyalty"}}},
+		{TwoProcesses("two", "postgres", cat), [][]string{{"accounts", "im"}, {"portal", "loyalty"}}},
+	} {
+		if !slices.EqualFunc(c.topo.Processes, c.want, slices.Equal) {
+			t.Errorf("%s: processes %q, want %q", c.topo.Name, c.topo.Processes, c.want)
+		}
 	}
 }
 
 // plan gives each process its modules, their listen addresses, a peer for
-// every gateway used that runs elsewhere, and the shared flags.
+// every gateway used that runs elsewhere (an optional one too), and the
+// shared flags.
 func TestPlan(t *testing.T) {
-	cat, err := parseCatalogue(catalogueOutput)
+	cat, err := parseCatalogue([]byte(catalogueOutput))
 	if err != nil {
 		t.Fatal(err)
 	}

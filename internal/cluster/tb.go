@@ -59,7 +59,7 @@ func StartTB(t TB, topo Topology, cfg Config) *Cluster {
 // catalogue of binary names what to drop on RabbitMQ.
 func FreshNamespace(t TB, binary, bus, prefix string) string {
 	t.Helper()
-	catalogue, err := Catalogue(context.Background(), binary)
+	catalogue, err := ReadCatalogue(context.Background(), binary)
 	if err != nil {
 		t.Fatalf("%v", err)
 		return ""
