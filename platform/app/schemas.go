@@ -12,6 +12,11 @@ import (
 // openDatabases opens and, when configured, migrates every module's schema,
 // concurrently: each module has its own migrations table and lock.
 func (s *System) openDatabases(ctx context.Context) error {
+	if s.cfg.Migrate {
+		if err := s.ensureDatabases(ctx); err != nil {
+			return err
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	var mu sync.Mutex
 	for _, r := range s.modules {
@@ -47,18 +52,44 @@ func (s *System) openDatabases(ctx context.Context) error {
 
 // OpenModuleDB opens m's schema on its configured database.
 func OpenModuleDB(ctx context.Context, cfg Config, m Module) (*database.DB, error) {
-	url := cfg.DatabaseURL
-	if u := cfg.ModuleURLs[m.Name]; u != "" {
-		url = u
-	}
+	url := moduleURL(cfg, m)
 	if url == "" {
 		return nil, fmt.Errorf("module %s: no database URL", m.Name)
 	}
 	db, err := database.Open(ctx, url, m.Name, database.PoolOptions{MaxOpen: cfg.PoolSize})
+	if database.IsMissingDatabase(err) {
+		return nil, fmt.Errorf("module %s: %w: run `uberservice migrate` with the same configuration first, which creates it", m.Name, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", m.Name, err)
 	}
 	return db, nil
+}
+
+// moduleURL is the database URL m's schema lives on.
+func moduleURL(cfg Config, m Module) string {
+	if u := cfg.ModuleURLs[m.Name]; u != "" {
+		return u
+	}
+	return cfg.DatabaseURL
+}
+
+// ensureDatabases creates every database a migrating module's schema goes
+// into, when it is missing, so that the first `migrate` of a deployment (or
+// `run`, which migrates) needs no createdb before it.
+func (s *System) ensureDatabases(ctx context.Context) error {
+	seen := map[string]bool{}
+	for _, r := range s.modules {
+		url := moduleURL(s.cfg, r.env.Module)
+		if r.env.Module.Migrations == nil || url == "" || seen[url] {
+			continue
+		}
+		seen[url] = true
+		if err := database.EnsureDatabase(ctx, url); err != nil {
+			return fmt.Errorf("module %s: %w", r.env.Module.Name, err)
+		}
+	}
+	return nil
 }
 
 // MigrateModule applies the platform's and the module's migrations to its schema.

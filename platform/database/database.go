@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -204,40 +205,55 @@ func ensureSchema(ctx context.Context, rawURL, schema string) error {
 }
 
 // EnsureDatabase creates the database named in rawURL when it is missing, by
-// connecting to the server's "postgres" database.
+// connecting to the server's "postgres" database. A database that exists is
+// left alone without asking for the maintenance database, which a managed
+// Postgres may not let the role into. When the database is missing and the
+// role may not create it, the error says what to run instead.
 func EnsureDatabase(ctx context.Context, rawURL string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return fmt.Errorf("database: parse URL: %w", err)
 	}
-	name := u.Path
-	if len(name) > 0 && name[0] == '/' {
-		name = name[1:]
-	}
+	name := strings.TrimPrefix(u.Path, "/")
 	if name == "" {
 		return nil
 	}
+	conn, err := pgx.Connect(ctx, rawURL)
+	if err == nil {
+		return conn.Close(context.WithoutCancel(ctx))
+	}
+	if !IsMissingDatabase(err) {
+		return fmt.Errorf("database: connect to %s: %w", Redact(rawURL), err)
+	}
 	admin := *u
 	admin.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, admin.String())
-	if err != nil {
-		return fmt.Errorf("database: connect to %s: %w", Redact(admin.String()), err)
+	if conn, err = pgx.Connect(ctx, admin.String()); err != nil {
+		return missingDatabase(u, name, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		return fmt.Errorf("database: look up database %s: %w", name, err)
-	}
-	if exists {
-		return nil
-	}
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	if err != nil && !isUniqueViolation(err) && !isDuplicateDatabase(err) {
-		return fmt.Errorf("database: create database %s: %w", name, err)
+		return missingDatabase(u, name, err)
 	}
 	slog.InfoContext(ctx, "created database", "database", name)
 	return nil
 }
+
+// missingDatabase is the error for a database that does not exist and that
+// the URL's role could not create: it names the command that creates it.
+func missingDatabase(u *url.URL, name string, cause error) error {
+	host := u.Hostname()
+	if host == "" {
+		host = "localhost"
+	}
+	return fmt.Errorf("database: database %q does not exist, and role %q could not create it (%w): "+
+		"create it as a role that may, e.g. `createdb -h %s -U postgres %s`, or grant this role CREATEDB",
+		name, u.User.Username(), cause, host, name)
+}
+
+// IsMissingDatabase reports whether err is Postgres saying that the database
+// asked for does not exist (SQLSTATE 3D000).
+func IsMissingDatabase(err error) bool { return hasCode(err, "3D000") }
 
 // Redact hides the password in a database URL so it can be logged.
 func Redact(rawURL string) string {
