@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,58 +17,91 @@ import (
 )
 
 // TestModulesCommand: `uberservice modules` lists every module with its default
-// port, the gateways it uses (an optional one marked ?) and the topics it
-// publishes and consumes.
+// port, the gateways it uses (an optional one marked so) and the topics it
+// publishes and consumes, one item a line, in 80 columns.
 func TestModulesCommand(t *testing.T) {
 	t.Parallel()
 	code, stdout, stderr := runToExit(t, 20*time.Second, "modules")
 	if code != 0 {
 		t.Fatalf("uberservice modules exited %d, want 0; stderr:\n%s", code, stderr)
 	}
-	rows := map[string][]string{}
-	for _, line := range strings.Split(stdout, "\n") {
-		if f := strings.Fields(line); len(f) > 0 {
-			rows[f[0]] = f
-		}
+	type module struct {
+		port                      string
+		uses, publishes, consumes []string
 	}
-	type want struct {
-		port      int
-		uses      []string
-		publishes []string
-		consumes  []string
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	header := lines[0]
+	at := func(col string) int { return strings.Index(header, col) }
+	if at("MODULE") != 0 || at("PORT") < 0 || at("USES") < 0 || at("EVENTS") < 0 {
+		t.Fatalf("header %q, want MODULE PORT USES EVENTS", header)
+	}
+	cell := func(line string, from, to int) string {
+		if from >= len(line) {
+			return ""
+		}
+		if to < 0 || to > len(line) {
+			to = len(line)
+		}
+		return strings.TrimSpace(line[from:to])
+	}
+	rows := map[string]*module{}
+	var m *module
+	for _, line := range lines[1:] {
+		if len(line) > 80 {
+			t.Errorf("line over 80 columns: %q", line)
+		}
+		if name := cell(line, 0, at("PORT")); name != "" {
+			m = &module{port: cell(line, at("PORT"), at("USES"))}
+			rows[name] = m
+		}
+		if m == nil {
+			t.Fatalf("a line before the first module: %q", line)
+		}
+		if u := cell(line, at("USES"), at("EVENTS")); u != "" && u != "-" {
+			m.uses = append(m.uses, u)
+		}
+		if topic, ok := strings.CutPrefix(cell(line, at("EVENTS"), -1), "publishes "); ok {
+			m.publishes = append(m.publishes, topic)
+		} else if topic, ok := strings.CutPrefix(cell(line, at("EVENTS"), -1), "consumes "); ok {
+			m.consumes = append(m.consumes, strings.TrimSpace(topic))
+		}
 	}
 	accountTopics := []string{"accounts.account_created.v1", "accounts.funds_deposited.v1", "accounts.funds_withdrawn.v1",
 		"accounts.account_debited.v1", "accounts.account_credited.v1"}
-	wants := map[string]want{
-		"accounts": {port: 8081, publishes: accountTopics},
-		"im":       {port: 8082, uses: []string{"accounts"}, consumes: []string{"accounts.account_created.v1", "accounts.funds_deposited.v1"}},
-		"portal":   {port: 8080, uses: []string{"accounts", "im?"}},
+	wants := map[string]module{
+		"accounts": {port: "8081", publishes: accountTopics},
+		"im":       {port: "8082", uses: []string{"accounts"}, consumes: []string{"accounts.account_created.v1", "accounts.funds_deposited.v1"}},
+		"portal":   {port: "8080", uses: []string{"accounts", "im (optional)"}},
 	}
 	for name, w := range wants {
-		row, ok := rows[name]
+		got, ok := rows[name]
 		if !ok {
 			t.Errorf("module %s is not listed:\n%s", name, stdout)
 			continue
 		}
-		if len(row) != 5 {
-			t.Errorf("row of %s has %d columns, want MODULE PORT USES PUBLISHES CONSUMES: %q", name, len(row), row)
-			continue
-		}
-		if row[1] != strconv.Itoa(w.port) {
-			t.Errorf("module %s port %s, want %d", name, row[1], w.port)
-		}
-		for i, list := range [][]string{w.uses, w.publishes, w.consumes} {
-			got := strings.Split(row[2+i], ",")
-			for _, x := range list {
-				if !slices.Contains(got, x) {
-					t.Errorf("module %s column %d is %q, want it to list %s", name, 3+i, row[2+i], x)
-				}
-			}
+		if got.port != w.port || !slices.Equal(got.uses, w.uses) || !slices.Equal(got.publishes, w.publishes) ||
+			!slices.Equal(got.consumes, w.consumes) {
+			t.Errorf("module %s is listed as %+v, want %+v", name, *got, w)
 		}
 	}
-	// accounts, the core domain, uses nobody and consumes nothing.
-	if row := rows["accounts"]; len(row) == 5 && (row[2] != "-" || row[4] != "-") {
-		t.Errorf("accounts uses %q and consumes %q, want none (-)", row[2], row[4])
+}
+
+// TestHelp: help asked for is printed on stdout and exits 0, for every
+// command; a flag that does not exist is a usage error (exit 2) on stderr
+// that points at the help.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"run", "-h"}, {"migrate", "--help"},
+		{"modules", "-h"}, {"deploy", "-h"}} {
+		code, stdout, stderr := runToExit(t, 20*time.Second, args...)
+		if code != 0 || !strings.Contains(stdout, "Usage") || stderr != "" {
+			t.Errorf("uberservice %s: exit %d, stdout %q, stderr %q; want exit 0 and the usage on stdout alone",
+				strings.Join(args, " "), code, stdout, stderr)
+		}
+	}
+	code, stdout, stderr := runToExit(t, 20*time.Second, "--no-such-flag")
+	if code != 2 || stdout != "" || !strings.Contains(errorLine(stderr), "'uberservice run -h'") {
+		t.Errorf("a bad flag: exit %d, stdout %q, stderr %q; want exit 2 and one line pointing at the help", code, stdout, stderr)
 	}
 }
 

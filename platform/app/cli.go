@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,16 +40,16 @@ func run(args []string, modules []Module, stdout, stderr io.Writer) int {
 	var err error
 	switch cmd {
 	case "run":
-		err = runCommand(args, modules, stderr)
+		err = runCommand(args, modules, stdout, stderr)
 	case "migrate":
-		err = migrateCommand(args, modules, stderr)
+		err = migrateCommand(args, modules, stdout, stderr)
 	case "modules":
 		err = listCommand(args, modules, stdout, stderr)
 	case "deploy":
 		err = deployCommand(args, modules, stdout, stderr)
 	case "probe":
 		err = probeCommand(args)
-	case "help":
+	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 		return 0
 	default:
@@ -68,4 +69,22 @@ func run(args []string, modules []Module, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "uberservice: %v\n", err)
 		return 1
 	}
+}
+
+// parseFlags parses args into fs. Help asked for (-h, --help) is printed on
+// stdout, where a reader piping it into a pager looks for it, and parseFlags
+// returns flag.ErrHelp; a bad flag is a UsageError that points at the help
+// instead of printing all of it among the errors.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		_, _ = out.WriteTo(stdout)
+		return err
+	case err != nil:
+		return usagef("%v (see 'uberservice %s -h')", err, fs.Name())
+	}
+	return nil
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,22 +24,21 @@ hand are left alone.
 // rendering again, with no file edited by hand.
 func deployCommand(args []string, modules []Module, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, deployUsage)
+		fmt.Fprint(fs.Output(), deployUsage)
 		fs.PrintDefaults()
 	}
 	out := fs.String("out", "deploy", "the folder to render into")
 	// The target comes first and the flags may follow it, as in
 	// `uberservice deploy compose --out DIR`: parse once before it, once after.
-	if err := parseUsage(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("deploy: want a target, compose or kubernetes")
 	}
 	target := fs.Arg(0)
-	if err := parseUsage(fs, fs.Args()[1:]); err != nil {
+	if err := parseFlags(fs, fs.Args()[1:], stdout); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -66,15 +64,6 @@ func deployCommand(args []string, modules []Module, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "%s/%s\n", *out, f.Path)
 	}
 	return nil
-}
-
-// parseUsage parses args into fs, a bad flag being a usage error.
-func parseUsage(fs *flag.FlagSet, args []string) error {
-	err := fs.Parse(args)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		return &UsageError{err.Error()}
-	}
-	return err
 }
 
 // deployModules is c as package deploy takes it.

@@ -32,11 +32,10 @@ type flags struct {
 	debug     string
 }
 
-func newFlagSet(name string, stderr io.Writer, f *flags, modules []Module, serving bool) *flag.FlagSet {
+func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "%s\nFlags of %s (each also read from the environment variable it names):\n", usageText, name)
+		fmt.Fprintf(fs.Output(), "%s\nFlags of %s (each also read from the environment variable it names):\n", usageText, name)
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.modules, "modules", os.Getenv("UBERSERVICE_MODULES"), "comma-separated modules to start (env UBERSERVICE_MODULES; default all)")

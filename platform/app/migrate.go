@@ -35,10 +35,10 @@ func Migrate(ctx context.Context, all []Module, cfg Config) error {
 	return s.Stop(ctx)
 }
 
-func migrateCommand(args []string, modules []Module, stderr io.Writer) error {
+func migrateCommand(args []string, modules []Module, stdout, stderr io.Writer) error {
 	var f flags
-	fs := newFlagSet("migrate", stderr, &f, modules, false)
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("migrate", &f, modules, false)
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	cfg, log, err := f.config(modules, stderr)

@@ -1,10 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -55,9 +57,8 @@ func catalogue(modules []Module) Catalogue {
 
 func listCommand(args []string, modules []Module, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("modules", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	format := fs.String("format", "table", "table (for people) or json (for programs)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	c := catalogue(modules)
@@ -70,25 +71,55 @@ func listCommand(args []string, modules []Module, stdout, stderr io.Writer) erro
 	default:
 		return usagef("--format %q: want table or json", *format)
 	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "MODULE\tPORT\tUSES GATEWAYS\tPUBLISHES\tCONSUMES")
-	for _, m := range c.Modules {
-		var uses []string
-		for _, u := range m.Uses {
-			name := u.Gateway
-			if u.Optional {
-				name += "?"
-			}
-			uses = append(uses, name)
-		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", m.Name, m.Port, orNone(uses), orNone(m.Publishes), orNone(m.Consumes))
-	}
-	return w.Flush()
+	return writeTable(stdout, c)
 }
 
-func orNone(s []string) string {
-	if len(s) == 0 {
+// writeTable prints c for people, in 80 columns: a module's lists go one item
+// a line, its events each marked with which way they go.
+func writeTable(out io.Writer, c Catalogue) error {
+	var table bytes.Buffer
+	w := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "MODULE\tPORT\tUSES\tEVENTS")
+	for _, m := range c.Modules {
+		var uses, events []string
+		for _, u := range m.Uses {
+			if u.Optional {
+				u.Gateway += " (optional)"
+			}
+			uses = append(uses, u.Gateway)
+		}
+		for _, t := range m.Publishes {
+			events = append(events, "publishes "+t)
+		}
+		for _, t := range m.Consumes {
+			events = append(events, "consumes  "+t)
+		}
+		for i := range max(1, len(uses), len(events)) {
+			name, port := "", ""
+			if i == 0 {
+				name, port = m.Name, strconv.Itoa(m.Port)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, port, line(uses, i), line(events, i))
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for l := range strings.Lines(table.String()) {
+		if _, err := fmt.Fprintln(out, strings.TrimRight(l, " \n")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// line is the i-th line of a cell: lines[i], "-" for an empty list, or blank.
+func line(lines []string, i int) string {
+	switch {
+	case i < len(lines):
+		return lines[i]
+	case i == 0:
 		return "-"
 	}
-	return strings.Join(s, ",")
+	return ""
 }

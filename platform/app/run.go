@@ -10,10 +10,10 @@ import (
 	"github.com/uberservice/uberservice/platform/mail"
 )
 
-func runCommand(args []string, modules []Module, stderr io.Writer) error {
+func runCommand(args []string, modules []Module, stdout, stderr io.Writer) error {
 	var f flags
-	fs := newFlagSet("run", stderr, &f, modules, true)
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("run", &f, modules, true)
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
