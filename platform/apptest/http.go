@@ -37,8 +37,19 @@ func (r Response) Decode(t testing.TB, v any) {
 }
 
 // Do sends a request. body may be nil, a string or []byte sent as is, or any
-// value sent as JSON. headers are pairs of name and value.
+// value sent as JSON. headers are pairs of name and value. A request with a
+// body is sent as application/json unless headers say otherwise.
 func Do(t testing.TB, method, url string, body any, headers ...string) Response {
+	t.Helper()
+	if body != nil {
+		headers = append([]string{"Content-Type", "application/json"}, headers...)
+	}
+	return DoRaw(t, method, url, body, headers...)
+}
+
+// DoRaw is Do with no header but those given: a body without a
+// Content-Type is sent without one.
+func DoRaw(t testing.TB, method, url string, body any, headers ...string) Response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -57,9 +68,6 @@ func Do(t testing.TB, method, url string, body any, headers ...string) Response 
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		t.Fatalf("apptest: build request: %v", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
