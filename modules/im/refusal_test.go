@@ -1,0 +1,30 @@
+package im_test
+
+import (
+	"testing"
+
+	"github.com/uberservice/uberservice/platform/app"
+	"github.com/uberservice/uberservice/platform/apptest"
+)
+
+// TestPublicAPIRefusesBadInput runs every public route through the platform's
+// bad-input suite: each way of breaking a request is a 4xx problem+json that
+// changes nothing.
+func TestPublicAPIRefusesBadInput(t *testing.T) {
+	w := start(t, app.Config{})
+	m := w.newManager(t, "Ada Manager", 150)
+	linked := w.openAccount(t, "Grace", "grace@example.com", "")
+	w.link(t, m.ID, linked.ID).Expect(t, 201)
+	other := w.openAccount(t, "Alan", "alan@example.com", "")
+	manager := w.im("/v1/managers/" + m.ID.String())
+	w.RefusesBadInput(t, "im",
+		apptest.Example{Method: "POST", URL: w.im("/v1/managers"),
+			Body: `{"name":"Barbara Manager","email":"barbara@im.example","referral_code":"BARBARA-1","commission_bps":100}`},
+		apptest.Example{Method: "GET", URL: manager},
+		apptest.Example{Method: "POST", URL: manager + "/accounts", Body: `{"account_id":"` + other.ID.String() + `"}`},
+		apptest.Example{Method: "DELETE", URL: manager + "/accounts/" + linked.ID.String()},
+		apptest.Example{Method: "GET", URL: manager + "/summary"},
+		apptest.Example{Method: "GET", URL: manager + "/commissions"},
+		apptest.Example{Method: "GET", URL: manager + "/notifications"},
+	)
+}
