@@ -319,6 +319,66 @@ func declaresModule(t *testing.T, dir string) bool {
 	return false
 }
 
+// Every module's public API runs through the platform's bad-input suite
+// (apptest's RefusesBadInput), which fails for a route without an example: a
+// module that never calls it would have its routes held to nothing.
+func TestEveryModuleRunsTheBadInputSuite(t *testing.T) {
+	root, _ := repoRoot(t)
+	for _, m := range modules {
+		dir := packageDir(t, root, m.Name)
+		if !callsInTests(t, filepath.Join(root, dir), "RefusesBadInput") {
+			t.Errorf("no test of %s calls RefusesBadInput: give every public route of %s an example", dir, m.Name)
+		}
+	}
+}
+
+func TestCallsInTestsCatchesAMissingCall(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a_test.go", "package a\nfunc TestA() { sys.RefusesBadInputLater() }\n")
+	write("b.go", "package a\nfunc b() { sys.RefusesBadInput() }\n")
+	if callsInTests(t, dir, "RefusesBadInput") {
+		t.Error("a call in a non-test file, or of another name, counted")
+	}
+	write("c_test.go", "package a\nfunc TestC() { sys.RefusesBadInput(t, \"m\") }\n")
+	if !callsInTests(t, dir, "RefusesBadInput") {
+		t.Error("the call in c_test.go was not found")
+	}
+}
+
+// callsInTests reports whether a test file of the package in dir calls a
+// function or method named name.
+func callsInTests(t *testing.T, dir, name string) bool {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*_test.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatalf("parse %s: %v", file, err)
+		}
+		found := false
+		ast.Inspect(f, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok {
+				if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == name {
+					found = true
+				}
+			}
+			return !found
+		})
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
 // A gateway package is light to import: a module calling a gateway gets its
 // contract, not the runtime. Only the gateways that are themselves modules
 // (the portal) may depend on it.
