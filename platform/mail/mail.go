@@ -38,6 +38,23 @@ type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
 
+// Deliverer is implemented by a Sender that may not deliver what it accepts.
+// When Delivers reports false, as the Recorder's does, the dispatcher marks
+// the emails the sender accepted StatusRecorded rather than StatusSent, so
+// that nobody reads an email that was only logged as one that left. A Sender
+// that does not implement it delivers.
+type Deliverer interface {
+	Delivers() bool
+}
+
+// The statuses of an email in the notifications table.
+const (
+	StatusPending  = "pending"  // waiting for its first or next attempt
+	StatusSent     = "sent"     // handed to the mail server
+	StatusRecorded = "recorded" // accepted by a sender that does not deliver (--mail-url log)
+	StatusFailed   = "failed"   // given up after the dispatcher's last attempt
+)
+
 // NewSender returns the sender configured by rawURL:
 //   - "" or "log": the development default, a Recorder that logs each email
 //     and keeps it in memory instead of sending it;
@@ -112,6 +129,9 @@ func (r *Recorder) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
+// Delivers implements Deliverer: a recorder never delivers.
+func (r *Recorder) Delivers() bool { return false }
+
 // Sent returns the recorded emails, oldest first.
 func (r *Recorder) Sent() []Message {
 	r.mu.Lock()
@@ -124,9 +144,9 @@ type Notification struct {
 	ID        uuid.UUID  `json:"id"`
 	To        string     `json:"to" gorm:"column:recipient"`
 	Subject   string     `json:"subject"`
-	Status    string     `json:"status"` // pending, sent or failed
+	Status    string     `json:"status"` // pending, sent, recorded or failed: see StatusPending
 	CreatedAt time.Time  `json:"created_at"`
-	SentAt    *time.Time `json:"sent_at,omitempty"`
+	SentAt    *time.Time `json:"sent_at,omitempty"` // when it was sent or recorded
 }
 
 // Enqueue records m, about the entity ownerRef (an account, a manager), for
@@ -166,12 +186,18 @@ type Dispatcher struct {
 	log         *slog.Logger
 	loop        *worker.Loop
 	maxAttempts int
+	// accepted is the status of an email the sender accepted: StatusSent, or
+	// StatusRecorded for a sender that does not deliver.
+	accepted string
 }
 
 // NewDispatcher returns a dispatcher for db's notifications, nudged after every
 // commit on db.
 func NewDispatcher(module string, db *database.DB, sender Sender, log *slog.Logger) *Dispatcher {
-	d := &Dispatcher{db: db, sender: sender, log: log, maxAttempts: 8}
+	d := &Dispatcher{db: db, sender: sender, log: log, maxAttempts: 8, accepted: StatusSent}
+	if dv, ok := sender.(Deliverer); ok && !dv.Delivers() {
+		d.accepted = StatusRecorded
+	}
 	// Email can wait a few milliseconds: settling turns the nudges of a busy
 	// module's commits into one round per batch rather than a round each.
 	d.loop = worker.New(module+".mail", d.step, 30*time.Second, log).Settle(mailSettle)
@@ -215,9 +241,9 @@ func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 				continue
 			}
 			attempts := p.Attempts + 1
-			status := "pending"
+			status := StatusPending
 			if attempts >= d.maxAttempts {
-				status = "failed"
+				status = StatusFailed
 			}
 			delay := time.Duration(1<<min(attempts, 10)) * time.Second
 			d.log.WarnContext(ctx, "email send failed", "to", p.Recipient, "attempt", attempts, "error", err)
@@ -228,10 +254,10 @@ func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 			}
 		}
 		if len(sent) > 0 {
-			// One statement marks the whole batch's sent emails.
-			if err := tx.Exec(`UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_at = now()
-				WHERE id = ANY(?::uuid[])`, database.UUIDs(sent)).Error; err != nil {
-				return fmt.Errorf("mark %d emails sent: %w", len(sent), err)
+			// One statement marks the whole batch's sent (or recorded) emails.
+			if err := tx.Exec(`UPDATE notifications SET status = ?, attempts = attempts + 1, sent_at = now()
+				WHERE id = ANY(?::uuid[])`, d.accepted, database.UUIDs(sent)).Error; err != nil {
+				return fmt.Errorf("mark %d emails %s: %w", len(sent), d.accepted, err)
 			}
 		}
 		claimed = len(rows)
