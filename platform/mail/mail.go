@@ -9,6 +9,8 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -87,23 +89,99 @@ func NewSender(rawURL string, log *slog.Logger) (Sender, error) {
 	return s, nil
 }
 
-// SMTP sends through an SMTP server.
+// SMTP sends through an SMTP server, one connection per email.
+//
+// Send is bounded by its context alone: the dial, the STARTTLS handshake and
+// every command fail once the context is done, so a server that accepts a
+// connection and then stalls costs the caller no more than the time it gave.
+// Give it a context with a deadline (the Dispatcher does).
 type SMTP struct {
 	Addr string
 	From string
 	Auth smtp.Auth
 }
 
-// Send implements Sender.
-func (s *SMTP) Send(_ context.Context, m Message) error {
+// Send implements Sender. It speaks the protocol as smtp.SendMail does
+// (STARTTLS when the server offers it, then AUTH when credentials are set),
+// over a connection that ctx closes: net/smtp itself never times out. An
+// email the server accepted counts as sent even if the QUIT after it fails,
+// since failing it would have it sent again.
+func (s *SMTP) Send(ctx context.Context, m Message) error {
+	if err := s.send(ctx, m); err != nil {
+		if ctx.Err() != nil {
+			// The connection was closed under the command: say why.
+			err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+		}
+		return fmt.Errorf("mail: smtp send to %s via %s: %w", m.To, s.Addr, err)
+	}
+	return nil
+}
+
+func (s *SMTP) send(ctx context.Context, m Message) error {
+	host, _, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		return fmt.Errorf("server address: %w", err)
+	}
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("dial: %w", err)
+	}
+	// Closing the connection is what ends a read or write that is blocked, the
+	// TLS handshake's included, when ctx expires or is cancelled.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("greeting: %w", err)
+	}
+	defer c.Close()
+	if err := c.Hello("localhost"); err != nil {
+		return fmt.Errorf("EHLO: %w", err)
+	}
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		if err := c.StartTLS(&tls.Config{ServerName: host}); err != nil {
+			return fmt.Errorf("STARTTLS: %w", err)
+		}
+	}
+	if s.Auth != nil {
+		if ok, _ := c.Extension("AUTH"); !ok {
+			return errors.New("the server does not offer AUTH, and credentials are configured")
+		}
+		if err := c.Auth(s.Auth); err != nil {
+			return fmt.Errorf("AUTH: %w", err)
+		}
+	}
+	if err := c.Mail(s.From); err != nil {
+		return fmt.Errorf("MAIL FROM: %w", err)
+	}
+	if err := c.Rcpt(m.To); err != nil {
+		return fmt.Errorf("RCPT TO: %w", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("DATA: %w", err)
+	}
+	if _, err := w.Write(s.message(m)); err != nil {
+		return fmt.Errorf("write message: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("end of message: %w", err)
+	}
+	// The server has accepted the email: a QUIT that fails now must not make
+	// the dispatcher send it a second time.
+	_ = c.Quit()
+	return nil
+}
+
+// message is m as the text that follows DATA.
+func (s *SMTP) message(m Message) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\n", s.From, m.To, m.Subject, time.Now().UTC().Format(time.RFC1123Z))
 	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n\r\n")
 	b.WriteString(strings.ReplaceAll(m.Body, "\n", "\r\n"))
-	if err := smtp.SendMail(s.Addr, s.Auth, s.From, []string{m.To}, []byte(b.String())); err != nil {
-		return fmt.Errorf("mail: smtp send to %s: %w", m.To, err)
-	}
-	return nil
+	return []byte(b.String())
 }
 
 // Recorder records emails instead of sending them: it logs each one and keeps
