@@ -2,6 +2,8 @@ package mail_test
 
 import (
 	"context"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,6 +76,77 @@ func rows(t *testing.T, db *database.DB) []row {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// switchingSender sends through the SMTP server at whichever address it was
+// last given, as a deployment does once its mail relay is replaced.
+type switchingSender struct{ addr atomic.Pointer[string] }
+
+func (s *switchingSender) to(addr string) { s.addr.Store(&addr) }
+
+func (s *switchingSender) Send(ctx context.Context, m mail.Message) error {
+	return (&mail.SMTP{Addr: *s.addr.Load(), From: "noreply@uberservice.test"}).Send(ctx, m)
+}
+
+// A mail server that stalls costs each email one attempt bounded by the send
+// timeout: the attempt counts as a failure, the email waits for its retry,
+// the dispatcher goes on to the next one, and once a server answers again
+// every email is sent.
+func TestDispatcherRetriesEmailsAStalledServerHeld(t *testing.T) {
+	db := notificationsSchema(t)
+	stalled, _, hangups := smtpServer(t, "MAIL FROM")
+	working, received, _ := smtpServer(t, "")
+	sender := &switchingSender{}
+	sender.to(stalled)
+	d := mail.NewDispatcher("mailer", db, sender, apptest.Logger(t)).SendTimeout(200 * time.Millisecond)
+	run(t, d)
+
+	start := time.Now()
+	enqueue(t, db, "owner-1",
+		mail.Message{To: "ann@example.com", Subject: "First", Body: "one"},
+		mail.Message{To: "bob@example.com", Subject: "Second", Body: "two"})
+	var got []row
+	apptest.Eventually(t, 5*time.Second, "both emails attempted once", func() bool {
+		got = rows(t, db)
+		return len(got) == 2 && got[0].Attempts == 1 && got[1].Attempts == 1
+	})
+	for _, r := range got {
+		if r.Status != mail.StatusPending || r.SentAt != nil || !strings.Contains(r.LastError, "deadline exceeded") {
+			t.Errorf("after a stalled attempt, %+v: want pending, unsent, with the timeout as its last error", r)
+		}
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("two attempts of 200ms took %s", took)
+	}
+	for range 2 {
+		select {
+		case <-hangups:
+		case <-time.After(2 * time.Second):
+			t.Fatal("the dispatcher left a connection to the stalled server open")
+		}
+	}
+
+	sender.to(working)
+	// The first retry comes after the backoff of one failure (2s).
+	apptest.Eventually(t, 10*time.Second, "both emails sent through the working server", func() bool {
+		got = rows(t, db)
+		return got[0].Status == mail.StatusSent && got[1].Status == mail.StatusSent
+	})
+	for _, r := range got {
+		if r.Attempts != 2 || r.SentAt == nil {
+			t.Errorf("after a stalled attempt and a good one, %+v: want 2 attempts and a sent_at", r)
+		}
+	}
+	for _, to := range []string{"ann@example.com", "bob@example.com"} {
+		select {
+		case transcript := <-received:
+			if !strings.Contains(transcript, "RCPT TO:<") {
+				t.Errorf("the working server received no recipient:\n%s", transcript)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("the working server did not receive the email to %s", to)
+		}
+	}
 }
 
 // The development mailer logs emails without sending them: the dispatcher

@@ -264,15 +264,21 @@ type Dispatcher struct {
 	log         *slog.Logger
 	loop        *worker.Loop
 	maxAttempts int
+	sendTimeout time.Duration
 	// accepted is the status of an email the sender accepted: StatusSent, or
 	// StatusRecorded for a sender that does not deliver.
 	accepted string
 }
 
+// DefaultSendTimeout bounds one attempt at one email. It is generous for a
+// mail server that answers, and keeps one that stalls from holding the
+// dispatcher, and every email behind it, for longer.
+const DefaultSendTimeout = 30 * time.Second
+
 // NewDispatcher returns a dispatcher for db's notifications, nudged after every
 // commit on db.
 func NewDispatcher(module string, db *database.DB, sender Sender, log *slog.Logger) *Dispatcher {
-	d := &Dispatcher{db: db, sender: sender, log: log, maxAttempts: 8, accepted: StatusSent}
+	d := &Dispatcher{db: db, sender: sender, log: log, maxAttempts: 8, sendTimeout: DefaultSendTimeout, accepted: StatusSent}
 	if dv, ok := sender.(Deliverer); ok && !dv.Delivers() {
 		d.accepted = StatusRecorded
 	}
@@ -280,6 +286,16 @@ func NewDispatcher(module string, db *database.DB, sender Sender, log *slog.Logg
 	// module's commits into one round per batch rather than a round each.
 	d.loop = worker.New(module+".mail", d.step, 30*time.Second, log).Settle(mailSettle)
 	db.AfterCommit(notificationsTable, d.loop.Nudge)
+	return d
+}
+
+// SendTimeout sets how long one attempt at one email may take (default
+// DefaultSendTimeout): an attempt that runs out of time fails, and the email is
+// retried with the usual backoff. It returns d, and must be called before Run.
+func (d *Dispatcher) SendTimeout(t time.Duration) *Dispatcher {
+	if t > 0 {
+		d.sendTimeout = t
+	}
 	return d
 }
 
@@ -302,6 +318,11 @@ const mailBatch = 100
 
 // step sends one batch. Each email is claimed with SKIP LOCKED, so several
 // instances of a module never send the same email twice.
+//
+// The claim holds the batch's rows until the round commits, so an attempt that
+// runs out of time ends the round: the emails after it stay pending, untouched,
+// for the next round, instead of each costing a timeout inside this
+// transaction while the server stalls.
 func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 	claimed := 0
 	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -313,7 +334,10 @@ func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 		}
 		sent := make([]uuid.UUID, 0, len(rows))
 		for _, p := range rows {
-			err := d.sender.Send(ctx, Message{To: p.Recipient, Subject: p.Subject, Body: p.Body})
+			sendCtx, cancel := context.WithTimeout(ctx, d.sendTimeout)
+			err := d.sender.Send(sendCtx, Message{To: p.Recipient, Subject: p.Subject, Body: p.Body})
+			timedOut := sendCtx.Err() != nil
+			cancel()
 			if err == nil {
 				sent = append(sent, p.ID)
 				continue
@@ -329,6 +353,9 @@ func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 				next_attempt_at = now() + make_interval(secs => ?) WHERE id = ?`,
 				status, attempts, err.Error(), delay.Seconds(), p.ID).Error; err != nil {
 				return fmt.Errorf("record failed email %s: %w", p.ID, err)
+			}
+			if timedOut {
+				break
 			}
 		}
 		if len(sent) > 0 {
