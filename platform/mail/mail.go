@@ -9,6 +9,8 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -37,6 +39,23 @@ type Message struct {
 type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
+
+// Deliverer is implemented by a Sender that may not deliver what it accepts.
+// When Delivers reports false, as the Recorder's does, the dispatcher marks
+// the emails the sender accepted StatusRecorded rather than StatusSent, so
+// that nobody reads an email that was only logged as one that left. A Sender
+// that does not implement it delivers.
+type Deliverer interface {
+	Delivers() bool
+}
+
+// The statuses of an email in the notifications table.
+const (
+	StatusPending  = "pending"  // waiting for its first or next attempt
+	StatusSent     = "sent"     // handed to the mail server
+	StatusRecorded = "recorded" // accepted by a sender that does not deliver (--mail-url log)
+	StatusFailed   = "failed"   // given up after the dispatcher's last attempt
+)
 
 // NewSender returns the sender configured by rawURL:
 //   - "" or "log": the development default, a Recorder that logs each email
@@ -70,23 +89,99 @@ func NewSender(rawURL string, log *slog.Logger) (Sender, error) {
 	return s, nil
 }
 
-// SMTP sends through an SMTP server.
+// SMTP sends through an SMTP server, one connection per email.
+//
+// Send is bounded by its context alone: the dial, the STARTTLS handshake and
+// every command fail once the context is done, so a server that accepts a
+// connection and then stalls costs the caller no more than the time it gave.
+// Give it a context with a deadline (the Dispatcher does).
 type SMTP struct {
 	Addr string
 	From string
 	Auth smtp.Auth
 }
 
-// Send implements Sender.
-func (s *SMTP) Send(_ context.Context, m Message) error {
+// Send implements Sender. It speaks the protocol as smtp.SendMail does
+// (STARTTLS when the server offers it, then AUTH when credentials are set),
+// over a connection that ctx closes: net/smtp itself never times out. An
+// email the server accepted counts as sent even if the QUIT after it fails,
+// since failing it would have it sent again.
+func (s *SMTP) Send(ctx context.Context, m Message) error {
+	if err := s.send(ctx, m); err != nil {
+		if ctx.Err() != nil {
+			// The connection was closed under the command: say why.
+			err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+		}
+		return fmt.Errorf("mail: smtp send to %s via %s: %w", m.To, s.Addr, err)
+	}
+	return nil
+}
+
+func (s *SMTP) send(ctx context.Context, m Message) error {
+	host, _, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		return fmt.Errorf("server address: %w", err)
+	}
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("dial: %w", err)
+	}
+	// Closing the connection is what ends a read or write that is blocked, the
+	// TLS handshake's included, when ctx expires or is cancelled.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("greeting: %w", err)
+	}
+	defer c.Close()
+	if err := c.Hello("localhost"); err != nil {
+		return fmt.Errorf("EHLO: %w", err)
+	}
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		if err := c.StartTLS(&tls.Config{ServerName: host}); err != nil {
+			return fmt.Errorf("STARTTLS: %w", err)
+		}
+	}
+	if s.Auth != nil {
+		if ok, _ := c.Extension("AUTH"); !ok {
+			return errors.New("the server does not offer AUTH, and credentials are configured")
+		}
+		if err := c.Auth(s.Auth); err != nil {
+			return fmt.Errorf("AUTH: %w", err)
+		}
+	}
+	if err := c.Mail(s.From); err != nil {
+		return fmt.Errorf("MAIL FROM: %w", err)
+	}
+	if err := c.Rcpt(m.To); err != nil {
+		return fmt.Errorf("RCPT TO: %w", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("DATA: %w", err)
+	}
+	if _, err := w.Write(s.message(m)); err != nil {
+		return fmt.Errorf("write message: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("end of message: %w", err)
+	}
+	// The server has accepted the email: a QUIT that fails now must not make
+	// the dispatcher send it a second time.
+	_ = c.Quit()
+	return nil
+}
+
+// message is m as the text that follows DATA.
+func (s *SMTP) message(m Message) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\n", s.From, m.To, m.Subject, time.Now().UTC().Format(time.RFC1123Z))
 	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n\r\n")
 	b.WriteString(strings.ReplaceAll(m.Body, "\n", "\r\n"))
-	if err := smtp.SendMail(s.Addr, s.Auth, s.From, []string{m.To}, []byte(b.String())); err != nil {
-		return fmt.Errorf("mail: smtp send to %s: %w", m.To, err)
-	}
-	return nil
+	return []byte(b.String())
 }
 
 // Recorder records emails instead of sending them: it logs each one and keeps
@@ -112,6 +207,9 @@ func (r *Recorder) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
+// Delivers implements Deliverer: a recorder never delivers.
+func (r *Recorder) Delivers() bool { return false }
+
 // Sent returns the recorded emails, oldest first.
 func (r *Recorder) Sent() []Message {
 	r.mu.Lock()
@@ -124,9 +222,9 @@ type Notification struct {
 	ID        uuid.UUID  `json:"id"`
 	To        string     `json:"to" gorm:"column:recipient"`
 	Subject   string     `json:"subject"`
-	Status    string     `json:"status"` // pending, sent or failed
+	Status    string     `json:"status"` // pending, sent, recorded or failed: see StatusPending
 	CreatedAt time.Time  `json:"created_at"`
-	SentAt    *time.Time `json:"sent_at,omitempty"`
+	SentAt    *time.Time `json:"sent_at,omitempty"` // when it was sent or recorded
 }
 
 // Enqueue records m, about the entity ownerRef (an account, a manager), for
@@ -166,16 +264,38 @@ type Dispatcher struct {
 	log         *slog.Logger
 	loop        *worker.Loop
 	maxAttempts int
+	sendTimeout time.Duration
+	// accepted is the status of an email the sender accepted: StatusSent, or
+	// StatusRecorded for a sender that does not deliver.
+	accepted string
 }
+
+// DefaultSendTimeout bounds one attempt at one email. It is generous for a
+// mail server that answers, and keeps one that stalls from holding the
+// dispatcher, and every email behind it, for longer.
+const DefaultSendTimeout = 30 * time.Second
 
 // NewDispatcher returns a dispatcher for db's notifications, nudged after every
 // commit on db.
 func NewDispatcher(module string, db *database.DB, sender Sender, log *slog.Logger) *Dispatcher {
-	d := &Dispatcher{db: db, sender: sender, log: log, maxAttempts: 8}
+	d := &Dispatcher{db: db, sender: sender, log: log, maxAttempts: 8, sendTimeout: DefaultSendTimeout, accepted: StatusSent}
+	if dv, ok := sender.(Deliverer); ok && !dv.Delivers() {
+		d.accepted = StatusRecorded
+	}
 	// Email can wait a few milliseconds: settling turns the nudges of a busy
 	// module's commits into one round per batch rather than a round each.
 	d.loop = worker.New(module+".mail", d.step, 30*time.Second, log).Settle(mailSettle)
 	db.AfterCommit(notificationsTable, d.loop.Nudge)
+	return d
+}
+
+// SendTimeout sets how long one attempt at one email may take (default
+// DefaultSendTimeout): an attempt that runs out of time fails, and the email is
+// retried with the usual backoff. It returns d, and must be called before Run.
+func (d *Dispatcher) SendTimeout(t time.Duration) *Dispatcher {
+	if t > 0 {
+		d.sendTimeout = t
+	}
 	return d
 }
 
@@ -198,6 +318,11 @@ const mailBatch = 100
 
 // step sends one batch. Each email is claimed with SKIP LOCKED, so several
 // instances of a module never send the same email twice.
+//
+// The claim holds the batch's rows until the round commits, so an attempt that
+// runs out of time ends the round: the emails after it stay pending, untouched,
+// for the next round, instead of each costing a timeout inside this
+// transaction while the server stalls.
 func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 	claimed := 0
 	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -209,15 +334,18 @@ func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 		}
 		sent := make([]uuid.UUID, 0, len(rows))
 		for _, p := range rows {
-			err := d.sender.Send(ctx, Message{To: p.Recipient, Subject: p.Subject, Body: p.Body})
+			sendCtx, cancel := context.WithTimeout(ctx, d.sendTimeout)
+			err := d.sender.Send(sendCtx, Message{To: p.Recipient, Subject: p.Subject, Body: p.Body})
+			timedOut := sendCtx.Err() != nil
+			cancel()
 			if err == nil {
 				sent = append(sent, p.ID)
 				continue
 			}
 			attempts := p.Attempts + 1
-			status := "pending"
+			status := StatusPending
 			if attempts >= d.maxAttempts {
-				status = "failed"
+				status = StatusFailed
 			}
 			delay := time.Duration(1<<min(attempts, 10)) * time.Second
 			d.log.WarnContext(ctx, "email send failed", "to", p.Recipient, "attempt", attempts, "error", err)
@@ -226,12 +354,15 @@ func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 				status, attempts, err.Error(), delay.Seconds(), p.ID).Error; err != nil {
 				return fmt.Errorf("record failed email %s: %w", p.ID, err)
 			}
+			if timedOut {
+				break
+			}
 		}
 		if len(sent) > 0 {
-			// One statement marks the whole batch's sent emails.
-			if err := tx.Exec(`UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_at = now()
-				WHERE id = ANY(?::uuid[])`, database.UUIDs(sent)).Error; err != nil {
-				return fmt.Errorf("mark %d emails sent: %w", len(sent), err)
+			// One statement marks the whole batch's sent (or recorded) emails.
+			if err := tx.Exec(`UPDATE notifications SET status = ?, attempts = attempts + 1, sent_at = now()
+				WHERE id = ANY(?::uuid[])`, d.accepted, database.UUIDs(sent)).Error; err != nil {
+				return fmt.Errorf("mark %d emails %s: %w", len(sent), d.accepted, err)
 			}
 		}
 		claimed = len(rows)

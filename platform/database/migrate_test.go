@@ -1,0 +1,111 @@
+package database_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+
+	"github.com/golang-migrate/migrate/v4"
+	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/database"
+)
+
+// The platform's down migrations undo their up migrations: each step down
+// leaves a schema the older binary works on, and the way back up arrives at
+// the same head.
+func TestPlatformMigrationsGoDownAndUpAgain(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, apptest.FreshDatabase(t), "platform", database.PoolOptions{MaxOpen: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := database.Migrate(ctx, db, database.PlatformMigrations(), database.PlatformTable); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(id, status string) error {
+		return db.Exec(`INSERT INTO notifications (id, owner_ref, recipient, subject, body, status)
+			VALUES (?, 'owner', 'ann@example.com', 'Hi', 'Hello', ?)`, id, status).Error
+	}
+	refused := func(status string) {
+		t.Helper()
+		var pgErr *pgconn.PgError
+		if err := insert("00000000-0000-0000-0000-0000000000ff", status); !errors.As(err, &pgErr) || pgErr.Code != "23514" {
+			t.Errorf("a notification %q: %v, want a check violation", status, err)
+		}
+	}
+	status := func(id string) string {
+		t.Helper()
+		var s string
+		if err := db.Raw(`SELECT status FROM notifications WHERE id = ?`, id).Row().Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	const recorded = "00000000-0000-0000-0000-000000000001"
+	if err := insert(recorded, "recorded"); err != nil {
+		t.Fatalf("a recorded notification at head: %v", err)
+	}
+	refused("delivered")
+
+	m := migrator(t, db)
+	if err := m.Steps(-1); err != nil {
+		t.Fatalf("one step down: %v", err)
+	}
+	if got := status(recorded); got != "sent" {
+		t.Errorf("a recorded email after 0002 is undone is %q, want sent, as the log mailer said before", got)
+	}
+	refused("recorded")
+
+	if err := m.Down(); err != nil {
+		t.Fatalf("all the way down: %v", err)
+	}
+	var tables int
+	if err := db.Raw(`SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name <> ?`,
+		db.Schema, database.PlatformTable).Row().Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("%d platform tables are left after every migration is undone", tables)
+	}
+
+	if err := database.Migrate(ctx, db, database.PlatformMigrations(), database.PlatformTable); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	if ok, err := database.AtHead(ctx, db, database.PlatformMigrations(), database.PlatformTable); err != nil || !ok {
+		t.Fatalf("at head after going up again: %v, %v", ok, err)
+	}
+	if err := insert(recorded, "recorded"); err != nil {
+		t.Errorf("a recorded notification after going up again: %v", err)
+	}
+}
+
+// migrator steps the platform's migrations of db's schema one way or the
+// other, which database.Migrate, going only up, does not.
+func migrator(t *testing.T, db *database.DB) *migrate.Migrate {
+	t.Helper()
+	src, err := iofs.New(database.PlatformMigrations(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, err := sql.Open("pgx", db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	driver, err := migratepgx.WithInstance(sqlDB, &migratepgx.Config{MigrationsTable: database.PlatformTable, SchemaName: db.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "postgres", driver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(); sqlDB.Close() })
+	return m
+}
