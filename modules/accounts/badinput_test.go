@@ -55,6 +55,12 @@ func TestBadInput(t *testing.T) {
 		{Name: "not JSON content", Method: "POST", URL: deposits, Body: `{"amount":1}`, Headers: []string{"Content-Type", "text/plain"}, Status: 415},
 		{Name: "Idempotency-Key reused with another body", Method: "POST", URL: deposits, Body: `{"amount":999}`, Headers: []string{idempotency.Header, "funding"}, Status: 422, Code: "idempotency_key_reused"},
 		{Name: "Idempotency-Key too long", Method: "POST", URL: deposits, Body: `{"amount":1}`, Headers: []string{idempotency.Header, strings.Repeat("k", 256)}, Status: 400, Code: "idempotency_key_invalid"},
+		{Name: "Idempotency-Key not UTF-8 on a deposit", Method: "POST", URL: deposits, Body: `{"amount":1}`, Headers: []string{idempotency.Header, "caf\xe9"}, Status: 400, Code: "idempotency_key_invalid"},
+		{Name: "Idempotency-Key not UTF-8 on a withdrawal", Method: "POST", URL: withdrawals, Body: `{"amount":1}`, Headers: []string{idempotency.Header, "caf\xe9"}, Status: 400, Code: "idempotency_key_invalid"},
+		{Name: "Idempotency-Key beyond ASCII", Method: "POST", URL: deposits, Body: `{"amount":1}`, Headers: []string{idempotency.Header, "café"}, Status: 400, Code: "idempotency_key_invalid"},
+		{Name: "Idempotency-Key with a space", Method: "POST", URL: deposits, Body: `{"amount":1}`, Headers: []string{idempotency.Header, "key 1"}, Status: 400, Code: "idempotency_key_invalid"},
+		{Name: "Idempotency-Key empty on a deposit", Method: "POST", URL: deposits, Body: `{"amount":1}`, Headers: []string{idempotency.Header, ""}, Status: 400, Code: "idempotency_key_invalid"},
+		{Name: "Idempotency-Key empty on a withdrawal", Method: "POST", URL: withdrawals, Body: `{"amount":1}`, Headers: []string{idempotency.Header, ""}, Status: 400, Code: "idempotency_key_invalid"},
 
 		{Name: "deposit to an unknown account", Method: "POST", URL: unknown + "/deposits", Body: `{"amount":1}`, Status: 404, Code: "account_not_found"},
 		{Name: "withdrawal from a malformed id", Method: "POST", URL: malformed + "/withdrawals", Body: `{"amount":1}`, Status: 404, Code: "account_not_found"},

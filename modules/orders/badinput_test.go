@@ -75,6 +75,8 @@ func TestBadInput(t *testing.T) {
 		{Name: "the same SKU twice", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"`+sku+`","quantity":1},{"sku":"`+sku+`","quantity":2}]`), Status: 422, Code: "validation_failed"},
 		{Name: "Idempotency-Key reused with another body", Method: "POST", URL: orders, Body: body(acc, `[{"sku":"`+sku+`","quantity":2}]`), Headers: []string{idempotency.Header, "bad-input-key"}, Status: 422, Code: "idempotency_key_reused"},
 		{Name: "Idempotency-Key too long", Method: "POST", URL: orders, Body: body(acc, one), Headers: []string{idempotency.Header, strings.Repeat("k", 256)}, Status: 400, Code: "idempotency_key_invalid"},
+		{Name: "Idempotency-Key not UTF-8", Method: "POST", URL: orders, Body: body(acc, one), Headers: []string{idempotency.Header, "caf\xe9"}, Status: 400, Code: "idempotency_key_invalid"},
+		{Name: "Idempotency-Key empty", Method: "POST", URL: orders, Body: body(acc, one), Headers: []string{idempotency.Header, ""}, Status: 400, Code: "idempotency_key_invalid"},
 
 		{Name: "get an unknown order", Method: "GET", URL: unknown, Status: 404, Code: "order_not_found"},
 		{Name: "get a malformed id", Method: "GET", URL: malformed, Status: 404, Code: "order_not_found"},

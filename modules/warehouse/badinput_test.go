@@ -88,6 +88,8 @@ func TestBadInput(t *testing.T) {
 		{Name: "stock: malformed sku", Method: "POST", URL: products + "/a%20b/stock", Body: `{"quantity":1}`, Status: 404, Code: "product_not_found"},
 		{Name: "stock: Idempotency-Key reused with another body", Method: "POST", URL: stock, Body: `{"quantity":2}`, Headers: []string{idempotency.Header, "delivery"}, Status: 422, Code: "idempotency_key_reused"},
 		{Name: "stock: Idempotency-Key too long", Method: "POST", URL: stock, Body: `{"quantity":1}`, Headers: []string{idempotency.Header, strings.Repeat("k", 256)}, Status: 400, Code: "idempotency_key_invalid"},
+		{Name: "stock: Idempotency-Key not UTF-8", Method: "POST", URL: stock, Body: `{"quantity":1}`, Headers: []string{idempotency.Header, "caf\xe9"}, Status: 400, Code: "idempotency_key_invalid"},
+		{Name: "stock: Idempotency-Key empty", Method: "POST", URL: stock, Body: `{"quantity":1}`, Headers: []string{idempotency.Header, ""}, Status: 400, Code: "idempotency_key_invalid"},
 		{Name: "stock: body over 64KB", Method: "POST", URL: stock, Body: tooBig, Status: 413, Code: "body_too_large"},
 
 		{Name: "shipments: no order_id", Method: "GET", URL: shipments, Status: 422, Code: "validation_failed"},
