@@ -159,11 +159,12 @@ func Positive(v *problem.Violations, field string, n, max int64) bool {
 	return false
 }
 
-// Currency checks a currency code (money.IsCurrency).
+// Currency checks a currency code: one money.IsCurrency knows, a currency in
+// use, not merely three letters.
 func Currency(v *problem.Violations, field, code string) bool {
 	if money.IsCurrency(code) {
 		return true
 	}
-	v.Add(field, "must be an ISO 4217 code such as "+money.DefaultCurrency)
+	v.Add(field, "must be the ISO 4217 code of a currency in use, such as "+money.DefaultCurrency)
 	return false
 }

@@ -147,9 +147,9 @@ func TestPositive(t *testing.T) {
 }
 
 func TestCurrency(t *testing.T) {
-	for code, ok := range map[string]bool{"USD": true, "JPY": true, "usd": false, "US": false, "": false, "USDX": false} {
+	for code, ok := range map[string]bool{"USD": true, "JPY": true, "usd": false, "US": false, "": false, "USDX": false, "ZZZ": false, "XXX": false, "XTS": false} {
 		got := check(t, func(v *problem.Violations) bool { return validate.Currency(v, "f", code) })
-		if want := map[bool]string{true: "", false: "must be an ISO 4217 code such as USD"}[ok]; got != want {
+		if want := map[bool]string{true: "", false: "must be the ISO 4217 code of a currency in use, such as USD"}[ok]; got != want {
 			t.Errorf("%q: %q, want %q", code, got, want)
 		}
 	}
