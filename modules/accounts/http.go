@@ -67,11 +67,15 @@ func (h handlers) move(c echo.Context, apply func(ctx context.Context, id uuid.U
 	if err != nil {
 		return err
 	}
+	key, err := idempotency.KeyFrom(c.Request())
+	if err != nil {
+		return err
+	}
 	var req amountRequest
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	t, replayed, err := apply(c.Request().Context(), id, req.Amount, c.Request().Header.Get(idempotency.Header))
+	t, replayed, err := apply(c.Request().Context(), id, req.Amount, key)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,8 @@ import (
 // payment, and the bound keeps balance arithmetic far from int64 overflow.
 const MaxAmount int64 = 1_000_000_000_000_000
 
-// maxReference bounds the reference of a movement another context asks for.
+// maxReference bounds the reference of a movement another context asks for,
+// in characters.
 const maxReference = 255
 
 // Deposit puts amount into account id for its owner and returns the ledger
@@ -79,14 +80,7 @@ func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movem
 	var v problem.Violations
 	validate.Positive(&v, "amount", req.Amount, MaxAmount)
 	validate.Currency(&v, "currency", req.Currency)
-	switch {
-	case req.Reference == "":
-		v.Add("reference", "is required")
-	case len(req.Reference) > maxReference:
-		v.Add("reference", fmt.Sprintf("must be at most %d bytes", maxReference))
-	case validate.HasControl(req.Reference):
-		v.Add("reference", "must not contain control characters")
-	}
+	validate.RequiredText(&v, "reference", req.Reference, maxReference)
 	if err := v.Err(); err != nil {
 		return gateway.Transaction{}, err
 	}

@@ -54,7 +54,7 @@ func (r *OpenAccount) normalize() error {
 	}
 	var v problem.Violations
 	validate.RequiredText(&v, "owner_name", r.OwnerName, maxOwnerName)
-	if !mail.ValidAddress(r.Email) {
+	if validate.RequiredText(&v, "email", r.Email, mail.MaxAddressLength) && !mail.ValidAddress(r.Email) {
 		v.Add("email", "must be a plain email address such as name@example.com")
 	}
 	validate.Currency(&v, "currency", r.Currency)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -20,6 +19,7 @@ import (
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/problem"
+	"github.com/uberservice/uberservice/platform/validate"
 )
 
 // Errors of im's public API, beside the gateway's im.ErrManagerNotFound.
@@ -106,7 +106,7 @@ var _ im.IM = (*service)(nil)
 
 // CreateManager validates and records a new manager.
 func (s *service) CreateManager(ctx context.Context, req NewManager) (im.Manager, error) {
-	if err := validate(req); err != nil {
+	if err := req.normalize(); err != nil {
 		return im.Manager{}, err
 	}
 	id, err := uuid.NewV7()
@@ -124,34 +124,31 @@ func (s *service) CreateManager(ctx context.Context, req NewManager) (im.Manager
 	return m, nil
 }
 
-func validate(req NewManager) error {
+// normalize trims the name and checks every field, reporting all the invalid
+// ones at once. Text goes through the platform's one rule (validate.Text), so
+// a name im stores and the portal shows holds no control, bidi or invisible
+// characters, as in every other module.
+func (r *NewManager) normalize() error {
+	r.Name = strings.TrimSpace(r.Name)
 	var v problem.Violations
-	switch name := strings.TrimSpace(req.Name); {
-	case name == "":
-		v.Add("name", "required")
-	case utf8.RuneCountInString(req.Name) > maxNameLength:
-		v.Add("name", fmt.Sprintf("at most %d characters", maxNameLength))
+	validate.RequiredText(&v, "name", r.Name, maxNameLength)
+	if validate.RequiredText(&v, "email", r.Email, mail.MaxAddressLength) && !mail.ValidAddress(r.Email) {
+		v.Add("email", "must be a plain email address such as name@example.com")
 	}
-	switch {
-	case req.Email == "":
-		v.Add("email", "required")
-	case !mail.ValidAddress(req.Email):
-		v.Add("email", "must be a valid email address such as name@example.com")
+	// A referral code is typed by a customer and matched exactly, so beyond
+	// the rule for any text it may not start or end with blanks, nor hold a
+	// space that looks like the plain one but is not.
+	if validate.RequiredText(&v, "referral_code", r.ReferralCode, maxReferralCodeLength) {
+		switch code := r.ReferralCode; {
+		case strings.TrimSpace(code) != code:
+			v.Add("referral_code", "must not start or end with spaces")
+		case strings.ContainsFunc(code, func(r rune) bool { return r != ' ' && unicode.IsSpace(r) }):
+			v.Add("referral_code", "must not contain spaces other than the plain space (U+0020)")
+		}
 	}
-	// A referral code is typed by a customer and matched exactly, so it may not
-	// start or end with blanks or hide invisible characters.
-	switch n := utf8.RuneCountInString(req.ReferralCode); {
-	case n == 0:
-		v.Add("referral_code", "required")
-	case n > maxReferralCodeLength:
-		v.Add("referral_code", fmt.Sprintf("at most %d characters", maxReferralCodeLength))
-	case strings.TrimSpace(req.ReferralCode) != req.ReferralCode ||
-		strings.ContainsFunc(req.ReferralCode, func(r rune) bool { return !unicode.IsPrint(r) }):
-		v.Add("referral_code", "must not start or end with spaces, nor contain control characters")
-	}
-	switch bps := req.CommissionBps; {
+	switch bps := r.CommissionBps; {
 	case bps == nil:
-		v.Add("commission_bps", "required")
+		v.Add("commission_bps", "is required")
 	case *bps < 0 || *bps > maxCommissionBps:
 		v.Add("commission_bps", fmt.Sprintf("must be between 0 and %d", maxCommissionBps))
 	}

@@ -30,11 +30,15 @@ func mountAPI(e *echo.Echo, svc *service) {
 // recovery finishes it). A retry with the same Idempotency-Key gets the same
 // order, marked Idempotent-Replayed.
 func (h handlers) place(c echo.Context) error {
+	key, err := idempotency.KeyFrom(c.Request())
+	if err != nil {
+		return err
+	}
 	var req PlaceOrder
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	o, replayed, err := h.svc.Place(c.Request().Context(), req, c.Request().Header.Get(idempotency.Header))
+	o, replayed, err := h.svc.Place(c.Request().Context(), req, key)
 	if err != nil {
 		return err
 	}

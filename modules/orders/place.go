@@ -93,10 +93,12 @@ func requestHash(account uuid.UUID, lines []line) (string, error) {
 // order exists and the recovery finishes it, so a dependency outage is never
 // a failure of the request.
 //
-// key is the request's Idempotency-Key, possibly empty. It is stored on the
+// key is the request's Idempotency-Key, "" for none. It is stored on the
 // order: a retry with the same key and request gets that order, after waiting
 // a little for its saga to finish, and never starts a second saga (replayed is
 // true); the same key with another request is problem.ErrIdempotencyMismatch.
+// Orders keeps its keys itself, not through idempotency.Do, so it checks the
+// key as Do would: a key idempotency.CheckKey refuses is never stored.
 func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gateway.Order, replayed bool, err error) {
 	if err := idempotency.CheckKey(key); err != nil {
 		return gateway.Order{}, false, err

@@ -60,11 +60,15 @@ func (h handlers) receiveStock(c echo.Context) error {
 	if !skuPattern.MatchString(sku) {
 		return productNotFound(sku)
 	}
+	key, err := idempotency.KeyFrom(c.Request())
+	if err != nil {
+		return err
+	}
 	var req stockRequest
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	p, replayed, err := h.svc.ReceiveStock(c.Request().Context(), sku, req.Quantity, c.Request().Header.Get(idempotency.Header))
+	p, replayed, err := h.svc.ReceiveStock(c.Request().Context(), sku, req.Quantity, key)
 	if err != nil {
 		return err
 	}

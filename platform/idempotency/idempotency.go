@@ -28,16 +28,64 @@ const Header = "Idempotency-Key"
 // it got the stored result of an earlier request.
 const ReplayedHeader = "Idempotent-Replayed"
 
-// MaxKeyLength bounds a key, in bytes, since it is stored.
+// MaxKeyLength bounds a key, since it is stored. A key is ASCII (CheckKey), so
+// its length in bytes and in characters are the same.
 const MaxKeyLength = 255
 
-// ErrKeyTooLong is returned for a key over MaxKeyLength.
-var ErrKeyTooLong = problem.New(http.StatusBadRequest, "idempotency_key_invalid", "The Idempotency-Key header is invalid").
-	WithDetail("at most %d characters", MaxKeyLength)
+// ErrKeyInvalid is the problem for an Idempotency-Key that breaks a rule of
+// CheckKey or KeyFrom; its detail says which. It is a 400, not a 422: the key
+// is part of the request's framing, not of the document the request sends.
+var ErrKeyInvalid = problem.New(http.StatusBadRequest, "idempotency_key_invalid", "The Idempotency-Key header is invalid")
 
-// CheckKey returns ErrKeyTooLong for a key over MaxKeyLength, for an operation
-// that keeps its keys itself.
+// ErrKeyTooLong is ErrKeyInvalid for a key over MaxKeyLength. Problems compare
+// by code, so errors.Is matches it with any invalid key: test for
+// ErrKeyInvalid, and read the detail for which rule.
+var ErrKeyTooLong = ErrKeyInvalid.WithDetail("the Idempotency-Key header must be at most %d characters", MaxKeyLength)
+
+// KeyFrom reads the Idempotency-Key of r: "" when r has none. A header that is
+// present must hold a key CheckKey accepts; present but empty is refused too,
+// rather than read as no key, since a client that sent the header meant its
+// request to be safe to retry and would otherwise get a second effect. The
+// header given more than once must give the same key each time, since which
+// one a server would pick is anyone's guess.
+//
+// Go's HTTP server hands a header value over as the client sent it, bytes
+// beyond ASCII included (RFC 9110's obs-text), so this is where a key that
+// the database could not store as text is stopped.
+func KeyFrom(r *http.Request) (string, error) {
+	values := r.Header.Values(Header)
+	if len(values) == 0 {
+		return "", nil
+	}
+	for _, v := range values[1:] {
+		if v != values[0] {
+			return "", ErrKeyInvalid.WithDetail("the Idempotency-Key header is given %d times with different values", len(values))
+		}
+	}
+	key := values[0]
+	if key == "" {
+		return "", ErrKeyInvalid.WithDetail("the Idempotency-Key header must not be empty: send a key, or no header")
+	}
+	if err := CheckKey(key); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// CheckKey checks a key before it is used or stored, for Do and for an
+// operation that keeps its keys itself: "" is no key and passes; any other key
+// must be 1 to MaxKeyLength visible ASCII characters, 0x21 ('!') to 0x7E
+// ('~'). That takes in UUIDs, random tokens and any reasonable key a client
+// makes, and keeps out what Postgres refuses to store as text (invalid UTF-8,
+// NUL), what a log or an operator cannot read back (controls, invisible or
+// look-alike Unicode), and spaces, which HTTP strips from the ends of a
+// header value and so would make " k" and "k" the same key.
 func CheckKey(key string) error {
+	for i := range len(key) {
+		if b := key[i]; b < 0x21 || b > 0x7e {
+			return ErrKeyInvalid.WithDetail("the Idempotency-Key header must be visible ASCII characters, '!' to '~': byte 0x%02X at offset %d is not", b, i)
+		}
+	}
 	if len(key) > MaxKeyLength {
 		return ErrKeyTooLong
 	}
@@ -65,7 +113,8 @@ func RequestHash(request any) (string, error) {
 // with the same key and request gets the stored value decoded back, with
 // replayed true, and effect does not run; so T must come back whole from its
 // JSON. The same key with another request is problem.ErrIdempotencyMismatch.
-// With an empty key, effect simply runs. When effect fails, nothing is stored
+// With an empty key, effect simply runs; a key CheckKey refuses is refused
+// before anything runs, whoever read it. When effect fails, nothing is stored
 // and the key stays free for a retry.
 func Do[T any](ctx context.Context, db *database.DB, scope, key string, request any,
 	effect func(tx *gorm.DB) (T, error)) (v T, replayed bool, err error) {

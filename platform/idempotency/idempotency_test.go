@@ -3,6 +3,8 @@ package idempotency_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -169,14 +171,18 @@ func TestDo(t *testing.T) {
 		}
 	})
 
-	t.Run("a key over MaxKeyLength is refused before any effect", func(t *testing.T) {
-		calls := l.calls
-		_, _, err := l.do(t, "deposit:f", strings.Repeat("k", idempotency.MaxKeyLength+1), 1, nil)
-		if !errors.Is(err, idempotency.ErrKeyTooLong) {
-			t.Fatalf("err %v, want ErrKeyTooLong", err)
+	t.Run("an invalid key is refused before any effect", func(t *testing.T) {
+		calls, keys := l.calls, l.count(t, `SELECT count(*) FROM idempotency_keys`)
+		for _, key := range []string{strings.Repeat("k", idempotency.MaxKeyLength+1), "caf\xe9", "a\x00b", "a b"} {
+			if _, _, err := l.do(t, "deposit:f", key, 1, nil); !errors.Is(err, idempotency.ErrKeyInvalid) {
+				t.Fatalf("key %q: err %v, want ErrKeyInvalid", key, err)
+			}
 		}
 		if l.calls != calls {
 			t.Error("the effect ran")
+		}
+		if got := l.count(t, `SELECT count(*) FROM idempotency_keys`); got != keys {
+			t.Errorf("%d keys stored, want %d", got, keys)
 		}
 		if _, _, err := l.do(t, "deposit:f", strings.Repeat("k", idempotency.MaxKeyLength), 1, nil); err != nil {
 			t.Fatalf("a key of MaxKeyLength: %v", err)
@@ -229,5 +235,77 @@ func TestRequestHashTellsRequestsApart(t *testing.T) {
 	}
 	if _, err := idempotency.RequestHash(func() {}); err == nil {
 		t.Error("a request that has no JSON was hashed")
+	}
+}
+
+// request builds a request carrying the Idempotency-Key header once per value.
+func request(values ...string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/v1/deposits", nil)
+	for _, v := range values {
+		r.Header.Add(idempotency.Header, v)
+	}
+	return r
+}
+
+func TestKeyFrom(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		values []string
+		want   string
+		detail string // "" when the key is accepted
+	}{
+		{"absent: no key", nil, "", ""},
+		{"a UUID", []string{"0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b6c7d"}, "0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b6c7d", ""},
+		{"every visible ASCII character", []string{"!~azAZ09\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}"}, "!~azAZ09\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}", ""},
+		{"the same value twice", []string{"k-1", "k-1"}, "k-1", ""},
+		{"MaxKeyLength characters", []string{strings.Repeat("k", idempotency.MaxKeyLength)}, strings.Repeat("k", idempotency.MaxKeyLength), ""},
+		{"empty", []string{""}, "", "must not be empty"},
+		{"a Latin-1 byte", []string{"caf\xe9"}, "", "byte 0xE9 at offset 3"},
+		{"UTF-8 beyond ASCII", []string{"café"}, "", "byte 0xC3 at offset 3"},
+		{"a space inside", []string{"order 42"}, "", "byte 0x20 at offset 5"},
+		{"a tab inside", []string{"a\tb"}, "", "byte 0x09 at offset 1"},
+		{"DEL", []string{"a\x7f"}, "", "byte 0x7F at offset 1"},
+		{"NUL", []string{"\x00"}, "", "byte 0x00 at offset 0"},
+		{"over MaxKeyLength", []string{strings.Repeat("k", idempotency.MaxKeyLength+1)}, "", "at most 255 characters"},
+		{"two different values", []string{"k-1", "k-2"}, "", "given 2 times with different values"},
+		{"an empty value beside a key", []string{"k-1", ""}, "", "given 2 times with different values"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := idempotency.KeyFrom(request(c.values...))
+			if c.detail == "" {
+				if err != nil || got != c.want {
+					t.Fatalf("got %q, %v; want %q", got, err, c.want)
+				}
+				return
+			}
+			var p *problem.Problem
+			if !errors.As(err, &p) || !errors.Is(err, idempotency.ErrKeyInvalid) || got != "" {
+				t.Fatalf("got %q, %v; want ErrKeyInvalid", got, err)
+			}
+			if p.Status != http.StatusBadRequest || !strings.Contains(p.Detail, c.detail) {
+				t.Errorf("status %d, detail %q; want 400 and a detail saying %q", p.Status, p.Detail, c.detail)
+			}
+		})
+	}
+}
+
+func TestCheckKey(t *testing.T) {
+	for key, ok := range map[string]bool{
+		"":                                 true, // no key
+		"k-1":                              true,
+		strings.Repeat("k", 255):           true,
+		strings.Repeat("k", 256):           false,
+		"caf\xe9":                          false,
+		"café":                             false,
+		"a b":                              false,
+		"a\x00":                            false,
+		strings.Repeat("é", 200):           false, // 400 bytes: refused for what it is, not its length
+		"\u202egnp.exe":                    false,
+		"0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b": true,
+	} {
+		err := idempotency.CheckKey(key)
+		if (err == nil) != ok || (err != nil && !errors.Is(err, idempotency.ErrKeyInvalid)) {
+			t.Errorf("CheckKey(%q) = %v, want ok %v", key, err, ok)
+		}
 	}
 }

@@ -1,33 +1,32 @@
 // Package money is what every module agrees on about money: an amount is an
 // integer count of minor units and its currency an ISO 4217 code, USD unless
-// said otherwise. It tells a currency code from anything else, and formats
-// amounts for people to read. Amounts are never floats anywhere in
+// said otherwise. It knows which codes are currencies (currencies.go, the one
+// table of them), and formats amounts for people to read. Amounts are never floats anywhere in
 // uberservice; Format is only presentation.
 package money
 
-import (
-	"fmt"
-	"regexp"
-)
+import "fmt"
 
 // DefaultCurrency is the currency of whatever is priced or opened without one:
 // an account, a product.
 const DefaultCurrency = "USD"
 
-var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
+// IsCurrency reports whether code is the ISO 4217 code, in upper case, of a
+// currency uberservice accepts: one that is legal tender somewhere now. The
+// special codes (XXX, XTS, the metals), fund codes and withdrawn codes are
+// not; minorUnits says which are and why.
+func IsCurrency(code string) bool {
+	_, ok := minorUnits[code]
+	return ok
+}
 
-// IsCurrency reports whether code has the form of an ISO 4217 currency code:
-// three upper-case letters. Whether the code is assigned is not asked.
-func IsCurrency(code string) bool { return currencyCode.MatchString(code) }
-
-// Decimals is the number of minor-unit digits of an ISO 4217 currency: 2 unless
-// the currency is listed as having 0 or 3.
+// Decimals is the number of minor-unit digits of a currency, as ISO 4217
+// gives them: 2 for most, 0 for JPY, 3 for KWD. A code that is not a currency
+// (one stored before codes were checked, or since withdrawn) gets 2, the most
+// common, so that whatever is stored still formats.
 func Decimals(currency string) int {
-	switch currency {
-	case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF":
-		return 0
-	case "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND":
-		return 3
+	if d, ok := minorUnits[currency]; ok {
+		return d
 	}
 	return 2
 }
