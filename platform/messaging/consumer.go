@@ -21,7 +21,8 @@ import (
 )
 
 // HandlerFunc applies one event inside tx, the transaction that also records the
-// message in the inbox. Any event it publishes must be written through tx.
+// message in the inbox. Any event it publishes must be written through tx. A
+// panic is a failed attempt like a returned error (see panic.go).
 type HandlerFunc[E Event] func(ctx context.Context, tx *gorm.DB, e E) error
 
 // RetryPolicy says how often a failing handler is retried before its message
@@ -68,9 +69,14 @@ type Consumers struct {
 type handler struct {
 	name    string // unique per module and topic: the inbox key
 	topic   string
-	apply   func(ctx context.Context, tx *gorm.DB, payload []byte) error
 	batched bool     // registered with HandleBatched
 	batcher *batcher // while the consumers run, if batched
+
+	// apply decodes a payload and runs the module's function on it. It is
+	// the one way into the module's code, and it never panics: a panic there
+	// comes back as a *panicError (see panic.go), so that every caller
+	// (delivery, batch, retry, replay) records it as a failed attempt.
+	apply func(ctx context.Context, tx *gorm.DB, payload []byte) error
 }
 
 // NewConsumers returns an empty set of handlers for module, whose inbox and
@@ -110,11 +116,15 @@ func register[E Event](c *Consumers, fn HandlerFunc[E], batched bool) {
 		topic:   topic,
 		batched: batched,
 		apply: func(ctx context.Context, tx *gorm.DB, payload []byte) error {
-			var e E
-			if err := json.Unmarshal(payload, &e); err != nil {
-				return Permanent(fmt.Errorf("decode %s: %w", topic, err))
-			}
-			return fn(ctx, tx, e)
+			// Decoding is the module's code too (an UnmarshalJSON of its
+			// own), so it is guarded with the handler.
+			return callSafely(func() error {
+				var e E
+				if err := json.Unmarshal(payload, &e); err != nil {
+					return Permanent(fmt.Errorf("decode %s: %w", topic, err))
+				}
+				return fn(ctx, tx, e)
+			})
 		},
 	}
 	c.mu.Lock()
@@ -245,7 +255,12 @@ func (c *Consumers) apply(ctx context.Context, h *handler, msgID string, payload
 		return h.apply(ctx, tx, payload)
 	})
 	log := c.log.With("handler", h.name, "message_id", msgID, "took", time.Since(start))
+	var p *panicError
 	switch {
+	case errors.As(err, &p):
+		// A panic is a bug, not a refusal: it is logged as an error, once per
+		// attempt, with the stack that leads to it.
+		log.ErrorContext(ctx, "event handler panicked", "panic", fmt.Sprint(p.value), "stack", string(p.stack))
 	case err != nil:
 		log.WarnContext(ctx, "event handler failed", "error", err)
 	case duplicate:
