@@ -83,7 +83,7 @@ type handler struct {
 // dead letters live in db.
 func NewConsumers(module string, db *database.DB, policy RetryPolicy, log *slog.Logger) *Consumers {
 	c := &Consumers{module: module, db: db, log: log, policy: policy.withDefaults(), handlers: map[string]*handler{}}
-	c.retry = worker.New(module+".retry", c.retryDue, time.Minute, log)
+	c.retry = worker.New(module+".retry", c.retryStep, time.Minute, log)
 	return c
 }
 
@@ -330,6 +330,25 @@ func (c *Consumers) Replay(ctx context.Context, id int64) error {
 		return ErrNoDeadLetter
 	}
 	return c.rerun(ctx, dl, true)
+}
+
+// retryStep is retryDue for the retry loop, which runs on a goroutine of this
+// package's own. The module's code cannot panic here (handler.apply recovers
+// its panics), but should this package's own code panic, the round fails
+// with the panic, which the loop logs and backs off from, instead of taking
+// the process down with it.
+func (c *Consumers) retryStep(ctx context.Context) (time.Duration, error) {
+	var wait time.Duration
+	err := callSafely(func() error {
+		var err error
+		wait, err = c.retryDue(ctx)
+		return err
+	})
+	var p *panicError
+	if errors.As(err, &p) {
+		return 0, fmt.Errorf("messaging: retry loop of %s: %w", c.module, err)
+	}
+	return wait, err
 }
 
 // retryDue retries the failed messages whose time has come and reports how long

@@ -1,9 +1,13 @@
 package messaging
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
+
+	"gorm.io/gorm"
 )
 
 // The stack a panic leaves is the one Go would print had it crashed, without
@@ -33,5 +37,37 @@ func TestAPanicsStackIsTrimmedAndBounded(t *testing.T) {
 	}
 	if err := callSafely(func() error { return errors.New("plain") }); err == nil || err.Error() != "plain" {
 		t.Fatalf("callSafely changed an error: %v", err)
+	}
+}
+
+// brokenConsumers are consumers whose own code panics: they have no database.
+func brokenConsumers() *Consumers {
+	return NewConsumers("broken", nil, RetryPolicy{}, slog.New(slog.DiscardHandler))
+}
+
+// A panic in a batch worker outside the module's code fails the deliveries
+// of its batch, and the worker lives on to take the next one.
+func TestAPanicInABatchWorkerFailsItsBatchAndTheWorkerLivesOn(t *testing.T) {
+	c := brokenConsumers()
+	h := &handler{name: "broken.t", topic: "t", apply: func(context.Context, *gorm.DB, []byte) error { return nil }}
+	b := newBatcher(c, h)
+	defer b.stop()
+	// More deliveries than workers: were a worker lost to a panic, a
+	// delivery would wait for ever.
+	for range 2 * batchWorkers {
+		err := b.apply(context.Background(), "m1", nil)
+		var p *panicError
+		if !errors.As(err, &p) || !strings.Contains(err.Error(), "messaging: batch of broken.t: panic: ") {
+			t.Fatalf("delivery to a panicking batch worker: %v, want the panic", err)
+		}
+	}
+}
+
+// A panic in a round of the retry loop is a failed round, not a dead process.
+func TestAPanicInARetryRoundFailsTheRound(t *testing.T) {
+	_, err := brokenConsumers().retryStep(context.Background())
+	var p *panicError
+	if !errors.As(err, &p) || !strings.Contains(err.Error(), "messaging: retry loop of broken: panic: ") {
+		t.Fatalf("retry round: %v, want the panic", err)
 	}
 }
