@@ -96,7 +96,31 @@ func (b *batcher) run() {
 				break gather
 			}
 		}
+		b.applyBatchSafely(batch)
+	}
+}
+
+// applyBatchSafely applies batch on a worker that must outlive it. The
+// module's code cannot panic here (handler.apply recovers its panics), but
+// should this package's own code panic on the way, every delivery still
+// waiting is answered with the panic: each message is then recorded for
+// retry like any failure, and the worker goes on to the next batch instead
+// of taking the process down with it.
+func (b *batcher) applyBatchSafely(batch []*delivery) {
+	err := callSafely(func() error {
 		b.applyBatch(batch)
+		return nil
+	})
+	if err == nil {
+		return
+	}
+	b.c.log.ErrorContext(batch[0].ctx, "batch worker panicked", "handler", b.h.name, "size", len(batch), "error", err)
+	err = fmt.Errorf("messaging: batch of %s: %w", b.h.name, err)
+	for _, d := range batch {
+		select {
+		case d.done <- err:
+		default: // answered before the panic
+		}
 	}
 }
 

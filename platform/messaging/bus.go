@@ -5,9 +5,9 @@
 // and the change commit together; a Relay forwards committed events to the bus.
 // Consumers record each handled message in an inbox table in the handler's own
 // transaction, so a redelivered message has no second effect. A handler that
-// fails is retried with backoff from a table, off the delivery path, and ends as
-// a dead letter an operator can list and replay: one poison message never holds
-// up the others.
+// fails, or panics, is retried with backoff from a table, off the delivery path,
+// and ends as a dead letter an operator can list and replay: one poison message
+// never holds up the others.
 package messaging
 
 import (

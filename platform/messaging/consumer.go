@@ -21,7 +21,8 @@ import (
 )
 
 // HandlerFunc applies one event inside tx, the transaction that also records the
-// message in the inbox. Any event it publishes must be written through tx.
+// message in the inbox. Any event it publishes must be written through tx. A
+// panic is a failed attempt like a returned error (see panic.go).
 type HandlerFunc[E Event] func(ctx context.Context, tx *gorm.DB, e E) error
 
 // RetryPolicy says how often a failing handler is retried before its message
@@ -68,16 +69,21 @@ type Consumers struct {
 type handler struct {
 	name    string // unique per module and topic: the inbox key
 	topic   string
-	apply   func(ctx context.Context, tx *gorm.DB, payload []byte) error
 	batched bool     // registered with HandleBatched
 	batcher *batcher // while the consumers run, if batched
+
+	// apply decodes a payload and runs the module's function on it. It is
+	// the one way into the module's code, and it never panics: a panic there
+	// comes back as a *panicError (see panic.go), so that every caller
+	// (delivery, batch, retry, replay) records it as a failed attempt.
+	apply func(ctx context.Context, tx *gorm.DB, payload []byte) error
 }
 
 // NewConsumers returns an empty set of handlers for module, whose inbox and
 // dead letters live in db.
 func NewConsumers(module string, db *database.DB, policy RetryPolicy, log *slog.Logger) *Consumers {
 	c := &Consumers{module: module, db: db, log: log, policy: policy.withDefaults(), handlers: map[string]*handler{}}
-	c.retry = worker.New(module+".retry", c.retryDue, time.Minute, log)
+	c.retry = worker.New(module+".retry", c.retryStep, time.Minute, log)
 	return c
 }
 
@@ -110,11 +116,15 @@ func register[E Event](c *Consumers, fn HandlerFunc[E], batched bool) {
 		topic:   topic,
 		batched: batched,
 		apply: func(ctx context.Context, tx *gorm.DB, payload []byte) error {
-			var e E
-			if err := json.Unmarshal(payload, &e); err != nil {
-				return Permanent(fmt.Errorf("decode %s: %w", topic, err))
-			}
-			return fn(ctx, tx, e)
+			// Decoding is the module's code too (an UnmarshalJSON of its
+			// own), so it is guarded with the handler.
+			return callSafely(func() error {
+				var e E
+				if err := json.Unmarshal(payload, &e); err != nil {
+					return Permanent(fmt.Errorf("decode %s: %w", topic, err))
+				}
+				return fn(ctx, tx, e)
+			})
 		},
 	}
 	c.mu.Lock()
@@ -245,7 +255,12 @@ func (c *Consumers) apply(ctx context.Context, h *handler, msgID string, payload
 		return h.apply(ctx, tx, payload)
 	})
 	log := c.log.With("handler", h.name, "message_id", msgID, "took", time.Since(start))
+	var p *panicError
 	switch {
+	case errors.As(err, &p):
+		// A panic is a bug, not a refusal: it is logged as an error, once per
+		// attempt, with the stack that leads to it.
+		log.ErrorContext(ctx, "event handler panicked", "panic", fmt.Sprint(p.value), "stack", string(p.stack))
 	case err != nil:
 		log.WarnContext(ctx, "event handler failed", "error", err)
 	case duplicate:
@@ -315,6 +330,25 @@ func (c *Consumers) Replay(ctx context.Context, id int64) error {
 		return ErrNoDeadLetter
 	}
 	return c.rerun(ctx, dl, true)
+}
+
+// retryStep is retryDue for the retry loop, which runs on a goroutine of this
+// package's own. The module's code cannot panic here (handler.apply recovers
+// its panics), but should this package's own code panic, the round fails
+// with the panic, which the loop logs and backs off from, instead of taking
+// the process down with it.
+func (c *Consumers) retryStep(ctx context.Context) (time.Duration, error) {
+	var wait time.Duration
+	err := callSafely(func() error {
+		var err error
+		wait, err = c.retryDue(ctx)
+		return err
+	})
+	var p *panicError
+	if errors.As(err, &p) {
+		return 0, fmt.Errorf("messaging: retry loop of %s: %w", c.module, err)
+	}
+	return wait, err
 }
 
 // retryDue retries the failed messages whose time has come and reports how long

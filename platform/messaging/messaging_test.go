@@ -3,9 +3,11 @@ package messaging_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -61,9 +63,21 @@ type fixture struct {
 	bus                *messaging.InProcess
 	fail               atomic.Int32 // fail this many more deliveries
 	poison             atomic.Int32 // when set, the event with this N always fails
+	panicOn            atomic.Int32 // when set, the event with this N panics (after fail's failures)
+
+	mu     sync.Mutex
+	panics []time.Time // when the handler panicked
 }
 
+// newFixture registers the consumer's handler with HandleBatched.
 func newFixture(t *testing.T, policy messaging.RetryPolicy) *fixture {
+	t.Helper()
+	return newFixtureWith(t, policy, messaging.HandleBatched[pinged])
+}
+
+// newFixtureWith registers the consumer's handler with register: Handle or
+// HandleBatched.
+func newFixtureWith(t *testing.T, policy messaging.RetryPolicy, register func(*messaging.Consumers, messaging.HandlerFunc[pinged])) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	url := apptest.FreshDatabase(t)
@@ -75,15 +89,22 @@ func newFixture(t *testing.T, policy messaging.RetryPolicy) *fixture {
 		t.Fatal(err)
 	}
 	f.consumers = messaging.NewConsumers("consumer", f.consumer, policy, log)
-	// Batched: the handler only inserts, and the tests see both ways of
-	// applying events, batches and the event-by-event retry of a failed one.
-	messaging.HandleBatched(f.consumers, func(ctx context.Context, tx *gorm.DB, e pinged) error {
+	// Batched by default: the handler only inserts, and the tests see both
+	// ways of applying events, batches and the event-by-event retry of a
+	// failed one.
+	register(f.consumers, func(ctx context.Context, tx *gorm.DB, e pinged) error {
 		if n := f.poison.Load(); n != 0 && int32(e.N) == n {
 			return messaging.Permanent(errors.New("poison"))
 		}
 		if f.fail.Load() > 0 {
 			f.fail.Add(-1)
 			return errors.New("induced failure")
+		}
+		if n := f.panicOn.Load(); n != 0 && int32(e.N) == n {
+			f.mu.Lock()
+			f.panics = append(f.panics, time.Now())
+			f.mu.Unlock()
+			panic(fmt.Sprintf("poison %d", e.N))
 		}
 		// The handler's effect, in its transaction: a batch that is retried
 		// event by event leaves no trace of its first try.
