@@ -351,7 +351,7 @@ func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 			d.log.WarnContext(ctx, "email send failed", "to", p.Recipient, "attempt", attempts, "error", err)
 			if err := tx.Exec(`UPDATE notifications SET status = ?, attempts = ?, last_error = ?,
 				next_attempt_at = now() + make_interval(secs => ?) WHERE id = ?`,
-				status, attempts, err.Error(), delay.Seconds(), p.ID).Error; err != nil {
+				status, attempts, database.StorableText(err.Error()), delay.Seconds(), p.ID).Error; err != nil {
 				return fmt.Errorf("record failed email %s: %w", p.ID, err)
 			}
 			if timedOut {

@@ -279,7 +279,7 @@ func (c *Consumers) recordFailure(ctx context.Context, h *handler, msgID string,
 	err := c.db.WithContext(ctx).Exec(`INSERT INTO dead_letters
 		(message_id, handler, topic, payload, metadata, status, attempts, last_error, next_attempt_at)
 		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (message_id, handler) DO NOTHING`,
-		msgID, h.name, h.topic, payload, string(md), status, cause.Error(), next).Error
+		msgID, h.name, h.topic, payload, string(md), status, database.StorableText(cause.Error()), next).Error
 	if err != nil {
 		return fmt.Errorf("messaging: record failed %s: %w", h.name, err)
 	}
@@ -401,7 +401,7 @@ func (c *Consumers) rerun(ctx context.Context, dl DeadLetter, manual bool) error
 		status, next = "dead", nil
 	}
 	if err := c.db.WithContext(ctx).Exec(`UPDATE dead_letters SET status = ?, attempts = ?, last_error = ?,
-		next_attempt_at = ?, updated_at = now() WHERE id = ?`, status, attempts, cause.Error(), next, dl.ID).Error; err != nil {
+		next_attempt_at = ?, updated_at = now() WHERE id = ?`, status, attempts, database.StorableText(cause.Error()), next, dl.ID).Error; err != nil {
 		return fmt.Errorf("messaging: update dead letter %d: %w", dl.ID, err)
 	}
 	if manual {

@@ -94,7 +94,7 @@ func newFixtureWith(t *testing.T, policy messaging.RetryPolicy, register func(*m
 	// failed one.
 	register(f.consumers, func(ctx context.Context, tx *gorm.DB, e pinged) error {
 		if n := f.poison.Load(); n != 0 && int32(e.N) == n {
-			return messaging.Permanent(errors.New("poison"))
+			return messaging.Permanent(errors.New("poison \x00\xff")) // and no text column takes it as it is
 		}
 		if f.fail.Load() > 0 {
 			f.fail.Add(-1)
