@@ -5,8 +5,13 @@ import (
 	"errors"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
+	"github.com/uberservice/uberservice/gateway/accounts"
 	gateway "github.com/uberservice/uberservice/gateway/orders"
+	"github.com/uberservice/uberservice/gateway/orders/events"
+	"github.com/uberservice/uberservice/gateway/warehouse"
+	"github.com/uberservice/uberservice/platform/failpoint"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -82,4 +87,56 @@ func cancelOutcome(o order) (gateway.Order, bool, error) {
 	default:
 		return gateway.Order{}, false, gateway.ErrNotCancellable.WithDetail("order %s is %s", o.ID, o.Status)
 	}
+}
+
+// cancel gives a paid order's stock back and refunds it. Stock that has left
+// the warehouse cannot come back: the order then stays paid (errDispatched).
+func (s *saga) cancel(ctx context.Context, o *order, token uuid.UUID) error {
+	callCtx, done, err := s.hold(ctx, o, token)
+	if err != nil {
+		return err
+	}
+	defer done()
+	err = s.warehouse.Release(callCtx, o.ID)
+	if err := failpoint.Inject(fpAfterCancelRelease); err != nil {
+		return err
+	}
+	switch {
+	case errors.Is(err, warehouse.ErrAlreadyDispatched):
+		err := s.db.Transact(ctx, func(tx *gorm.DB) error {
+			return s.persist(ctx, tx, o, token, move{from: stepCancelling, to: stepDone})
+		})
+		if err != nil {
+			return err
+		}
+		s.log.InfoContext(ctx, "order not cancelled: its stock was already dispatched", "order_id", o.ID)
+		return errDispatched
+	case err != nil:
+		return dependency("warehouse", "release", err)
+	}
+	if o.Total > 0 {
+		_, err := s.accounts.Credit(callCtx, accounts.Movement{
+			AccountID: o.AccountID, Amount: o.Total, Currency: o.Currency, Reference: o.ID.String(),
+		})
+		if err := failpoint.Inject(fpAfterRefund); err != nil {
+			return err
+		}
+		if err != nil {
+			return dependency("accounts", "refund", err)
+		}
+	}
+	cancelled := gateway.StatusCancelled
+	err = s.db.Transact(ctx, func(tx *gorm.DB) error {
+		if err := s.persist(ctx, tx, o, token, move{from: stepCancelling, to: stepDone, status: &cancelled}); err != nil {
+			return err
+		}
+		return s.outbox.Publish(ctx, tx, events.OrderCancelled{
+			OrderID: o.ID, AccountID: o.AccountID, Refunded: o.Total, Currency: o.Currency, CancelledAt: o.UpdatedAt,
+		})
+	})
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "order cancelled and refunded", "order_id", o.ID, "refunded", o.Total, "currency", o.Currency)
+	return nil
 }
