@@ -48,8 +48,9 @@ func (s *service) Cancel(ctx context.Context, id uuid.UUID) (o gateway.Order, do
 			claimed, ok, err = startCancel(ctx, s.db.DB, id, token, s.saga.lease)
 		} else {
 			// A cancellation is under way: take it over when its driver is
-			// gone, wait for it otherwise.
-			claimed, ok, err = claim(ctx, s.db.DB, id, token, s.saga.lease)
+			// gone, even before the recovery's next attempt, since the
+			// customer asks now; wait for it otherwise.
+			claimed, ok, err = takeOver(ctx, s.db.DB, id, token, s.saga.lease)
 		}
 		if err != nil {
 			return gateway.Order{}, false, problem.Wrapf(err, "orders: cancel")
@@ -60,18 +61,14 @@ func (s *service) Cancel(ctx context.Context, id uuid.UUID) (o gateway.Order, do
 		}
 		s.log.InfoContext(ctx, "cancelling order", "order_id", id)
 		sagaCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
-		err = s.saga.drive(sagaCtx, &claimed, token)
+		err = s.saga.run(sagaCtx, &claimed, token) // run logs a failure; the recovery resumes it
 		cancel()
-		switch {
-		case errors.Is(err, errDispatched):
+		if errors.Is(err, errDispatched) {
 			return gateway.Order{}, false, gateway.ErrNotCancellable.WithDetail("the stock of order %s has already been dispatched", id)
-		case err != nil:
-			s.log.WarnContext(ctx, "the cancellation stopped before its end; the recovery will resume it",
-				"order_id", id, "error", err)
 		}
 		after, found, err := orderByID(ctx, s.db.DB, id)
 		if err != nil || !found {
-			return claimed.dto(), claimed.Status == gateway.StatusCancelled, nil
+			after = claimed // as the saga left it: the best answer there is
 		}
 		return cancelOutcome(after)
 	}

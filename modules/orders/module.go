@@ -6,7 +6,8 @@
 // The saga is orchestrated here and calls the warehouse and accounts contexts
 // through their gateways; its state lives in the orders schema, step by step,
 // so that a background recovery resumes every saga a crash or an outage left
-// unfinished. The module learns of shipments from the warehouse's events.
+// unfinished, with growing spacing while it keeps failing. The module learns
+// of shipments from the warehouse's events.
 package orders
 
 import (
@@ -50,6 +51,7 @@ func initModule(_ context.Context, env *app.Env) error {
 	messaging.Handle(env.Events, svc.onShipmentDispatched)
 	mountAPI(env.HTTP, svc)
 	app.Provide(env, gateway.Gateway, gateway.Orders(svc))
+	env.OpsCounts(svc.opsCounts)
 	env.Background(s.RunRecovery)
 	return nil
 }

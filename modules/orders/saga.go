@@ -365,6 +365,12 @@ func (s *saga) persist(ctx context.Context, tx *gorm.DB, o *order, token uuid.UU
 	if m.reason != nil {
 		o.RejectReason = m.reason
 	}
+	if m.refundError != nil {
+		o.RefundError, o.RefundErrorDetail = m.refundError, m.refundDetail
+	}
+	if m.to == stepDone {
+		o.Attempts, o.NextAttemptAt = 0, nil
+	}
 	return nil
 }
 
