@@ -1,7 +1,8 @@
 // Package orders is the orders module: customers' orders and the saga that
 // turns an order into a paid one (reserve the stock, debit the account) or a
-// rejected one, cancels paid orders with a refund, and follows them to their
-// shipment.
+// rejected one, cancels paid orders with a refund (or leaves them
+// refund_failed, for an operator, when accounts refuses it), and follows them
+// to their shipment.
 //
 // The saga is orchestrated here and calls the warehouse and accounts contexts
 // through their gateways; its state lives in the orders schema, step by step,

@@ -29,7 +29,10 @@ import (
 //	                                        -> paid, or compensating
 //	compensating give the stock back (warehouse.Release) -> rejected
 //	cancelling   (a paid order) give the stock back, refund the account
-//	                                        -> cancelled, or back to paid
+//	                                        -> cancelled, back to paid when the
+//	                                           stock was dispatched, or
+//	                                           refund_failed when accounts
+//	                                           refuses the refund for good
 //
 // The step to run next is persisted on the order (saga_step) in the same
 // transaction as everything the previous step learnt, so a crash at any point
