@@ -27,11 +27,14 @@ type Order struct {
 	AccountID    uuid.UUID `json:"account_id"`
 	Status       string    `json:"status"`
 	RejectReason *string   `json:"reject_reason"`
-	Lines        []Line    `json:"lines"`
-	Total        int64     `json:"total"`
-	Currency     string    `json:"currency"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	// RefundError says why the order is refund_failed; nil in any other
+	// status.
+	RefundError *RefundError `json:"refund_error"`
+	Lines       []Line       `json:"lines"`
+	Total       int64        `json:"total"`
+	Currency    string       `json:"currency"`
+	CreatedAt   time.Time    `json:"created_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
 }
 
 // Line is one product of an order, priced when its stock was reserved.
@@ -49,6 +52,26 @@ const (
 	StatusRejected  = "rejected"
 	StatusCancelled = "cancelled"
 	StatusShipped   = "shipped"
+	// StatusRefundFailed is a cancellation that accounts refused to refund
+	// for good: the stock went back, the money did not, and retrying cannot
+	// change that. It is final until an operator settles the refund.
+	StatusRefundFailed = "refund_failed"
+)
+
+// RefundError is why accounts refused an order's refund: a stable Code to act
+// on, and the refusal's Detail for the person who does.
+type RefundError struct {
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+// Codes of a refused refund, after the accounts errors they stand for.
+const (
+	RefundReferenceConflict = "reference_conflict" // the order id was already a credit's reference, of another amount
+	RefundBalanceLimit      = "balance_limit"      // the account's balance cannot take the amount
+	RefundCurrencyMismatch  = "currency_mismatch"
+	RefundUnknownAccount    = "unknown_account"
+	RefundRefused           = "refused" // any other refusal of the request itself
 )
 
 // Reasons an order is rejected.
@@ -64,4 +87,7 @@ const (
 var (
 	ErrOrderNotFound  = problem.New(http.StatusNotFound, "order_not_found", "The order does not exist")
 	ErrNotCancellable = problem.New(http.StatusConflict, "not_cancellable", "The order cannot be cancelled in its current state")
+	// ErrRefundFailed answers a cancellation of an order whose refund accounts
+	// refused: asking again cannot help, an operator must settle it.
+	ErrRefundFailed = problem.New(http.StatusConflict, "refund_failed", "The order's refund was refused; an operator must settle it")
 )

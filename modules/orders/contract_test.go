@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	accountsgw "github.com/uberservice/uberservice/gateway/accounts"
 	ordersgw "github.com/uberservice/uberservice/gateway/orders"
 	"github.com/uberservice/uberservice/gateway/orders/contracttest"
 	"github.com/uberservice/uberservice/platform/app"
@@ -25,7 +26,16 @@ func TestGatewayContract(t *testing.T) {
 		}
 		var o ordersgw.Order
 		w.place(t, account, lines).Expect(t, http.StatusCreated).Decode(t, &o)
-		return o
+		if !a.RefuseRefund {
+			return o
+		}
+		if _, err := apptest.Local(t, w.System, accountsgw.Gateway).Credit(t.Context(), accountsgw.Movement{
+			AccountID: account, Amount: 1, Currency: a.Currency, Reference: o.ID.String(),
+		}); err != nil {
+			t.Fatalf("the conflicting credit: %v", err)
+		}
+		w.cancel(t, o.ID).ExpectProblem(t, http.StatusConflict, "refund_failed")
+		return w.order(t, o.ID)
 	}
 	apptest.EachImplementation(t, w.System, ordersgw.Gateway, func(t *testing.T, impl ordersgw.Orders) {
 		contracttest.Run(t, func(*testing.T) contracttest.Subject {

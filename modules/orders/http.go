@@ -80,7 +80,9 @@ func (h handlers) list(c echo.Context) error {
 
 // cancel answers 200 with the cancelled order, or 202 with the order still
 // paid when the cancellation is recorded but finishes later (a dependency is
-// unavailable, or another request is running it).
+// unavailable, or another request is running it). The service's errors are
+// problems that carry their status: 409 not_cancellable for a shipped order,
+// 409 refund_failed for one whose refund accounts refused.
 func (h handlers) cancel(c echo.Context) error {
 	id, err := orderID(c)
 	if err != nil {

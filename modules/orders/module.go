@@ -1,12 +1,14 @@
 // Package orders is the orders module: customers' orders and the saga that
 // turns an order into a paid one (reserve the stock, debit the account) or a
-// rejected one, cancels paid orders with a refund, and follows them to their
-// shipment.
+// rejected one, cancels paid orders with a refund (or leaves them
+// refund_failed, for an operator, when accounts refuses it), and follows them
+// to their shipment.
 //
 // The saga is orchestrated here and calls the warehouse and accounts contexts
 // through their gateways; its state lives in the orders schema, step by step,
 // so that a background recovery resumes every saga a crash or an outage left
-// unfinished. The module learns of shipments from the warehouse's events.
+// unfinished, with growing spacing while it keeps failing. The module learns
+// of shipments from the warehouse's events.
 package orders
 
 import (
@@ -50,6 +52,7 @@ func initModule(_ context.Context, env *app.Env) error {
 	messaging.Handle(env.Events, svc.onShipmentDispatched)
 	mountAPI(env.HTTP, svc)
 	app.Provide(env, gateway.Gateway, gateway.Orders(svc))
+	env.OpsCounts(svc.opsCounts)
 	env.Background(s.RunRecovery)
 	return nil
 }

@@ -135,15 +135,12 @@ func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gate
 	s.log.InfoContext(ctx, "order placed", "order_id", id, "account_id", account, "lines", len(lines))
 
 	// The saga goes on if the client hangs up: it is the order's, not the
-	// request's. Its time is bounded all the same.
+	// request's. Its time is bounded all the same. run logs a failure, and
+	// the recovery resumes the saga.
 	sagaCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
 	defer cancel()
-	switch err := s.saga.drive(sagaCtx, &placed, token); {
-	case errors.Is(err, errLeaseLost):
+	if err := s.saga.run(sagaCtx, &placed, token); errors.Is(err, errLeaseLost) {
 		s.log.InfoContext(ctx, "another driver took the saga over", "order_id", id, "step", placed.SagaStep)
-	case err != nil:
-		s.log.WarnContext(ctx, "the saga stopped before its end; the recovery will resume it",
-			"order_id", id, "step", placed.SagaStep, "error", err)
 	}
 	return s.current(ctx, placed), false, nil
 }

@@ -22,12 +22,14 @@ const (
 	recoverParallel = 4
 )
 
-// Recover resumes every unfinished saga whose lease is free or expired: the
-// ones a crashed or stopped instance left, and the ones a dependency outage
-// stopped. Each is claimed first, so that several instances recovering at once
-// drive each saga once, and driven forward, or through its compensation, as
-// far as it goes now. Sagas that cannot finish now are reported in the error
-// and left for a later pass, once their lease expires again.
+// Recover resumes every unfinished saga that is due: the ones a crashed or
+// stopped instance left, once their lease expired, and the ones a dependency
+// outage stopped, once the wait their last failed attempt set is over. Each is
+// claimed first, so that several instances recovering at once drive each saga
+// once, and driven forward, or through its compensation, as far as it goes
+// now. A saga that cannot finish now is logged and postponed (run), not
+// reported: the error is the recovery's own failures only, so a long outage
+// is not an ERROR at every pass.
 func (s *saga) Recover(ctx context.Context) error {
 	var (
 		mu   sync.Mutex
@@ -61,7 +63,7 @@ func (s *saga) Recover(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// recoverOne claims the saga of order id, if it is still free, and drives it.
+// recoverOne claims the saga of order id, if it is still due, and runs it.
 func (s *saga) recoverOne(ctx context.Context, id uuid.UUID) error {
 	token := uuid.New()
 	o, claimed, err := claim(ctx, s.db.DB, id, token, s.lease)
@@ -71,13 +73,10 @@ func (s *saga) recoverOne(ctx context.Context, id uuid.UUID) error {
 	if !claimed {
 		return nil // another instance took it, or it finished meanwhile
 	}
-	s.log.InfoContext(ctx, "resuming an unfinished saga", "order_id", id, "step", o.SagaStep, "status", o.Status)
-	switch err := s.drive(ctx, &o, token); {
-	case err == nil, errors.Is(err, errDispatched), errors.Is(err, errLeaseLost):
-		return nil
-	default:
-		return fmt.Errorf("orders: order %s stays at step %s: %w", id, o.SagaStep, err)
-	}
+	s.log.InfoContext(ctx, "resuming an unfinished saga", "order_id", id, "step", o.SagaStep, "status", o.Status,
+		"attempts", o.Attempts)
+	_ = s.run(ctx, &o, token) // run logs a failure and postpones the saga
+	return nil
 }
 
 // RunRecovery runs Recover at once, then every few seconds, until ctx is

@@ -29,7 +29,10 @@ import (
 //	                                        -> paid, or compensating
 //	compensating give the stock back (warehouse.Release) -> rejected
 //	cancelling   (a paid order) give the stock back, refund the account
-//	                                        -> cancelled, or back to paid
+//	                                        -> cancelled, back to paid when the
+//	                                           stock was dispatched, or
+//	                                           refund_failed when accounts
+//	                                           refuses the refund for good
 //
 // The step to run next is persisted on the order (saga_step) in the same
 // transaction as everything the previous step learnt, so a crash at any point
@@ -330,58 +333,6 @@ func (s *saga) finishRejected(ctx context.Context, o *order, token uuid.UUID, m 
 	return nil
 }
 
-// cancel gives a paid order's stock back and refunds it. Stock that has left
-// the warehouse cannot come back: the order then stays paid (errDispatched).
-func (s *saga) cancel(ctx context.Context, o *order, token uuid.UUID) error {
-	callCtx, done, err := s.hold(ctx, o, token)
-	if err != nil {
-		return err
-	}
-	defer done()
-	err = s.warehouse.Release(callCtx, o.ID)
-	if err := failpoint.Inject(fpAfterCancelRelease); err != nil {
-		return err
-	}
-	switch {
-	case errors.Is(err, warehouse.ErrAlreadyDispatched):
-		err := s.db.Transact(ctx, func(tx *gorm.DB) error {
-			return s.persist(ctx, tx, o, token, move{from: stepCancelling, to: stepDone})
-		})
-		if err != nil {
-			return err
-		}
-		s.log.InfoContext(ctx, "order not cancelled: its stock was already dispatched", "order_id", o.ID)
-		return errDispatched
-	case err != nil:
-		return dependency("warehouse", "release", err)
-	}
-	if o.Total > 0 {
-		_, err := s.accounts.Credit(callCtx, accounts.Movement{
-			AccountID: o.AccountID, Amount: o.Total, Currency: o.Currency, Reference: o.ID.String(),
-		})
-		if err := failpoint.Inject(fpAfterRefund); err != nil {
-			return err
-		}
-		if err != nil {
-			return dependency("accounts", "refund", err)
-		}
-	}
-	cancelled := gateway.StatusCancelled
-	err = s.db.Transact(ctx, func(tx *gorm.DB) error {
-		if err := s.persist(ctx, tx, o, token, move{from: stepCancelling, to: stepDone, status: &cancelled}); err != nil {
-			return err
-		}
-		return s.outbox.Publish(ctx, tx, events.OrderCancelled{
-			OrderID: o.ID, AccountID: o.AccountID, Refunded: o.Total, Currency: o.Currency, CancelledAt: o.UpdatedAt,
-		})
-	})
-	if err != nil {
-		return err
-	}
-	s.log.InfoContext(ctx, "order cancelled and refunded", "order_id", o.ID, "refunded", o.Total, "currency", o.Currency)
-	return nil
-}
-
 // hold renews the driver's lease on o before a step calls another context,
 // and returns the context for those calls: it ends a fifth of the lease
 // before the lease could expire, measured from before the renewal, so on the
@@ -416,6 +367,12 @@ func (s *saga) persist(ctx context.Context, tx *gorm.DB, o *order, token uuid.UU
 	}
 	if m.reason != nil {
 		o.RejectReason = m.reason
+	}
+	if m.refundError != nil {
+		o.RefundError, o.RefundErrorDetail = m.refundError, m.refundDetail
+	}
+	if m.to == stepDone {
+		o.Attempts, o.NextAttemptAt = 0, nil
 	}
 	return nil
 }

@@ -94,7 +94,8 @@ func (s *service) current(ctx context.Context, o order) gateway.Order {
 }
 
 // dto is the order as the contract shows it. The reason of a rejection shows
-// once the order is rejected; a line not yet priced shows a price of 0.
+// once the order is rejected, that of a refused refund once the order is
+// refund_failed; a line not yet priced shows a price of 0.
 func (o order) dto() gateway.Order {
 	out := gateway.Order{
 		ID: o.ID, AccountID: o.AccountID, Status: o.Status, Total: o.Total, Currency: o.Currency,
@@ -104,11 +105,21 @@ func (o order) dto() gateway.Order {
 		reason := *o.RejectReason
 		out.RejectReason = &reason
 	}
+	if o.Status == gateway.StatusRefundFailed {
+		out.RefundError = &gateway.RefundError{Code: deref(o.RefundError), Detail: deref(o.RefundErrorDetail)}
+	}
 	for i, l := range o.Lines {
 		p := unitPrice(l)
 		out.Lines[i] = gateway.Line{SKU: l.SKU, Quantity: l.Quantity, UnitPrice: p, LineTotal: p * l.Quantity}
 	}
 	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func unitPrice(l line) int64 {

@@ -15,20 +15,24 @@ import (
 // together. Times leave the store in UTC, so that an order read here and the
 // same order decoded from JSON are equal.
 
-// order is an order as the schema keeps it: the DTO's fields and the saga's
-// position.
+// order is an order as the schema keeps it: the DTO's fields, the saga's
+// position and its failed attempts.
 type order struct {
-	ID           uuid.UUID
-	AccountID    uuid.UUID
-	Status       string
-	RejectReason *string
-	SagaStep     string
-	Total        int64
-	Currency     string
-	RequestHash  *string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	Lines        []line `gorm:"-"`
+	ID                uuid.UUID
+	AccountID         uuid.UUID
+	Status            string
+	RejectReason      *string
+	RefundError       *string
+	RefundErrorDetail *string
+	SagaStep          string
+	Attempts          int
+	NextAttemptAt     *time.Time
+	Total             int64
+	Currency          string
+	RequestHash       *string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	Lines             []line `gorm:"-"`
 }
 
 // line is one product of an order; UnitPrice is nil until the stock is
@@ -40,7 +44,8 @@ type line struct {
 	UnitPrice *int64    `gorm:"column:unit_price"`
 }
 
-const orderColumns = `id, account_id, status, reject_reason, saga_step, total, currency, request_hash, created_at, updated_at`
+const orderColumns = `id, account_id, status, reject_reason, refund_error, refund_error_detail, saga_step,
+	attempts, next_attempt_at, total, currency, request_hash, created_at, updated_at`
 
 // leaseSQL is the end of a lease of the duration given as the next argument,
 // in milliseconds, counted on the database's clock, which every instance
@@ -148,25 +153,37 @@ func withLines(ctx context.Context, db *gorm.DB, orders []order) error {
 	return nil
 }
 
+// freeSQL holds for an unfinished saga that nobody drives: its lease is free
+// or expired. dueSQL holds for one the recovery may drive now: free, and the
+// time set after its last failed attempt has come.
+const (
+	freeSQL = `saga_step <> 'done' AND (lease_until IS NULL OR lease_until < now())`
+	dueSQL  = freeSQL + ` AND (next_attempt_at IS NULL OR next_attempt_at <= now())`
+)
+
 // claimable lists, in id order after after, up to limit unfinished orders
-// whose lease is free or expired.
+// that are due.
 func claimable(ctx context.Context, db *gorm.DB, after uuid.UUID, limit int) ([]uuid.UUID, error) {
 	var ids []uuid.UUID
-	if err := db.WithContext(ctx).Raw(`SELECT id FROM orders
-		WHERE saga_step <> 'done' AND (lease_until IS NULL OR lease_until < now()) AND id > ?
+	if err := db.WithContext(ctx).Raw(`SELECT id FROM orders WHERE `+dueSQL+` AND id > ?
 		ORDER BY id LIMIT ?`, after, limit).Scan(&ids).Error; err != nil {
 		return nil, fmt.Errorf("list unfinished orders: %w", err)
 	}
 	return ids, nil
 }
 
-// claim takes the saga of order id for the holder of token, when it is
-// unfinished and its lease is free or expired: the one UPDATE decides between
-// instances racing for it. claimed is false when someone else holds it or it
-// is done.
+// claim takes the saga of order id for the holder of token, when it is due:
+// the one UPDATE decides between instances racing for it. claimed is false
+// when someone else holds it, it waits for its next attempt, or it is done.
 func claim(ctx context.Context, db *gorm.DB, id, token uuid.UUID, lease time.Duration) (o order, claimed bool, err error) {
-	return claimWhere(ctx, db, id, token, lease,
-		`saga_step <> 'done' AND (lease_until IS NULL OR lease_until < now())`)
+	return claimWhere(ctx, db, id, token, lease, dueSQL)
+}
+
+// takeOver takes the unfinished saga of order id for the holder of token when
+// nobody drives it, even before its next attempt is due: for a customer who
+// asks again, not for the recovery.
+func takeOver(ctx context.Context, db *gorm.DB, id, token uuid.UUID, lease time.Duration) (o order, claimed bool, err error) {
+	return claimWhere(ctx, db, id, token, lease, freeSQL)
 }
 
 // startCancel moves a paid order whose saga is done to the step cancelling,
@@ -199,31 +216,39 @@ func renewLease(ctx context.Context, db *gorm.DB, id, token uuid.UUID, lease tim
 // move is one persisted step of a saga: from one step to the next, with what
 // changes on the way. Nil fields are left as they are.
 type move struct {
-	from, to string
-	status   *string
-	reason   *string
-	total    *int64
-	currency *string
+	from, to     string
+	status       *string
+	reason       *string
+	refundError  *string
+	refundDetail *string
+	total        *int64
+	currency     *string
 }
 
 // moveSaga applies m to order id, on condition that the saga is still at
 // m.from and still held by token, and renews the lease; a saga that reaches
-// done lets its lease go. moved is false when the condition failed: another
-// driver took the saga over (its lease had expired), and this one must stop.
+// done lets its lease go and forgets its failed attempts. moved is false when
+// the condition failed: another driver took the saga over (its lease had
+// expired), and this one must stop.
 func moveSaga(ctx context.Context, tx *gorm.DB, id, token uuid.UUID, lease time.Duration, m move) (updatedAt time.Time, moved bool, err error) {
 	var out struct{ UpdatedAt time.Time }
 	res := tx.WithContext(ctx).Raw(`UPDATE orders SET
-			saga_step     = ?::text,
-			status        = COALESCE(?::text, status),
-			reject_reason = COALESCE(?::text, reject_reason),
-			total         = COALESCE(?::bigint, total),
-			currency      = COALESCE(?::text, currency),
-			lease_until   = CASE WHEN ?::text = 'done' THEN NULL ELSE `+leaseSQL+` END,
-			lease_token   = CASE WHEN ?::text = 'done' THEN NULL ELSE lease_token END,
-			updated_at    = now()
+			saga_step           = ?::text,
+			status              = COALESCE(?::text, status),
+			reject_reason       = COALESCE(?::text, reject_reason),
+			refund_error        = COALESCE(?::text, refund_error),
+			refund_error_detail = COALESCE(?::text, refund_error_detail),
+			total               = COALESCE(?::bigint, total),
+			currency            = COALESCE(?::text, currency),
+			lease_until         = CASE WHEN ?::text = 'done' THEN NULL ELSE `+leaseSQL+` END,
+			lease_token         = CASE WHEN ?::text = 'done' THEN NULL ELSE lease_token END,
+			attempts            = CASE WHEN ?::text = 'done' THEN 0 ELSE attempts END,
+			next_attempt_at     = CASE WHEN ?::text = 'done' THEN NULL ELSE next_attempt_at END,
+			updated_at          = now()
 		WHERE id = ? AND saga_step = ? AND lease_token = ?
 		RETURNING updated_at`,
-		m.to, m.status, m.reason, m.total, m.currency, m.to, lease.Milliseconds(), m.to,
+		m.to, m.status, m.reason, m.refundError, m.refundDetail, m.total, m.currency,
+		m.to, lease.Milliseconds(), m.to, m.to, m.to,
 		id, m.from, token).Scan(&out)
 	if res.Error != nil {
 		return time.Time{}, false, fmt.Errorf("move order %s from %s to %s: %w", id, m.from, m.to, res.Error)
@@ -246,7 +271,7 @@ func setUnitPrice(ctx context.Context, tx *gorm.DB, id uuid.UUID, sku string, pr
 func markShipped(ctx context.Context, tx *gorm.DB, id uuid.UUID) (updatedAt time.Time, shipped bool, err error) {
 	var out struct{ UpdatedAt time.Time }
 	res := tx.WithContext(ctx).Raw(`UPDATE orders SET status = 'shipped', saga_step = 'done',
-			lease_until = NULL, lease_token = NULL, updated_at = now()
+			lease_until = NULL, lease_token = NULL, attempts = 0, next_attempt_at = NULL, updated_at = now()
 		WHERE id = ? AND status = 'paid' RETURNING updated_at`, id).Scan(&out)
 	if res.Error != nil {
 		return time.Time{}, false, fmt.Errorf("mark order %s shipped: %w", id, res.Error)

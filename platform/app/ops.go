@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -40,6 +41,23 @@ func mountOps(env *Env) {
 			return problem.ErrConflict.WithDetail("%v", err)
 		}
 		return c.JSON(http.StatusOK, map[string]any{"replayed": id})
+	})
+}
+
+// OpsCounts serves GET /ops/counts on the module's server: the counts report
+// returns, by name, under the module's name ({"orders": {"refund_failed": 1}}).
+// They are for the states that wait for an operator, which a log line said
+// once and nothing keeps in view: an alert or an operator's look finds them
+// here, without reading business data through the public API. Init calls it
+// at most once; a module that does not has no such route.
+func (e *Env) OpsCounts(report func(ctx context.Context) (map[string]int64, error)) {
+	name := e.Module.Name
+	e.HTTP.GET("/ops/counts", func(c echo.Context) error {
+		counts, err := report(c.Request().Context())
+		if err != nil {
+			return fmt.Errorf("app: module %s: ops counts: %w", name, err)
+		}
+		return c.JSON(http.StatusOK, map[string]map[string]int64{name: counts})
 	})
 }
 

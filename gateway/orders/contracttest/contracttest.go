@@ -30,7 +30,9 @@ type Subject struct {
 	// line, priced at the line's unit price in a.Currency with enough stock,
 	// and an order of those lines placed on that account through the orders
 	// module's public API. It returns the order as that API answered, and
-	// fails t when it cannot.
+	// fails t when it cannot. When a.RefuseRefund is set, it then cancels the
+	// paid order through that API, and returns the order as that API's GET
+	// answers it afterwards.
 	PlaceOrder func(t *testing.T, a Arrangement) orders.Order
 }
 
@@ -39,6 +41,11 @@ type Arrangement struct {
 	Currency string
 	Balance  int64 // what the account holds before the order, minor units
 	Lines    []PricedLine
+	// RefuseRefund asks for the order to be cancelled after a credit of
+	// another amount was made on the account with the order's id as reference
+	// (through the accounts gateway), so that accounts refuses its refund as
+	// a reference conflict.
+	RefuseRefund bool
 }
 
 // PricedLine is a quantity of a product of the given unit price.
@@ -76,8 +83,8 @@ var cases = []testCase{
 			t.Fatalf("Get: %v", err)
 		}
 		sameOrder(t, got, placed)
-		if got.ID == uuid.Nil || got.AccountID == uuid.Nil || got.Status != orders.StatusPaid || got.RejectReason != nil {
-			t.Errorf("Get = %+v, want a paid order with ids and no reject reason", got)
+		if got.ID == uuid.Nil || got.AccountID == uuid.Nil || got.Status != orders.StatusPaid || got.RejectReason != nil || got.RefundError != nil {
+			t.Errorf("Get = %+v, want a paid order with ids, no reject reason and no refund error", got)
 		}
 		if got.Total != 1500 || got.Currency != "EUR" {
 			t.Errorf("Get total %d %s, want 1500 EUR", got.Total, got.Currency)
@@ -99,6 +106,22 @@ var cases = []testCase{
 		}
 		if got.Total != 1500 || got.Currency != "USD" {
 			t.Errorf("Get total %d %s, want 1500 USD, the price it was refused at", got.Total, got.Currency)
+		}
+		wantLines(t, got, twoBooks)
+	}},
+	{"Get/an order whose refund was refused says why", func(t *testing.T, s Subject) {
+		placed := s.PlaceOrder(t, Arrangement{Currency: "USD", Balance: 5000, Lines: twoBooks, RefuseRefund: true})
+		got, err := s.Orders.Get(t.Context(), placed.ID)
+		if err != nil {
+			t.Fatalf("Get: %v", err)
+		}
+		sameOrder(t, got, placed)
+		if got.Status != orders.StatusRefundFailed || got.RejectReason != nil || got.RefundError == nil ||
+			got.RefundError.Code != orders.RefundReferenceConflict || got.RefundError.Detail == "" {
+			t.Fatalf("Get = %+v (refund error %+v), want refund_failed for a reference conflict, with a detail", got, got.RefundError)
+		}
+		if got.Total != 1500 || got.Currency != "USD" {
+			t.Errorf("Get total %d %s, want 1500 USD, the total that was not refunded", got.Total, got.Currency)
 		}
 		wantLines(t, got, twoBooks)
 	}},

@@ -1,0 +1,44 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/uberservice/uberservice/platform/app"
+	"github.com/uberservice/uberservice/platform/apptest"
+)
+
+// A module's counts of what waits for an operator are served on
+// GET /ops/counts under its name; a count that cannot be taken is a 500 that
+// says nothing of why; a module that declares no counts has no such route.
+func TestOpsCounts(t *testing.T) {
+	t.Parallel()
+	fail := errors.New("count: relation \"secret_table\" does not exist")
+	counting := func(name string, counts map[string]int64, err error) app.Module {
+		return app.Module{Name: name, Migrations: schema, Init: func(_ context.Context, env *app.Env) error {
+			env.OpsCounts(func(context.Context) (map[string]int64, error) { return counts, err })
+			return nil
+		}}
+	}
+	quiet := app.Module{Name: "quiet", Migrations: schema, Init: func(context.Context, *app.Env) error { return nil }}
+	sys := apptest.Start(t, []app.Module{
+		counting("alpha", map[string]int64{"stuck": 2, "retrying": 0}, nil),
+		counting("beta", nil, fail),
+		quiet,
+	}, app.Config{})
+
+	var got map[string]map[string]int64
+	apptest.Do(t, http.MethodGet, sys.URL("alpha")+"/ops/counts", nil).Expect(t, http.StatusOK).Decode(t, &got)
+	if len(got) != 1 || len(got["alpha"]) != 2 || got["alpha"]["stuck"] != 2 || got["alpha"]["retrying"] != 0 {
+		t.Errorf("alpha's counts = %v, want {alpha: {stuck: 2, retrying: 0}}", got)
+	}
+	r := apptest.Do(t, http.MethodGet, sys.URL("beta")+"/ops/counts", nil)
+	r.ExpectProblem(t, http.StatusInternalServerError, "internal")
+	if strings.Contains(string(r.Body), "secret_table") {
+		t.Errorf("a failed count leaks its cause: %s", r.Body)
+	}
+	apptest.Do(t, http.MethodGet, sys.URL("quiet")+"/ops/counts", nil).Expect(t, http.StatusNotFound)
+}
