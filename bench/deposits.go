@@ -253,7 +253,7 @@ func depositsVsPostgres(e *env) (s *scenario, err error) {
 		"from a closed loop of N vegeta workers (max-rate mode: each worker sends its next request when its last is answered) "+
 		"for %s; deposits/s counts answered 201s from the first request sent to the last answer. "+
 		"Each deposit also leaves work behind: its event in the outbox (the relay hands it to im, whose handler records the "+
-		"commission in a transaction of its own) and the owner's email (the dispatcher marks it sent). After each run the bench waits "+
+		"commission in a transaction of its own) and the owner's email (the dispatcher marks it recorded, the bench running the log mailer). After each run the bench waits "+
 		"until the outboxes and pending emails are empty; **backlog left** is what was pending when the last answer came and how long "+
 		"it took to clear, and **sustained** counts the run's deposits over the run plus that time: the rate the whole system keeps up "+
 		"with. **pgbench**: the same transaction's SQL (`%s`: UPDATE … RETURNING and INSERT ledger row in one statement, INSERT outbox row, "+
