@@ -4,16 +4,12 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -134,71 +130,6 @@ func WriteProblem(c echo.Context, p *problem.Problem) error {
 	return c.Blob(p.Status, problem.ContentType, body)
 }
 
-// Bind decodes a JSON request body into v, strictly: unknown fields, wrong
-// types, trailing data and an empty body are 400 problems naming the field;
-// a body over the limit is 413.
-func Bind(c echo.Context, v any) error {
-	ct := c.Request().Header.Get(echo.HeaderContentType)
-	if ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return echo.ErrUnsupportedMediaType
-	}
-	dec := json.NewDecoder(c.Request().Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeProblem(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if he := (*echo.HTTPError)(nil); errors.As(err, &he) {
-			return he
-		}
-		return problem.ErrMalformed.WithDetail("unexpected data after the JSON object")
-	}
-	return nil
-}
-
-func decodeProblem(err error) error {
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		return he // the body limit tripped while reading
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		field := typeErr.Field
-		if field == "" {
-			field = "(body)"
-		}
-		p := problem.ErrMalformed.WithDetail("%s must be %s", field, describe(typeErr.Type.String()))
-		p.Errors = []problem.FieldError{problem.Field(field, "must be "+describe(typeErr.Type.String()))}
-		return p
-	}
-	if errors.Is(err, io.EOF) {
-		return problem.ErrMalformed.WithDetail("the request body is empty")
-	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		f = strings.Trim(f, `"`)
-		p := problem.ErrMalformed.WithDetail("unknown field %s", f)
-		p.Errors = []problem.FieldError{problem.Field(f, "unknown field")}
-		return p
-	}
-	return problem.ErrMalformed.WithDetail("%s", strings.TrimPrefix(msg, "json: "))
-}
-
-func describe(goType string) string {
-	switch goType {
-	case "int64", "int", "int32":
-		return "an integer in range"
-	case "string", "uuid.UUID":
-		return "a string"
-	case "bool":
-		return "a boolean"
-	}
-	if strings.HasPrefix(goType, "[]") {
-		return "an array"
-	}
-	return "an object"
-}
-
 // PathID parses the path parameter name as a UUID. A malformed id names no
 // resource, so it is a 404 like an unknown one.
 func PathID(c echo.Context, name string) (uuid.UUID, error) {
@@ -207,38 +138,6 @@ func PathID(c echo.Context, name string) (uuid.UUID, error) {
 		return uuid.Nil, problem.ErrNotFound.WithDetail("%q is not a valid id", c.Param(name))
 	}
 	return id, nil
-}
-
-// Check is one readiness condition.
-type Check struct {
-	Name  string
-	Check func(ctx context.Context) error
-}
-
-// MountHealth adds GET /healthz (the process is alive) and GET /readyz (every
-// check passes; 503 listing the failures otherwise).
-func MountHealth(e *echo.Echo, checks func() []Check) {
-	e.GET("/healthz", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-	})
-	e.GET("/readyz", func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-		defer cancel()
-		results := map[string]string{}
-		ok := true
-		for _, ch := range checks() {
-			if err := ch.Check(ctx); err != nil {
-				ok = false
-				results[ch.Name] = err.Error()
-			} else {
-				results[ch.Name] = "ok"
-			}
-		}
-		if !ok {
-			return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": results})
-		}
-		return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": results})
-	})
 }
 
 // Items is the envelope of every list a module answers, {"items": [...]}, so
