@@ -4,12 +4,19 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
+	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/uberservice/uberservice/platform/problem"
 )
+
+// errRequestTimeout answers a body that did not arrive within the server's
+// ReadTimeout.
+var errRequestTimeout = problem.New(http.StatusRequestTimeout, "request_timeout", "The request took too long to arrive").
+	WithDetail("the request body did not arrive in time")
 
 // Bind decodes a JSON request body into v, strictly: unknown fields, wrong
 // types, trailing data and an empty body are 400 problems naming the field;
@@ -37,6 +44,10 @@ func decodeProblem(err error) error {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		return he // the body limit tripped while reading
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return errRequestTimeout // the server's ReadTimeout cut a slow body off
 	}
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {

@@ -1,12 +1,14 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,7 +30,17 @@ func server() *echo.Echo {
 		}
 		return c.JSON(http.StatusCreated, map[string]any{"p": p, "correlation": correlation.ID(c.Request().Context())})
 	})
+	e.GET("/things/:id", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"id": c.Param("id")})
+	})
+	e.GET("/slow", func(c echo.Context) error {
+		time.Sleep(time.Second)
+		return c.JSON(http.StatusOK, map[string]string{"status": "late"})
+	})
 	e.GET("/panic", func(echo.Context) error { panic("secret internals") })
+	web.MountHealth(e, func() []web.Check {
+		return []web.Check{{Name: "db", Check: func(context.Context) error { return nil }}}
+	})
 	return e
 }
 
