@@ -32,8 +32,8 @@ func Bind(c echo.Context, v any) error {
 		return decodeProblem(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if he := (*echo.HTTPError)(nil); errors.As(err, &he) {
-			return he
+		if isTooLarge(err) {
+			return errTooLarge
 		}
 		return problem.ErrMalformed.WithDetail("unexpected data after the JSON object")
 	}
@@ -41,9 +41,8 @@ func Bind(c echo.Context, v any) error {
 }
 
 func decodeProblem(err error) error {
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		return he // the body limit tripped while reading
+	if isTooLarge(err) {
+		return errTooLarge // limitBody answers it
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) && netErr.Timeout() {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -19,9 +20,6 @@ import (
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/tracecontext"
 )
-
-// BodyLimit is the largest request body any module accepts.
-const BodyLimit = "64KB"
 
 // New returns an Echo server for the module called name.
 func New(name string, log *slog.Logger) *echo.Echo {
@@ -59,7 +57,7 @@ func New(name string, log *slog.Logger) *echo.Echo {
 		},
 	}))
 	e.Use(recoverer(log))
-	e.Use(middleware.BodyLimit(BodyLimit))
+	e.Use(limitBody)
 	return e
 }
 
@@ -108,7 +106,7 @@ func toProblem(err error) *problem.Problem {
 		case http.StatusNotFound:
 			return problem.ErrNotFound.WithDetail("no such route")
 		case http.StatusRequestEntityTooLarge:
-			return problem.ErrTooLarge.WithDetail("the limit is %s", BodyLimit)
+			return errTooLarge
 		case http.StatusMethodNotAllowed:
 			return problem.New(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed")
 		case http.StatusUnsupportedMediaType:
@@ -127,6 +125,8 @@ func WriteProblem(c echo.Context, p *problem.Problem) error {
 	if err != nil {
 		return fmt.Errorf("web: encode problem: %w", err)
 	}
+	// Complete once flushed, even when the handler goes on (see refuseBody).
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 	return c.Blob(p.Status, problem.ContentType, body)
 }
 
