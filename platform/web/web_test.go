@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -10,15 +11,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/uberservice/uberservice/platform/correlation"
+	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/web"
 )
 
 type payload struct {
 	Amount int64  `json:"amount"`
 	Name   string `json:"name"`
+	Lines  []line `json:"lines"`
+}
+
+type line struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
 }
 
 func server() *echo.Echo {
@@ -58,6 +67,18 @@ func TestBadBodiesAreProblems(t *testing.T) {
 		{"unknown field", `{"amount":1,"ammount":2}`, "application/json", 400, "malformed_request", "ammount"},
 		{"trailing data", `{"amount":1} {}`, "application/json", 400, "malformed_request", ""},
 		{"array", `[1]`, "application/json", 400, "malformed_request", ""},
+		{"duplicate key", `{"amount":1,"amount":100000}`, "application/json", 400, "malformed_request", "amount"},
+		{"duplicate key, same value", `{"amount":1,"amount":1}`, "application/json", 400, "malformed_request", "amount"},
+		{"key in another case", `{"amount":1,"AMOUNT":100000}`, "application/json", 400, "malformed_request", "AMOUNT"},
+		{"key in another case alone", `{"Amount":100000}`, "application/json", 400, "malformed_request", "Amount"},
+		{"key that folds to another", `{"lines":[{"sku":"K1","ſku":"K2"}]}`, "application/json", 400, "malformed_request", "lines[0].ſku"},
+		{"key with a Kelvin sign", `{"lines":[{"sku":"K1","s\u212Au":"K2"}]}`, "application/json", 400, "malformed_request", "lines[0].s\u212Au"},
+		{"nested duplicate", `{"lines":[{"sku":"K1","sku":"K2"}]}`, "application/json", 400, "malformed_request", "lines[0].sku"},
+		{"nested key in another case", `{"lines":[{"sku":"K1"},{"SKU":"K2"}]}`, "application/json", 400, "malformed_request", "lines[1].SKU"},
+		{"nested wrong type", `{"lines":[{"sku":"K1","quantity":"2"}]}`, "application/json", 400, "malformed_request", "lines[0].quantity"},
+		{"amount 1e30", `{"amount":1e30}`, "application/json", 400, "malformed_request", "amount"},
+		{"amount below int64", `{"amount":-9223372036854775809}`, "application/json", 400, "malformed_request", "amount"},
+		{"string for an object", `"amount"`, "application/json", 400, "malformed_request", "(body)"},
 		{"not json", `amount=1`, "application/x-www-form-urlencoded", 415, "unsupported_media_type", ""},
 		{"too large", `{"name":"` + strings.Repeat("x", 70<<10) + `"}`, "application/json", 413, "body_too_large", ""},
 	}
@@ -125,5 +146,44 @@ func TestUnknownRouteIsA404Problem(t *testing.T) {
 	server().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/nope", nil))
 	if rec.Code != 404 || rec.Header().Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+// typed is a request of the kinds modules bind: ids, times, optional numbers,
+// nested lists.
+type typed struct {
+	ID    uuid.UUID `json:"id"`
+	At    time.Time `json:"at"`
+	Price *int64    `json:"price"`
+	Lines []line    `json:"lines"`
+}
+
+func TestDecodeReadsIDsTimesAndNestedValues(t *testing.T) {
+	var v typed
+	err := web.Decode([]byte(`{"id":"0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b6c7d","at":"2025-03-01T10:00:00+01:00",
+		"price":0,"lines":[{"sku":"K1","quantity":2}]}`), &v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.ID.String() != "0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b6c7d" || !v.At.Equal(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)) ||
+		v.Price == nil || *v.Price != 0 || len(v.Lines) != 1 || v.Lines[0] != (line{"K1", 2}) {
+		t.Fatalf("decoded %+v", v)
+	}
+	for body, detail := range map[string]string{
+		`{"id":"nope"}`:                          "id must be a UUID",
+		`{"at":"yesterday"}`:                     "at must be an RFC 3339 time",
+		`{"price":"1"}`:                          "price must be an integer in range",
+		`{"lines":{}}`:                           "lines must be an array",
+		`{"id":null,"id":null}`:                  "id appears more than once",
+		`{"lines":[{"sku":"a","Sku":"b"}]}`:      "unknown field lines[0].Sku",
+		`{"lines":[{"sku":"a"}]}{}`:              "unexpected data after the JSON value",
+		" \n\t ":                                 "the request body is empty",
+		`{"lines":[{"sku":"a","quantity":1e3}]}`: "lines[0].quantity must be an integer in range",
+	} {
+		var v typed
+		var p *problem.Problem
+		if err := web.Decode([]byte(body), &v); !errors.As(err, &p) || p.Status != 400 || p.Detail != detail {
+			t.Errorf("%s: %v, want a 400 saying %q", body, err, detail)
+		}
 	}
 }
