@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"strings"
@@ -20,14 +21,21 @@ import (
 var errRequestTimeout = problem.New(http.StatusRequestTimeout, "request_timeout", "The request took too long to arrive").
 	WithDetail("the request body did not arrive in time")
 
-// Bind decodes a JSON request body into v, strictly (see Decode); a body over
-// the limit is 413.
+// errUnsupportedMediaType answers a body that is not application/json.
+var errUnsupportedMediaType = problem.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send application/json").
+	WithDetail("the request body must be sent as Content-Type: application/json")
+
+// Bind decodes a JSON request body into v, strictly (see Decode). A body must
+// come as application/json (in any case, with any parameters): another media
+// type, or none, is 415. A body over the limit is 413.
 func Bind(c echo.Context, v any) error {
-	ct := c.Request().Header.Get(echo.HeaderContentType)
-	if ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return echo.ErrUnsupportedMediaType
+	req := c.Request()
+	if ct := req.Header.Get(echo.HeaderContentType); ct != "" || req.ContentLength != 0 {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
+			return errUnsupportedMediaType
+		}
 	}
-	data, err := io.ReadAll(io.LimitReader(c.Request().Body, BodyLimit+1))
+	data, err := io.ReadAll(io.LimitReader(req.Body, BodyLimit+1))
 	switch {
 	case isTooLarge(err) || len(data) > BodyLimit:
 		return errTooLarge // limitBody answers it

@@ -110,7 +110,7 @@ func toProblem(err error) *problem.Problem {
 		case http.StatusMethodNotAllowed:
 			return problem.New(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed")
 		case http.StatusUnsupportedMediaType:
-			return problem.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send application/json")
+			return errUnsupportedMediaType
 		}
 		if he.Code >= 400 && he.Code < 500 {
 			return problem.New(he.Code, "bad_request", http.StatusText(he.Code)).WithDetail("%v", he.Message)

@@ -80,6 +80,12 @@ func TestBadBodiesAreProblems(t *testing.T) {
 		{"amount below int64", `{"amount":-9223372036854775809}`, "application/json", 400, "malformed_request", "amount"},
 		{"string for an object", `"amount"`, "application/json", 400, "malformed_request", "(body)"},
 		{"not json", `amount=1`, "application/x-www-form-urlencoded", 415, "unsupported_media_type", ""},
+		{"no content type", `{"amount":1}`, "", 415, "unsupported_media_type", ""},
+		{"json with a suffix", `{"amount":1}`, "application/jsonx", 415, "unsupported_media_type", ""},
+		{"json as a prefix", `{"amount":1}`, "application/json-seq", 415, "unsupported_media_type", ""},
+		{"text", `{"amount":1}`, "text/plain", 415, "unsupported_media_type", ""},
+		{"a broken content type", `{"amount":1}`, "application/json; charset", 415, "unsupported_media_type", ""},
+		{"empty, no content type", ``, "", 400, "malformed_request", ""},
 		{"too large", `{"name":"` + strings.Repeat("x", 70<<10) + `"}`, "application/json", 413, "body_too_large", ""},
 	}
 	e := server()
@@ -111,6 +117,19 @@ func TestBadBodiesAreProblems(t *testing.T) {
 				t.Fatalf("field errors %+v, want %s", p.Errors, c.field)
 			}
 		})
+	}
+}
+
+func TestJSONIsAcceptedInAnyCaseAndWithParameters(t *testing.T) {
+	e := server()
+	for _, ct := range []string{"application/json", "APPLICATION/JSON", "Application/Json; charset=UTF-8", "application/json;charset=utf-8"} {
+		req := httptest.NewRequest(http.MethodPost, "/things", strings.NewReader(`{"amount":5}`))
+		req.Header.Set("Content-Type", ct)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code != http.StatusCreated {
+			t.Errorf("Content-Type %q: %d %s", ct, rec.Code, rec.Body)
+		}
 	}
 }
 
