@@ -14,11 +14,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/problem"
-	"github.com/uberservice/uberservice/platform/tracecontext"
 )
 
 // New returns an Echo server for the module called name.
@@ -27,35 +24,8 @@ func New(name string, log *slog.Logger) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(log)
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-		TargetHeader: correlation.Header,
-		Generator:    func() string { return uuid.NewString() },
-		// The request continues the caller's W3C trace (a new span in it) when
-		// it sends a valid traceparent, and starts a trace otherwise.
-		RequestIDHandler: func(c echo.Context, id string) {
-			req := c.Request()
-			ctx := correlation.With(req.Context(), id)
-			ctx = tracecontext.With(ctx, tracecontext.Continue(req.Header.Get(tracecontext.Header)))
-			c.SetRequest(req.WithContext(ctx))
-		},
-	}))
-	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogMethod: true, LogURI: true, LogLatency: true, LogError: true,
-		HandleError: true, // so the logged status is the one the client gets
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			level := slog.LevelInfo
-			if v.Status >= 500 {
-				level = slog.LevelError
-			}
-			attrs := []slog.Attr{slog.String("method", v.Method), slog.String("uri", v.URI),
-				slog.Int("status", v.Status), slog.Duration("latency", v.Latency)}
-			if v.Error != nil && v.Status >= 500 {
-				attrs = append(attrs, slog.String("error", v.Error.Error()))
-			}
-			log.LogAttrs(c.Request().Context(), level, "request", attrs...)
-			return nil
-		},
-	}))
+	e.Use(requestID)
+	e.Use(requestLogger(log))
 	e.Use(recoverer(log))
 	e.Use(limitBody)
 	return e

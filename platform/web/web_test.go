@@ -206,3 +206,39 @@ func TestDecodeReadsIDsTimesAndNestedValues(t *testing.T) {
 		}
 	}
 }
+
+func TestAnInvalidRequestIDIsReplaced(t *testing.T) {
+	e := server()
+	for name, id := range map[string]string{
+		"too long":      strings.Repeat("a", 129),
+		"4 KiB":         strings.Repeat("a", 4<<10),
+		"a space":       "abc 123",
+		"a quote":       `abc"123`,
+		"non-ASCII":     "abç",
+		"a control":     "abc\x01",
+		"a log forgery": `x correlation_id=admin`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/things", strings.NewReader(`{"amount":5}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header[correlation.Header] = []string{id}
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			got := rec.Header().Get(correlation.Header)
+			if rec.Code != 201 || got == id || !correlation.Valid(got) {
+				t.Fatalf("%d: the answer's id is %.40q", rec.Code, got)
+			}
+			if !strings.Contains(rec.Body.String(), `"correlation":"`+got+`"`) {
+				t.Fatalf("the handler's id is not the answer's %q: %s", got, rec.Body)
+			}
+		})
+	}
+	long := strings.Repeat("b", 128)
+	req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+	req.Header.Set(correlation.Header, long)
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if got := rec.Header().Get(correlation.Header); got != long {
+		t.Fatalf("a valid id of 128 characters became %q", got)
+	}
+}
