@@ -47,7 +47,7 @@ func (l *logged) do(method, path string, headers ...string) *httptest.ResponseRe
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	rec := httptest.NewRecorder()
-	l.e.ServeHTTP(rec, req)
+	web.NewServer(l.e).Handler.ServeHTTP(rec, req) // as a module's server
 	return rec
 }
 
@@ -84,5 +84,14 @@ func TestLogLinesCarryTheReplacementOfAnInvalidRequestID(t *testing.T) {
 		if line["correlation_id"] != id {
 			t.Fatalf("log line %v, want correlation_id %s", line, id)
 		}
+	}
+}
+
+func TestHeadIsLoggedAsHead(t *testing.T) {
+	l := newLogged()
+	l.do(http.MethodHead, "/things/k1")
+	lines := l.lines(t)
+	if last := lines[len(lines)-1]; last["msg"] != "request" || last["method"] != "HEAD" || last["status"] != 200.0 {
+		t.Fatalf("request line %v, want a HEAD answered 200", last)
 	}
 }

@@ -43,7 +43,8 @@ type Timeouts struct {
 // the default timeouts: every module's listener is built here.
 func NewServer(handler http.Handler) *http.Server { return Timeouts{}.Server(handler) }
 
-// Server returns the http.Server that serves handler with t's timeouts.
+// Server returns the http.Server that serves handler with t's timeouts, HEAD
+// as GET (see headAsGet).
 func (t Timeouts) Server(handler http.Handler) *http.Server {
 	or := func(d, def time.Duration) time.Duration {
 		if d > 0 {
@@ -52,7 +53,7 @@ func (t Timeouts) Server(handler http.Handler) *http.Server {
 		return def
 	}
 	return &http.Server{
-		Handler:           handler,
+		Handler:           headAsGet(handler),
 		ReadHeaderTimeout: or(t.ReadHeader, ReadHeaderTimeout),
 		ReadTimeout:       or(t.Read, ReadTimeout),
 		WriteTimeout:      or(t.Write, WriteTimeout),
