@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +111,39 @@ func get(t *testing.T, url string) (*http.Response, time.Duration) {
 	_, _ = io.Copy(io.Discard, res.Body)
 	_ = res.Body.Close()
 	return res, time.Since(start)
+}
+
+// raw sends method path on a connection of its own and returns the
+// answer's headers, status, and every byte after the headers.
+func raw(t *testing.T, addr, method, path string) (http.Header, int, string) {
+	t.Helper()
+	return rawRequest(t, addr, method+" "+path+" HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+}
+
+// rawRequest sends req as it is, on a connection of its own, and reads the
+// answer as raw does.
+func rawRequest(t *testing.T, addr, req string) (http.Header, int, string) {
+	t.Helper()
+	c := dial(t, addr)
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(c, req) // a server that refuses early may close before all is sent
+	all, err := io.ReadAll(c)
+	if err != nil && len(all) == 0 {
+		t.Fatalf("%.60q: %v", req, err)
+	}
+	head, body, ok := strings.Cut(string(all), "\r\n\r\n")
+	if !ok {
+		t.Fatalf("%.60q: no end of headers in %q", req, all)
+	}
+	lines := strings.Split(head, "\r\n")
+	status, err := strconv.Atoi(strings.Fields(lines[0])[1])
+	if err != nil {
+		t.Fatalf("%.60q: status line %q", req, lines[0])
+	}
+	h := http.Header{}
+	for _, l := range lines[1:] {
+		k, v, _ := strings.Cut(l, ": ")
+		h.Add(k, v)
+	}
+	return h, status, body
 }

@@ -26,6 +26,7 @@ func New(name string, log *slog.Logger) *echo.Echo {
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Use(requestID)
 	e.Use(requestLogger(log))
+	e.Use(limitHeaders)
 	e.Use(recoverer(log))
 	e.Use(limitBody)
 	return e
