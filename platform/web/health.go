@@ -14,13 +14,23 @@ type Check struct {
 	Check func(ctx context.Context) error
 }
 
+// The paths of the probes.
+const (
+	HealthPath = "/healthz"
+	ReadyPath  = "/readyz"
+)
+
+// isProbe reports whether c is routed to a probe.
+func isProbe(c echo.Context) bool { return c.Path() == HealthPath || c.Path() == ReadyPath }
+
 // MountHealth adds GET /healthz (the process is alive) and GET /readyz (every
-// check passes; 503 listing the failures otherwise).
+// check passes; 503 listing the failures otherwise). Both answer HEAD, and
+// are logged at DEBUG.
 func MountHealth(e *echo.Echo, checks func() []Check) {
-	e.GET("/healthz", func(c echo.Context) error {
+	e.GET(HealthPath, func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
-	e.GET("/readyz", func(c echo.Context) error {
+	e.GET(ReadyPath, func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		results := map[string]string{}

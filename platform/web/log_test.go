@@ -2,12 +2,15 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -18,9 +21,10 @@ import (
 
 // logged is a module whose log lines, every level, are kept as JSON objects.
 type logged struct {
-	e   *echo.Echo
-	mu  sync.Mutex
-	buf bytes.Buffer
+	e        *echo.Echo
+	mu       sync.Mutex
+	buf      bytes.Buffer
+	notReady atomic.Bool // the readiness check fails
 }
 
 func (l *logged) Write(p []byte) (int, error) {
@@ -37,7 +41,14 @@ func newLogged() *logged {
 		log.InfoContext(c.Request().Context(), "handling")
 		return c.JSON(http.StatusOK, map[string]string{"id": c.Param("id")})
 	})
-	web.MountHealth(l.e, func() []web.Check { return nil })
+	web.MountHealth(l.e, func() []web.Check {
+		return []web.Check{{Name: "db", Check: func(context.Context) error {
+			if l.notReady.Load() {
+				return errors.New("down")
+			}
+			return nil
+		}}}
+	})
 	return l
 }
 
@@ -93,5 +104,30 @@ func TestHeadIsLoggedAsHead(t *testing.T) {
 	lines := l.lines(t)
 	if last := lines[len(lines)-1]; last["msg"] != "request" || last["method"] != "HEAD" || last["status"] != 200.0 {
 		t.Fatalf("request line %v, want a HEAD answered 200", last)
+	}
+}
+
+func TestProbesAreLoggedAtDebug(t *testing.T) {
+	l := newLogged()
+	for _, c := range []struct {
+		method, path string
+		notReady     bool
+		level        string
+	}{
+		{"GET", "/healthz", false, "DEBUG"},
+		{"GET", "/readyz", false, "DEBUG"},
+		{"HEAD", "/readyz", false, "DEBUG"},
+		{"GET", "/healthz?probe=kubelet", false, "DEBUG"},
+		{"GET", "/readyz", true, "WARN"}, // not ready: worth seeing, not an error of the server's
+		{"GET", "/things/k1", false, "INFO"},
+		{"GET", "/healthzz", false, "INFO"},
+	} {
+		l.notReady.Store(c.notReady)
+		l.do(c.method, c.path)
+		lines := l.lines(t)
+		last := lines[len(lines)-1]
+		if last["msg"] != "request" || last["level"] != c.level {
+			t.Errorf("%s %s (not ready: %v) logged %v, want level %s", c.method, c.path, c.notReady, last, c.level)
+		}
 	}
 }

@@ -56,14 +56,21 @@ func method(req *http.Request) string {
 	return req.Method
 }
 
-// requestLogger logs one line per request, with the status the client gets.
+// requestLogger logs one line per request, with the status the client gets:
+// at INFO, ERROR for a 5xx; health and readiness probes at DEBUG, WARN when
+// not ready.
 func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURI: true, LogLatency: true, LogError: true,
 		HandleError: true, // so the logged status is the one the client gets
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := slog.LevelInfo
-			if v.Status >= 500 {
+			switch probe := isProbe(c); {
+			case probe && v.Status < 500:
+				level = slog.LevelDebug // every few seconds, from every orchestrator
+			case probe:
+				level = slog.LevelWarn // not ready: the failing checks are in the answer
+			case v.Status >= 500:
 				level = slog.LevelError
 			}
 			attrs := []slog.Attr{slog.String("method", method(c.Request())), slog.String("uri", v.URI),
