@@ -1,5 +1,6 @@
 // Package web builds the HTTP server every module gets on its own port: the same
-// middleware, the same problem+json errors, the same health endpoints, so that
+// listener limits (NewServer), the same middleware, the same strict binding
+// (Bind), the same problem+json errors, the same health endpoints, so that
 // modules only write handlers.
 package web
 
@@ -18,7 +19,11 @@ import (
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
-// New returns an Echo server for the module called name.
+// New returns an Echo server for the module called name, to be served by
+// NewServer. Every request gets, in this order, its correlation id and trace
+// (requestID), its log line (requestLogger), the limits on its headers
+// (limitHeaders), a 500 problem for a panic (recoverer) and the limit on its
+// body (limitBody).
 func New(name string, log *slog.Logger) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
