@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/uberservice/uberservice/platform/web"
 )
 
 // serveDebug serves Go's profiler (/debug/pprof/) on addr until ctx ends. It is
@@ -25,7 +27,9 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) (stop func()
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// The limits of a module's listener, but for writes: a CPU profile or a
+	// trace runs for as long as ?seconds= asks before it is written.
+	srv := web.Timeouts{Write: 10 * time.Minute}.Server(mux)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("debug server stopped", "addr", addr, "error", err)

@@ -308,7 +308,7 @@ func (s *System) goWorker(f func()) {
 // accepting and finish the requests in flight, all at once.
 func (s *System) serve(context.Context) error {
 	for _, r := range s.modules {
-		r.server = &http.Server{Handler: r.env.HTTP, ReadHeaderTimeout: 10 * time.Second}
+		r.server = web.NewServer(r.env.HTTP)
 		go func() {
 			if err := r.server.Serve(r.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				r.env.Log.Error("server stopped", "error", err)

@@ -7,6 +7,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/google/uuid"
+
 	"github.com/uberservice/uberservice/platform/tracecontext"
 )
 
@@ -16,11 +18,44 @@ const Header = "X-Request-Id"
 // MetadataKey is the event metadata key that carries the id.
 const MetadataKey = "correlation_id"
 
+// MaxLen is the length of the longest id carried.
+const MaxLen = 128
+
+// Valid reports whether id may be carried: 1 to MaxLen characters, each an
+// ASCII letter or digit or one of . _ : -. An id that comes from outside (an
+// HTTP header, event metadata) and is not valid is replaced (OrNew), never
+// echoed or copied into every log line of the work it causes.
+func Valid(id string) bool {
+	if id == "" || len(id) > MaxLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// New returns a fresh id, a random UUID.
+func New() string { return uuid.NewString() }
+
+// OrNew returns id when it is Valid, and a fresh id otherwise: what an id
+// taken from a header or from event metadata becomes.
+func OrNew(id string) string {
+	if Valid(id) {
+		return id
+	}
+	return New()
+}
+
 type key struct{}
 
-// With returns a context carrying id.
+// With returns a context carrying id. An id that is not Valid (the empty one
+// included) is not carried: ctx is returned as it is.
 func With(ctx context.Context, id string) context.Context {
-	if id == "" {
+	if !Valid(id) {
 		return ctx
 	}
 	return context.WithValue(ctx, key{}, id)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/uberservice/uberservice/platform/correlation"
@@ -34,5 +35,54 @@ func TestLogLinesCarryTheCorrelationIDAndTheTrace(t *testing.T) {
 		if _, ok := without[k]; ok {
 			t.Fatalf("line without context has %s: %v", k, without)
 		}
+	}
+}
+
+func TestValidIDs(t *testing.T) {
+	for id, want := range map[string]bool{
+		"req-1":                                true,
+		"0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b6c7d": true,
+		"svc.orders:42_A":                      true,
+		strings.Repeat("a", 128):               true,
+		"":                                     false,
+		strings.Repeat("a", 129):               false,
+		strings.Repeat("a", 60<<10):            false,
+		"has space":                            false,
+		"quote\"d":                             false,
+		"new\nline":                            false,
+		"tab\t":                                false,
+		"ünïcode":                              false,
+		"slash/ed":                             false,
+		"{json}":                               false,
+	} {
+		if got := correlation.Valid(id); got != want {
+			t.Errorf("Valid(%.40q) = %v, want %v", id, got, want)
+		}
+	}
+}
+
+func TestOnlyAValidIDIsCarried(t *testing.T) {
+	ctx := context.Background()
+	if id := correlation.ID(correlation.With(ctx, "bad id")); id != "" {
+		t.Fatalf("an invalid id is carried: %q", id)
+	}
+	if id := correlation.ID(correlation.With(ctx, strings.Repeat("x", 200))); id != "" {
+		t.Fatalf("a long id is carried: %q", id)
+	}
+	if id := correlation.ID(correlation.With(ctx, "req-9")); id != "req-9" {
+		t.Fatalf("a valid id is not carried: %q", id)
+	}
+}
+
+func TestOrNewKeepsAValidIDAndReplacesAnInvalidOne(t *testing.T) {
+	if id := correlation.OrNew("req-9"); id != "req-9" {
+		t.Fatalf("a valid id was replaced by %q", id)
+	}
+	a, b := correlation.OrNew(strings.Repeat("x", 200)), correlation.OrNew("")
+	if !correlation.Valid(a) || !correlation.Valid(b) || a == b {
+		t.Fatalf("replacements %q and %q, want two fresh valid ids", a, b)
+	}
+	if id := correlation.New(); !correlation.Valid(id) || len(id) != 36 {
+		t.Fatalf("New() = %q", id)
 	}
 }

@@ -107,3 +107,18 @@ func TestAMissingOrMalformedTraceparentStartsANewTrace(t *testing.T) {
 		})
 	}
 }
+
+// A later version of traceparent may be longer, and is continued as the spec
+// asks; only the fields version 00 defines are kept, so what goes out is 55
+// characters whatever came in.
+func TestALongLaterVersionTraceparentIsNotCopied(t *testing.T) {
+	r := newRelay(t)
+	r.do(t, tracecontext.Header, "01"+callerTrace[2:]+"-"+strings.Repeat("x", 4<<10))
+	caller, _ := tracecontext.Parse(callerTrace)
+	if r.served.TraceID != caller.TraceID {
+		t.Fatalf("the handler's span %v does not continue the caller's trace", r.served)
+	}
+	if sent := r.sent.Get(tracecontext.Header); len(sent) != 55 || !strings.HasPrefix(sent, "00-") {
+		t.Fatalf("the outgoing traceparent is %.80q", sent)
+	}
+}

@@ -1,69 +1,39 @@
 // Package web builds the HTTP server every module gets on its own port: the same
-// middleware, the same problem+json errors, the same health endpoints, so that
+// listener limits (NewServer), the same middleware, the same strict binding
+// (Bind), the same problem+json errors, the same health endpoints, so that
 // modules only write handlers.
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
-	"time"
+	"strconv"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/problem"
-	"github.com/uberservice/uberservice/platform/tracecontext"
 )
 
-// BodyLimit is the largest request body any module accepts.
-const BodyLimit = "64KB"
-
-// New returns an Echo server for the module called name.
+// New returns an Echo server for the module called name, to be served by
+// NewServer. Every request gets, in this order, its correlation id and trace
+// (requestID), its log line (requestLogger), the limits on its headers
+// (limitHeaders), a 500 problem for a panic (recoverer) and the limit on its
+// body (limitBody).
 func New(name string, log *slog.Logger) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(log)
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-		TargetHeader: correlation.Header,
-		Generator:    func() string { return uuid.NewString() },
-		// The request continues the caller's W3C trace (a new span in it) when
-		// it sends a valid traceparent, and starts a trace otherwise.
-		RequestIDHandler: func(c echo.Context, id string) {
-			req := c.Request()
-			ctx := correlation.With(req.Context(), id)
-			ctx = tracecontext.With(ctx, tracecontext.Continue(req.Header.Get(tracecontext.Header)))
-			c.SetRequest(req.WithContext(ctx))
-		},
-	}))
-	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogMethod: true, LogURI: true, LogLatency: true, LogError: true,
-		HandleError: true, // so the logged status is the one the client gets
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			level := slog.LevelInfo
-			if v.Status >= 500 {
-				level = slog.LevelError
-			}
-			attrs := []slog.Attr{slog.String("method", v.Method), slog.String("uri", v.URI),
-				slog.Int("status", v.Status), slog.Duration("latency", v.Latency)}
-			if v.Error != nil && v.Status >= 500 {
-				attrs = append(attrs, slog.String("error", v.Error.Error()))
-			}
-			log.LogAttrs(c.Request().Context(), level, "request", attrs...)
-			return nil
-		},
-	}))
+	e.Use(requestID)
+	e.Use(requestLogger(log))
+	e.Use(limitHeaders)
 	e.Use(recoverer(log))
-	e.Use(middleware.BodyLimit(BodyLimit))
+	e.Use(limitBody)
 	return e
 }
 
@@ -112,11 +82,11 @@ func toProblem(err error) *problem.Problem {
 		case http.StatusNotFound:
 			return problem.ErrNotFound.WithDetail("no such route")
 		case http.StatusRequestEntityTooLarge:
-			return problem.ErrTooLarge.WithDetail("the limit is %s", BodyLimit)
+			return errTooLarge
 		case http.StatusMethodNotAllowed:
 			return problem.New(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed")
 		case http.StatusUnsupportedMediaType:
-			return problem.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send application/json")
+			return errUnsupportedMediaType
 		}
 		if he.Code >= 400 && he.Code < 500 {
 			return problem.New(he.Code, "bad_request", http.StatusText(he.Code)).WithDetail("%v", he.Message)
@@ -131,72 +101,9 @@ func WriteProblem(c echo.Context, p *problem.Problem) error {
 	if err != nil {
 		return fmt.Errorf("web: encode problem: %w", err)
 	}
+	// Complete once flushed, even when the handler goes on (see refuseBody).
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 	return c.Blob(p.Status, problem.ContentType, body)
-}
-
-// Bind decodes a JSON request body into v, strictly: unknown fields, wrong
-// types, trailing data and an empty body are 400 problems naming the field;
-// a body over the limit is 413.
-func Bind(c echo.Context, v any) error {
-	ct := c.Request().Header.Get(echo.HeaderContentType)
-	if ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return echo.ErrUnsupportedMediaType
-	}
-	dec := json.NewDecoder(c.Request().Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeProblem(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if he := (*echo.HTTPError)(nil); errors.As(err, &he) {
-			return he
-		}
-		return problem.ErrMalformed.WithDetail("unexpected data after the JSON object")
-	}
-	return nil
-}
-
-func decodeProblem(err error) error {
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		return he // the body limit tripped while reading
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		field := typeErr.Field
-		if field == "" {
-			field = "(body)"
-		}
-		p := problem.ErrMalformed.WithDetail("%s must be %s", field, describe(typeErr.Type.String()))
-		p.Errors = []problem.FieldError{problem.Field(field, "must be "+describe(typeErr.Type.String()))}
-		return p
-	}
-	if errors.Is(err, io.EOF) {
-		return problem.ErrMalformed.WithDetail("the request body is empty")
-	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		f = strings.Trim(f, `"`)
-		p := problem.ErrMalformed.WithDetail("unknown field %s", f)
-		p.Errors = []problem.FieldError{problem.Field(f, "unknown field")}
-		return p
-	}
-	return problem.ErrMalformed.WithDetail("%s", strings.TrimPrefix(msg, "json: "))
-}
-
-func describe(goType string) string {
-	switch goType {
-	case "int64", "int", "int32":
-		return "an integer in range"
-	case "string", "uuid.UUID":
-		return "a string"
-	case "bool":
-		return "a boolean"
-	}
-	if strings.HasPrefix(goType, "[]") {
-		return "an array"
-	}
-	return "an object"
 }
 
 // PathID parses the path parameter name as a UUID. A malformed id names no
@@ -207,38 +114,6 @@ func PathID(c echo.Context, name string) (uuid.UUID, error) {
 		return uuid.Nil, problem.ErrNotFound.WithDetail("%q is not a valid id", c.Param(name))
 	}
 	return id, nil
-}
-
-// Check is one readiness condition.
-type Check struct {
-	Name  string
-	Check func(ctx context.Context) error
-}
-
-// MountHealth adds GET /healthz (the process is alive) and GET /readyz (every
-// check passes; 503 listing the failures otherwise).
-func MountHealth(e *echo.Echo, checks func() []Check) {
-	e.GET("/healthz", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-	})
-	e.GET("/readyz", func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-		defer cancel()
-		results := map[string]string{}
-		ok := true
-		for _, ch := range checks() {
-			if err := ch.Check(ctx); err != nil {
-				ok = false
-				results[ch.Name] = err.Error()
-			} else {
-				results[ch.Name] = "ok"
-			}
-		}
-		if !ok {
-			return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": results})
-		}
-		return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": results})
-	})
 }
 
 // Items is the envelope of every list a module answers, {"items": [...]}, so
