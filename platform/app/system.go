@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/uberservice/uberservice/platform/idempotency"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/web"
@@ -182,6 +183,9 @@ func (s *System) initModules(ctx context.Context) error {
 	for _, r := range s.modules {
 		env, m := r.env, r.env.Module
 		env.HTTP = web.New(m.Name, env.Log)
+		// Here rather than in web, which the gateways' bindings import: the
+		// key's rule lives with the store, and that is no gateway's business.
+		env.HTTP.Use(idempotency.CheckKeys)
 		if env.DB != nil {
 			env.Events = messaging.NewConsumers(m.Name, env.DB, s.cfg.Retry, env.Log)
 			env.Outbox = messaging.NewOutbox(m.Name, m.Publishes)
