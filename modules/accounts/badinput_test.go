@@ -83,7 +83,7 @@ func TestBadInput(t *testing.T) {
 		{Name: "open with CR LF in the name", Method: "POST", URL: api.base, Body: `{"owner_name":"Ada\r\nBcc: eve@example.com","email":"ada@example.com"}`, Status: 422, Code: "validation_failed"},
 		{Name: "open with a name of only a zero-width space", Method: "POST", URL: api.base, Body: `{"owner_name":"\u200b","email":"ada@example.com"}`, Status: 422, Code: "validation_failed"},
 		{Name: "open with a right-to-left override in the name", Method: "POST", URL: api.base, Body: `{"owner_name":"Ada\u202etxt.exe","email":"ada@example.com"}`, Status: 422, Code: "validation_failed"},
-		{Name: "open with a name not in UTF-8", Method: "POST", URL: api.base, Body: "{\"owner_name\":\"Jos\xe9\",\"email\":\"ada@example.com\"}", Status: 422, Code: "validation_failed"},
+		{Name: "open with a name not in UTF-8", Method: "POST", URL: api.base, Body: "{\"owner_name\":\"Jos\xe9\",\"email\":\"ada@example.com\"}", Status: 400, Code: "malformed_request"},
 		{Name: "open with a NUL in the referral code", Method: "POST", URL: api.base, Body: `{"owner_name":"Ada","email":"ada@example.com","referral_code":"R\u0000"}`, Status: 422, Code: "validation_failed"},
 		{Name: "open with a zero-width space in the referral code", Method: "POST", URL: api.base, Body: openBody("Ada", "ada@example.com", "USD", "R\u200bX"), Status: 422, Code: "validation_failed"},
 		{Name: "open with a right-to-left override in the email", Method: "POST", URL: api.base, Body: openBody("Ada", "ada\u202e@example.com", "USD", ""), Status: 422, Code: "validation_failed"},

@@ -67,7 +67,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"create: a tab in the name", "POST", "/v1/managers", manager(set("name", "Eve\tManager")), nil, 422, "validation_failed", "name"},
 		{"create: a name of only a zero-width space", "POST", "/v1/managers", manager(set("name", "\u200b")), nil, 422, "validation_failed", "name"},
 		{"create: a right-to-left override in the name", "POST", "/v1/managers", manager(set("name", "Eve\u202eregana")), nil, 422, "validation_failed", "name"},
-		{"create: a name not in UTF-8", "POST", "/v1/managers", `{"name":"Ev` + "\xe9" + `","email":"eve@managers.example","referral_code":"` + code + `","commission_bps":100}`, nil, 422, "validation_failed", "name"},
+		{"create: a name not in UTF-8", "POST", "/v1/managers", `{"name":"Ev` + "\xe9" + `","email":"eve@managers.example","referral_code":"` + code + `","commission_bps":100}`, nil, 400, "malformed_request", ""},
 		{"create: a right-to-left override in the email", "POST", "/v1/managers", manager(set("email", "eve\u202e@managers.example")), nil, 422, "validation_failed", "email"},
 		{"create: a zero-width space in the email", "POST", "/v1/managers", manager(set("email", "eve\u200b@managers.example")), nil, 422, "validation_failed", "email"},
 		{"create: no email", "POST", "/v1/managers", manager(drop("email")), nil, 422, "validation_failed", "email"},
