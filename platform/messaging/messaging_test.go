@@ -145,8 +145,20 @@ func platformSchema(tb testing.TB, url, schema string) *database.DB {
 
 func (f *fixture) publish(t *testing.T, ctx context.Context, n int) {
 	t.Helper()
+	f.publishAll(t, ctx, n, n)
+}
+
+// publishAll publishes the events from..to in one transaction, so that they
+// reach the consumer together, as a batch.
+func (f *fixture) publishAll(t *testing.T, ctx context.Context, from, to int) {
+	t.Helper()
 	err := f.producer.Transact(ctx, func(tx *gorm.DB) error {
-		return pings.Publish(ctx, tx, pinged{N: n})
+		for n := from; n <= to; n++ {
+			if err := pings.Publish(ctx, tx, pinged{N: n}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -213,17 +225,7 @@ func TestAFailingEventInABatchFailsAloneAndTheOthersAreHandledOnce(t *testing.T)
 	f := newFixture(t, messaging.RetryPolicy{})
 	f.poison.Store(7)
 	ctx := context.Background()
-	err := f.producer.Transact(ctx, func(tx *gorm.DB) error {
-		for n := 1; n <= 40; n++ {
-			if err := pings.Publish(ctx, tx, pinged{N: n}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.publishAll(t, ctx, 1, 40)
 	apptest.Eventually(t, 10*time.Second, "the poison event dead-lettered", func() bool {
 		dl, err := f.consumers.DeadLetters(ctx)
 		return err == nil && len(dl) == 1 && dl[0].Status == "dead"

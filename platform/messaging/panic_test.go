@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
 
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/messaging"
@@ -99,17 +98,7 @@ func TestAPanickingEventInABatchIsDeadAndTheOthersAreHandledOnce(t *testing.T) {
 	f := newFixture(t, messaging.RetryPolicy{MaxAttempts: 3, Backoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	f.panicOn.Store(7)
 	ctx := context.Background()
-	err := f.producer.Transact(ctx, func(tx *gorm.DB) error {
-		for n := 1; n <= 40; n++ {
-			if err := pings.Publish(ctx, tx, pinged{N: n}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.publishAll(t, ctx, 1, 40)
 	dl := deadLetter(t, f)
 	if dl.Attempts != 3 {
 		t.Fatalf("dead letter after %d attempts, want 3", dl.Attempts)
