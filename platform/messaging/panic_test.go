@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/messaging"
 )
