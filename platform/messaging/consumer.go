@@ -234,7 +234,10 @@ func (c *Consumers) deliver(msg *message.Message, h *handler) error {
 // withMetadata gives ctx the correlation id and trace context an event carries,
 // so the handler's logs and calls join the story that caused the event.
 func withMetadata(ctx context.Context, md map[string]string) context.Context {
-	ctx = correlation.With(ctx, md[correlation.MetadataKey])
+	// An event with no usable id (a producer outside the platform, say) gets
+	// one of its own, so that the handler's lines and what it publishes still
+	// share one; an oversized or forged id is never copied on.
+	ctx = correlation.With(ctx, correlation.OrNew(md[correlation.MetadataKey]))
 	return tracecontext.With(ctx, tracecontext.Continue(md[tracecontext.MetadataKey]))
 }
 
