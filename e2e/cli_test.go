@@ -17,7 +17,7 @@ import (
 )
 
 // TestModulesCommand: `uberservice modules` lists every module with its default
-// port, the gateways it uses (an optional one marked so) and the topics it
+// ports (public/internal), the gateways it uses (an optional one marked so) and the topics it
 // publishes and consumes, one item a line, in 80 columns.
 func TestModulesCommand(t *testing.T) {
 	t.Parallel()
@@ -32,8 +32,8 @@ func TestModulesCommand(t *testing.T) {
 	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
 	header := lines[0]
 	at := func(col string) int { return strings.Index(header, col) }
-	if at("MODULE") != 0 || at("PORT") < 0 || at("USES") < 0 || at("EVENTS") < 0 {
-		t.Fatalf("header %q, want MODULE PORT USES EVENTS", header)
+	if at("MODULE") != 0 || at("PORTS") < 0 || at("USES") < 0 || at("EVENTS") < 0 {
+		t.Fatalf("header %q, want MODULE PORTS USES EVENTS", header)
 	}
 	cell := func(line string, from, to int) string {
 		if from >= len(line) {
@@ -50,8 +50,8 @@ func TestModulesCommand(t *testing.T) {
 		if len(line) > 80 {
 			t.Errorf("line over 80 columns: %q", line)
 		}
-		if name := cell(line, 0, at("PORT")); name != "" {
-			m = &module{port: cell(line, at("PORT"), at("USES"))}
+		if name := cell(line, 0, at("PORTS")); name != "" {
+			m = &module{port: cell(line, at("PORTS"), at("USES"))}
 			rows[name] = m
 		}
 		if m == nil {
@@ -69,9 +69,9 @@ func TestModulesCommand(t *testing.T) {
 	accountTopics := []string{"accounts.account_created.v1", "accounts.funds_deposited.v1", "accounts.funds_withdrawn.v1",
 		"accounts.account_debited.v1", "accounts.account_credited.v1"}
 	wants := map[string]module{
-		"accounts": {port: "8081", publishes: accountTopics},
-		"im":       {port: "8082", uses: []string{"accounts"}, consumes: []string{"accounts.account_created.v1", "accounts.funds_deposited.v1"}},
-		"portal":   {port: "8080", uses: []string{"accounts", "im (optional)"}},
+		"accounts": {port: "8081/9081", publishes: accountTopics},
+		"im":       {port: "8082/9082", uses: []string{"accounts"}, consumes: []string{"accounts.account_created.v1", "accounts.funds_deposited.v1"}},
+		"portal":   {port: "8080/9080", uses: []string{"accounts", "im (optional)"}},
 	}
 	for name, w := range wants {
 		got, ok := rows[name]

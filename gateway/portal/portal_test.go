@@ -174,7 +174,7 @@ func TestPortalStartsWithoutIM(t *testing.T) {
 	accountsSys := apptest.Start(t, modules(), app.Config{Modules: []string{"accounts"}})
 	sys := apptest.Start(t, modules(), app.Config{
 		Modules: []string{"portal"},
-		Peers:   map[string]string{"accounts": accountsSys.URL("accounts")},
+		Peers:   map[string]string{"accounts": accountsSys.InternalURL("accounts")},
 	})
 	account := createAccount(t, accountsSys, map[string]any{"owner_name": "Olga Optional", "email": "olga@example.com"})
 	view := accountView(t, sys.URL("portal"), account["id"])
@@ -202,7 +202,7 @@ func startSplit(t *testing.T, imURL string, log *slog.Logger) (accountsSys, port
 	accountsSys = apptest.Start(t, modules(), app.Config{Modules: []string{"accounts"}})
 	portalSys = apptest.Start(t, modules(), app.Config{
 		Modules: []string{"portal"},
-		Peers:   map[string]string{"accounts": accountsSys.URL("accounts"), "im": imURL},
+		Peers:   map[string]string{"accounts": accountsSys.InternalURL("accounts"), "im": imURL},
 		Log:     log,
 	})
 	return accountsSys, portalSys

@@ -25,7 +25,7 @@ func TestBadInput(t *testing.T) {
 		withdrawals = api.account(acc.ID) + "/withdrawals"
 		unknown     = api.base + "/0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b6c7d"
 		malformed   = api.base + "/not-an-id"
-		debits      = sys.URL("accounts") + "/gateway/accounts/v1/debits"
+		debits      = sys.InternalURL("accounts") + "/gateway/accounts/v1/debits"
 		tooBig      = `{"amount":1,"pad":"` + strings.Repeat("x", 70<<10) + `"}`
 	)
 	openBody := func(owner, email, currency, referral string) string {
@@ -100,7 +100,7 @@ func TestBadInput(t *testing.T) {
 		{Name: "gateway debit with a right-to-left override in the reference", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\u202e"}`, acc.ID), Status: 422, Code: "validation_failed"},
 		{Name: "gateway debit with a blank reference", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"  "}`, acc.ID), Status: 422, Code: "validation_failed"},
 		{Name: "gateway debit in an unassigned currency", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"ZZZ","reference":"r"}`, acc.ID), Status: 422, Code: "validation_failed"},
-		{Name: "gateway credit with a NUL in the reference", Method: "POST", URL: sys.URL("accounts") + "/gateway/accounts/v1/credits", Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\u0000"}`, acc.ID), Status: 422, Code: "validation_failed"},
+		{Name: "gateway credit with a NUL in the reference", Method: "POST", URL: sys.InternalURL("accounts") + "/gateway/accounts/v1/credits", Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\u0000"}`, acc.ID), Status: 422, Code: "validation_failed"},
 		{Name: "gateway debit beyond the balance", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1001,"currency":"USD","reference":"r"}`, acc.ID), Status: 409, Code: "insufficient_funds"},
 	}
 

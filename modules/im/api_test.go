@@ -118,7 +118,11 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := apptest.Do(t, c.method, w.im(c.path), c.body, c.headers...).ExpectProblem(t, c.status, c.code)
+			url := w.im(c.path)
+			if strings.HasPrefix(c.path, "/gateway/") {
+				url = w.InternalURL("im") + c.path
+			}
+			p := apptest.Do(t, c.method, url, c.body, c.headers...).ExpectProblem(t, c.status, c.code)
 			if c.field == "" {
 				return
 			}

@@ -25,7 +25,7 @@ func TestDepositOvertakingAccountCreatedStillPaysOnce(t *testing.T) {
 	// publishes, in the order the test chooses.
 	acc := apptest.Start(t, []app.Module{accounts.Module()}, app.Config{})
 	w := world{apptest.Start(t, []app.Module{im.Module()}, app.Config{
-		Peers: map[string]string{"accounts": acc.URL("accounts")},
+		Peers: map[string]string{"accounts": acc.InternalURL("accounts")},
 	})}
 	ada := w.newManager(t, "Ada Manager", 150)
 	account := world{acc}.openAccount(t, "Bob Owner", "bob@owners.example", ada.ReferralCode)

@@ -23,11 +23,11 @@ func TestRecoveryBacksOff(t *testing.T) {
 	t.Parallel()
 	db := apptest.FreshDatabase(t)
 	accounts := apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db})
-	addr := accounts.Addr(accountsgw.Name)
+	addr, internal := accounts.Addr(accountsgw.Name), accounts.InternalAddr(accountsgw.Name)
 	shop := apptest.Start(t, all(), app.Config{
 		Modules:     []string{"warehouse", ordersgw.Name},
 		DatabaseURL: db,
-		Peers:       map[string]string{accountsgw.Name: "http://" + addr},
+		Peers:       map[string]string{accountsgw.Name: "http://" + internal},
 	})
 	w := world{System: shop, accountsURL: "http://" + addr}
 	sku := w.newProduct(t, 700, "USD", 10)
@@ -93,7 +93,8 @@ func TestRecoveryBacksOff(t *testing.T) {
 	}
 
 	apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db,
-		Listen: map[string]string{accountsgw.Name: addr}})
+		Listen:         map[string]string{accountsgw.Name: addr},
+		InternalListen: map[string]string{accountsgw.Name: internal}})
 	w.awaitStatus(t, o.ID, ordersgw.StatusPaid, recoveryTimeout)
 	w.wantCharged(t, account, o.ID, 1400)
 	w.wantStock(t, sku, 10, 2)
@@ -107,7 +108,7 @@ func TestRecoveryBacksOff(t *testing.T) {
 func opsCount(t testing.TB, w world, name string) int64 {
 	t.Helper()
 	var counts map[string]map[string]int64
-	apptest.Do(t, http.MethodGet, w.orders("/ops/counts"), nil).Expect(t, http.StatusOK).Decode(t, &counts)
+	apptest.Do(t, http.MethodGet, w.InternalURL(ordersgw.Name)+"/ops/counts", nil).Expect(t, http.StatusOK).Decode(t, &counts)
 	got, ok := counts[ordersgw.Name][name]
 	if !ok {
 		t.Fatalf("GET /ops/counts = %v, without %s", counts, name)

@@ -29,7 +29,7 @@ func TestBadInput(t *testing.T) {
 		orders     = w.orders("/v1/orders")
 		unknown    = w.orders("/v1/orders/0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b6c7d")
 		malformed  = w.orders("/v1/orders/not-an-id")
-		gatewayGet = w.orders("/gateway/orders/v1/orders/")
+		gatewayGet = w.InternalURL(ordersgw.Name) + "/gateway/orders/v1/orders/"
 		tooBig     = `{"account_id":"` + account.String() + `","lines":[],"pad":"` + strings.Repeat("x", 70<<10) + `"}`
 	)
 	body := func(account, lines string) string { return fmt.Sprintf(`{"account_id":%s,"lines":%s}`, account, lines) }

@@ -145,17 +145,18 @@ func TestAccountsOutage(t *testing.T) {
 	t.Parallel()
 	db := apptest.FreshDatabase(t)
 	accounts := apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db})
-	addr := accounts.Addr(accountsgw.Name)
+	addr, internal := accounts.Addr(accountsgw.Name), accounts.InternalAddr(accountsgw.Name)
 	shop := apptest.Start(t, all(), app.Config{
 		Modules:     []string{"warehouse", ordersgw.Name},
 		DatabaseURL: db,
-		Peers:       map[string]string{accountsgw.Name: "http://" + addr},
+		Peers:       map[string]string{accountsgw.Name: "http://" + internal},
 	})
 	w := world{System: shop, accountsURL: "http://" + addr}
 	restartAccounts := func() *apptest.System {
 		t.Helper()
 		return apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db,
-			Listen: map[string]string{accountsgw.Name: addr}})
+			Listen:         map[string]string{accountsgw.Name: addr},
+			InternalListen: map[string]string{accountsgw.Name: internal}})
 	}
 
 	sku := w.newProduct(t, 700, "USD", 10)

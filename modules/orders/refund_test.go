@@ -102,12 +102,12 @@ func TestRefundRefusedInRecovery(t *testing.T) {
 	t.Parallel()
 	db := apptest.FreshDatabase(t)
 	accounts := apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db})
-	addr := accounts.Addr(accountsgw.Name)
+	addr, internal := accounts.Addr(accountsgw.Name), accounts.InternalAddr(accountsgw.Name)
 	logs := &recorder{}
 	shop := apptest.Start(t, all(), app.Config{
 		Modules:     []string{"warehouse", ordersgw.Name},
 		DatabaseURL: db,
-		Peers:       map[string]string{accountsgw.Name: "http://" + addr},
+		Peers:       map[string]string{accountsgw.Name: "http://" + internal},
 		Log:         logs.logger(t),
 	})
 	w := world{System: shop, accountsURL: "http://" + addr}
@@ -131,7 +131,8 @@ func TestRefundRefusedInRecovery(t *testing.T) {
 	}
 	w.wantStock(t, sku, 10, 0)
 	apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db,
-		Listen: map[string]string{accountsgw.Name: addr}})
+		Listen:         map[string]string{accountsgw.Name: addr},
+		InternalListen: map[string]string{accountsgw.Name: internal}})
 
 	got := w.awaitStatus(t, o.ID, ordersgw.StatusRefundFailed, recoveryTimeout)
 	wantRefundFailed(t, got, ordersgw.RefundReferenceConflict)

@@ -29,7 +29,7 @@ func TestBadInput(t *testing.T) {
 		products     = w.url("/v1/products")
 		stock        = w.url("/v1/products/" + sku + "/stock")
 		shipments    = w.url("/v1/shipments")
-		reservations = w.url("/gateway/warehouse/v1/reservations")
+		reservations = w.InternalURL(gateway.Name) + "/gateway/warehouse/v1/reservations"
 		unknownID    = "0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b6c7d"
 		tooBig       = `{"quantity":1,"pad":"` + strings.Repeat("x", 70<<10) + `"}`
 	)

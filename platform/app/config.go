@@ -12,13 +12,16 @@ import (
 
 // Config says which modules to start and how.
 type Config struct {
-	Modules     []string          // names of the modules to start; empty means all
-	Listen      map[string]string // module -> listen address; default ":<Port>"
-	DatabaseURL string            // shared by every module unless overridden
-	ModuleURLs  map[string]string // module -> its own database URL
-	Peers       map[string]string // module -> base URL of a peer running elsewhere
-	Migrate     bool              // apply migrations at start-up
-	Mail        mail.Sender       // nil: a Recorder
+	Modules []string          // names of the modules to start; empty means all
+	Listen  map[string]string // module -> listen address; default ":<Port>"
+	// InternalListen is module -> the address of its internal API; default
+	// ":<InternalPort>".
+	InternalListen map[string]string
+	DatabaseURL    string            // shared by every module unless overridden
+	ModuleURLs     map[string]string // module -> its own database URL
+	Peers          map[string]string // module -> base URL of a peer running elsewhere
+	Migrate        bool              // apply migrations at start-up
+	Mail           mail.Sender       // nil: a Recorder
 	// BusURL names the bus to open (see messaging.Open): "" or "gochannel" is
 	// in-process, and start-up refuses any configuration whose events would
 	// have to leave the process on it.

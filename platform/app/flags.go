@@ -18,6 +18,7 @@ import (
 type flags struct {
 	modules   string
 	listen    multiFlag
+	internal  multiFlag
 	databases databaseFlag
 	bus       string
 	busNS     string
@@ -52,9 +53,11 @@ func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.Fla
 	fs.StringVar(&f.busNS, "bus-namespace", os.Getenv("UBERSERVICE_BUS_NAMESPACE"), "prefix for every topic and consumer group, so that several deployments can share one broker (env UBERSERVICE_BUS_NAMESPACE)")
 	if serving {
 		f.listen = envList("UBERSERVICE_LISTEN")
-		fs.Var(&f.listen, "listen", "MODULE=ADDR, repeatable (env UBERSERVICE_LISTEN, comma-separated; default each module's port)")
+		fs.Var(&f.listen, "listen", "MODULE=ADDR of a module's public API, repeatable (env UBERSERVICE_LISTEN, comma-separated; default each module's port)")
+		f.internal = envList("UBERSERVICE_INTERNAL_LISTEN")
+		fs.Var(&f.internal, "internal-listen", "MODULE=ADDR of a module's internal API (its gateway and ops routes), repeatable (env UBERSERVICE_INTERNAL_LISTEN, comma-separated; default each module's internal port)")
 		f.peers = envList("UBERSERVICE_PEERS")
-		fs.Var(&f.peers, "peer", "MODULE=URL of a module running elsewhere, repeatable (env UBERSERVICE_PEERS, comma-separated)")
+		fs.Var(&f.peers, "peer", "MODULE=URL of the internal API of a module running elsewhere, repeatable (env UBERSERVICE_PEERS, comma-separated)")
 		fs.StringVar(&f.mailURL, "mail-url", os.Getenv("UBERSERVICE_MAIL_URL"), "smtp://user:pass@host:port?from=ADDR, or log to record emails without sending (env UBERSERVICE_MAIL_URL; default log)")
 		fs.BoolVar(&f.noMigrate, "no-migrate", os.Getenv("UBERSERVICE_NO_MIGRATE") == "true", "do not apply migrations at start-up (env UBERSERVICE_NO_MIGRATE=true)")
 		fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "bound on a graceful stop")
@@ -86,6 +89,9 @@ func (f *flags) config(modules []Module, stderr io.Writer) (Config, *slog.Logger
 		names[m.Name] = true
 	}
 	if cfg.Listen, err = f.listen.pairs("--listen", names); err != nil {
+		return cfg, log, err
+	}
+	if cfg.InternalListen, err = f.internal.pairs("--internal-listen", names); err != nil {
 		return cfg, log, err
 	}
 	if cfg.Peers, err = f.peers.pairs("--peer", names); err != nil {

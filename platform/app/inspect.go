@@ -27,7 +27,7 @@ type Inspection struct {
 func Inspect(ctx context.Context, m Module) (Inspection, error) {
 	s := &System{cfg: Config{Log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler),
 		local: map[string]any{}, inspecting: true}
-	env := &Env{Module: m, Log: s.log, HTTP: web.New(m.Name, s.log), sys: s}
+	env := &Env{Module: m, Log: s.log, HTTP: web.New(m.Name, s.log), Internal: web.New(m.Name, s.log), sys: s}
 	if m.Migrations != nil {
 		env.Events = messaging.NewConsumers(m.Name, nil, messaging.RetryPolicy{}, s.log)
 		env.Outbox = messaging.NewOutbox(m.Name, m.Publishes)

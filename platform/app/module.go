@@ -30,8 +30,12 @@ type Module struct {
 	// Name is the module's name, its schema and the name of the gateway it
 	// provides, if any.
 	Name string
-	// Port is the default listen port.
+	// Port is the default port of the module's public API.
 	Port int
+	// InternalPort is the default port of the module's internal API: its
+	// gateway's server binding and the ops routes, for other modules and
+	// operators, never for the public. 0 means Port+1000.
+	InternalPort int
 	// Migrations are the module's own SQL migrations; nil for a module that keeps
 	// no data (it then gets no database at all).
 	Migrations fs.FS
@@ -89,6 +93,14 @@ func Topics(events ...messaging.Event) []string {
 	return out
 }
 
+// internalPort is m's default internal port.
+func (m Module) internalPort() int {
+	if m.InternalPort != 0 {
+		return m.InternalPort
+	}
+	return m.Port + 1000
+}
+
 // uses returns m's declaration of gateway, if it declares one.
 func (m Module) uses(gateway string) (Dependency, bool) {
 	i := slices.IndexFunc(m.Uses, func(d Dependency) bool { return d.Gateway == gateway })
@@ -103,7 +115,11 @@ type Env struct {
 	Module Module
 	Log    *slog.Logger
 	DB     *database.DB         // nil when Migrations is nil
-	HTTP   *echo.Echo           // the module's own server
+	HTTP   *echo.Echo           // the module's public API, on its port
+	// Internal is the module's internal API, on its internal port: its
+	// gateway's binding (Provide mounts it) and the ops routes. Only other
+	// modules and operators reach it.
+	Internal *echo.Echo
 	Events *messaging.Consumers // nil when Migrations is nil
 	// Outbox publishes the module's events in its transactions, the topics
 	// of Module.Publishes only; nil when Migrations is nil.
@@ -122,11 +138,11 @@ func (e *Env) Background(run func(ctx context.Context)) {
 }
 
 // Provide registers impl as env's module's implementation of g, for modules
-// in this process, and mounts g's server binding on the module's server, for
-// modules elsewhere.
+// in this process, and mounts g's server binding on the module's internal
+// server, for modules elsewhere: never on its public one.
 func Provide[T any](env *Env, g contract.Gateway[T], impl T) {
 	env.sys.provide(g.Name(), impl)
-	g.Mount(env.HTTP, impl)
+	g.Mount(env.Internal, impl)
 }
 
 // Resolve returns g as env's module reaches it: the local implementation when

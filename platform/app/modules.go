@@ -23,6 +23,9 @@ type Catalogue struct {
 type ModuleInfo struct {
 	Name string `json:"name"`
 	Port int    `json:"port"`
+	// InternalPort serves the module's gateway and ops routes, for other
+	// modules and operators: what a peer's URL names.
+	InternalPort int `json:"internal_port"`
 	// Database says whether the module keeps data: it then has a schema and
 	// migrations, and consumes through its inbox.
 	Database  bool      `json:"database"`
@@ -44,7 +47,7 @@ func catalogue(modules []Module) Catalogue {
 	c := Catalogue{Modules: []ModuleInfo{}}
 	for _, m := range modules {
 		info := ModuleInfo{
-			Name: m.Name, Port: m.Port, Database: m.Migrations != nil, Uses: []UseInfo{},
+			Name: m.Name, Port: m.Port, InternalPort: m.internalPort(), Database: m.Migrations != nil, Uses: []UseInfo{},
 			Publishes: append([]string{}, m.Publishes...), Consumes: append([]string{}, m.Consumes...),
 		}
 		for _, u := range m.Uses {
@@ -74,12 +77,13 @@ func listCommand(args []string, modules []Module, stdout, stderr io.Writer) erro
 	return writeTable(stdout, c)
 }
 
-// writeTable prints c for people, in 80 columns: a module's lists go one item
-// a line, its events each marked with which way they go.
+// writeTable prints c for people, in 80 columns: a module's ports as
+// public/internal, its lists one item a line, its events each marked with
+// which way they go.
 func writeTable(out io.Writer, c Catalogue) error {
 	var table bytes.Buffer
 	w := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "MODULE\tPORT\tUSES\tEVENTS")
+	fmt.Fprintln(w, "MODULE\tPORTS\tUSES\tEVENTS")
 	for _, m := range c.Modules {
 		var uses, events []string
 		for _, u := range m.Uses {
@@ -97,7 +101,7 @@ func writeTable(out io.Writer, c Catalogue) error {
 		for i := range max(1, len(uses), len(events)) {
 			name, port := "", ""
 			if i == 0 {
-				name, port = m.Name, strconv.Itoa(m.Port)
+				name, port = m.Name, strconv.Itoa(m.Port)+"/"+strconv.Itoa(m.InternalPort)
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, port, line(uses, i), line(events, i))
 		}

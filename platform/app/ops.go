@@ -15,21 +15,25 @@ import (
 	"github.com/uberservice/uberservice/platform/web"
 )
 
-// mountOps adds what an operator asks of every module: /healthz and /readyz,
-// and, for a module that consumes, its dead letters to list and replay.
+// mountOps adds what an operator asks of every module: /healthz and /readyz on
+// both its servers (the orchestrator probes the public one, a peer may ask
+// the internal one), and, for a module that consumes, its dead letters to
+// list and replay, on the internal server only.
 func mountOps(env *Env) {
-	web.MountHealth(env.HTTP, func() []web.Check { return readiness(env) })
+	ready := func() []web.Check { return readiness(env) }
+	web.MountHealth(env.HTTP, ready)
+	web.MountHealth(env.Internal, ready)
 	if env.Events == nil {
 		return
 	}
-	env.HTTP.GET("/ops/dead-letters", func(c echo.Context) error {
+	env.Internal.GET("/ops/dead-letters", func(c echo.Context) error {
 		items, err := env.Events.DeadLetters(c.Request().Context())
 		if err != nil {
 			return err
 		}
 		return web.List(c, items)
 	})
-	env.HTTP.POST("/ops/dead-letters/:id/replay", func(c echo.Context) error {
+	env.Internal.POST("/ops/dead-letters/:id/replay", func(c echo.Context) error {
 		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 		if err != nil {
 			return problem.ErrNotFound.WithDetail("no dead letter %q", c.Param("id"))
@@ -44,7 +48,7 @@ func mountOps(env *Env) {
 	})
 }
 
-// OpsCounts serves GET /ops/counts on the module's server: the counts report
+// OpsCounts serves GET /ops/counts on the module's internal server: the counts report
 // returns, by name, under the module's name ({"orders": {"refund_failed": 1}}).
 // They are for the states that wait for an operator, which a log line said
 // once and nothing keeps in view: an alert or an operator's look finds them
@@ -52,7 +56,7 @@ func mountOps(env *Env) {
 // at most once; a module that does not has no such route.
 func (e *Env) OpsCounts(report func(ctx context.Context) (map[string]int64, error)) {
 	name := e.Module.Name
-	e.HTTP.GET("/ops/counts", func(c echo.Context) error {
+	e.Internal.GET("/ops/counts", func(c echo.Context) error {
 		counts, err := report(c.Request().Context())
 		if err != nil {
 			return fmt.Errorf("app: module %s: ops counts: %w", name, err)

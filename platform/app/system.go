@@ -41,7 +41,13 @@ type System struct {
 }
 
 type running struct {
-	env      *Env
+	env *Env
+	// public serves env.HTTP, internal env.Internal.
+	public, internal endpoint
+}
+
+// endpoint is one of a module's two servers.
+type endpoint struct {
 	listener net.Listener
 	server   *http.Server
 }
@@ -132,25 +138,35 @@ func (s *System) run(ctx context.Context, phases ...phase) error {
 // onStop registers how to undo what a phase did.
 func (s *System) onStop(f func(ctx context.Context) error) { s.undo = append(s.undo, f) }
 
-// listen binds every module's port.
+// listen binds every module's two ports: public and internal.
 func (s *System) listen(context.Context) error {
 	for _, r := range s.modules {
 		m := r.env.Module
-		addr := s.cfg.Listen[m.Name]
-		if addr == "" {
-			addr = ":" + strconv.Itoa(m.Port)
-		}
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("module %s cannot listen on %s: %w", m.Name, addr, err)
-		}
-		r.listener = ln
-		s.onStop(func(context.Context) error {
-			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("module %s: close listener: %w", m.Name, err)
+		for _, l := range []struct {
+			e    *endpoint
+			addr string
+			port int
+			flag string
+		}{
+			{&r.public, s.cfg.Listen[m.Name], m.Port, "--listen"},
+			{&r.internal, s.cfg.InternalListen[m.Name], m.internalPort(), "--internal-listen"},
+		} {
+			addr := l.addr
+			if addr == "" {
+				addr = ":" + strconv.Itoa(l.port)
 			}
-			return nil
-		})
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("module %s cannot listen on %s (%s): %w", m.Name, addr, l.flag, err)
+			}
+			l.e.listener = ln
+			s.onStop(func(context.Context) error {
+				if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+					return fmt.Errorf("module %s: close listener: %w", m.Name, err)
+				}
+				return nil
+			})
+		}
 	}
 	return nil
 }
@@ -183,9 +199,11 @@ func (s *System) initModules(ctx context.Context) error {
 	for _, r := range s.modules {
 		env, m := r.env, r.env.Module
 		env.HTTP = web.New(m.Name, env.Log)
+		env.Internal = web.New(m.Name, env.Log.With("api", "internal"))
 		// Here rather than in web, which the gateways' bindings import: the
 		// key's rule lives with the store, and that is no gateway's business.
 		env.HTTP.Use(idempotency.CheckKeys)
+		env.Internal.Use(idempotency.CheckKeys)
 		if env.DB != nil {
 			env.Events = messaging.NewConsumers(m.Name, env.DB, s.cfg.Retry, env.Log)
 			env.Outbox = messaging.NewOutbox(m.Name, m.Publishes)
@@ -308,27 +326,33 @@ func (s *System) goWorker(f func()) {
 	go func() { defer s.workers.Done(); f() }()
 }
 
-// serve serves every module's HTTP server. Stopped, the servers stop
+// serve serves every module's two HTTP servers. Stopped, the servers stop
 // accepting and finish the requests in flight, all at once.
 func (s *System) serve(context.Context) error {
 	for _, r := range s.modules {
-		r.server = web.NewServer(r.env.HTTP)
-		go func() {
-			if err := r.server.Serve(r.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				r.env.Log.Error("server stopped", "error", err)
-			}
-		}()
-		r.env.Log.Info("module started", "addr", r.listener.Addr().String(), "bus", s.bus.Name())
+		r.public.server = web.NewServer(r.env.HTTP)
+		r.internal.server = web.NewServer(r.env.Internal)
+		for _, e := range []endpoint{r.public, r.internal} {
+			go func() {
+				if err := e.server.Serve(e.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					r.env.Log.Error("server stopped", "error", err, "addr", e.listener.Addr().String())
+				}
+			}()
+		}
+		r.env.Log.Info("module started", "addr", r.public.listener.Addr().String(),
+			"internal_addr", r.internal.listener.Addr().String(), "bus", s.bus.Name())
 	}
 	s.onStop(func(ctx context.Context) error {
-		errs := make([]error, len(s.modules))
+		errs := make([]error, 2*len(s.modules))
 		var wg sync.WaitGroup
 		for i, r := range s.modules {
-			wg.Go(func() {
-				if err := r.server.Shutdown(ctx); err != nil {
-					errs[i] = fmt.Errorf("module %s: http shutdown: %w", r.env.Module.Name, err)
-				}
-			})
+			for j, e := range []endpoint{r.public, r.internal} {
+				wg.Go(func() {
+					if err := e.server.Shutdown(ctx); err != nil {
+						errs[2*i+j] = fmt.Errorf("module %s: http shutdown: %w", r.env.Module.Name, err)
+					}
+				})
+			}
 		}
 		wg.Wait()
 		return errors.Join(errs...)
@@ -351,11 +375,22 @@ func (s *System) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Addr returns the address module listens on, or "" when it is not running here.
+// Addr returns the address of module's public API, or "" when it is not
+// running here.
 func (s *System) Addr(module string) string {
+	return s.addr(module, func(r *running) endpoint { return r.public })
+}
+
+// InternalAddr returns the address of module's internal API (its gateway and
+// ops routes), or "" when it is not running here.
+func (s *System) InternalAddr(module string) string {
+	return s.addr(module, func(r *running) endpoint { return r.internal })
+}
+
+func (s *System) addr(module string, which func(*running) endpoint) string {
 	for _, r := range s.modules {
-		if r.env.Module.Name == module && r.listener != nil {
-			return r.listener.Addr().String()
+		if e := which(r); r.env.Module.Name == module && e.listener != nil {
+			return e.listener.Addr().String()
 		}
 	}
 	return ""

@@ -114,12 +114,14 @@ func Start(t testing.TB, all []app.Module, cfg app.Config) *System {
 	if cfg.Retry == (messaging.RetryPolicy{}) {
 		cfg.Retry = messaging.RetryPolicy{MaxAttempts: 3, Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
 	}
-	if cfg.Listen == nil {
-		cfg.Listen = map[string]string{}
-	}
-	for _, m := range all {
-		if _, ok := cfg.Listen[m.Name]; !ok {
-			cfg.Listen[m.Name] = "127.0.0.1:0"
+	for _, listen := range []*map[string]string{&cfg.Listen, &cfg.InternalListen} {
+		if *listen == nil {
+			*listen = map[string]string{}
+		}
+		for _, m := range all {
+			if _, ok := (*listen)[m.Name]; !ok {
+				(*listen)[m.Name] = "127.0.0.1:0"
+			}
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -136,8 +138,12 @@ func Start(t testing.TB, all []app.Module, cfg app.Config) *System {
 	return &System{System: sys, Mail: rec, DB: cfg.DatabaseURL}
 }
 
-// URL is the base URL of module in s.
+// URL is the base URL of module's public API in s.
 func (s *System) URL(module string) string { return "http://" + s.Addr(module) }
+
+// InternalURL is the base URL of module's internal API in s: its gateway and
+// ops routes, what another process's --peer names.
+func (s *System) InternalURL(module string) string { return "http://" + s.InternalAddr(module) }
 
 // Logger returns a logger that writes to the test's log, at warning level
 // unless UBERSERVICE_TEST_LOG=debug.

@@ -92,7 +92,7 @@ func (s *System) DeadLetters(t testing.TB, module string) []DeadLetter {
 	var list struct {
 		Items []DeadLetter `json:"items"`
 	}
-	r := Do(t, http.MethodGet, s.URL(module)+"/ops/dead-letters", nil).Expect(t, http.StatusOK)
+	r := Do(t, http.MethodGet, s.InternalURL(module)+"/ops/dead-letters", nil).Expect(t, http.StatusOK)
 	r.Decode(t, &list)
 	if list.Items == nil {
 		t.Fatalf("apptest: dead letters of %s: items is not a list: %s", module, r.Body)
