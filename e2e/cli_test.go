@@ -170,6 +170,7 @@ func TestPortInUse(t *testing.T) {
 	db := apptest.FreshDatabase(t)
 	code, _, stderr := runToExit(t, 25*time.Second, "run", "--modules", "accounts,im,portal",
 		"--listen", "accounts="+others[0], "--listen", "im="+busy, "--listen", "portal="+others[1],
+		"--internal-listen", "accounts=127.0.0.1:0,im=127.0.0.1:0,portal=127.0.0.1:0",
 		"--database-url", db, "--log-format", "json")
 	if code <= 0 {
 		t.Fatalf("exit code %d, want a failure (> 0); stderr:\n%s", code, stderr)

@@ -19,9 +19,10 @@ func TestPortalAcrossProcesses(t *testing.T) {
 	acc, im := core.URL("accounts"), core.URL("im")
 	dead := fmt.Sprintf("http://127.0.0.1:%d", freePorts(t, 1)[0]) // nobody listens there
 
-	up := startPortal(t, db, "accounts="+acc, "im="+im)
-	noIM := startPortal(t, db, "accounts="+acc, "im="+dead)
-	noAccounts := startPortal(t, db, "accounts="+dead, "im="+im)
+	accPeer, imPeer := core.InternalURL("accounts"), core.InternalURL("im") // peers name the internal API
+	up := startPortal(t, db, "accounts="+accPeer, "im="+imPeer)
+	noIM := startPortal(t, db, "accounts="+accPeer, "im="+dead)
+	noAccounts := startPortal(t, db, "accounts="+dead, "im="+imPeer)
 
 	code := "PEER-" + randomHex(4)
 	var mgr manager

@@ -48,7 +48,7 @@ func TestMigrateProvisionsGroupsSoEarlyEventsWaitForAModuleThatNeverRan(t *testi
 
 	// The manager is im's data; it is made by an im that runs on another bus
 	// (Postgres, in this database) and so never touches the NATS namespace.
-	setup := startOne(t, "postgres", []string{"im"}, config(db, "--no-migrate", "--peer", "accounts="+acc))
+	setup := startOne(t, "postgres", []string{"im"}, config(db, "--no-migrate", "--peer", "accounts="+accounts.InternalURL("accounts")))
 	code := "EARLY-" + randomHex(4)
 	var mgr manager
 	expectJSON(t, apptest.Do(t, http.MethodPost, setup.URL("im")+"/v1/managers", map[string]any{
@@ -85,7 +85,7 @@ func TestMigrateProvisionsGroupsSoEarlyEventsWaitForAModuleThatNeverRan(t *testi
 	}
 
 	// im starts for the first time on this bus and gets both.
-	inNS = config(db, "--no-migrate", "--peer", "accounts="+acc)
+	inNS = config(db, "--no-migrate", "--peer", "accounts="+accounts.InternalURL("accounts"))
 	inNS.Namespace = ns
 	im := startOne(t, bus, []string{"im"}, inNS)
 	cs := waitCommissions(t, im.URL("im"), mgr.ID, 1)

@@ -27,7 +27,8 @@ func topologies() []cluster.Topology {
 // system is a running uberservice as the suites see it: the base URL of each
 // module, and the log of the process(es) that ran a module.
 type system interface {
-	URL(module string) string
+	URL(module string) string         // the public API
+	InternalURL(module string) string // the gateway and ops routes
 	Logs(module string) string
 }
 
@@ -100,13 +101,15 @@ func restart(t testing.TB, c *cluster.Cluster, module string) {
 
 // everyModuleSuite holds every module of the binary, those no suite above
 // names included, to what an operator expects after the suites: it is alive
-// and ready, and no event it consumed ended as a dead letter. The suites feed
+// and ready on both its ports, its ops routes are on the internal one alone,
+// and no event it consumed ended as a dead letter. The suites feed
 // no poison message to a running system: every event they cause is one a
 // module must handle.
 func everyModuleSuite(t *testing.T, sys system) {
 	for _, m := range catalogue.Modules {
 		for _, path := range []string{"/healthz", "/readyz"} {
 			apptest.Do(t, http.MethodGet, sys.URL(m.Name)+path, nil).Expect(t, http.StatusOK)
+			apptest.Do(t, http.MethodGet, sys.InternalURL(m.Name)+path, nil).Expect(t, http.StatusOK)
 		}
 		if !m.Database {
 			continue
@@ -114,7 +117,8 @@ func everyModuleSuite(t *testing.T, sys system) {
 		var dead struct {
 			Items []json.RawMessage `json:"items"`
 		}
-		apptest.Do(t, http.MethodGet, sys.URL(m.Name)+"/ops/dead-letters", nil).Expect(t, http.StatusOK).Decode(t, &dead)
+		apptest.Do(t, http.MethodGet, sys.URL(m.Name)+"/ops/dead-letters", nil).ExpectProblem(t, http.StatusNotFound, "not_found")
+		apptest.Do(t, http.MethodGet, sys.InternalURL(m.Name)+"/ops/dead-letters", nil).Expect(t, http.StatusOK).Decode(t, &dead)
 		if dead.Items == nil || len(dead.Items) != 0 {
 			t.Errorf("module %s has dead letters after the suites: %s", m.Name, dead.Items)
 		}

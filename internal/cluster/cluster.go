@@ -160,7 +160,8 @@ type Cluster struct {
 	dropNS    bool
 	logDir    string
 	ownLogDir bool
-	addrs     map[string]string // module -> 127.0.0.1:port
+	addrs     map[string]string // module -> 127.0.0.1:port of its public API
+	internal  map[string]string // module -> 127.0.0.1:port of its internal API
 	procs     []*Process
 
 	closeOnce sync.Once
@@ -245,7 +246,7 @@ func Start(ctx context.Context, topo Topology, cfg Config) (_ *Cluster, err erro
 		return nil, fmt.Errorf("cluster: log folder: %w", err)
 	}
 	for attempt := 1; ; attempt++ {
-		ports, err := FreePorts(len(seen))
+		ports, err := FreePorts(2 * len(seen))
 		if err != nil {
 			return nil, err
 		}
@@ -272,17 +273,19 @@ func Start(ctx context.Context, topo Topology, cfg Config) (_ *Cluster, err erro
 	}
 }
 
-// plan gives every module a port and builds each process's arguments.
+// plan gives every module its two ports, public and internal, and builds
+// each process's arguments.
 func (c *Cluster) plan(ports []int) {
-	c.addrs = map[string]string{}
+	c.addrs, c.internal = map[string]string{}, map[string]string{}
 	for i, m := range c.topo.Modules() {
-		c.addrs[m] = fmt.Sprintf("127.0.0.1:%d", ports[i])
+		c.addrs[m] = fmt.Sprintf("127.0.0.1:%d", ports[2*i])
+		c.internal[m] = fmt.Sprintf("127.0.0.1:%d", ports[2*i+1])
 	}
 	c.procs = nil
 	for _, mods := range c.topo.Processes {
 		args := []string{"run", "--modules", strings.Join(mods, ",")}
 		for _, m := range mods {
-			args = append(args, "--listen", m+"="+c.addrs[m])
+			args = append(args, "--listen", m+"="+c.addrs[m], "--internal-listen", m+"="+c.internal[m])
 		}
 		var peers []string
 		for _, m := range mods {
@@ -296,7 +299,7 @@ func (c *Cluster) plan(ports []int) {
 		}
 		slices.Sort(peers)
 		for _, dep := range peers {
-			args = append(args, "--peer", dep+"=http://"+c.addrs[dep])
+			args = append(args, "--peer", dep+"=http://"+c.internal[dep])
 		}
 		args = append(args, "--database-url", c.db, "--bus", c.topo.Bus, "--log-format", "json")
 		if c.ns != "" {
@@ -341,7 +344,7 @@ func (c *Cluster) addrsOf(p *Process) map[string]string {
 // Topology is the topology the cluster runs.
 func (c *Cluster) Topology() Topology { return c.topo }
 
-// URL is the base URL of module, e.g. http://127.0.0.1:41234; "" when the
+// URL is the base URL of module's public API, e.g. http://127.0.0.1:41234; "" when the
 // topology does not deploy it.
 func (c *Cluster) URL(module string) string {
 	if addr, ok := c.addrs[module]; ok {
@@ -350,8 +353,17 @@ func (c *Cluster) URL(module string) string {
 	return ""
 }
 
-// Addr is the host:port module listens on.
+// Addr is the host:port of module's public API.
 func (c *Cluster) Addr(module string) string { return c.addrs[module] }
+
+// InternalURL is the base URL of module's internal API (its gateway and ops
+// routes); "" when the topology does not deploy it.
+func (c *Cluster) InternalURL(module string) string {
+	if addr, ok := c.internal[module]; ok {
+		return "http://" + addr
+	}
+	return ""
+}
 
 // DatabaseURL is the database the modules share.
 func (c *Cluster) DatabaseURL() string { return c.db }

@@ -85,20 +85,21 @@ func TestPlan(t *testing.T) {
 		topo:      Topology{Bus: "nats://x:4222", Processes: [][]string{{"accounts", "im"}, {"portal"}}},
 		catalogue: cat, db: "postgres://db", ns: "ns-1",
 	}
-	c.plan([]int{1001, 1002, 1003})
+	c.plan([]int{1001, 2001, 1002, 2002, 1003, 2003})
 	want := [][]string{
-		{"run", "--modules", "accounts,im", "--listen", "accounts=127.0.0.1:1001", "--listen", "im=127.0.0.1:1002",
+		{"run", "--modules", "accounts,im", "--listen", "accounts=127.0.0.1:1001", "--internal-listen", "accounts=127.0.0.1:2001",
+			"--listen", "im=127.0.0.1:1002", "--internal-listen", "im=127.0.0.1:2002",
 			"--database-url", "postgres://db", "--bus", "nats://x:4222", "--log-format", "json", "--bus-namespace", "ns-1", "--log-level", "warn"},
-		{"run", "--modules", "portal", "--listen", "portal=127.0.0.1:1003", "--peer", "accounts=http://127.0.0.1:1001",
-			"--peer", "im=http://127.0.0.1:1002", "--database-url", "postgres://db", "--bus", "nats://x:4222", "--log-format", "json",
-			"--bus-namespace", "ns-1", "--log-level", "warn"},
+		{"run", "--modules", "portal", "--listen", "portal=127.0.0.1:1003", "--internal-listen", "portal=127.0.0.1:2003",
+			"--peer", "accounts=http://127.0.0.1:2001", "--peer", "im=http://127.0.0.1:2002",
+			"--database-url", "postgres://db", "--bus", "nats://x:4222", "--log-format", "json", "--bus-namespace", "ns-1", "--log-level", "warn"},
 	}
 	for i, p := range c.Processes() {
 		if !slices.Equal(p.Args, want[i]) {
 			t.Errorf("process %d args\n got %q\nwant %q", i, p.Args, want[i])
 		}
 	}
-	if c.URL("im") != "http://127.0.0.1:1002" || c.URL("orders") != "" || c.Process("portal").Name() != "portal" || !c.Alone("portal") || c.Alone("im") {
+	if c.URL("im") != "http://127.0.0.1:1002" || c.InternalURL("im") != "http://127.0.0.1:2002" || c.URL("orders") != "" || c.Process("portal").Name() != "portal" || !c.Alone("portal") || c.Alone("im") {
 		t.Errorf("URL, Process or Alone wrong")
 	}
 }
