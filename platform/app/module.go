@@ -114,13 +114,13 @@ func (m Module) uses(gateway string) (Dependency, bool) {
 type Env struct {
 	Module Module
 	Log    *slog.Logger
-	DB     *database.DB         // nil when Migrations is nil
-	HTTP   *echo.Echo           // the module's public API, on its port
+	DB     *database.DB // nil when Migrations is nil
+	HTTP   *echo.Echo   // the module's public API, on its port
 	// Internal is the module's internal API, on its internal port: its
 	// gateway's binding (Provide mounts it) and the ops routes. Only other
 	// modules and operators reach it.
 	Internal *echo.Echo
-	Events *messaging.Consumers // nil when Migrations is nil
+	Events   *messaging.Consumers // nil when Migrations is nil
 	// Outbox publishes the module's events in its transactions, the topics
 	// of Module.Publishes only; nil when Migrations is nil.
 	Outbox *messaging.Outbox
