@@ -34,7 +34,7 @@ func Local[T any](t testing.TB, s *System, g contract.Gateway[T]) T {
 // Remote is g as a module elsewhere reaches it: its HTTP client, talking to
 // the server binding of g's module in s.
 func Remote[T any](s *System, g contract.Gateway[T], opts httpclient.Options) T {
-	return g.Client(httpclient.New(s.URL(g.Name()), opts))
+	return g.Client(httpclient.New(s.InternalURL(g.Name()), opts))
 }
 
 // EachImplementation runs test as a subtest against g's local implementation
