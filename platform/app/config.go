@@ -8,6 +8,7 @@ import (
 	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
+	"github.com/uberservice/uberservice/platform/peerauth"
 )
 
 // Config says which modules to start and how.
@@ -32,9 +33,14 @@ type Config struct {
 	// The caller vouches that it reaches every consumer, and that events it
 	// carries come from wherever the consumers expect them: a test plays a
 	// producer on it, or shares one bus between two systems.
-	Bus      messaging.Bus
-	Retry    messaging.RetryPolicy
-	Client   httpclient.Options
+	Bus    messaging.Bus
+	Retry  messaging.RetryPolicy
+	Client httpclient.Options
+	// Keys are the deployment's keys (package peerauth): the private keys
+	// of the modules started here, to call gateways across processes with,
+	// and every public key, to verify callers and operators with. Without
+	// them, the internal API lets nobody in.
+	Keys     *peerauth.KeySet
 	PoolSize int
 	Log      *slog.Logger
 	// ShutdownTimeout bounds a graceful stop; default 20s.

@@ -3,46 +3,136 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/peerauth"
 )
 
 type pingService struct{}
 
 func (pingService) Ping(_ context.Context, id uuid.UUID) (pong, error) { return pong{ID: id}, nil }
 
-// A module's gateway binding and ops routes are served on its internal port
-// alone: the public port answers them 404, as any route it does not have.
-// Both answer the health probes. A peer's URL names the internal port, and a
-// call across it works.
-func TestGatewayAndOpsRoutesAreInternalOnly(t *testing.T) {
-	t.Parallel()
+// pingWorld is a pinger module, a caller that declares its gateway and a
+// stranger that does not, all of one binary; the pinger alone is started.
+func pingWorld(t *testing.T) (*apptest.System, []app.Module) {
+	t.Helper()
 	provider := app.Module{Name: "pinger", Migrations: schema, Init: func(_ context.Context, env *app.Env) error {
 		app.Provide(env, pingGateway, pinger(pingService{}))
 		return nil
 	}}
-	sys := apptest.Start(t, []app.Module{provider}, app.Config{})
-	id := uuid.New()
-	for _, path := range []string{"/gateway/pinger/v1/pings/" + id.String(), "/ops/dead-letters"} {
-		apptest.Do(t, http.MethodGet, sys.URL("pinger")+path, nil).ExpectProblem(t, http.StatusNotFound, "not_found")
-		apptest.Do(t, http.MethodGet, sys.InternalURL("pinger")+path, nil).Expect(t, http.StatusOK)
+	noop := func(context.Context, *app.Env) error { return nil }
+	caller := app.Module{Name: "caller", Uses: app.Deps(pingGateway), Init: noop}
+	stranger := app.Module{Name: "stranger", Init: noop}
+	all := []app.Module{provider, caller, stranger}
+	return apptest.Start(t, all, app.Config{Modules: []string{"pinger"}}), all
+}
+
+// A module's gateway binding and ops routes are served on its internal port
+// alone: the public port answers them 404, as any route it does not have.
+// Both answer the health probes.
+func TestGatewayAndOpsRoutesAreInternalOnly(t *testing.T) {
+	t.Parallel()
+	sys, _ := pingWorld(t)
+	gateway := "/gateway/pinger/v1/pings/" + uuid.NewString()
+	for path, auth := range map[string][]string{gateway: sys.As(t, "caller", "pinger"), "/ops/dead-letters": sys.Operator(t)} {
+		apptest.Do(t, http.MethodGet, sys.URL("pinger")+path, nil, auth...).ExpectProblem(t, http.StatusNotFound, "not_found")
+		apptest.Do(t, http.MethodGet, sys.InternalURL("pinger")+path, nil, auth...).Expect(t, http.StatusOK)
 	}
 	for _, base := range []string{sys.URL("pinger"), sys.InternalURL("pinger")} {
 		apptest.Do(t, http.MethodGet, base+"/healthz", nil).Expect(t, http.StatusOK)
 		apptest.Do(t, http.MethodGet, base+"/readyz", nil).Expect(t, http.StatusOK)
 	}
+}
 
+// A gateway call admits a module that declares the gateway, with its own
+// valid token; anyone else is refused: 401 for no token, a bad one, an
+// expired one, one for another gateway or one that another module's key
+// signed in its name; 403 for a module, or an operator, that does not
+// declare the gateway.
+func TestGatewayCallsAreTheDeclaredModulesAlone(t *testing.T) {
+	t.Parallel()
+	sys, _ := pingWorld(t)
+	url := sys.InternalURL("pinger") + "/gateway/pinger/v1/pings/" + uuid.NewString()
+	expired := func() string {
+		signer, err := sys.Keys.Signer("caller")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := signer.Mint("pinger", -time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}()
+	bearer := func(h []string) string { return h[1] }
+	for _, c := range []struct {
+		name   string
+		auth   string
+		status int
+	}{
+		{"no token", "", 401},
+		{"not a bearer token", "Basic Y2FsbGVyOg==", 401},
+		{"garbage", "Bearer nonsense", 401},
+		{"expired", "Bearer " + expired, 401},
+		{"for another gateway", bearer(sys.As(t, "caller", "accounts")), 401},
+		{"a module that does not declare the gateway", bearer(sys.As(t, "stranger", "pinger")), 403},
+		{"an operator", bearer(sys.As(t, peerauth.Operator, "pinger")), 403},
+		{"the declared caller", bearer(sys.As(t, "caller", "pinger")), 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var headers []string
+			if c.auth != "" {
+				headers = []string{"Authorization", c.auth}
+			}
+			r := apptest.Do(t, http.MethodGet, url, nil, headers...)
+			switch c.status {
+			case 200:
+				r.Expect(t, http.StatusOK)
+			case 401:
+				r.ExpectProblem(t, 401, "unauthenticated")
+				if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+					t.Errorf("a 401 without WWW-Authenticate: Bearer: %q", r.Header.Get("WWW-Authenticate"))
+				}
+			default:
+				r.ExpectProblem(t, c.status, "forbidden")
+			}
+		})
+	}
+}
+
+// The ops routes admit an operator's token and nobody else: not anonymous
+// callers, not modules.
+func TestOpsRoutesAreAnOperators(t *testing.T) {
+	t.Parallel()
+	sys, _ := pingWorld(t)
+	url := sys.InternalURL("pinger") + "/ops/dead-letters"
+	apptest.Do(t, http.MethodGet, url, nil).ExpectProblem(t, http.StatusUnauthorized, "unauthenticated")
+	apptest.Do(t, http.MethodPost, sys.InternalURL("pinger")+"/ops/dead-letters/1/replay", nil).
+		ExpectProblem(t, http.StatusUnauthorized, "unauthenticated")
+	apptest.Do(t, http.MethodGet, url, nil, sys.As(t, "caller", peerauth.OpsAudience)...).
+		ExpectProblem(t, http.StatusForbidden, "forbidden")
+	apptest.Do(t, http.MethodGet, url, nil, sys.Operator(t)...).Expect(t, http.StatusOK)
+}
+
+// Across processes, Resolve's client calls with the calling module's token,
+// and the provider lets it in.
+func TestACallAcrossProcessesCarriesTheCallersIdentity(t *testing.T) {
+	t.Parallel()
+	sys, all := pingWorld(t)
 	var got pinger
-	caller := app.Module{Name: "caller", Uses: app.Deps(pingGateway), Init: func(_ context.Context, env *app.Env) (err error) {
+	all[1].Init = func(_ context.Context, env *app.Env) (err error) {
 		got, err = app.Resolve(env, pingGateway)
 		return err
-	}}
-	apptest.Start(t, []app.Module{caller, provider}, app.Config{Modules: []string{"caller"},
+	}
+	apptest.Start(t, all, app.Config{Modules: []string{"caller"},
 		Peers: map[string]string{"pinger": sys.InternalURL("pinger")}})
+	id := uuid.New()
 	if p, err := got.Ping(t.Context(), id); err != nil || p.ID != id {
 		t.Fatalf("a call across the internal port: %v, %v", p, err)
 	}

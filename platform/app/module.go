@@ -142,7 +142,7 @@ func (e *Env) Background(run func(ctx context.Context)) {
 // server, for modules elsewhere: never on its public one.
 func Provide[T any](env *Env, g contract.Gateway[T], impl T) {
 	env.sys.provide(g.Name(), impl)
-	g.Mount(env.Internal, impl)
+	g.Mount(env.Internal, impl, env.sys.callers(g.Name()))
 }
 
 // Resolve returns g as env's module reaches it: the local implementation when
@@ -166,6 +166,10 @@ func Resolve[T any](env *Env, g contract.Gateway[T]) (T, error) {
 		opts := env.sys.cfg.Client
 		if opts.Log == nil {
 			opts.Log = env.Log.With("peer", g.Name())
+		}
+		var err error
+		if opts.Credentials, err = env.credentials(g.Name()); err != nil {
+			return zero, err
 		}
 		return g.Client(httpclient.New(url, opts)), nil
 	}

@@ -26,13 +26,14 @@ func mountOps(env *Env) {
 	if env.Events == nil {
 		return
 	}
+	operators := env.sys.operators()
 	env.Internal.GET("/ops/dead-letters", func(c echo.Context) error {
 		items, err := env.Events.DeadLetters(c.Request().Context())
 		if err != nil {
 			return err
 		}
 		return web.List(c, items)
-	})
+	}, operators)
 	env.Internal.POST("/ops/dead-letters/:id/replay", func(c echo.Context) error {
 		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 		if err != nil {
@@ -45,7 +46,7 @@ func mountOps(env *Env) {
 			return problem.ErrConflict.WithDetail("%v", err)
 		}
 		return c.JSON(http.StatusOK, map[string]any{"replayed": id})
-	})
+	}, operators)
 }
 
 // OpsCounts serves GET /ops/counts on the module's internal server: the counts report
@@ -62,7 +63,7 @@ func (e *Env) OpsCounts(report func(ctx context.Context) (map[string]int64, erro
 			return fmt.Errorf("app: module %s: ops counts: %w", name, err)
 		}
 		return c.JSON(http.StatusOK, map[string]map[string]int64{name: counts})
-	})
+	}, e.sys.operators())
 }
 
 // readiness is what /readyz checks of a module: its database answers, its

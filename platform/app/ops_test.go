@@ -31,14 +31,14 @@ func TestOpsCounts(t *testing.T) {
 	}, app.Config{})
 
 	var got map[string]map[string]int64
-	apptest.Do(t, http.MethodGet, sys.InternalURL("alpha")+"/ops/counts", nil).Expect(t, http.StatusOK).Decode(t, &got)
+	apptest.Do(t, http.MethodGet, sys.InternalURL("alpha")+"/ops/counts", nil, sys.Operator(t)...).Expect(t, http.StatusOK).Decode(t, &got)
 	if len(got) != 1 || len(got["alpha"]) != 2 || got["alpha"]["stuck"] != 2 || got["alpha"]["retrying"] != 0 {
 		t.Errorf("alpha's counts = %v, want {alpha: {stuck: 2, retrying: 0}}", got)
 	}
-	r := apptest.Do(t, http.MethodGet, sys.InternalURL("beta")+"/ops/counts", nil)
+	r := apptest.Do(t, http.MethodGet, sys.InternalURL("beta")+"/ops/counts", nil, sys.Operator(t)...)
 	r.ExpectProblem(t, http.StatusInternalServerError, "internal")
 	if strings.Contains(string(r.Body), "secret_table") {
 		t.Errorf("a failed count leaks its cause: %s", r.Body)
 	}
-	apptest.Do(t, http.MethodGet, sys.InternalURL("quiet")+"/ops/counts", nil).Expect(t, http.StatusNotFound)
+	apptest.Do(t, http.MethodGet, sys.InternalURL("quiet")+"/ops/counts", nil, sys.Operator(t)...).Expect(t, http.StatusNotFound)
 }

@@ -21,6 +21,7 @@ import (
 type System struct {
 	cfg       Config
 	log       *slog.Logger
+	all       []Module   // every module of the binary, started here or not
 	modules   []*running // the selected modules, each after those whose gateways it uses
 	transport messaging.Transport
 	bus       messaging.Bus
@@ -96,7 +97,7 @@ func newSystem(all []Module, cfg Config, topology bool) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &System{cfg: cfg, log: cfg.Log, local: map[string]any{}}
+	s := &System{cfg: cfg, log: cfg.Log, all: all, local: map[string]any{}}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.runCtx = runCtx
 	s.onStop(func(context.Context) error { cancel(); return nil })

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
+	"github.com/uberservice/uberservice/platform/peerauth"
 )
 
 // AdminURL is the server the test databases are created on:
@@ -79,7 +81,8 @@ func FreshDatabase(t testing.TB) string {
 type System struct {
 	*app.System
 	Mail *mail.Recorder
-	DB   string // the database URL
+	DB   string           // the database URL
+	Keys *peerauth.KeySet // the key set it trusts (see Operator and As)
 }
 
 // Start starts modules (chosen by cfg.Modules, default all) on free ports
@@ -90,8 +93,20 @@ type System struct {
 // own, which the runtime trusts to reach every consumer: so a consumer starts
 // without the module that produces its events, and the test plays that
 // producer with Publish.
+//
+// Its key set is the tests' one (shared by every system of a test), and
+// beside all it declares the Harness module, which Remote calls as.
 func Start(t testing.TB, all []app.Module, cfg app.Config) *System {
 	t.Helper()
+	if cfg.Keys == nil {
+		cfg.Keys = keys(t, all)
+	}
+	if len(cfg.Modules) == 0 {
+		for _, m := range all {
+			cfg.Modules = append(cfg.Modules, m.Name)
+		}
+	}
+	all = append(slices.Clone(all), harness(all))
 	if cfg.DatabaseURL == "" {
 		cfg.DatabaseURL = FreshDatabase(t)
 	}
@@ -135,7 +150,7 @@ func Start(t testing.TB, all []app.Module, cfg app.Config) *System {
 			t.Errorf("apptest: stop: %v", err)
 		}
 	})
-	return &System{System: sys, Mail: rec, DB: cfg.DatabaseURL}
+	return &System{System: sys, Mail: rec, DB: cfg.DatabaseURL, Keys: cfg.Keys}
 }
 
 // URL is the base URL of module's public API in s.

@@ -32,8 +32,13 @@ func Local[T any](t testing.TB, s *System, g contract.Gateway[T]) T {
 }
 
 // Remote is g as a module elsewhere reaches it: its HTTP client, talking to
-// the server binding of g's module in s.
+// the server binding of g's module in s, calling as the Harness module.
 func Remote[T any](s *System, g contract.Gateway[T], opts httpclient.Options) T {
+	if opts.Credentials == nil {
+		if signer, err := s.Keys.Signer(Harness); err == nil {
+			opts.Credentials = func() (string, error) { return signer.Token(g.Name()) }
+		}
+	}
 	return g.Client(httpclient.New(s.InternalURL(g.Name()), opts))
 }
 
@@ -92,7 +97,7 @@ func (s *System) DeadLetters(t testing.TB, module string) []DeadLetter {
 	var list struct {
 		Items []DeadLetter `json:"items"`
 	}
-	r := Do(t, http.MethodGet, s.InternalURL(module)+"/ops/dead-letters", nil).Expect(t, http.StatusOK)
+	r := Do(t, http.MethodGet, s.InternalURL(module)+"/ops/dead-letters", nil, s.Operator(t)...).Expect(t, http.StatusOK)
 	r.Decode(t, &list)
 	if list.Items == nil {
 		t.Fatalf("apptest: dead letters of %s: items is not a list: %s", module, r.Body)

@@ -58,7 +58,7 @@ type Gateway[T any] struct {
 // Endpoint is one method of a gateway: a Method or an Action.
 type Endpoint[T any] interface {
 	route() string
-	mount(e *echo.Echo, impl T)
+	mount(e *echo.Echo, impl T, mw []echo.MiddlewareFunc)
 }
 
 // New describes the gateway called name (its module's name) with methods.
@@ -87,10 +87,11 @@ func (g Gateway[T]) Routes() []string {
 	return out
 }
 
-// Mount binds impl to every route of the gateway on e.
-func (g Gateway[T]) Mount(e *echo.Echo, impl T) {
+// Mount binds impl to every route of the gateway on e, each behind mw (the
+// runtime's check of who is calling).
+func (g Gateway[T]) Mount(e *echo.Echo, impl T, mw ...echo.MiddlewareFunc) {
 	for _, m := range g.methods {
-		m.mount(e, impl)
+		m.mount(e, impl, mw)
 	}
 }
 
@@ -193,7 +194,7 @@ func (m M[T, In, Out]) route() string { return m.verb + " " + m.path }
 // mount serves the method on e: the input from the path or the body, strictly
 // decoded, then impl's answer as JSON (or 204), or its error, which the
 // server's error handler writes as problem+json.
-func (m M[T, In, Out]) mount(e *echo.Echo, impl T) {
+func (m M[T, In, Out]) mount(e *echo.Echo, impl T, mw []echo.MiddlewareFunc) {
 	path := m.path
 	if m.param != "" {
 		path = m.before + ":" + m.param + m.after
@@ -217,7 +218,7 @@ func (m M[T, In, Out]) mount(e *echo.Echo, impl T) {
 			return c.NoContent(http.StatusNoContent)
 		}
 		return c.JSON(http.StatusOK, out)
-	})
+	}, mw...)
 }
 
 // Call makes the call to the peer c reaches, with the retry safety the table

@@ -56,6 +56,10 @@ type Options struct {
 	Cooldown  time.Duration
 	Transport http.RoundTripper
 	Log       *slog.Logger // the breaker's state changes; default slog.Default()
+	// Credentials, when set, gives the bearer token every attempt carries:
+	// the calling module's identity (package peerauth). A call whose token
+	// cannot be had is not sent.
+	Credentials func() (string, error)
 }
 
 // ErrCircuitOpen is (wrapped in problem.ErrUnavailable) the error of a call
@@ -258,6 +262,13 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.opts.Credentials != nil {
+		token, err := c.opts.Credentials()
+		if err != nil {
+			return fmt.Errorf("httpclient: credentials for %s %s: %w", method, path, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Accept", "application/json, "+problem.ContentType)
 	if id := correlation.ID(ctx); id != "" {
