@@ -26,6 +26,7 @@ func TestBadInput(t *testing.T) {
 		unknown     = api.base + "/0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b6c7d"
 		malformed   = api.base + "/not-an-id"
 		debits      = sys.InternalURL("accounts") + "/gateway/accounts/v1/debits"
+		harness     = sys.As(t, apptest.Harness, "accounts") // the internal API admits declared modules only
 		tooBig      = `{"amount":1,"pad":"` + strings.Repeat("x", 70<<10) + `"}`
 	)
 	openBody := func(owner, email, currency, referral string) string {
@@ -94,14 +95,14 @@ func TestBadInput(t *testing.T) {
 		{Name: "open with a withdrawn currency", Method: "POST", URL: api.base, Body: openBody("Ada", "ada@example.com", "DEM", ""), Status: 422, Code: "validation_failed"},
 		{Name: "open with an email of the wrong type", Method: "POST", URL: api.base, Body: `{"owner_name":"Ada","email":42}`, Status: 400, Code: "malformed_request"},
 
-		{Name: "gateway debit with a malformed account id", Method: "POST", URL: debits, Body: `{"account_id":"nope","amount":1,"currency":"USD","reference":"r"}`, Status: 400, Code: "malformed_request"},
-		{Name: "gateway debit with a NUL in the reference", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\u0000"}`, acc.ID), Status: 422, Code: "validation_failed"},
-		{Name: "gateway debit with a LF in the reference", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\n"}`, acc.ID), Status: 422, Code: "validation_failed"},
-		{Name: "gateway debit with a right-to-left override in the reference", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\u202e"}`, acc.ID), Status: 422, Code: "validation_failed"},
-		{Name: "gateway debit with a blank reference", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"  "}`, acc.ID), Status: 422, Code: "validation_failed"},
-		{Name: "gateway debit in an unassigned currency", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"ZZZ","reference":"r"}`, acc.ID), Status: 422, Code: "validation_failed"},
-		{Name: "gateway credit with a NUL in the reference", Method: "POST", URL: sys.InternalURL("accounts") + "/gateway/accounts/v1/credits", Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\u0000"}`, acc.ID), Status: 422, Code: "validation_failed"},
-		{Name: "gateway debit beyond the balance", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1001,"currency":"USD","reference":"r"}`, acc.ID), Status: 409, Code: "insufficient_funds"},
+		{Name: "gateway debit with a malformed account id", Method: "POST", URL: debits, Body: `{"account_id":"nope","amount":1,"currency":"USD","reference":"r"}`, Headers: harness, Status: 400, Code: "malformed_request"},
+		{Name: "gateway debit with a NUL in the reference", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\u0000"}`, acc.ID), Headers: harness, Status: 422, Code: "validation_failed"},
+		{Name: "gateway debit with a LF in the reference", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\n"}`, acc.ID), Headers: harness, Status: 422, Code: "validation_failed"},
+		{Name: "gateway debit with a right-to-left override in the reference", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\u202e"}`, acc.ID), Headers: harness, Status: 422, Code: "validation_failed"},
+		{Name: "gateway debit with a blank reference", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"  "}`, acc.ID), Headers: harness, Status: 422, Code: "validation_failed"},
+		{Name: "gateway debit in an unassigned currency", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"ZZZ","reference":"r"}`, acc.ID), Headers: harness, Status: 422, Code: "validation_failed"},
+		{Name: "gateway credit with a NUL in the reference", Method: "POST", URL: sys.InternalURL("accounts") + "/gateway/accounts/v1/credits", Body: fmt.Sprintf(`{"account_id":%q,"amount":1,"currency":"USD","reference":"r\u0000"}`, acc.ID), Headers: harness, Status: 422, Code: "validation_failed"},
+		{Name: "gateway debit beyond the balance", Method: "POST", URL: debits, Body: fmt.Sprintf(`{"account_id":%q,"amount":1001,"currency":"USD","reference":"r"}`, acc.ID), Headers: harness, Status: 409, Code: "insufficient_funds"},
 	}
 
 	db := sys.Schema(t, gateway.Name)

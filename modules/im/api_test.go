@@ -118,11 +118,11 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			url := w.im(c.path)
+			url, headers := w.im(c.path), c.headers
 			if strings.HasPrefix(c.path, "/gateway/") {
-				url = w.InternalURL("im") + c.path
+				url, headers = w.InternalURL("im")+c.path, append(w.As(t, apptest.Harness, "im"), headers...)
 			}
-			p := apptest.Do(t, c.method, url, c.body, c.headers...).ExpectProblem(t, c.status, c.code)
+			p := apptest.Do(t, c.method, url, c.body, headers...).ExpectProblem(t, c.status, c.code)
 			if c.field == "" {
 				return
 			}

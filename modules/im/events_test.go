@@ -171,7 +171,7 @@ func TestFailingMessagesBecomeDeadLetters(t *testing.T) {
 		t.Errorf("dead letter = %+v, want 3 attempts", dl)
 	}
 	exec(t, w.DB, "ALTER TABLE im.commissions_offline RENAME TO commissions")
-	apptest.Do(t, http.MethodPost, w.InternalURL("im")+(fmt.Sprintf("/ops/dead-letters/%d/replay", w.DeadLetter(t, imgw.Name, failing).ID)), nil).
+	apptest.Do(t, http.MethodPost, w.InternalURL("im")+(fmt.Sprintf("/ops/dead-letters/%d/replay", w.DeadLetter(t, imgw.Name, failing).ID)), nil, w.Operator(t)...).
 		Expect(t, http.StatusOK)
 	l := w.commissions(t, m.ID)
 	if len(l.Items) != 2 || l.Items[0].TransactionID != txID || l.Total != 300 {

@@ -158,7 +158,8 @@ func (w world) managerOf(t testing.TB, accountID uuid.UUID) *imgw.Manager {
 	var out struct {
 		Manager *imgw.Manager `json:"manager"`
 	}
-	apptest.Do(t, http.MethodGet, w.InternalURL("im")+"/gateway/im/v1/accounts/"+accountID.String()+"/manager", nil).
+	apptest.Do(t, http.MethodGet, w.InternalURL("im")+"/gateway/im/v1/accounts/"+accountID.String()+"/manager", nil,
+		w.As(t, apptest.Harness, "im")...).
 		Expect(t, http.StatusOK).Decode(t, &out)
 	return out.Manager
 }

@@ -23,8 +23,9 @@ func TestDepositOvertakingAccountCreatedStillPaysOnce(t *testing.T) {
 	t.Parallel()
 	// accounts runs apart, on a bus of its own: im hears only what the test
 	// publishes, in the order the test chooses.
-	acc := apptest.Start(t, []app.Module{accounts.Module()}, app.Config{})
-	w := world{apptest.Start(t, []app.Module{im.Module()}, app.Config{
+	both := []app.Module{accounts.Module(), im.Module()} // one binary's modules, each started apart
+	acc := apptest.Start(t, both, app.Config{Modules: []string{"accounts"}})
+	w := world{apptest.Start(t, both, app.Config{Modules: []string{"im"},
 		Peers: map[string]string{"accounts": acc.InternalURL("accounts")},
 	})}
 	ada := w.newManager(t, "Ada Manager", 150)

@@ -108,7 +108,7 @@ func TestRecoveryBacksOff(t *testing.T) {
 func opsCount(t testing.TB, w world, name string) int64 {
 	t.Helper()
 	var counts map[string]map[string]int64
-	apptest.Do(t, http.MethodGet, w.InternalURL(ordersgw.Name)+"/ops/counts", nil).Expect(t, http.StatusOK).Decode(t, &counts)
+	apptest.Do(t, http.MethodGet, w.InternalURL(ordersgw.Name)+"/ops/counts", nil, w.Operator(t)...).Expect(t, http.StatusOK).Decode(t, &counts)
 	got, ok := counts[ordersgw.Name][name]
 	if !ok {
 		t.Fatalf("GET /ops/counts = %v, without %s", counts, name)

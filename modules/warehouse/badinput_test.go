@@ -30,6 +30,7 @@ func TestBadInput(t *testing.T) {
 		stock        = w.url("/v1/products/" + sku + "/stock")
 		shipments    = w.url("/v1/shipments")
 		reservations = w.InternalURL(gateway.Name) + "/gateway/warehouse/v1/reservations"
+		harness      = w.As(t, apptest.Harness, gateway.Name) // the internal API admits declared modules only
 		unknownID    = "0190a6f4-6d0e-7b8a-9c1d-2e3f4a5b6c7d"
 		tooBig       = `{"quantity":1,"pad":"` + strings.Repeat("x", 70<<10) + `"}`
 	)
@@ -107,20 +108,20 @@ func TestBadInput(t *testing.T) {
 		{Name: "dispatch: malformed id", Method: "POST", URL: shipments + "/nope/dispatch", Status: 404, Code: "shipment_not_found"},
 		{Name: "dispatch: a cancelled shipment", Method: "POST", URL: shipments + "/" + cancelledShipment.String() + "/dispatch", Status: 409, Code: "shipment_cancelled"},
 
-		{Name: "reserve: malformed JSON", Method: "POST", URL: reservations, Body: `{"order_id":`, Status: 400, Code: "malformed_request"},
-		{Name: "reserve: malformed order id", Method: "POST", URL: reservations, Body: reserveBody("nope", one), Status: 400, Code: "malformed_request"},
-		{Name: "reserve: quantity as a string", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), fmt.Sprintf(`[{"sku":%q,"quantity":"1"}]`, sku)), Status: 400, Code: "malformed_request"},
-		{Name: "reserve: lines as an object", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), `{}`), Status: 400, Code: "malformed_request"},
-		{Name: "reserve: no lines", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), `[]`), Status: 422, Code: "validation_failed"},
-		{Name: "reserve: nil order id", Method: "POST", URL: reservations, Body: reserveBody(uuid.Nil, one), Status: 422, Code: "validation_failed"},
-		{Name: "reserve: quantity 0", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), fmt.Sprintf(`[{"sku":%q,"quantity":0}]`, sku)), Status: 422, Code: "validation_failed"},
-		{Name: "reserve: unknown sku", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), `[{"sku":"NOPE","quantity":1}]`), Status: 422, Code: "unknown_sku"},
-		{Name: "reserve: a NUL in the sku", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), `[{"sku":"A\u0000","quantity":1}]`), Status: 422, Code: "unknown_sku"},
-		{Name: "reserve: beyond the stock", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), fmt.Sprintf(`[{"sku":%q,"quantity":10}]`, sku)), Status: 409, Code: "out_of_stock"},
-		{Name: "reserve: other lines for a reserved order", Method: "POST", URL: reservations, Body: reserveBody(reservedOrder, fmt.Sprintf(`[{"sku":%q,"quantity":3}]`, sku)), Status: 409, Code: "reservation_conflict"},
-		{Name: "reserve: a released order", Method: "POST", URL: reservations, Body: reserveBody(cancelledOrder, one), Status: 409, Code: "reservation_released"},
-		{Name: "release: malformed order id", Method: "POST", URL: reservations + "/nope/release", Status: 404, Code: "not_found"},
-		{Name: "release: nil order id", Method: "POST", URL: reservations + "/" + uuid.Nil.String() + "/release", Status: 422, Code: "validation_failed"},
+		{Name: "reserve: malformed JSON", Method: "POST", URL: reservations, Body: `{"order_id":`, Headers: harness, Status: 400, Code: "malformed_request"},
+		{Name: "reserve: malformed order id", Method: "POST", URL: reservations, Body: reserveBody("nope", one), Headers: harness, Status: 400, Code: "malformed_request"},
+		{Name: "reserve: quantity as a string", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), fmt.Sprintf(`[{"sku":%q,"quantity":"1"}]`, sku)), Headers: harness, Status: 400, Code: "malformed_request"},
+		{Name: "reserve: lines as an object", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), `{}`), Headers: harness, Status: 400, Code: "malformed_request"},
+		{Name: "reserve: no lines", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), `[]`), Headers: harness, Status: 422, Code: "validation_failed"},
+		{Name: "reserve: nil order id", Method: "POST", URL: reservations, Body: reserveBody(uuid.Nil, one), Headers: harness, Status: 422, Code: "validation_failed"},
+		{Name: "reserve: quantity 0", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), fmt.Sprintf(`[{"sku":%q,"quantity":0}]`, sku)), Headers: harness, Status: 422, Code: "validation_failed"},
+		{Name: "reserve: unknown sku", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), `[{"sku":"NOPE","quantity":1}]`), Headers: harness, Status: 422, Code: "unknown_sku"},
+		{Name: "reserve: a NUL in the sku", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), `[{"sku":"A\u0000","quantity":1}]`), Headers: harness, Status: 422, Code: "unknown_sku"},
+		{Name: "reserve: beyond the stock", Method: "POST", URL: reservations, Body: reserveBody(uuid.New(), fmt.Sprintf(`[{"sku":%q,"quantity":10}]`, sku)), Headers: harness, Status: 409, Code: "out_of_stock"},
+		{Name: "reserve: other lines for a reserved order", Method: "POST", URL: reservations, Body: reserveBody(reservedOrder, fmt.Sprintf(`[{"sku":%q,"quantity":3}]`, sku)), Headers: harness, Status: 409, Code: "reservation_conflict"},
+		{Name: "reserve: a released order", Method: "POST", URL: reservations, Body: reserveBody(cancelledOrder, one), Headers: harness, Status: 409, Code: "reservation_released"},
+		{Name: "release: malformed order id", Method: "POST", URL: reservations + "/nope/release", Headers: harness, Status: 404, Code: "not_found"},
+		{Name: "release: nil order id", Method: "POST", URL: reservations + "/" + uuid.Nil.String() + "/release", Headers: harness, Status: 422, Code: "validation_failed"},
 
 		{Name: "unknown route", Method: "GET", URL: w.url("/v1/stock"), Status: 404, Code: "not_found"},
 		{Name: "wrong method", Method: "DELETE", URL: products + "/" + sku, Status: 405},
