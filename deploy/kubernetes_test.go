@@ -148,8 +148,9 @@ func (c container) envFromRefs() (configMaps, secrets []string) {
 // of the resources it lists.
 type kustomize struct {
 	kustomization
-	objects []object
-	config  map[string]map[string]string // generated ConfigMaps: name -> data
+	objects  []object
+	config   map[string]map[string]string // generated ConfigMaps: name -> data
+	policies []networkPolicy              // the NetworkPolicies among the objects
 }
 
 // loadKustomization reads dir/kustomization.yaml and every resource it lists,
@@ -194,6 +195,13 @@ func loadKustomization(t *testing.T, dir string) kustomize {
 					t.Errorf("%s, Service %s: %v", path, o.Metadata.Name, err)
 				}
 				o.serviceSelector = s.Spec.Selector
+			}
+			if o.Kind == "NetworkPolicy" {
+				var p networkPolicy
+				if err := doc.Decode(&p); err != nil {
+					t.Errorf("%s, NetworkPolicy %s: %v", path, o.Metadata.Name, err)
+				}
+				k.policies = append(k.policies, p)
 			}
 			k.objects = append(k.objects, o)
 		}
