@@ -104,10 +104,9 @@ var reserved = map[string]bool{
 
 // validate refuses modules that would render into files that do not work:
 // names that are no valid Service name or that collide, a port outside
-// 1-65535 or used twice (public and internal ports alike: a module's two
-// servers bind both in one container, and a NetworkPolicy told apart by port
-// would admit on one what it means for the other), and a gateway no module
-// provides.
+// 1-65535 or used twice, public and internal ports alike (a module binds its
+// two in one container, and the binary run whole binds every module's in one
+// process), and a gateway no module provides.
 func validate(modules []Module) error {
 	if len(modules) == 0 {
 		return errors.New("deploy: no modules")
