@@ -16,11 +16,12 @@
 # (Kubernetes) or with `uberservice probe http://127.0.0.1:PORT/readyz` (Compose);
 # see deploy/.
 #
-# There is no EXPOSE either, so that nothing here names a module: the port a
-# container serves on is the one its module is configured with, and the
-# orchestrators declare it themselves, in the files `uberservice deploy` renders
-# from the binary's modules (deploy/compose.yaml publishes it, the Kubernetes
-# manifests give it as the containerPort and the Service's port).
+# There is no EXPOSE either, so that nothing here names a module: the ports a
+# container serves on, its module's public and internal ones, are those its module
+# is configured with, and the orchestrators declare them themselves, in the files
+# `uberservice deploy` renders from the binary's modules (deploy/compose.yaml
+# publishes the public port and keeps the internal one on its network, the
+# Kubernetes manifests give both as containerPorts and Service ports).
 #
 # The tests in deploy/ (go test ./deploy/) hold this file to its invariants: the go
 # build line is the Makefile's `build` target, and the final stage runs as non-root.

@@ -116,8 +116,8 @@ func dependency(t *testing.T, c composeFile, name, what, raw string) string {
 }
 
 // Every module runs in a service of its own, named after it, from the same
-// image as migrate, on its port, with the peers it calls, a cross-process bus,
-// and a healthcheck on /readyz.
+// image as migrate, on its two ports, with the peers it calls at their
+// internal ports, a cross-process bus, and a healthcheck on the public /readyz.
 func TestComposeRunsEveryModule(t *testing.T) {
 	c := loadCompose(t)
 	mig := c.Services["migrate"]
@@ -139,6 +139,9 @@ func TestComposeRunsEveryModule(t *testing.T) {
 			}
 			if want := fmt.Sprintf("%s=:%d", m.name, m.port); env["UBERSERVICE_LISTEN"] != want {
 				t.Errorf("UBERSERVICE_LISTEN=%q, want %s", env["UBERSERVICE_LISTEN"], want)
+			}
+			if want := fmt.Sprintf("%s=:%d", m.name, m.internal); env["UBERSERVICE_INTERNAL_LISTEN"] != want {
+				t.Errorf("UBERSERVICE_INTERNAL_LISTEN=%q, want %s", env["UBERSERVICE_INTERNAL_LISTEN"], want)
 			}
 			if env["DATABASE_URL"] != mig.Environment["DATABASE_URL"] {
 				t.Errorf("DATABASE_URL=%q, migrate's is %q: want the database migrate migrated", env["DATABASE_URL"], mig.Environment["DATABASE_URL"])
@@ -171,8 +174,12 @@ func TestComposeRunsEveryModule(t *testing.T) {
 				if target.Environment["UBERSERVICE_MODULES"] != peer {
 					t.Errorf("peer %s=%s: service %s runs %q", peer, u, host, target.Environment["UBERSERVICE_MODULES"])
 				}
-				if want := fmt.Sprintf("%s=:%d", peer, port); target.Environment["UBERSERVICE_LISTEN"] != want {
-					t.Errorf("peer %s=%s: service %s listens on %q", peer, u, host, target.Environment["UBERSERVICE_LISTEN"])
+				// The gateway is served on the internal port alone.
+				if p, ok := moduleNamed(peer); ok && port != p.internal {
+					t.Errorf("peer %s=%s: want module %s's internal port, %d", peer, u, peer, p.internal)
+				}
+				if want := fmt.Sprintf("%s=:%d", peer, port); target.Environment["UBERSERVICE_INTERNAL_LISTEN"] != want {
+					t.Errorf("peer %s=%s: service %s has its internal API on %q", peer, u, host, target.Environment["UBERSERVICE_INTERNAL_LISTEN"])
 				}
 			}
 			published := false

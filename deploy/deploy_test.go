@@ -42,8 +42,11 @@ const (
 // module is one module of `uberservice modules --format json`.
 type module struct {
 	name string
-	port int
-	uses []string // the modules whose gateways it calls, optional ones too
+	port int // its public API
+	// internal is the port of its internal API: its gateway and the ops
+	// routes, what its callers' peer URLs name.
+	internal int
+	uses     []string // the modules whose gateways it calls, optional ones too
 }
 
 var (
@@ -95,9 +98,10 @@ func testMain(m *testing.M) int {
 func decodeModules(data []byte) ([]module, error) {
 	var c struct {
 		Modules []struct {
-			Name string `json:"name"`
-			Port int    `json:"port"`
-			Uses []struct {
+			Name         string `json:"name"`
+			Port         int    `json:"port"`
+			InternalPort int    `json:"internal_port"`
+			Uses         []struct {
 				Gateway string `json:"gateway"`
 			} `json:"uses"`
 		} `json:"modules"`
@@ -107,10 +111,10 @@ func decodeModules(data []byte) ([]module, error) {
 	}
 	var out []module
 	for _, m := range c.Modules {
-		if m.Name == "" || m.Port == 0 {
-			return nil, fmt.Errorf("a module without name or port: %+v", m)
+		if m.Name == "" || m.Port == 0 || m.InternalPort == 0 {
+			return nil, fmt.Errorf("a module without name, port or internal port: %+v", m)
 		}
-		mod := module{name: m.Name, port: m.Port}
+		mod := module{name: m.Name, port: m.Port, internal: m.InternalPort}
 		for _, u := range m.Uses {
 			mod.uses = append(mod.uses, u.Gateway)
 		}

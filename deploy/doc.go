@@ -8,8 +8,11 @@
 //
 // Its tests hold that configuration, and the Dockerfile, to the binary they
 // deploy: the rendered files are what the binary renders now, and every module
-// the binary lists runs somewhere, on its port, with the peers it calls, probed
-// on /healthz and /readyz, from one image. `make deploy-check` runs them, then
+// the binary lists runs somewhere, on its public and internal ports, with the
+// peers it calls at their internal ports, probed on /healthz and /readyz, from
+// one image; only public ports are published on the host, and on Kubernetes
+// the NetworkPolicies admit to a module's internal port only the modules that
+// use its gateway, and operators. `make deploy-check` runs them, then
 // builds and validates the manifests with kustomize, kubectl-validate and the
 // Compose specification.
 package deploy

@@ -40,13 +40,15 @@ type object struct {
 			Spec     podSpec    `yaml:"spec"`
 		} `yaml:"template"`
 		// Service: the selector is a plain map there, read separately.
-		Ports []struct {
-			Name       string `yaml:"name"`
-			Port       int    `yaml:"port"`
-			TargetPort string `yaml:"targetPort"`
-		} `yaml:"ports"`
+		Ports []servicePort `yaml:"ports"`
 	} `yaml:"spec"`
 	serviceSelector map[string]string
+}
+
+type servicePort struct {
+	Name       string `yaml:"name"`
+	Port       int    `yaml:"port"`
+	TargetPort string `yaml:"targetPort"`
 }
 
 type podSpec struct {
@@ -146,8 +148,9 @@ func (c container) envFromRefs() (configMaps, secrets []string) {
 // of the resources it lists.
 type kustomize struct {
 	kustomization
-	objects []object
-	config  map[string]map[string]string // generated ConfigMaps: name -> data
+	objects  []object
+	config   map[string]map[string]string // generated ConfigMaps: name -> data
+	policies []networkPolicy              // the NetworkPolicies among the objects
 }
 
 // loadKustomization reads dir/kustomization.yaml and every resource it lists,
@@ -192,6 +195,13 @@ func loadKustomization(t *testing.T, dir string) kustomize {
 					t.Errorf("%s, Service %s: %v", path, o.Metadata.Name, err)
 				}
 				o.serviceSelector = s.Spec.Selector
+			}
+			if o.Kind == "NetworkPolicy" {
+				var p networkPolicy
+				if err := doc.Decode(&p); err != nil {
+					t.Errorf("%s, NetworkPolicy %s: %v", path, o.Metadata.Name, err)
+				}
+				k.policies = append(k.policies, p)
 			}
 			k.objects = append(k.objects, o)
 		}
@@ -293,7 +303,8 @@ func checkProbe(t *testing.T, where, kind string, p *probe, path string) {
 }
 
 // Every module has a Deployment and a Service, labelled as its component, that
-// run it on its port, migrate its schema first, and probe /healthz and /readyz.
+// run it on its two ports, migrate its schema first, and probe /healthz and
+// /readyz on the public one.
 func TestKubernetesRunsEveryModule(t *testing.T) {
 	k := loadKustomization(t, baseDir)
 	img := image(t)
@@ -325,8 +336,12 @@ func TestKubernetesRunsEveryModule(t *testing.T) {
 			if v, _ := c.env("UBERSERVICE_LISTEN"); v != fmt.Sprintf("%s=:%d", m.name, m.port) {
 				t.Errorf("%s: UBERSERVICE_LISTEN=%q, want %s=:%d", where, v, m.name, m.port)
 			}
-			if len(c.Ports) != 1 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != m.port {
-				t.Errorf("%s: want one container port, named http, %d", where, m.port)
+			if v, _ := c.env("UBERSERVICE_INTERNAL_LISTEN"); v != fmt.Sprintf("%s=:%d", m.name, m.internal) {
+				t.Errorf("%s: UBERSERVICE_INTERNAL_LISTEN=%q, want %s=:%d", where, v, m.name, m.internal)
+			}
+			if len(c.Ports) != 2 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != m.port ||
+				c.Ports[1].Name != "internal" || c.Ports[1].ContainerPort != m.internal {
+				t.Errorf("%s: want two container ports, http %d and internal %d", where, m.port, m.internal)
 			}
 			if c.StartupProbe != nil {
 				checkProbe(t, where, "startupProbe", c.StartupProbe, "/healthz")
@@ -370,8 +385,9 @@ func TestKubernetesRunsEveryModule(t *testing.T) {
 			if !mapsEqual(s.serviceSelector, labels) {
 				t.Errorf("Service %s: selector %v, want %v", name, s.serviceSelector, labels)
 			}
-			if len(s.Spec.Ports) != 1 || s.Spec.Ports[0].Port != m.port || s.Spec.Ports[0].TargetPort != "http" {
-				t.Errorf("Service %s: want one port %d with targetPort http", name, m.port)
+			if len(s.Spec.Ports) != 2 || s.Spec.Ports[0].Port != m.port || s.Spec.Ports[0].TargetPort != "http" ||
+				s.Spec.Ports[1].Port != m.internal || s.Spec.Ports[1].TargetPort != "internal" {
+				t.Errorf("Service %s: want ports %d (targetPort http) and %d (targetPort internal)", name, m.port, m.internal)
 			}
 		})
 	}
@@ -386,7 +402,7 @@ func TestKubernetesRunsEveryModule(t *testing.T) {
 }
 
 // The shared configuration names a broker, and a peer URL for every module that
-// another one calls, each at that module's Service and port.
+// another one calls, each at that module's Service and internal port.
 func TestKubernetesConfig(t *testing.T) {
 	k := loadKustomization(t, baseDir)
 	if len(k.config) != 1 {
@@ -417,8 +433,8 @@ func TestKubernetesConfig(t *testing.T) {
 				t.Errorf("ConfigMap %s: peer %s=%s: no Service %s", name, peer, u, host)
 			case s.serviceSelector[componentLabel] != peer:
 				t.Errorf("ConfigMap %s: peer %s=%s: Service %s selects %q", name, peer, u, host, s.serviceSelector[componentLabel])
-			case port != p.port || len(s.Spec.Ports) == 0 || s.Spec.Ports[0].Port != port:
-				t.Errorf("ConfigMap %s: peer %s=%s: want module %s's Service port %d", name, peer, u, peer, p.port)
+			case port != p.internal || !slices.ContainsFunc(s.Spec.Ports, func(sp servicePort) bool { return sp.Port == port && sp.TargetPort == "internal" }):
+				t.Errorf("ConfigMap %s: peer %s=%s: want module %s's internal port %d, a port of its Service whose targetPort is internal", name, peer, u, peer, p.internal)
 			}
 		}
 	}

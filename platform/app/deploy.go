@@ -71,7 +71,7 @@ func deployModules(c Catalogue) []deploy.Module {
 	var out []deploy.Module
 	for _, m := range c.Modules {
 		d := deploy.Module{
-			Name: m.Name, Port: m.Port, Database: m.Database,
+			Name: m.Name, Port: m.Port, InternalPort: m.InternalPort, Database: m.Database,
 			Publishes: m.Publishes, Consumes: m.Consumes,
 		}
 		for _, u := range m.Uses {

@@ -10,6 +10,12 @@ import (
 // migrate, and a service per module, in the order of modules. The file builds
 // its image from the Dockerfile in its parent folder, so it belongs in the
 // deploy folder of the repository.
+//
+// A module's public port is published on the host's loopback; its internal
+// port is not published at all, so that the gateways and the ops routes are
+// reached from the compose network only, where the peers call them. Compose
+// has nothing like a NetworkPolicy: on that network every container reaches
+// every port.
 func Compose(modules []Module) ([]File, error) {
 	if err := validate(modules); err != nil {
 		return nil, err
@@ -19,10 +25,14 @@ func Compose(modules []Module) ([]File, error) {
 		Comment string
 		Peers   string // UBERSERVICE_PEERS
 	}
+	var public, internal []int
+	for _, m := range modules {
+		public, internal = append(public, m.Port), append(internal, m.InternalPort)
+	}
 	data := struct {
-		Ports    string
-		Services []service
-	}{Ports: portRange(modules)}
+		Ports, InternalPorts string
+		Services             []service
+	}{Ports: portRange(public), InternalPorts: portRange(internal)}
 	for _, m := range modules {
 		c := summary(m)
 		if !m.Database {
@@ -32,7 +42,7 @@ func Compose(modules []Module) ([]File, error) {
 			Module:  m,
 			Comment: c,
 			Peers: peers(modules, m, func(p Module) string {
-				return fmt.Sprintf("http://%s:%d", p.Name, p.Port)
+				return fmt.Sprintf("http://%s:%d", p.Name, p.InternalPort)
 			}),
 		})
 	}
@@ -43,14 +53,10 @@ func Compose(modules []Module) ([]File, error) {
 	return []File{f}, nil
 }
 
-// portRange names the modules' ports for a reader: "8080-8084" when they
-// follow each other, else each of them.
-func portRange(modules []Module) string {
-	var ports []int
-	for _, m := range modules {
-		ports = append(ports, m.Port)
-	}
-	slices.Sort(ports)
+// portRange names ports for a reader: "8080-8084" when they follow each
+// other, else each of them.
+func portRange(ports []int) string {
+	ports = slices.Sorted(slices.Values(ports))
 	lo, hi := ports[0], ports[len(ports)-1]
 	if hi-lo == len(ports)-1 {
 		if lo == hi {

@@ -19,9 +19,9 @@ import (
 // consumes its events, and one without data that calls both, one optionally.
 func shop() []deploy.Module {
 	return []deploy.Module{
-		{Name: "ledger", Port: 9001, Database: true, Uses: []deploy.Use{}, Publishes: []string{"ledger.posted.v1"}, Consumes: []string{}},
-		{Name: "reports", Port: 9002, Database: true, Uses: []deploy.Use{{Gateway: "ledger"}}, Consumes: []string{"ledger.posted.v1"}},
-		{Name: "front", Port: 9000, Uses: []deploy.Use{{Gateway: "ledger"}, {Gateway: "reports", Optional: true}}},
+		{Name: "ledger", Port: 9001, InternalPort: 9101, Database: true, Uses: []deploy.Use{}, Publishes: []string{"ledger.posted.v1"}, Consumes: []string{}},
+		{Name: "reports", Port: 9002, InternalPort: 9102, Database: true, Uses: []deploy.Use{{Gateway: "ledger"}}, Consumes: []string{"ledger.posted.v1"}},
+		{Name: "front", Port: 9000, InternalPort: 9100, Uses: []deploy.Use{{Gateway: "ledger"}, {Gateway: "reports", Optional: true}}},
 	}
 }
 
@@ -29,7 +29,7 @@ func shop() []deploy.Module {
 func withBilling() []deploy.Module {
 	ms := shop()
 	ms[2].Uses = append(ms[2].Uses, deploy.Use{Gateway: "billing"})
-	return append(ms, deploy.Module{Name: "billing", Port: 9003, Database: true, Uses: []deploy.Use{{Gateway: "ledger"}}, Consumes: []string{"ledger.posted.v1"}})
+	return append(ms, deploy.Module{Name: "billing", Port: 9003, InternalPort: 9103, Database: true, Uses: []deploy.Use{{Gateway: "ledger"}}, Consumes: []string{"ledger.posted.v1"}})
 }
 
 func renderAll(t *testing.T, modules []deploy.Module) map[string][]byte {
@@ -89,7 +89,7 @@ func TestEveryFileIsMarkedGeneratedAndParses(t *testing.T) {
 	files := renderAll(t, shop())
 	want := []string{
 		"compose.yaml",
-		"k8s/base/front.yaml", "k8s/base/kustomization.yaml", "k8s/base/ledger.yaml", "k8s/base/reports.yaml",
+		"k8s/base/front.yaml", "k8s/base/kustomization.yaml", "k8s/base/ledger.yaml", "k8s/base/network-policies.yaml", "k8s/base/reports.yaml",
 		"k8s/migrate/job.yaml", "k8s/migrate/kustomization.yaml",
 	}
 	var got []string
@@ -125,8 +125,8 @@ func TestRenderingIsDeterministic(t *testing.T) {
 func TestModulesKeepTheirOrder(t *testing.T) {
 	files := renderAll(t, shop())
 	k := documents(t, "kustomization.yaml", files["k8s/base/kustomization.yaml"])[0]
-	if got := at(t, k, "resources"); !slices.Equal(toStrings(got), []string{"ledger.yaml", "reports.yaml", "front.yaml"}) {
-		t.Errorf("resources %v, want ledger, reports, front", got)
+	if got := at(t, k, "resources"); !slices.Equal(toStrings(got), []string{"ledger.yaml", "reports.yaml", "front.yaml", "network-policies.yaml"}) {
+		t.Errorf("resources %v, want ledger, reports, front, then the policies", got)
 	}
 	compose := string(files["compose.yaml"])
 	if l, r, f := strings.Index(compose, "\n  ledger:"), strings.Index(compose, "\n  reports:"), strings.Index(compose, "\n  front:"); l < 0 || !(l < r && r < f) {
@@ -156,8 +156,9 @@ func composeServices(t *testing.T, modules []deploy.Module) map[string]any {
 	return at(t, documents(t, "compose.yaml", files[0].Data)[0], "services").(map[string]any)
 }
 
-// A module added to the input gets a service of its own, and the module that
-// calls it gets its address; nothing else changes.
+// A module added to the input gets a service of its own, on its two ports, of
+// which only the public one is published, and the module that calls it gets
+// the address of its internal one; nothing else changes.
 func TestComposeDeploysAnAddedModule(t *testing.T) {
 	before, after := composeServices(t, shop()), composeServices(t, withBilling())
 	billing, ok := after["billing"]
@@ -166,19 +167,23 @@ func TestComposeDeploysAnAddedModule(t *testing.T) {
 	}
 	env := at(t, billing, "environment").(map[string]any)
 	for k, want := range map[string]any{
-		"UBERSERVICE_MODULES":    "billing",
-		"UBERSERVICE_LISTEN":     "billing=:9003",
-		"UBERSERVICE_PEERS":      "ledger=http://ledger:9001",
-		"DATABASE_URL":           at(t, after, "migrate", "environment", "DATABASE_URL"),
-		"UBERSERVICE_BUS":        "nats://nats:4222",
-		"UBERSERVICE_NO_MIGRATE": "true",
+		"UBERSERVICE_MODULES":         "billing",
+		"UBERSERVICE_LISTEN":          "billing=:9003",
+		"UBERSERVICE_INTERNAL_LISTEN": "billing=:9103",
+		"UBERSERVICE_PEERS":           "ledger=http://ledger:9101",
+		"DATABASE_URL":                at(t, after, "migrate", "environment", "DATABASE_URL"),
+		"UBERSERVICE_BUS":             "nats://nats:4222",
+		"UBERSERVICE_NO_MIGRATE":      "true",
 	} {
 		if env[k] != want {
 			t.Errorf("billing: %s=%v, want %v", k, env[k], want)
 		}
 	}
 	if got := toStrings(at(t, billing, "ports")); !slices.Equal(got, []string{"127.0.0.1:9003:9003"}) {
-		t.Errorf("billing: ports %q", got)
+		t.Errorf("billing: ports %q, want the public port alone", got)
+	}
+	if got := toStrings(at(t, billing, "expose")); !slices.Equal(got, []string{"9103"}) {
+		t.Errorf("billing: expose %q, want the internal port", got)
 	}
 	if got := toStrings(at(t, billing, "healthcheck", "test")); !slices.Equal(got, []string{"CMD", "/uberservice", "probe", "http://127.0.0.1:9003/readyz"}) {
 		t.Errorf("billing: healthcheck %q", got)
@@ -187,7 +192,7 @@ func TestComposeDeploysAnAddedModule(t *testing.T) {
 		t.Errorf("billing: depends_on %v: want migrate completed and nats healthy", at(t, billing, "depends_on"))
 	}
 	// front calls billing now, and reports optionally: every gateway it uses.
-	if got := at(t, after, "front", "environment", "UBERSERVICE_PEERS"); got != "ledger=http://ledger:9001,reports=http://reports:9002,billing=http://billing:9003" {
+	if got := at(t, after, "front", "environment", "UBERSERVICE_PEERS"); got != "ledger=http://ledger:9101,reports=http://reports:9102,billing=http://billing:9103" {
 		t.Errorf("front: UBERSERVICE_PEERS=%v", got)
 	}
 	if _, ok := at(t, after, "ledger", "environment").(map[string]any)["UBERSERVICE_PEERS"]; ok {
@@ -214,8 +219,9 @@ func equalYAML(t *testing.T, a, b any) bool {
 	return bytes.Equal(x, y)
 }
 
-// A module added to the input gets its Deployment and Service, its line among
-// the base's resources and its Service among the peers.
+// A module added to the input gets its Deployment and Service, on its two
+// ports, its line among the base's resources, its Service's internal port
+// among the peers, and its place in the policies of the modules it calls.
 func TestKubernetesDeploysAnAddedModule(t *testing.T) {
 	before, after := renderAll(t, shop()), renderAll(t, withBilling())
 	docs := documents(t, "billing.yaml", after["k8s/base/billing.yaml"])
@@ -236,11 +242,15 @@ func TestKubernetesDeploysAnAddedModule(t *testing.T) {
 	if got := at(t, c, "env"); !equalYAML(t, got, []any{
 		map[string]any{"name": "UBERSERVICE_MODULES", "value": "billing"},
 		map[string]any{"name": "UBERSERVICE_LISTEN", "value": "billing=:9003"},
+		map[string]any{"name": "UBERSERVICE_INTERNAL_LISTEN", "value": "billing=:9103"},
 	}) {
 		t.Errorf("Deployment: env %v", got)
 	}
-	if at(t, c, "ports", 0, "containerPort") != 9003 || at(t, c, "ports", 0, "name") != "http" {
-		t.Errorf("Deployment: ports %v, want http 9003", at(t, c, "ports"))
+	if !equalYAML(t, at(t, c, "ports"), []any{
+		map[string]any{"name": "http", "containerPort": 9003},
+		map[string]any{"name": "internal", "containerPort": 9103},
+	}) {
+		t.Errorf("Deployment: ports %v, want http 9003 and internal 9103", at(t, c, "ports"))
 	}
 	for probe, path := range map[string]string{"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"} {
 		if at(t, c, probe, "httpGet", "path") != path || at(t, c, probe, "httpGet", "port") != "http" {
@@ -251,18 +261,31 @@ func TestKubernetesDeploysAnAddedModule(t *testing.T) {
 		t.Errorf("Deployment: init container args %q, want migrate", got)
 	}
 	if s["kind"] != "Service" || at(t, s, "metadata", "name") != "uberservice-billing" || !equalYAML(t, at(t, s, "spec", "selector"), labels) ||
-		at(t, s, "spec", "ports", 0, "port") != 9003 || at(t, s, "spec", "ports", 0, "targetPort") != "http" {
-		t.Errorf("second document: want Service uberservice-billing selecting %v on port 9003, got %v", labels, s)
+		!equalYAML(t, at(t, s, "spec", "ports"), []any{
+			map[string]any{"name": "http", "port": 9003, "targetPort": "http"},
+			map[string]any{"name": "internal", "port": 9103, "targetPort": "internal"},
+		}) {
+		t.Errorf("second document: want Service uberservice-billing selecting %v on ports 9003 and 9103, got %v", labels, s)
 	}
 
 	k := documents(t, "kustomization.yaml", after["k8s/base/kustomization.yaml"])[0]
-	if got := toStrings(at(t, k, "resources")); !slices.Equal(got, []string{"ledger.yaml", "reports.yaml", "front.yaml", "billing.yaml"}) {
+	if got := toStrings(at(t, k, "resources")); !slices.Equal(got, []string{"ledger.yaml", "reports.yaml", "front.yaml", "billing.yaml", "network-policies.yaml"}) {
 		t.Errorf("resources %q", got)
 	}
 	literals := toStrings(at(t, k, "configMapGenerator", 0, "literals"))
-	want := "UBERSERVICE_PEERS=ledger=http://uberservice-ledger:9001,reports=http://uberservice-reports:9002,front=http://uberservice-front:9000,billing=http://uberservice-billing:9003"
+	want := "UBERSERVICE_PEERS=ledger=http://uberservice-ledger:9101,reports=http://uberservice-reports:9102,front=http://uberservice-front:9100,billing=http://uberservice-billing:9103"
 	if !slices.Contains(literals, want) {
 		t.Errorf("ConfigMap literals %q: want %s", literals, want)
+	}
+
+	// billing's policy admits front on its internal port, and ledger's admits
+	// billing now.
+	policies := policies(t, after)
+	if got := internalFrom(t, policies["uberservice-billing"]); !slices.Equal(got, []string{"front", "operator"}) {
+		t.Errorf("billing's internal port admits %q, want front and operators", got)
+	}
+	if got := internalFrom(t, policies["uberservice-ledger"]); !slices.Equal(got, []string{"reports", "front", "billing", "operator"}) {
+		t.Errorf("ledger's internal port admits %q, want reports, front, billing and operators", got)
 	}
 
 	// front's comment says it calls billing now; the manifests of the other
@@ -272,12 +295,92 @@ func TestKubernetesDeploysAnAddedModule(t *testing.T) {
 	}
 	for path, data := range before {
 		switch path {
-		case "compose.yaml", "k8s/base/kustomization.yaml", "k8s/base/front.yaml":
+		case "compose.yaml", "k8s/base/kustomization.yaml", "k8s/base/front.yaml", "k8s/base/network-policies.yaml":
 		default:
 			if !bytes.Equal(data, after[path]) {
 				t.Errorf("%s changed when billing was added", path)
 			}
 		}
+	}
+}
+
+// policies are the NetworkPolicies of k8s/base/network-policies.yaml, by name.
+func policies(t *testing.T, files map[string][]byte) map[string]map[string]any {
+	t.Helper()
+	const path = "k8s/base/network-policies.yaml"
+	out := map[string]map[string]any{}
+	for _, doc := range documents(t, path, files[path]) {
+		if doc["kind"] != "NetworkPolicy" || doc["apiVersion"] != "networking.k8s.io/v1" {
+			t.Fatalf("%s: %v %v among the NetworkPolicies", path, doc["apiVersion"], doc["kind"])
+		}
+		out[at(t, doc, "metadata", "name").(string)] = doc
+	}
+	return out
+}
+
+// internalFrom says whom policy's second ingress rule, the internal port's,
+// admits: each source as the component it selects, or "operator".
+func internalFrom(t *testing.T, policy map[string]any) []string {
+	t.Helper()
+	var out []string
+	for _, from := range at(t, policy, "spec", "ingress", 1, "from").([]any) {
+		labels := at(t, from, "podSelector", "matchLabels").(map[string]any)
+		switch {
+		case labels[deploy.OperatorLabel] == "true" && len(labels) == 1:
+			out = append(out, "operator")
+		case labels["app.kubernetes.io/name"] == "uberservice" && len(labels) == 2:
+			out = append(out, labels["app.kubernetes.io/component"].(string))
+		default:
+			t.Errorf("%v: a source that is neither a module's pods nor operators': %v", at(t, policy, "metadata", "name"), labels)
+		}
+	}
+	return out
+}
+
+// Every uberservice pod is denied ingress but on what a module's policy
+// admits: its public port from anywhere, its internal port from the modules
+// that use its gateway (optionally or not) and operators. A gateway that no
+// module provides changes no policy. The tests of deploy/ check the rendered
+// policies as Kubernetes reads them; these check the renderer's plumbing.
+func TestNetworkPoliciesFollowTheUses(t *testing.T) {
+	ms := shop()
+	ms[2].Uses = append(ms[2].Uses, deploy.Use{Gateway: "tax", Optional: true})
+	ps := policies(t, renderAll(t, ms))
+	deny := ps["uberservice-default-deny"]
+	if !equalYAML(t, at(t, deny, "spec"), map[string]any{
+		"podSelector": map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "uberservice"}},
+		"policyTypes": []any{"Ingress"},
+	}) {
+		t.Errorf("uberservice-default-deny: spec %v, want every uberservice pod denied ingress", at(t, deny, "spec"))
+	}
+	for _, tc := range []struct {
+		module           string
+		public, internal int
+		from             []string
+	}{
+		{"ledger", 9001, 9101, []string{"reports", "front", "operator"}},
+		{"reports", 9002, 9102, []string{"front", "operator"}}, // an optional use admits too
+		{"front", 9000, 9100, []string{"operator"}},
+	} {
+		p, ok := ps["uberservice-"+tc.module]
+		if !ok {
+			t.Errorf("no NetworkPolicy uberservice-%s", tc.module)
+			continue
+		}
+		selector := map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "uberservice", "app.kubernetes.io/component": tc.module}}
+		if !equalYAML(t, at(t, p, "spec", "podSelector"), selector) || !equalYAML(t, at(t, p, "spec", "policyTypes"), []any{"Ingress"}) {
+			t.Errorf("%s: want an Ingress policy selecting %v", tc.module, selector)
+		}
+		if got := at(t, p, "spec", "ingress"); !equalYAML(t, at(t, got, 0), map[string]any{"ports": []any{map[string]any{"protocol": "TCP", "port": tc.public}}}) ||
+			!equalYAML(t, at(t, got, 1, "ports"), []any{map[string]any{"protocol": "TCP", "port": tc.internal}}) || len(got.([]any)) != 2 {
+			t.Errorf("%s: ingress %v, want port %d from anywhere and port %d from some", tc.module, got, tc.public, tc.internal)
+		}
+		if got := internalFrom(t, p); !slices.Equal(got, tc.from) {
+			t.Errorf("%s: internal port admits %q, want %q", tc.module, got, tc.from)
+		}
+	}
+	if len(ps) != 4 {
+		t.Errorf("%d NetworkPolicies, want the default deny and one per module", len(ps))
 	}
 }
 
@@ -310,8 +413,18 @@ func TestModulesThatCannotBeDeployed(t *testing.T) {
 		"name too long":     {func(ms []deploy.Module) []deploy.Module { ms[0].Name = strings.Repeat("l", 52); return ms }, "at most 51"},
 		"the deployment's":  {func(ms []deploy.Module) []deploy.Module { ms[0].Name = "migrate"; return ms }, `module "migrate": the name is taken`},
 		"listed twice":      {func(ms []deploy.Module) []deploy.Module { return append(ms, ms[0]) }, `module "ledger": listed twice`},
-		"shared port":       {func(ms []deploy.Module) []deploy.Module { ms[1].Port = 9001; return ms }, "module reports: port 9001 is module ledger's too"},
+		"shared port":       {func(ms []deploy.Module) []deploy.Module { ms[1].Port = 9001; return ms }, "module reports: port 9001 is module ledger's port too"},
 		"no port":           {func(ms []deploy.Module) []deploy.Module { ms[1].Port = 0; return ms }, "module reports: port 0"},
+		"no internal port":  {func(ms []deploy.Module) []deploy.Module { ms[1].InternalPort = 0; return ms }, "module reports: internal port 0"},
+		"internal too high": {func(ms []deploy.Module) []deploy.Module { ms[1].InternalPort = 65536; return ms }, "module reports: internal port 65536"},
+		"internal is own public": {func(ms []deploy.Module) []deploy.Module { ms[1].InternalPort = 9002; return ms },
+			"module reports: internal port 9002 is module reports's port too"},
+		"internal is another's public": {func(ms []deploy.Module) []deploy.Module { ms[1].InternalPort = 9000; return ms },
+			"module front: port 9000 is module reports's internal port too"},
+		"public is another's internal": {func(ms []deploy.Module) []deploy.Module { ms[1].Port = 9101; return ms },
+			"module reports: port 9101 is module ledger's internal port too"},
+		"shared internal port": {func(ms []deploy.Module) []deploy.Module { ms[2].InternalPort = 9101; return ms },
+			"module front: internal port 9101 is module ledger's internal port too"},
 		"unknown gateway":   {func(ms []deploy.Module) []deploy.Module { ms[1].Uses[0].Gateway = "tax"; return ms }, "module reports uses gateway tax, which no module provides"},
 		"several, all said": {func(ms []deploy.Module) []deploy.Module { ms[0].Port, ms[2].Name = 70000, "x_y"; return ms }, "module ledger: port 70000\nmodule \"x_y\""},
 	} {
@@ -333,7 +446,7 @@ func TestAnOptionalGatewayNoModuleProvides(t *testing.T) {
 	ms := shop()
 	ms[2].Uses[1].Gateway = "tax"
 	services := composeServices(t, ms)
-	if got := at(t, services, "front", "environment", "UBERSERVICE_PEERS"); got != "ledger=http://ledger:9001" {
+	if got := at(t, services, "front", "environment", "UBERSERVICE_PEERS"); got != "ledger=http://ledger:9101" {
 		t.Errorf("front: UBERSERVICE_PEERS=%v, want ledger alone", got)
 	}
 }

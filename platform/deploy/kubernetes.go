@@ -5,19 +5,36 @@ import (
 	"strings"
 )
 
+// OperatorLabel is the pod label that, set to "true", admits a pod to every
+// module's internal port on Kubernetes, for the ops routes: an operator's
+// tool, a job that watches /ops/counts.
+const OperatorLabel = "uberservice.io/operator"
+
 // Kubernetes renders the kustomize base, k8s/base (a Deployment and a Service
-// per module, and the kustomization that lists them and generates the
-// ConfigMap they share), and k8s/migrate, a Job that migrates as a pipeline
-// step of its own.
+// per module, the NetworkPolicies that say who reaches which of their ports,
+// and the kustomization that lists them and generates the ConfigMap they
+// share), and k8s/migrate, a Job that migrates as a pipeline step of its own.
+//
+// The NetworkPolicies are the modules' declarations made into a firewall: a
+// module's internal port admits only the pods of the modules that declare
+// Uses of its gateway, and operators' pods (OperatorLabel); its public port
+// admits any source; all other ingress to an uberservice pod is denied. They
+// live in a file of their own rather than in each module's manifest because
+// they are the call graph: a module added changes the policy of every module
+// it calls, and of nothing else.
 func Kubernetes(modules []Module) ([]File, error) {
 	if err := validate(modules); err != nil {
 		return nil, err
 	}
-	service := func(m Module) string { return fmt.Sprintf("http://uberservice-%s:%d", m.Name, m.Port) }
+	service := func(m Module) string { return fmt.Sprintf("http://uberservice-%s:%d", m.Name, m.InternalPort) }
 	type manifest struct {
 		Module
 		Comment string
 		Service string // the URL other modules reach it at
+		// Callers are the modules its internal port admits, and Admits says
+		// so for a reader.
+		Callers []string
+		Admits  string
 	}
 	var (
 		files     []File
@@ -29,7 +46,19 @@ func Kubernetes(modules []Module) ([]File, error) {
 		if !m.Database {
 			c += " It keeps no data, but its migrate init container, like every module's, migrates every schema and creates every consumer group."
 		}
-		manifests = append(manifests, manifest{Module: m, Comment: c, Service: service(m)})
+		var names []string
+		for _, caller := range callers(modules, m) {
+			names = append(names, caller.Name)
+		}
+		admits := fmt.Sprintf("%s: no module uses its gateway; its internal port %d admits operators alone.", m.Name, m.InternalPort)
+		switch len(names) {
+		case 0:
+		case 1:
+			admits = fmt.Sprintf("%s: its internal port %d admits %s, which uses its gateway, and operators.", m.Name, m.InternalPort, names[0])
+		default:
+			admits = fmt.Sprintf("%s: its internal port %d admits %s, which use its gateway, and operators.", m.Name, m.InternalPort, and(names))
+		}
+		manifests = append(manifests, manifest{Module: m, Comment: c, Service: service(m), Callers: names, Admits: admits})
 		all = append(all, m.Name+"="+service(m))
 	}
 	for _, m := range manifests {
@@ -43,6 +72,10 @@ func Kubernetes(modules []Module) ([]File, error) {
 		path, template string
 		data           any
 	}{
+		{"k8s/base/network-policies.yaml", "network-policies.yaml.tmpl", struct {
+			Manifests     []manifest
+			OperatorLabel string
+		}{manifests, OperatorLabel}},
 		{"k8s/base/kustomization.yaml", "kustomization.yaml.tmpl", struct {
 			Manifests []manifest
 			Peers     string
