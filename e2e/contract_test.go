@@ -160,12 +160,12 @@ func expectTime(t testing.TB, what, s string) time.Time {
 }
 
 // items GETs url and decodes its {items: [...]} into v.
-func items(t testing.TB, url string, v any) {
+func items(t testing.TB, url string, v any, headers ...string) {
 	t.Helper()
 	var page struct {
 		Items json.RawMessage `json:"items"`
 	}
-	expectJSON(t, apptest.Do(t, http.MethodGet, url, nil), http.StatusOK, &page, "items")
+	expectJSON(t, apptest.Do(t, http.MethodGet, url, nil, headers...), http.StatusOK, &page, "items")
 	if string(page.Items) == "null" {
 		t.Fatalf("GET %s: items is null, want an array", url)
 	}

@@ -585,7 +585,7 @@ func (l *load) check(t *testing.T, strict bool) {
 	// Nothing waits for an operator.
 	for _, m := range []string{"accounts", "im", "orders", "warehouse"} {
 		var dead []map[string]any
-		items(t, c.InternalURL(m)+"/ops/dead-letters", &dead)
+		items(t, c.InternalURL(m)+"/ops/dead-letters", &dead, operator(t, c)...)
 		if len(dead) != 0 {
 			t.Fatalf("%s has dead letters after the load: %s", m, describe(dead))
 		}

@@ -101,7 +101,7 @@ func storySuite(t *testing.T, p system) {
 		t.Fatalf("an unknown referral code gave the account manager %s", describe(v.Manager))
 	}
 	var dead []map[string]any
-	items(t, p.InternalURL("im")+"/ops/dead-letters", &dead)
+	items(t, p.InternalURL("im")+"/ops/dead-letters", &dead, operator(t, p)...)
 	if len(dead) != 0 {
 		t.Fatalf("im has dead letters or retries after an unknown referral code: %s", describe(dead))
 	}

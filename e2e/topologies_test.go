@@ -27,9 +27,21 @@ func topologies() []cluster.Topology {
 // system is a running uberservice as the suites see it: the base URL of each
 // module, and the log of the process(es) that ran a module.
 type system interface {
-	URL(module string) string         // the public API
-	InternalURL(module string) string // the gateway and ops routes
+	URL(module string) string                    // the public API
+	InternalURL(module string) string            // the gateway and ops routes
+	Operator() ([]string, error)                 // an operator's Authorization header
+	As(module, gateway string) ([]string, error) // module's Authorization header for gateway
 	Logs(module string) string
+}
+
+// operator is sys's operator's Authorization header, for its ops routes.
+func operator(t testing.TB, sys system) []string {
+	t.Helper()
+	h, err := sys.Operator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // suite is a part of the end-to-end suite that runs unchanged on any
@@ -54,6 +66,7 @@ func suites() []suite {
 		{name: "money-concurrency", run: onSystem(moneySuite)},
 		{name: "shop", run: onSystem(shopSuite)},
 		{name: "shop-concurrency", run: onSystem(shopConcurrencySuite)},
+		{name: "boundaries", run: onSystem(boundarySuite)},
 		// im stopped while accounts takes deposits: needs im in a process
 		// of its own, apart from accounts and the portal.
 		{name: "im-down", run: imDownSuite, in: func(c *cluster.Cluster) bool { return c.Alone("im") }},
@@ -117,8 +130,10 @@ func everyModuleSuite(t *testing.T, sys system) {
 		var dead struct {
 			Items []json.RawMessage `json:"items"`
 		}
-		apptest.Do(t, http.MethodGet, sys.URL(m.Name)+"/ops/dead-letters", nil).ExpectProblem(t, http.StatusNotFound, "not_found")
-		apptest.Do(t, http.MethodGet, sys.InternalURL(m.Name)+"/ops/dead-letters", nil).Expect(t, http.StatusOK).Decode(t, &dead)
+		ops := sys.InternalURL(m.Name) + "/ops/dead-letters"
+		apptest.Do(t, http.MethodGet, sys.URL(m.Name)+"/ops/dead-letters", nil, operator(t, sys)...).ExpectProblem(t, http.StatusNotFound, "not_found")
+		apptest.Do(t, http.MethodGet, ops, nil).ExpectProblem(t, http.StatusUnauthorized, "unauthenticated")
+		apptest.Do(t, http.MethodGet, ops, nil, operator(t, sys)...).Expect(t, http.StatusOK).Decode(t, &dead)
 		if dead.Items == nil || len(dead.Items) != 0 {
 			t.Errorf("module %s has dead letters after the suites: %s", m.Name, dead.Items)
 		}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/uberservice/uberservice/platform/peerauth"
 )
 
 // A Topology is a way to deploy the modules: which modules share a process,
@@ -160,6 +162,7 @@ type Cluster struct {
 	dropNS    bool
 	logDir    string
 	ownLogDir bool
+	keysDir   string            // the cluster's key set
 	addrs     map[string]string // module -> 127.0.0.1:port of its public API
 	internal  map[string]string // module -> 127.0.0.1:port of its internal API
 	procs     []*Process
@@ -245,6 +248,14 @@ func Start(ctx context.Context, topo Topology, cfg Config) (_ *Cluster, err erro
 	} else if err := os.MkdirAll(c.logDir, 0o755); err != nil {
 		return nil, fmt.Errorf("cluster: log folder: %w", err)
 	}
+	// One key set for the cluster's processes, as a deployment has: each
+	// module calls the others with its own key and verifies them with theirs.
+	if c.keysDir, err = os.MkdirTemp(cfg.TempDir, "uberservice-keys-"); err != nil {
+		return nil, fmt.Errorf("cluster: key folder: %w", err)
+	}
+	if err := peerauth.Generate(c.keysDir, append([]string{peerauth.Operator}, c.catalogue.Names()...)...); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
 	for attempt := 1; ; attempt++ {
 		ports, err := FreePorts(2 * len(seen))
 		if err != nil {
@@ -301,7 +312,7 @@ func (c *Cluster) plan(ports []int) {
 		for _, dep := range peers {
 			args = append(args, "--peer", dep+"=http://"+c.internal[dep])
 		}
-		args = append(args, "--database-url", c.db, "--bus", c.topo.Bus, "--log-format", "json")
+		args = append(args, "--database-url", c.db, "--bus", c.topo.Bus, "--keys", c.keysDir, "--log-format", "json")
 		if c.ns != "" {
 			args = append(args, "--bus-namespace", c.ns)
 		}
@@ -351,6 +362,32 @@ func (c *Cluster) URL(module string) string {
 		return "http://" + addr
 	}
 	return ""
+}
+
+// Operator is the Authorization header of an operator of the cluster, for
+// its ops routes: what `uberservice keys token` prints, as a header.
+func (c *Cluster) Operator() ([]string, error) {
+	return c.bearer(peerauth.Operator, peerauth.OpsAudience, peerauth.Operator)
+}
+
+// As is the Authorization header of module calling gateway, for a test that
+// speaks to a gateway as that module would.
+func (c *Cluster) As(module, gateway string) ([]string, error) { return c.bearer(module, gateway) }
+
+func (c *Cluster) bearer(name, audience string, roles ...string) ([]string, error) {
+	keys, err := peerauth.Load(c.keysDir)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	signer, err := keys.Signer(name)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	token, err := signer.Mint(audience, 10*time.Minute, roles...)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	return []string{"Authorization", "Bearer " + token}, nil
 }
 
 // Addr is the host:port of module's public API.
@@ -556,6 +593,11 @@ func (c *Cluster) Close() error {
 		}
 		if c.ownLogDir {
 			if err := os.RemoveAll(c.logDir); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if c.keysDir != "" {
+			if err := os.RemoveAll(c.keysDir); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -83,16 +83,16 @@ func TestPlan(t *testing.T) {
 	c := &Cluster{
 		cfg:       Config{Binary: "/bin/uberservice", Args: []string{"--log-level", "warn"}},
 		topo:      Topology{Bus: "nats://x:4222", Processes: [][]string{{"accounts", "im"}, {"portal"}}},
-		catalogue: cat, db: "postgres://db", ns: "ns-1",
+		catalogue: cat, db: "postgres://db", ns: "ns-1", keysDir: "/keys",
 	}
 	c.plan([]int{1001, 2001, 1002, 2002, 1003, 2003})
 	want := [][]string{
 		{"run", "--modules", "accounts,im", "--listen", "accounts=127.0.0.1:1001", "--internal-listen", "accounts=127.0.0.1:2001",
 			"--listen", "im=127.0.0.1:1002", "--internal-listen", "im=127.0.0.1:2002",
-			"--database-url", "postgres://db", "--bus", "nats://x:4222", "--log-format", "json", "--bus-namespace", "ns-1", "--log-level", "warn"},
+			"--database-url", "postgres://db", "--bus", "nats://x:4222", "--keys", "/keys", "--log-format", "json", "--bus-namespace", "ns-1", "--log-level", "warn"},
 		{"run", "--modules", "portal", "--listen", "portal=127.0.0.1:1003", "--internal-listen", "portal=127.0.0.1:2003",
 			"--peer", "accounts=http://127.0.0.1:2001", "--peer", "im=http://127.0.0.1:2002",
-			"--database-url", "postgres://db", "--bus", "nats://x:4222", "--log-format", "json", "--bus-namespace", "ns-1", "--log-level", "warn"},
+			"--database-url", "postgres://db", "--bus", "nats://x:4222", "--keys", "/keys", "--log-format", "json", "--bus-namespace", "ns-1", "--log-level", "warn"},
 	}
 	for i, p := range c.Processes() {
 		if !slices.Equal(p.Args, want[i]) {

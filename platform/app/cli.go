@@ -18,6 +18,7 @@ Usage:
   uberservice [run] [flags]      start modules (the default command)
   uberservice migrate [flags]    apply migrations and exit
   uberservice modules [--format json]   list the modules: port, gateways, events
+  uberservice keys generate|rotate|token   make a key set, rotate a key, print an operator's token
   uberservice probe URL          GET URL; exit 0 on a 2xx (a health check for images with no shell)
   uberservice deploy compose|kubernetes [--out DIR]   render the deployment files of the modules
 
@@ -45,6 +46,8 @@ func run(args []string, modules []Module, stdout, stderr io.Writer) int {
 		err = migrateCommand(args, modules, stdout, stderr)
 	case "modules":
 		err = listCommand(args, modules, stdout, stderr)
+	case "keys":
+		err = keysCommand(args, modules, stdout)
 	case "deploy":
 		err = deployCommand(args, modules, stdout, stderr)
 	case "probe":

@@ -26,6 +26,9 @@ func runCommand(args []string, modules []Module, stdout, stderr io.Writer) error
 	if cfg.Mail, err = mail.NewSender(f.mailURL, log); err != nil {
 		return &UsageError{err.Error()}
 	}
+	if cfg.Keys, err = loadKeys(f.keys, f.pgDir, modules, log); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if f.debug != "" {

@@ -1,0 +1,137 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/uberservice/uberservice/platform/peerauth"
+	"github.com/uberservice/uberservice/platform/pgembed"
+)
+
+const keysUsage = `Usage:
+  uberservice keys generate --out DIR     write a new key set for every module and the operator
+  uberservice keys rotate [--keys DIR] NAME   give NAME a new key, keeping its old public key
+  uberservice keys token [--keys DIR] [--ttl D]   print an operator's token for the ops routes
+
+A key set is a folder: NAME.key is the private key of a module (or of the
+operator), NAME.pub the public keys every process verifies it with. A process
+needs the .key of the modules it runs and every .pub. Without --keys (env
+UBERSERVICE_KEYS_DIR), the development key set beside the embedded Postgres's
+data is used, and made on first use.
+
+`
+
+// developmentKeys is where the development key set lives: beside the data of
+// the embedded Postgres, so that a laptop keeps one across runs and every
+// process started on it shares it.
+func developmentKeys(pgDir string) string { return filepath.Join(filepath.Dir(pgDir), "keys") }
+
+// loadKeys loads the key set in dir or, when dir is empty, the development
+// key set, made with a key for every module and the operator if missing.
+func loadKeys(dir, pgDir string, modules []Module, log *slog.Logger) (*peerauth.KeySet, error) {
+	if dir == "" {
+		dir = developmentKeys(pgDir)
+		if err := peerauth.EnsureDevelopment(dir, keyNames(modules)...); err != nil {
+			return nil, err
+		}
+		log.Info("using the development key set (give --keys in production)", "dir", dir)
+	}
+	keys, err := peerauth.Load(dir)
+	if err != nil {
+		return nil, &UsageError{err.Error()}
+	}
+	return keys, nil
+}
+
+// keyNames are the names a deployment has keys for: every module and the
+// operator.
+func keyNames(modules []Module) []string {
+	names := []string{peerauth.Operator}
+	for _, m := range modules {
+		names = append(names, m.Name)
+	}
+	return names
+}
+
+func keysCommand(args []string, modules []Module, stdout io.Writer) error {
+	fs := flag.NewFlagSet("keys", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), keysUsage)
+		fs.PrintDefaults()
+	}
+	dir := fs.String("keys", os.Getenv("UBERSERVICE_KEYS_DIR"), "the key set (env UBERSERVICE_KEYS_DIR; default the development key set)")
+	out := fs.String("out", "", "the folder a new key set is written to (generate)")
+	ttl := fs.Duration("ttl", time.Hour, "how long an operator's token lives (token), at most "+peerauth.MaxLifetime.String())
+	pgDir := fs.String("embedded-postgres-dir", envOr("UBERSERVICE_EMBEDDED_POSTGRES_DIR", pgembed.DefaultDir()), "data folder of the embedded Postgres, beside which the development key set lives")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("keys: want generate, rotate or token (see 'uberservice keys -h')")
+	}
+	what, rest := fs.Arg(0), fs.Args()[1:]
+	if err := parseFlags(fs, rest, stdout); err != nil {
+		return err
+	}
+	if *dir == "" {
+		*dir = developmentKeys(*pgDir)
+	}
+	switch what {
+	case "generate":
+		if *out == "" || fs.NArg() > 0 {
+			return usagef("keys generate: want --out DIR and nothing else")
+		}
+		if err := peerauth.Generate(*out, keyNames(modules)...); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: a key pair for each of %v\n", *out, keyNames(modules))
+		return nil
+	case "rotate":
+		if fs.NArg() != 1 {
+			return usagef("keys rotate: want one NAME")
+		}
+		return peerauth.Rotate(*dir, fs.Arg(0))
+	case "token":
+		if fs.NArg() > 0 {
+			return usagef("keys token: unexpected arguments %v", fs.Args())
+		}
+		if *ttl <= 0 || *ttl > peerauth.MaxLifetime {
+			return usagef("keys token: --ttl %s: want more than 0 and at most %s", *ttl, peerauth.MaxLifetime)
+		}
+		if err := ensureDevelopmentKeys(*dir, *pgDir, modules); err != nil {
+			return err
+		}
+		keys, err := peerauth.Load(*dir)
+		if err != nil {
+			return err
+		}
+		signer, err := keys.Signer(peerauth.Operator)
+		if err != nil {
+			return err
+		}
+		token, err := signer.Mint(peerauth.OpsAudience, *ttl, peerauth.Operator)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(stdout, token)
+		return err
+	}
+	return usagef("keys: unknown %q: want generate, rotate or token", what)
+}
+
+// ensureDevelopmentKeys makes the development key set, when dir is it.
+func ensureDevelopmentKeys(dir, pgDir string, modules []Module) error {
+	if dir != developmentKeys(pgDir) {
+		return nil
+	}
+	if err := peerauth.EnsureDevelopment(dir, keyNames(modules)...); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	return nil
+}
