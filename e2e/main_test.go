@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/uberservice/uberservice/internal/cluster"
+	"github.com/uberservice/uberservice/platform/peerauth"
 )
 
 // binary is the uberservice executable built once by TestMain, and
@@ -25,6 +27,7 @@ import (
 var (
 	binary    string
 	catalogue cluster.Catalogue
+	keysDir   string // the key set of every cluster of the package
 )
 
 // moduleNames are the modules of the accounts/IM story.
@@ -47,6 +50,13 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: FAIL: %v\n", err)
 		return 1
 	}
+	// One key set for every cluster of the package, so that the processes of
+	// two clusters may call each other, as those of one deployment do.
+	keysDir = filepath.Join(dir, "keys")
+	if err := peerauth.Generate(keysDir, append([]string{peerauth.Operator}, catalogue.Names()...)...); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: FAIL: %v\n", err)
+		return 1
+	}
 	// No request of these tests may hang the package until go test's timeout.
 	http.DefaultClient.Timeout = 15 * time.Second
 	return m.Run()
@@ -65,6 +75,7 @@ func config(db string, extra ...string) cluster.Config {
 		DatabaseURL:     db,
 		DatabasePrefix:  "uberservice_test_",
 		NamespacePrefix: "e2e",
+		KeysDir:         keysDir,
 		Args:            append([]string{"--db-pool-size", testPoolSize}, extra...),
 	}
 }

@@ -98,6 +98,10 @@ type Config struct {
 	// LogDir receives one file per run of each process, with its stdout and
 	// stderr. Empty: a temporary folder that Close removes, made in TempDir.
 	LogDir string
+	// KeysDir is the key set the processes run with (their --keys), for
+	// clusters that call each other. Empty: a key set of the cluster's own,
+	// which Close removes.
+	KeysDir string
 	// TempDir holds the temporary log folder; default os.TempDir(). A
 	// folder in RAM (/dev/shm) keeps heavy logging off the disk the
 	// database writes to.
@@ -163,6 +167,7 @@ type Cluster struct {
 	logDir    string
 	ownLogDir bool
 	keysDir   string            // the cluster's key set
+	ownKeys   bool              // made for the cluster, removed by Close
 	addrs     map[string]string // module -> 127.0.0.1:port of its public API
 	internal  map[string]string // module -> 127.0.0.1:port of its internal API
 	procs     []*Process
@@ -250,11 +255,14 @@ func Start(ctx context.Context, topo Topology, cfg Config) (_ *Cluster, err erro
 	}
 	// One key set for the cluster's processes, as a deployment has: each
 	// module calls the others with its own key and verifies them with theirs.
-	if c.keysDir, err = os.MkdirTemp(cfg.TempDir, "uberservice-keys-"); err != nil {
-		return nil, fmt.Errorf("cluster: key folder: %w", err)
-	}
-	if err := peerauth.Generate(c.keysDir, append([]string{peerauth.Operator}, c.catalogue.Names()...)...); err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
+	if c.keysDir = cfg.KeysDir; c.keysDir == "" {
+		if c.keysDir, err = os.MkdirTemp(cfg.TempDir, "uberservice-keys-"); err != nil {
+			return nil, fmt.Errorf("cluster: key folder: %w", err)
+		}
+		c.ownKeys = true
+		if err := peerauth.Generate(c.keysDir, append([]string{peerauth.Operator}, c.catalogue.Names()...)...); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		ports, err := FreePorts(2 * len(seen))
@@ -596,7 +604,7 @@ func (c *Cluster) Close() error {
 				errs = append(errs, err)
 			}
 		}
-		if c.keysDir != "" {
+		if c.ownKeys {
 			if err := os.RemoveAll(c.keysDir); err != nil {
 				errs = append(errs, err)
 			}
