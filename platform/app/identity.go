@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/peerauth"
 	"github.com/uberservice/uberservice/platform/problem"
 )
@@ -70,6 +71,7 @@ func (s *System) authenticate(audience string, allow func(peerauth.Claims) error
 			if err := allow(claims); err != nil {
 				return err
 			}
+			c.SetRequest(c.Request().WithContext(contract.WithCallingModule(c.Request().Context(), claims.Subject)))
 			return next(c)
 		}
 	}

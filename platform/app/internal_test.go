@@ -11,6 +11,7 @@ import (
 
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/peerauth"
 )
 
@@ -135,5 +136,40 @@ func TestACallAcrossProcessesCarriesTheCallersIdentity(t *testing.T) {
 	id := uuid.New()
 	if p, err := got.Ping(t.Context(), id); err != nil || p.ID != id {
 		t.Fatalf("a call across the internal port: %v, %v", p, err)
+	}
+}
+
+// whoCalls is a pinger that answers, as the pong's id, a UUID derived from
+// the name of the module that calls it.
+type whoCalls struct{}
+
+func (whoCalls) Ping(ctx context.Context, _ uuid.UUID) (pong, error) {
+	return pong{ID: uuid.NewSHA1(uuid.Nil, []byte(contract.CallingModule(ctx)))}, nil
+}
+
+// A provider learns which module calls it, in one process and across two,
+// from the runtime: it never takes a caller's word for it.
+func TestAProviderKnowsWhichModuleCalls(t *testing.T) {
+	t.Parallel()
+	var got pinger
+	provider := app.Module{Name: "pinger", Init: func(_ context.Context, env *app.Env) error {
+		app.Provide(env, pingGateway, pinger(whoCalls{}))
+		return nil
+	}}
+	caller := app.Module{Name: "caller", Uses: app.Deps(pingGateway), Init: func(_ context.Context, env *app.Env) (err error) {
+		got, err = app.Resolve(env, pingGateway)
+		return err
+	}}
+	want := uuid.NewSHA1(uuid.Nil, []byte("caller"))
+	all := []app.Module{provider, caller}
+
+	apptest.Start(t, all, app.Config{})
+	if p, err := got.Ping(t.Context(), uuid.New()); err != nil || p.ID != want {
+		t.Errorf("in one process: %v, %v; want the caller named", p.ID, err)
+	}
+	sys := apptest.Start(t, all, app.Config{Modules: []string{"pinger"}})
+	apptest.Start(t, all, app.Config{Modules: []string{"caller"}, Peers: map[string]string{"pinger": sys.InternalURL("pinger")}})
+	if p, err := got.Ping(t.Context(), uuid.New()); err != nil || p.ID != want {
+		t.Errorf("across processes: %v, %v; want the caller named", p.ID, err)
 	}
 }

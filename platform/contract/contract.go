@@ -59,6 +59,10 @@ type Gateway[T any] struct {
 type Endpoint[T any] interface {
 	route() string
 	mount(e *echo.Echo, impl T, mw []echo.MiddlewareFunc)
+	// callLocal serves a call the table's client made for (verb, path) with
+	// impl, in this process; handled is false when the call is not this
+	// method's.
+	callLocal(ctx context.Context, impl T, verb, path string, in, out any) (handled bool, err error)
 }
 
 // New describes the gateway called name (its module's name) with methods.
@@ -97,6 +101,48 @@ func (g Gateway[T]) Mount(e *echo.Echo, impl T, mw ...echo.MiddlewareFunc) {
 
 // Client is the gateway of a peer that c reaches.
 func (g Gateway[T]) Client(c Caller) T { return g.client(c) }
+
+// Local is impl as the module called caller reaches it in this process: each
+// call is a Go call of impl's method through the table, with no encoding, and
+// with a context that says who calls (CallingModule), as a call over HTTP
+// says it with the caller's token.
+func (g Gateway[T]) Local(impl T, caller string) T {
+	return g.client(local[T]{gateway: g, impl: impl, caller: caller})
+}
+
+type local[T any] struct {
+	gateway Gateway[T]
+	impl    T
+	caller  string
+}
+
+func (l local[T]) Call(ctx context.Context, verb, path string, in, out any, _ bool) error {
+	ctx = WithCallingModule(ctx, l.caller)
+	for _, m := range l.gateway.methods {
+		if handled, err := m.callLocal(ctx, l.impl, verb, path, in, out); handled {
+			return err
+		}
+	}
+	return fmt.Errorf("contract: gateway %s has no method on %s %s", l.gateway.name, verb, path)
+}
+
+type callingModuleKey struct{}
+
+// WithCallingModule returns ctx saying that module makes the gateway call it
+// carries. The runtime sets it, from the caller's token across processes and
+// from the caller's declaration in one.
+func WithCallingModule(ctx context.Context, module string) context.Context {
+	return context.WithValue(ctx, callingModuleKey{}, module)
+}
+
+// CallingModule is the module that makes the gateway call ctx carries, ""
+// when none is known (a test calling an implementation directly). A provider
+// scopes what a caller names to the caller with it: a reference one module
+// gives a movement is no other module's to take.
+func CallingModule(ctx context.Context) string {
+	m, _ := ctx.Value(callingModuleKey{}).(string)
+	return m
+}
 
 // Unavailable is the gateway of a peer that is not deployed: every call fails
 // at once as problem.ErrUnavailable, saying why. It is what a module gets for
@@ -219,6 +265,33 @@ func (m M[T, In, Out]) mount(e *echo.Echo, impl T, mw []echo.MiddlewareFunc) {
 		}
 		return c.JSON(http.StatusOK, out)
 	}, mw...)
+}
+
+func (m M[T, In, Out]) callLocal(ctx context.Context, impl T, verb, path string, in, out any) (bool, error) {
+	if verb != m.verb {
+		return false, nil
+	}
+	var input In
+	if m.param != "" {
+		if len(path) <= len(m.before)+len(m.after) || !strings.HasPrefix(path, m.before) || !strings.HasSuffix(path, m.after) {
+			return false, nil
+		}
+		id, err := uuid.Parse(path[len(m.before) : len(path)-len(m.after)])
+		if err != nil {
+			return false, nil
+		}
+		input = any(id).(In) // Method checked that In is a uuid.UUID
+	} else {
+		if path != m.path {
+			return false, nil
+		}
+		input = in.(In) // Call passes its In
+	}
+	result, err := m.serve(impl, ctx, input)
+	if err == nil && out != nil {
+		*out.(*Out) = result
+	}
+	return true, err
 }
 
 // Call makes the call to the peer c reaches, with the retry safety the table
