@@ -9,6 +9,7 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/accounts"
 	"github.com/uberservice/uberservice/gateway/accounts/events"
+	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/idempotency"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
@@ -51,7 +52,7 @@ func (s *service) moveForOwner(ctx context.Context, k kind, id uuid.UUID, amount
 	}{amount}
 	t, replayed, err := idempotency.Do(ctx, s.db, k.name+":"+id.String(), key, request,
 		func(tx *gorm.DB) (gateway.Transaction, error) {
-			return s.move(ctx, tx, k, id, amount, "")
+			return s.move(ctx, tx, k, id, amount, "", "")
 		})
 	if err != nil {
 		return gateway.Transaction{}, false, problem.Wrapf(err, "accounts: %s", k.name)
@@ -74,8 +75,9 @@ func (s *service) Credit(ctx context.Context, req gateway.Movement) (gateway.Tra
 // movement of the account, so the reference lookup that follows sees any
 // concurrent movement with the same reference that committed before, and two
 // racing callers get one effect and the same transaction. The unique
-// constraint on (account_id, kind, reference) is the database's guarantee of
-// the same rule.
+// constraint on (account_id, kind, reference_owner, reference) is the
+// database's guarantee of the same rule. A reference is the calling module's
+// (contract.CallingModule).
 func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movement) (gateway.Transaction, error) {
 	var v problem.Violations
 	validate.Positive(&v, "amount", req.Amount, MaxAmount)
@@ -84,6 +86,9 @@ func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movem
 	if err := v.Err(); err != nil {
 		return gateway.Transaction{}, err
 	}
+	// The reference is the calling module's: another module's movement with
+	// the same reference is another movement, and cannot pre-empt this one.
+	owner := contract.CallingModule(ctx)
 	var t gateway.Transaction
 	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
 		a, found, err := lockAccount(tx, req.AccountID)
@@ -96,7 +101,7 @@ func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movem
 		if a.Currency != req.Currency {
 			return gateway.ErrCurrencyMismatch.WithDetail("account %s is in %s, not %s", a.ID, a.Currency, req.Currency)
 		}
-		prev, found, err := transactionByReference(tx, a.ID, k.name, req.Reference)
+		prev, found, err := transactionByReference(tx, a.ID, k.name, owner, req.Reference)
 		if err != nil {
 			return err
 		}
@@ -107,7 +112,7 @@ func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movem
 			t = prev
 			return nil
 		}
-		t, err = s.move(ctx, tx, k, a.ID, req.Amount, req.Reference)
+		t, err = s.move(ctx, tx, k, a.ID, req.Amount, owner, req.Reference)
 		return err
 	})
 	if err != nil {
@@ -154,7 +159,7 @@ var (
 
 // move applies one movement inside tx: the balance, the ledger entry, the
 // event and the owner's email commit together or not at all.
-func (s *service) move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, amount int64, reference string) (gateway.Transaction, error) {
+func (s *service) move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, amount int64, owner, reference string) (gateway.Transaction, error) {
 	delta := amount
 	if k.out {
 		delta = -amount
@@ -164,7 +169,7 @@ func (s *service) move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, a
 		return gateway.Transaction{}, fmt.Errorf("new transaction id: %w", err)
 	}
 	t := gateway.Transaction{ID: txID, AccountID: id, Kind: k.name, Amount: amount, Reference: reference}
-	a, ok, err := applyMovement(tx, &t, delta)
+	a, ok, err := applyMovement(tx, &t, owner, delta)
 	if err != nil {
 		return gateway.Transaction{}, err
 	}

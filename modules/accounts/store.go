@@ -84,7 +84,7 @@ func lockAccount(db *gorm.DB, id uuid.UUID) (a gateway.Account, found bool, err 
 // is written under the row lock the UPDATE took. ok is false, and nothing is
 // written, when the condition failed or the account does not exist; the caller
 // tells which.
-func applyMovement(db *gorm.DB, t *gateway.Transaction, delta int64) (a gateway.Account, ok bool, err error) {
+func applyMovement(db *gorm.DB, t *gateway.Transaction, owner string, delta int64) (a gateway.Account, ok bool, err error) {
 	var ref *string
 	if t.Reference != "" {
 		ref = &t.Reference
@@ -99,12 +99,12 @@ func applyMovement(db *gorm.DB, t *gateway.Transaction, delta int64) (a gateway.
 			UPDATE accounts SET balance = balance + ? WHERE id = ? AND `+cond+`
 			RETURNING `+accountColumns+`
 		), ledger AS (
-			INSERT INTO transactions (id, account_id, kind, amount, balance_after, reference)
-			SELECT ?, id, ?, ?, balance, ? FROM moved
+			INSERT INTO transactions (id, account_id, kind, amount, balance_after, reference, reference_owner)
+			SELECT ?, id, ?, ?, balance, ?, ? FROM moved
 			RETURNING created_at
 		)
 		SELECT moved.*, ledger.created_at FROM moved, ledger`,
-		delta, t.AccountID, bound, t.ID, t.Kind, t.Amount, ref).Row().
+		delta, t.AccountID, bound, t.ID, t.Kind, t.Amount, ref, owner).Row().
 		Scan(&a.ID, &a.OwnerName, &a.Email, &a.Currency, &a.Balance, &a.Status, &a.ReferralCode, &a.CreatedAt, &t.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return gateway.Account{}, false, nil
@@ -120,9 +120,10 @@ func applyMovement(db *gorm.DB, t *gateway.Transaction, delta int64) (a gateway.
 
 // transactionByReference returns the kind movement of account with reference,
 // or found false.
-func transactionByReference(db *gorm.DB, account uuid.UUID, kind, reference string) (t gateway.Transaction, found bool, err error) {
+func transactionByReference(db *gorm.DB, account uuid.UUID, kind, owner, reference string) (t gateway.Transaction, found bool, err error) {
 	res := db.Raw(`SELECT `+transactionColumns+` FROM transactions
-		WHERE account_id = ? AND kind = ? AND reference = ?`, account, kind, reference).Scan(&t)
+		WHERE account_id = ? AND kind = ? AND reference = ? AND reference_owner IN (?, '')
+		ORDER BY reference_owner = '' LIMIT 1`, account, kind, reference, owner).Scan(&t)
 	if res.Error != nil {
 		return t, false, fmt.Errorf("read %s %q: %w", kind, reference, res.Error)
 	}
