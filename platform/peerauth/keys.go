@@ -156,7 +156,7 @@ func Load(dir string) (*KeySet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peerauth: key folder: %w", err)
 	}
-	s := &KeySet{private: map[string]*keyPair{}, owner: map[string]string{}, public: jwk.NewSet()}
+	s := &KeySet{private: map[string]*keyPair{}, public: map[string]publicKey{}}
 	for _, e := range entries {
 		name, ext := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name())), filepath.Ext(e.Name())
 		if e.IsDir() || !validName.MatchString(name) || (ext != publicExt && ext != privateExt) {
@@ -176,7 +176,7 @@ func Load(dir string) (*KeySet, error) {
 		}
 	}
 	for name, p := range s.private {
-		if s.owner[p.kid] != name {
+		if pub, ok := s.public[p.kid]; !ok || pub.name != name {
 			return nil, fmt.Errorf("peerauth: %s%s is not among the public keys in %s%s", name, privateExt, name, publicExt)
 		}
 	}
@@ -184,17 +184,9 @@ func Load(dir string) (*KeySet, error) {
 }
 
 func (s *KeySet) addPrivate(name string, data []byte) error {
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return errors.New("not a PEM private key")
-	}
-	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	private, err := decodePrivate(data)
 	if err != nil {
-		return fmt.Errorf("parse: %w", err)
-	}
-	private, ok := parsed.(ed25519.PrivateKey)
-	if !ok {
-		return fmt.Errorf("a %T, not an Ed25519 key", parsed)
+		return err
 	}
 	key, err := jwkOf(private, keyID(private.Public().(ed25519.PublicKey)))
 	if err != nil {
@@ -202,6 +194,22 @@ func (s *KeySet) addPrivate(name string, data []byte) error {
 	}
 	s.private[name] = &keyPair{kid: keyID(private.Public().(ed25519.PublicKey)), key: key}
 	return nil
+}
+
+func decodePrivate(data []byte) (ed25519.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, errors.New("not a PEM private key")
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	private, ok := parsed.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("a %T, not an Ed25519 key", parsed)
+	}
+	return private, nil
 }
 
 func (s *KeySet) addPublic(name string, data []byte) error {
@@ -221,17 +229,10 @@ func (s *KeySet) addPublic(name string, data []byte) error {
 			return fmt.Errorf("a %T, not an Ed25519 key", parsed)
 		}
 		kid := keyID(public)
-		if other, taken := s.owner[kid]; taken && other != name {
-			return fmt.Errorf("a public key of %s is %s's too", name, other)
+		if other, taken := s.public[kid]; taken && other.name != name {
+			return fmt.Errorf("a public key of %s is %s's too", name, other.name)
 		}
-		key, err := jwkOf(public, kid)
-		if err != nil {
-			return err
-		}
-		if err := s.public.AddKey(key); err != nil {
-			return fmt.Errorf("add key: %w", err)
-		}
-		s.owner[kid] = name
+		s.public[kid] = publicKey{name: name, key: public}
 		n++
 	}
 	if n == 0 {
