@@ -3,28 +3,60 @@
 // whose audience is the gateway it calls, signed with the calling module's own
 // Ed25519 key.
 //
+// # What a token proves
+//
 // A token proves which module made a call, not merely that the caller is
 // inside the network: each module signs with a private key only its own
 // processes hold, and every verifier holds every module's public keys, so a
 // compromised module can call what it declared but cannot speak in another
-// module's name. What a module may call is the runtime's business (its Uses);
-// this package only says who is calling.
+// module's name. A verifier picks the key by the token's kid and accepts it
+// only for the name whose key it is, and only the EdDSA algorithm: a token
+// that says alg "none", or that is an HMAC keyed with a public key, is
+// refused. A token is for one audience, the gateway called, so one seen by
+// one gateway cannot be replayed to another, and it lives minutes (TTL), so
+// one seen on the wire is soon worthless; it is not a secret channel, which
+// is the transport's business. What a module may call is the runtime's
+// business (its Uses); this package only says who is calling. Verify's
+// errors all wrap ErrUnauthenticated: the caller answers 401, and 403 when
+// the caller it names may not make the call.
 //
-// A key set is a directory: NAME.key holds the Ed25519 private key of NAME (a
-// module, or "operator" for the people who work the ops routes) and NAME.pub
-// every public key of NAME that verifiers accept. A process needs the .key of
-// the modules it runs and every .pub; in Kubernetes each module's Secret,
-// mounted as that directory, holds its own .key and all the .pub files.
-// Generate writes a deployment's key set.
+// Clocks need not agree to the second: a verifier accepts a token whose
+// times are off by up to Skew either way. It refuses a token signed to live
+// longer than MaxLifetime whatever its expiry, so that a stolen long-lived
+// token is worth nothing.
 //
-// A rotation is a change of configuration with no downtime: add the new
-// public key to NAME.pub everywhere (Rotate does it, keeping the old key),
-// then give NAME's processes the new NAME.key, and once the tokens signed
-// with the old key have expired (minutes), drop the old public key.
+// # Keys
 //
-// On a laptop, EnsureDevelopment makes a development key set once and keeps
-// it, so that a system split over several processes on one machine works with
-// no setup at all.
+// A key set is a folder: NAME.key holds the Ed25519 private key of NAME (a
+// module, or Operator for the people who work the ops routes), as PKCS#8
+// PEM of mode 0600, and NAME.pub every public key of NAME that verifiers
+// accept, as PKIX PEM. A process needs the .key of the modules it runs and
+// every .pub. Generate writes a deployment's key set; a process reads its
+// own with Load, from the folder its configuration names, or DirEnv in the
+// environment. In Kubernetes, each module's Secret holds its own .key and
+// every .pub, and is mounted as that folder.
+//
+// The operator's credential is a token too: the Operator signer's, for
+// OpsAudience, with the Operator role (OperatorToken), good for an hour at
+// most. Whoever holds operator.key can mint one, so it stays with the
+// people, never in a module's Secret.
+//
+// # Rotation
+//
+// A rotation is a change of configuration with no downtime, in three
+// steps, each rolled out to every process before the next: add the new
+// public key to NAME.pub everywhere (Rotate does it, and writes the new
+// NAME.key beside it); give NAME's processes the new NAME.key; once the
+// tokens signed with the old key have expired (MaxLifetime after the last
+// process signed with it), drop the old public key (Retire). A process
+// reads its keys when it starts, so a rolling restart rolls a step out.
+//
+// # A laptop
+//
+// EnsureDevelopment makes a development key set once and keeps it, in
+// DevelopmentDir beside the embedded Postgres data, so that a system split
+// over several processes on one machine works with no setup at all. Those
+// keys are for that machine: a deployment generates its own.
 package peerauth
 
 import (
