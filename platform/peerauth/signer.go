@@ -58,9 +58,10 @@ func (g *Signer) Token(audience string) (string, error) {
 	return token, nil
 }
 
-// Mint signs a new token of the signer's name for audience, living ttl
-// (more than zero, at most MaxLifetime), with roles. Token is what a module
-// calls with; Mint is for the tokens that tools and tests hand out.
+// Mint signs a new token of the signer's name for audience, living ttl, at
+// most MaxLifetime, with roles. Token is what a module calls with; Mint is
+// for the tokens that tools and tests hand out. A ttl of zero or less makes
+// a token that has expired already, for tests of its refusal.
 func (g *Signer) Mint(audience string, ttl time.Duration, roles ...string) (string, error) {
 	return g.mint(g.set.clock(), audience, ttl, roles)
 }
@@ -79,8 +80,8 @@ func (g *Signer) mint(now time.Time, audience string, ttl time.Duration, roles [
 	switch {
 	case audience == "":
 		return "", errors.New("peerauth: a token needs an audience")
-	case ttl <= 0 || ttl > MaxLifetime:
-		return "", fmt.Errorf("peerauth: a token lives more than nothing and at most %s, not %s", MaxLifetime, ttl)
+	case ttl > MaxLifetime:
+		return "", fmt.Errorf("peerauth: a token lives at most %s, not %s", MaxLifetime, ttl)
 	case slices.Contains(roles, Operator) && g.name != Operator:
 		return "", fmt.Errorf("peerauth: %s cannot sign a token with the %s role", g.name, Operator)
 	}
