@@ -1,6 +1,7 @@
 package peerauth
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -20,119 +21,309 @@ import (
 
 // The files of a key set.
 const (
-	privateExt = ".key" // one PKCS#8 PEM Ed25519 private key
+	privateExt = ".key" // one PKCS#8 PEM Ed25519 private key, mode 0600
 	publicExt  = ".pub" // one or more PKIX PEM Ed25519 public keys
 )
+
+// DirEnv is the environment variable that names a process's key folder,
+// where no flag does: in a container, the folder a Secret is mounted as.
+const DirEnv = "UBERSERVICE_KEYS_DIR"
+
+// DevelopmentDir is the folder of the development key set of a machine
+// whose embedded Postgres keeps its data in pgDataDir: "keys" beside it, so
+// that the keys live and go with the rest of the machine's local state.
+func DevelopmentDir(pgDataDir string) string {
+	return filepath.Join(filepath.Dir(filepath.Clean(pgDataDir)), "keys")
+}
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 
 // Generate writes a new key pair for each of names into dir, which it
-// creates: NAME.key (mode 0600) and NAME.pub. A name that has a key already
-// is refused, so that a deployment's keys are never replaced by mistake: to
-// change one, Rotate it.
+// creates: NAME.key (mode 0600) and NAME.pub. A name that has a NAME.key or
+// a NAME.pub in dir already is refused, and then nothing is written, so that
+// a deployment's keys are never replaced by mistake: to change one, Rotate
+// it.
 func Generate(dir string, names ...string) error {
+	if len(names) == 0 {
+		return errors.New("peerauth: generate: no names")
+	}
+	if dup := duplicate(names); dup != "" {
+		return fmt.Errorf("peerauth: generate: %s is named twice", dup)
+	}
+	for _, name := range names {
+		if err := checkName(name); err != nil {
+			return err
+		}
+		for _, ext := range []string{privateExt, publicExt} {
+			if _, err := os.Lstat(filepath.Join(dir, name+ext)); err == nil {
+				return fmt.Errorf("peerauth: %s has keys in %s already (%s%s): %w", name, dir, name, ext, fs.ErrExist)
+			}
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("peerauth: key folder: %w", err)
 	}
 	for _, name := range names {
-		if err := generate(dir, name); err != nil {
+		private, err := newKey(name)
+		if err != nil {
+			return err
+		}
+		if err := createKey(dir, name, private); err != nil {
+			return err
+		}
+		if err := writeAtomically(filepath.Join(dir, name+publicExt), encodePublic(private.Public().(ed25519.PublicKey)), 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func duplicate(names []string) string {
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			return n
+		}
+		seen[n] = true
+	}
+	return ""
 }
 
 // EnsureDevelopment makes sure dir holds a key pair for each of names,
-// generating the ones that are missing: the development key set of a laptop,
-// kept from one run to the next. Processes that start together on one
-// machine may all call it: the first to write a key wins and the others
-// read that one.
+// generating the ones that are missing and keeping the others: the
+// development key set of a laptop, kept from one run to the next.
+//
+// Processes that start together on one machine may all call it at once:
+// the first to write a name's key wins, the others use that one, and when
+// it returns, dir holds every name's key and public key, whole.
 func EnsureDevelopment(dir string, names ...string) error {
+	for _, name := range names {
+		if err := checkName(name); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("peerauth: key folder: %w", err)
 	}
 	for _, name := range names {
-		if err := generate(dir, name); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := ensure(dir, name); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Rotate gives name a new key pair: NAME.key is replaced and the new public
-// key is added to NAME.pub, the old ones kept, so that tokens signed with the
-// old key still verify until the old public key is dropped from NAME.pub.
-func Rotate(dir, name string) error {
-	pub, priv, err := newPair(name)
+func ensure(dir, name string) error {
+	keyPath := filepath.Join(dir, name+privateExt)
+	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
+		private, err := newKey(name)
+		if err != nil {
+			return err
+		}
+		if err := createKey(dir, name, private); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	} else if err != nil {
+		return fmt.Errorf("peerauth: %w", err)
+	}
+	// Whoever wrote NAME.key, its public key must be in NAME.pub: each
+	// process that ensures it writes the same file, so none can undo
+	// another's work.
+	data, err := os.ReadFile(keyPath)
 	if err != nil {
+		return fmt.Errorf("peerauth: %w", err)
+	}
+	private, err := decodePrivate(data)
+	if err != nil {
+		return fmt.Errorf("peerauth: %s: %w", keyPath, err)
+	}
+	return addPublicKey(dir, name, private.Public().(ed25519.PublicKey))
+}
+
+// addPublicKey adds key to NAME.pub unless it is there already.
+func addPublicKey(dir, name string, key ed25519.PublicKey) error {
+	path := filepath.Join(dir, name+publicExt)
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("peerauth: %w", err)
+	}
+	if len(old) > 0 {
+		keys, err := decodePublic(old)
+		if err != nil {
+			return fmt.Errorf("peerauth: %s: %w", path, err)
+		}
+		for _, k := range keys {
+			if k.Equal(key) {
+				return nil
+			}
+		}
+		if !bytes.HasSuffix(old, []byte("\n")) {
+			old = append(old, '\n')
+		}
+	}
+	return writeAtomically(path, append(old, encodePublic(key)...), 0o644)
+}
+
+// Rotate gives name a new key pair: the new public key is added to
+// NAME.pub, the old ones kept, then NAME.key is replaced, so that tokens
+// signed with the old key still verify until Retire drops its public key.
+func Rotate(dir, name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, name+publicExt)); err != nil {
+		return fmt.Errorf("peerauth: rotate %s: %w (Generate its first key)", name, err)
+	}
+	private, err := newKey(name)
+	if err != nil {
+		return err
+	}
+	if err := addPublicKey(dir, name, private.Public().(ed25519.PublicKey)); err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(private)
+	if err != nil {
+		return fmt.Errorf("peerauth: encode %s's key: %w", name, err)
+	}
+	return writeAtomically(filepath.Join(dir, name+privateExt), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+}
+
+// Retire ends a rotation of name: of the public keys in NAME.pub it keeps
+// only the current one, that of NAME.key where dir holds it, else the last
+// one (the newest, as Rotate appends). Tokens signed with the others are
+// refused from then on, so retire a key only once they have expired:
+// MaxLifetime after the new NAME.key is in use everywhere.
+func Retire(dir, name string) error {
+	if err := checkName(name); err != nil {
 		return err
 	}
 	path := filepath.Join(dir, name+publicExt)
-	old, err := os.ReadFile(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("peerauth: rotate %s: %w", name, err)
+		return fmt.Errorf("peerauth: retire %s's old keys: %w", name, err)
 	}
-	if err := writeAtomically(filepath.Join(dir, name+publicExt), append(old, pub...), 0o644); err != nil {
-		return err
+	keys, err := decodePublic(data)
+	if err != nil {
+		return fmt.Errorf("peerauth: %s: %w", path, err)
 	}
-	return writeAtomically(filepath.Join(dir, name+privateExt), priv, 0o600)
+	current := keys[len(keys)-1]
+	if data, err := os.ReadFile(filepath.Join(dir, name+privateExt)); err == nil {
+		private, err := decodePrivate(data)
+		if err != nil {
+			return fmt.Errorf("peerauth: %s%s: %w", name, privateExt, err)
+		}
+		current = private.Public().(ed25519.PublicKey)
+		found := false
+		for _, k := range keys {
+			found = found || k.Equal(current)
+		}
+		if !found {
+			return fmt.Errorf("peerauth: %s%s is not among the public keys in %s%s: retiring them all would lock %s out", name, privateExt, name, publicExt, name)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("peerauth: %w", err)
+	}
+	if len(keys) == 1 {
+		return nil
+	}
+	return writeAtomically(path, encodePublic(current), 0o644)
 }
 
-// generate writes name's first key pair; fs.ErrExist when it has one.
-func generate(dir, name string) error {
-	pub, priv, err := newPair(name)
-	if err != nil {
-		return err
-	}
-	// The private key is created exclusively: of two processes generating
-	// at once, one writes it and the other finds it. Its public key is
-	// written after it, and written whole.
-	keyPath := filepath.Join(dir, name+privateExt)
-	f, err := os.OpenFile(keyPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("peerauth: %s has a key already: %w", name, fs.ErrExist)
-		}
-		return fmt.Errorf("peerauth: write %s: %w", keyPath, err)
-	}
-	tmp := keyPath + ".tmp-" + randomSuffix()
-	if err := os.WriteFile(tmp, priv, 0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("peerauth: write %s: %w", tmp, err)
-	}
-	f.Close()
-	if err := writeAtomically(filepath.Join(dir, name+publicExt), pub, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, keyPath); err != nil {
-		return fmt.Errorf("peerauth: write %s: %w", keyPath, err)
+func checkName(name string) error {
+	if !validName.MatchString(name) {
+		return fmt.Errorf("peerauth: %q is no name for a key (lower-case letters, digits, - and _)", name)
 	}
 	return nil
 }
 
-// newPair makes a key pair for name, PEM-encoded.
-func newPair(name string) (pub, priv []byte, err error) {
-	if !validName.MatchString(name) {
-		return nil, nil, fmt.Errorf("peerauth: %q is no name for a key", name)
-	}
-	public, private, err := ed25519.GenerateKey(rand.Reader)
+func newKey(name string) (ed25519.PrivateKey, error) {
+	_, private, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return nil, nil, fmt.Errorf("peerauth: generate a key for %s: %w", name, err)
+		return nil, fmt.Errorf("peerauth: generate a key for %s: %w", name, err)
 	}
+	return private, nil
+}
+
+// createKey writes NAME.key, whole, unless it exists: fs.ErrExist then. It
+// writes the key to a file of its own and links it into place, which fails
+// if NAME.key exists, so that no process ever reads a half-written key.
+func createKey(dir, name string, private ed25519.PrivateKey) error {
 	der, err := x509.MarshalPKCS8PrivateKey(private)
 	if err != nil {
-		return nil, nil, fmt.Errorf("peerauth: encode %s's key: %w", name, err)
+		return fmt.Errorf("peerauth: encode %s's key: %w", name, err)
 	}
-	pubDER, err := x509.MarshalPKIXPublicKey(public)
+	path := filepath.Join(dir, name+privateExt)
+	tmp := tempName(path)
+	if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return fmt.Errorf("peerauth: write %s: %w", path, err)
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("peerauth: %s has a key already: %w", name, fs.ErrExist)
+		}
+		return fmt.Errorf("peerauth: write %s: %w", path, err)
+	}
+	return nil
+}
+
+func encodePublic(key ed25519.PublicKey) []byte {
+	der, err := x509.MarshalPKIXPublicKey(key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("peerauth: encode %s's public key: %w", name, err)
+		panic(err) // an Ed25519 public key always encodes
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+func decodePrivate(data []byte) (ed25519.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, errors.New("not a PEM private key")
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	private, ok := parsed.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("a %T, not an Ed25519 key", parsed)
+	}
+	return private, nil
+}
+
+// decodePublic reads the PEM public keys in data, at least one.
+func decodePublic(data []byte) ([]ed25519.PublicKey, error) {
+	var keys []ed25519.PublicKey
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		if block.Type != "PUBLIC KEY" {
+			return nil, fmt.Errorf("a PEM %s, not a PUBLIC KEY", block.Type)
+		}
+		parsed, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parse: %w", err)
+		}
+		public, ok := parsed.(ed25519.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("a %T, not an Ed25519 key", parsed)
+		}
+		keys = append(keys, public)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no PEM public key in it")
+	}
+	if len(bytes.TrimSpace(data)) > 0 {
+		return nil, errors.New("something other than PEM public keys in it")
+	}
+	return keys, nil
 }
 
 func writeAtomically(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp-" + randomSuffix()
+	tmp := tempName(path)
 	if err := os.WriteFile(tmp, data, mode); err != nil {
 		return fmt.Errorf("peerauth: write %s: %w", path, err)
 	}
@@ -143,23 +334,27 @@ func writeAtomically(path string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
-func randomSuffix() string {
+// tempName is a file beside path for writing path's next content, hidden
+// from Load.
+func tempName(path string) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-"+base64.RawURLEncoding.EncodeToString(b[:]))
 }
 
 // Load reads the key set in dir: every NAME.pub, and the NAME.key of
-// whichever names have one here.
+// whichever names have one here. Other files, and hidden ones, are
+// ignored, so dir may be a Kubernetes Secret's volume.
 func Load(dir string) (*KeySet, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("peerauth: key folder: %w", err)
 	}
-	s := &KeySet{private: map[string]*keyPair{}, owner: map[string]string{}, public: jwk.NewSet()}
+	s := &KeySet{private: map[string]*keyPair{}, public: map[string]publicKey{}}
 	for _, e := range entries {
-		name, ext := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name())), filepath.Ext(e.Name())
-		if e.IsDir() || !validName.MatchString(name) || (ext != publicExt && ext != privateExt) {
+		ext := filepath.Ext(e.Name())
+		name := strings.TrimSuffix(e.Name(), ext)
+		if !validName.MatchString(name) || (ext != publicExt && ext != privateExt) {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
@@ -172,11 +367,14 @@ func Load(dir string) (*KeySet, error) {
 			err = s.addPublic(name, data)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("peerauth: %s: %w", e.Name(), err)
+			return nil, fmt.Errorf("peerauth: %s: %w", filepath.Join(dir, e.Name()), err)
 		}
 	}
+	if len(s.public) == 0 {
+		return nil, fmt.Errorf("peerauth: no public keys (NAME%s) in %s", publicExt, dir)
+	}
 	for name, p := range s.private {
-		if s.owner[p.kid] != name {
+		if pub, ok := s.public[p.kid]; !ok || pub.name != name {
 			return nil, fmt.Errorf("peerauth: %s%s is not among the public keys in %s%s", name, privateExt, name, publicExt)
 		}
 	}
@@ -184,58 +382,36 @@ func Load(dir string) (*KeySet, error) {
 }
 
 func (s *KeySet) addPrivate(name string, data []byte) error {
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return errors.New("not a PEM private key")
-	}
-	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return fmt.Errorf("parse: %w", err)
-	}
-	private, ok := parsed.(ed25519.PrivateKey)
-	if !ok {
-		return fmt.Errorf("a %T, not an Ed25519 key", parsed)
-	}
-	key, err := jwkOf(private, keyID(private.Public().(ed25519.PublicKey)))
+	private, err := decodePrivate(data)
 	if err != nil {
 		return err
 	}
-	s.private[name] = &keyPair{kid: keyID(private.Public().(ed25519.PublicKey)), key: key}
+	kid := keyID(private.Public().(ed25519.PublicKey))
+	key, err := jwk.Import(private)
+	if err != nil {
+		return fmt.Errorf("import key: %w", err)
+	}
+	if err := key.Set(jwk.KeyIDKey, kid); err != nil {
+		return err
+	}
+	if err := key.Set(jwk.AlgorithmKey, alg); err != nil {
+		return err
+	}
+	s.private[name] = &keyPair{kid: kid, key: key}
 	return nil
 }
 
 func (s *KeySet) addPublic(name string, data []byte) error {
-	n := 0
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			break
-		}
-		parsed, err := x509.ParsePKIXPublicKey(block.Bytes)
-		if err != nil {
-			return fmt.Errorf("parse: %w", err)
-		}
-		public, ok := parsed.(ed25519.PublicKey)
-		if !ok {
-			return fmt.Errorf("a %T, not an Ed25519 key", parsed)
-		}
-		kid := keyID(public)
-		if other, taken := s.owner[kid]; taken && other != name {
-			return fmt.Errorf("a public key of %s is %s's too", name, other)
-		}
-		key, err := jwkOf(public, kid)
-		if err != nil {
-			return err
-		}
-		if err := s.public.AddKey(key); err != nil {
-			return fmt.Errorf("add key: %w", err)
-		}
-		s.owner[kid] = name
-		n++
+	keys, err := decodePublic(data)
+	if err != nil {
+		return err
 	}
-	if n == 0 {
-		return errors.New("no PEM public key in it")
+	for _, key := range keys {
+		kid := keyID(key)
+		if other, taken := s.public[kid]; taken && other.name != name {
+			return fmt.Errorf("a public key of %s is %s's too", name, other.name)
+		}
+		s.public[kid] = publicKey{name: name, key: key}
 	}
 	return nil
 }
@@ -244,18 +420,4 @@ func (s *KeySet) addPublic(name string, data []byte) error {
 func keyID(public ed25519.PublicKey) string {
 	sum := sha256.Sum256(public)
 	return base64.RawURLEncoding.EncodeToString(sum[:12])
-}
-
-func jwkOf(raw any, kid string) (jwk.Key, error) {
-	key, err := jwk.Import(raw)
-	if err != nil {
-		return nil, fmt.Errorf("import key: %w", err)
-	}
-	if err := key.Set(jwk.KeyIDKey, kid); err != nil {
-		return nil, err
-	}
-	if err := key.Set(jwk.AlgorithmKey, alg); err != nil {
-		return nil, err
-	}
-	return key, nil
 }

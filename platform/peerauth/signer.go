@@ -3,7 +3,9 @@ package peerauth
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,9 +36,13 @@ func (s *KeySet) Signer(name string) (*Signer, error) {
 	return &Signer{name: name, key: p, set: s, cached: map[string]cachedToken{}}, nil
 }
 
+// Name is the name the signer signs for.
+func (g *Signer) Name() string { return g.name }
+
 // Token returns a token of the signer's name for audience, living TTL. The
 // same token serves every call until two thirds of its life are spent, so a
-// call pays for a signature only every few minutes.
+// call pays for a signature only every few minutes, and a token is never
+// sent with less than a third of its life (and Skew) to go.
 func (g *Signer) Token(audience string) (string, error) {
 	now := g.set.clock()
 	g.mu.Lock()
@@ -44,7 +50,7 @@ func (g *Signer) Token(audience string) (string, error) {
 	if c, ok := g.cached[audience]; ok && now.Before(c.renewFrom) {
 		return c.token, nil
 	}
-	token, err := g.Mint(audience, TTL)
+	token, err := g.mint(now, audience, TTL, nil)
 	if err != nil {
 		return "", err
 	}
@@ -52,11 +58,33 @@ func (g *Signer) Token(audience string) (string, error) {
 	return token, nil
 }
 
-// Mint signs a new token of the signer's name for audience, living ttl, with
-// roles: an operator's token is the Operator signer's, for OpsAudience, with
-// the Operator role.
+// Mint signs a new token of the signer's name for audience, living ttl, at
+// most MaxLifetime, with roles. Token is what a module calls with; Mint is
+// for the tokens that tools and tests hand out. A ttl of zero or less makes
+// a token that has expired already, for tests of its refusal.
 func (g *Signer) Mint(audience string, ttl time.Duration, roles ...string) (string, error) {
-	now := g.set.clock()
+	return g.mint(g.set.clock(), audience, ttl, roles)
+}
+
+// OperatorToken mints an operator's credential, living ttl: the Operator
+// signer's token for OpsAudience, with the Operator role. It is what the
+// ops routes of every module ask for.
+func (g *Signer) OperatorToken(ttl time.Duration) (string, error) {
+	if g.name != Operator {
+		return "", fmt.Errorf("peerauth: %s cannot sign an operator's token: only %s's key can", g.name, Operator)
+	}
+	return g.Mint(OpsAudience, ttl, Operator)
+}
+
+func (g *Signer) mint(now time.Time, audience string, ttl time.Duration, roles []string) (string, error) {
+	switch {
+	case audience == "":
+		return "", errors.New("peerauth: a token needs an audience")
+	case ttl > MaxLifetime:
+		return "", fmt.Errorf("peerauth: a token lives at most %s, not %s", MaxLifetime, ttl)
+	case slices.Contains(roles, Operator) && g.name != Operator:
+		return "", fmt.Errorf("peerauth: %s cannot sign a token with the %s role", g.name, Operator)
+	}
 	var jti [12]byte
 	_, _ = rand.Read(jti[:])
 	b := jwt.NewBuilder().Issuer(Issuer).Subject(g.name).Audience([]string{audience}).
