@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/uberservice/uberservice/platform/peerauth"
@@ -27,16 +26,11 @@ data is used, and made on first use.
 
 `
 
-// developmentKeys is where the development key set lives: beside the data of
-// the embedded Postgres, so that a laptop keeps one across runs and every
-// process started on it shares it.
-func developmentKeys(pgDir string) string { return filepath.Join(filepath.Dir(pgDir), "keys") }
-
 // loadKeys loads the key set in dir or, when dir is empty, the development
 // key set, made with a key for every module and the operator if missing.
 func loadKeys(dir, pgDir string, modules []Module, log *slog.Logger) (*peerauth.KeySet, error) {
 	if dir == "" {
-		dir = developmentKeys(pgDir)
+		dir = peerauth.DevelopmentDir(pgDir)
 		if err := peerauth.EnsureDevelopment(dir, keyNames(modules)...); err != nil {
 			return nil, err
 		}
@@ -65,7 +59,7 @@ func keysCommand(args []string, modules []Module, stdout io.Writer) error {
 		fmt.Fprint(fs.Output(), keysUsage)
 		fs.PrintDefaults()
 	}
-	dir := fs.String("keys", os.Getenv("UBERSERVICE_KEYS_DIR"), "the key set (env UBERSERVICE_KEYS_DIR; default the development key set)")
+	dir := fs.String("keys", os.Getenv(peerauth.DirEnv), "the key set (env UBERSERVICE_KEYS_DIR; default the development key set)")
 	out := fs.String("out", "", "the folder a new key set is written to (generate)")
 	ttl := fs.Duration("ttl", time.Hour, "how long an operator's token lives (token), at most "+peerauth.MaxLifetime.String())
 	pgDir := fs.String("embedded-postgres-dir", envOr("UBERSERVICE_EMBEDDED_POSTGRES_DIR", pgembed.DefaultDir()), "data folder of the embedded Postgres, beside which the development key set lives")
@@ -80,7 +74,7 @@ func keysCommand(args []string, modules []Module, stdout io.Writer) error {
 		return err
 	}
 	if *dir == "" {
-		*dir = developmentKeys(*pgDir)
+		*dir = peerauth.DevelopmentDir(*pgDir)
 	}
 	switch what {
 	case "generate":
@@ -127,7 +121,7 @@ func keysCommand(args []string, modules []Module, stdout io.Writer) error {
 
 // ensureDevelopmentKeys makes the development key set, when dir is it.
 func ensureDevelopmentKeys(dir, pgDir string, modules []Module) error {
-	if dir != developmentKeys(pgDir) {
+	if dir != peerauth.DevelopmentDir(pgDir) {
 		return nil
 	}
 	if err := peerauth.EnsureDevelopment(dir, keyNames(modules)...); err != nil && !errors.Is(err, os.ErrExist) {
