@@ -19,6 +19,30 @@ import (
 	"github.com/uberservice/uberservice/platform/apptest"
 )
 
+// Another module that takes an order's id as the reference of a credit of its
+// own (im's here) does not stop the order's refund: a reference belongs to the
+// module that gives it.
+func TestAnotherModulesReferenceDoesNotStopARefund(t *testing.T) {
+	t.Parallel()
+	w := start(t, app.Config{})
+	sku := w.newProduct(t, 700, "USD", 10)
+	account := w.newAccount(t, "USD", 5000)
+	o := w.placed(t, account, line{sku, 2})
+	asIM := accountsgw.Gateway.Local(apptest.Local(t, w.System, accountsgw.Gateway), "im")
+	if _, err := asIM.Credit(t.Context(), accountsgw.Movement{
+		AccountID: account, Amount: 1, Currency: "USD", Reference: o.ID.String(),
+	}); err != nil {
+		t.Fatalf("im's credit with the order's id: %v", err)
+	}
+	w.cancel(t, o.ID).Expect(t, http.StatusOK)
+	if got := w.order(t, o.ID); got.Status != ordersgw.StatusCancelled {
+		t.Fatalf("order %s, want cancelled", got.Status)
+	}
+	if got := w.balance(t, account); got != 5000+1 {
+		t.Fatalf("balance %d, want the refund back and im's credit: %d", got, 5000+1)
+	}
+}
+
 // A cancellation whose refund accounts refuses for good ends the order in
 // refund_failed, with the refusal's code and words on it: the stock is back in
 // the warehouse (it was released before the refund, and the shipment was
@@ -35,9 +59,12 @@ func TestRefundRefused(t *testing.T) {
 		// refuse makes accounts refuse the refund of o, paid from account.
 		refuse func(t *testing.T, account uuid.UUID, o ordersgw.Order)
 	}{
-		{"a credit with the order's reference and another amount", ordersgw.RefundReferenceConflict,
+		// Only orders itself can take its own reference (a bug in orders, or
+		// data from before references had owners): another module's credit
+		// with it is a credit of its own (TestAnotherModulesReferenceDoesNotStopARefund).
+		{"a credit of orders' with the order's reference and another amount", ordersgw.RefundReferenceConflict,
 			func(t *testing.T, account uuid.UUID, o ordersgw.Order) {
-				acc := apptest.Local(t, w.System, accountsgw.Gateway)
+				acc := accountsgw.Gateway.Local(apptest.Local(t, w.System, accountsgw.Gateway), ordersgw.Name)
 				if _, err := acc.Credit(t.Context(), accountsgw.Movement{
 					AccountID: account, Amount: 1, Currency: "USD", Reference: o.ID.String(),
 				}); err != nil {
