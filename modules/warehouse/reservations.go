@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	gateway "github.com/uberservice/uberservice/gateway/warehouse"
+	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/validate"
 )
@@ -22,14 +23,15 @@ func (s *service) Reserve(ctx context.Context, req gateway.ReserveRequest) (gate
 	if err := checkReserve(req); err != nil {
 		return gateway.Reservation{}, err
 	}
+	caller := contract.CallingModule(ctx)
 	var out gateway.Reservation
 	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
-		r, created, err := claimReservation(tx, req.OrderID)
+		r, created, err := claimReservation(tx, req.OrderID, caller)
 		if err != nil {
 			return err
 		}
 		if !created {
-			out, err = existingReservation(tx, req)
+			out, err = existingReservation(tx, req, caller)
 			return err
 		}
 		lines, err := reserveLines(tx, req.Lines)
@@ -136,13 +138,16 @@ func reserveLines(tx *gorm.DB, lines []gateway.Line) ([]gateway.ReservedLine, er
 // reservation: the same lines get it again, whatever their order and whatever
 // became of it since (a dispatched reservation says so), unless it was
 // released; other lines are a conflict.
-func existingReservation(tx *gorm.DB, req gateway.ReserveRequest) (gateway.Reservation, error) {
+func existingReservation(tx *gorm.DB, req gateway.ReserveRequest, caller string) (gateway.Reservation, error) {
 	r, found, err := lockReservation(tx, req.OrderID)
 	if err != nil {
 		return gateway.Reservation{}, err
 	}
 	if !found {
 		return gateway.Reservation{}, fmt.Errorf("reservation of order %s vanished while being read", req.OrderID)
+	}
+	if !r.ownedBy(caller) {
+		return gateway.Reservation{}, gateway.ErrReservationConflict.WithDetail("order %s's reservation is another module's", req.OrderID)
 	}
 	if r.Status == gateway.StatusReleased {
 		return gateway.Reservation{}, gateway.ErrReservationReleased.WithDetail("order %s released its stock", req.OrderID)
@@ -174,8 +179,14 @@ func (s *service) Release(ctx context.Context, orderID uuid.UUID) error {
 	if orderID == uuid.Nil {
 		return problem.Invalid(problem.Field("order_id", "is required"))
 	}
+	// A reservation is its maker's to release: to any other module it is
+	// as if there were none, and nothing happens.
+	caller := contract.CallingModule(ctx)
 	var was string
 	err := s.db.Transact(ctx, func(tx *gorm.DB) (err error) {
+		if r, found, err := lockReservation(tx, orderID); err != nil || (found && !r.ownedBy(caller)) {
+			return err
+		}
 		was, err = release(tx, orderID)
 		return err
 	})

@@ -115,15 +115,20 @@ func shipStock(db *gorm.DB, orderID uuid.UUID) error {
 type reservation struct {
 	OrderID   uuid.UUID
 	Status    string
+	Owner     string // the module that made it; "" for one made before owners were kept
 	CreatedAt time.Time
 }
+
+// ownedBy reports whether module may act on r: it made r, or r is from before
+// owners were kept.
+func (r reservation) ownedBy(module string) bool { return r.Owner == "" || r.Owner == module }
 
 // claimReservation creates the reservation of orderID unless the order has one:
 // created is false then, and the caller reads the existing one. When another
 // transaction is reserving for the same order, the insert waits for it to end.
-func claimReservation(db *gorm.DB, orderID uuid.UUID) (r reservation, created bool, err error) {
-	res := db.Raw(`INSERT INTO reservations (order_id, status) VALUES (?, ?)
-		ON CONFLICT (order_id) DO NOTHING RETURNING order_id, status, created_at`, orderID, gateway.StatusReserved).Scan(&r)
+func claimReservation(db *gorm.DB, orderID uuid.UUID, owner string) (r reservation, created bool, err error) {
+	res := db.Raw(`INSERT INTO reservations (order_id, status, owner) VALUES (?, ?, ?)
+		ON CONFLICT (order_id) DO NOTHING RETURNING order_id, status, owner, created_at`, orderID, gateway.StatusReserved, owner).Scan(&r)
 	if res.Error != nil {
 		return r, false, fmt.Errorf("claim reservation of order %s: %w", orderID, res.Error)
 	}
@@ -134,7 +139,7 @@ func claimReservation(db *gorm.DB, orderID uuid.UUID) (r reservation, created bo
 // lockReservation reads the reservation of orderID and locks its row until the
 // transaction ends, so that nothing else happens to the order meanwhile.
 func lockReservation(db *gorm.DB, orderID uuid.UUID) (r reservation, found bool, err error) {
-	res := db.Raw(`SELECT order_id, status, created_at FROM reservations WHERE order_id = ? FOR UPDATE`, orderID).Scan(&r)
+	res := db.Raw(`SELECT order_id, status, owner, created_at FROM reservations WHERE order_id = ? FOR UPDATE`, orderID).Scan(&r)
 	if res.Error != nil {
 		return r, false, fmt.Errorf("lock reservation of order %s: %w", orderID, res.Error)
 	}
