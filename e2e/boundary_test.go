@@ -50,4 +50,23 @@ func boundarySuite(t *testing.T, sys system) {
 	}
 	credit["amount"] = 1
 	apptest.Do(t, http.MethodPost, sys.InternalURL("accounts")+credits, credit, asOrders...).Expect(t, http.StatusOK)
+
+	t.Log("a credit by im with an order's id as its reference does not stop that order's refund")
+	shop := shopOn(sys)
+	sku := "BOUNDARY-" + randomHex(4)
+	shop.createProduct(t, sku, "Boundary Book", 500, "")
+	shop.receive(t, sku, 5, 5)
+	buyer := shop.openAccount(t, "Bo Buyer", "USD", 10000)
+	o := shop.place(t, buyer.ID, []line{{SKU: sku, Quantity: 2}})
+	asIM, err := sys.As("im", "accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	squat := map[string]any{"account_id": buyer.ID, "amount": 1, "currency": "USD", "reference": o.ID}
+	apptest.Do(t, http.MethodPost, sys.InternalURL("accounts")+credits, squat, asIM...).Expect(t, http.StatusOK)
+	cancelled := checkOrder(t, apptest.Do(t, http.MethodPost, shop.ord+"/v1/orders/"+o.ID+"/cancel", nil), http.StatusOK, buyer.ID)
+	if cancelled.Status != "cancelled" || shop.balance(t, buyer.ID) != 10000+1 {
+		t.Fatalf("order %s with balance %d after im took its id as a reference; want cancelled and refunded: %d",
+			cancelled.Status, shop.balance(t, buyer.ID), 10000+1)
+	}
 }
