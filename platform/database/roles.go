@@ -118,9 +118,8 @@ func ProvisionRole(ctx context.Context, adminURL string, r Role) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('uberservice role '||$1, 0))", r.Name); err != nil {
 			return fmt.Errorf("database: lock role %s: %w", r.Name, err)
 		}
-		var exists, adminSuper bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1),
-			(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)`, r.Name).Scan(&exists, &adminSuper); err != nil {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, r.Name).Scan(&exists); err != nil {
 			return fmt.Errorf("database: look up role %s: %w", r.Name, err)
 		}
 		switch {
@@ -154,12 +153,6 @@ func ProvisionRole(ctx context.Context, adminURL string, r Role) error {
 				}
 			}
 		}
-		if !adminSuper {
-			// Giving an object to a role takes being able to become it.
-			if _, err := tx.Exec(ctx, "GRANT "+role+" TO CURRENT_USER"); err != nil {
-				return fmt.Errorf("database: grant role %s to %s: %w", r.Name, userOf(adminURL), err)
-			}
-		}
 		// CREATE SCHEMA IF NOT EXISTS would ask for CREATE on the database
 		// even when the schema exists.
 		var owner *string
@@ -167,25 +160,61 @@ func ProvisionRole(ctx context.Context, adminURL string, r Role) error {
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("database: look up schema %s: %w", r.Schema, err)
 		}
+		var others []object
+		if owner != nil {
+			if others, err = ownedByOthers(ctx, tx, r.Schema, r.Name); err != nil {
+				return err
+			}
+			if *owner == r.Name && len(others) == 0 {
+				// Provisioned already: nothing here needs more than reading
+				// the catalogue, so a `run` whose shared URL is not an
+				// administrator's gets this far.
+				return nil
+			}
+		}
+		var member bool
+		if err := tx.QueryRow(ctx, `SELECT rolsuper OR pg_has_role(current_user, $1, 'MEMBER') FROM pg_roles WHERE rolname = current_user`,
+			r.Name).Scan(&member); err != nil {
+			return fmt.Errorf("database: look up role %s: %w", r.Name, err)
+		}
+		if !member {
+			// Giving an object to a role takes being able to become it.
+			if _, err := tx.Exec(ctx, "GRANT "+role+" TO CURRENT_USER"); err != nil {
+				return fmt.Errorf("database: grant role %s to %s: %w", r.Name, userOf(adminURL), err)
+			}
+		}
 		switch {
 		case owner == nil:
 			if _, err := tx.Exec(ctx, "CREATE SCHEMA "+schema+" AUTHORIZATION "+role); err != nil {
 				return fmt.Errorf("database: create schema %s: %w", r.Schema, err)
 			}
+			return nil
 		case *owner != r.Name:
 			if _, err := tx.Exec(ctx, "ALTER SCHEMA "+schema+" OWNER TO "+role); err != nil {
 				return fmt.Errorf("database: give schema %s to role %s: %w", r.Schema, r.Name, err)
 			}
 			slog.InfoContext(ctx, "gave a schema to its role", "schema", r.Schema, "role", r.Name, "owner_was", *owner)
 		}
-		return transferSchema(ctx, tx, r.Schema, r.Name)
+		for _, o := range others {
+			if _, err := tx.Exec(ctx, "ALTER "+o.kind+" "+o.name+" OWNER TO "+role); err != nil {
+				return fmt.Errorf("database: give %s to role %s: %w", o.name, r.Name, err)
+			}
+		}
+		if len(others) > 0 {
+			slog.InfoContext(ctx, "gave a schema's objects to its role", "schema", r.Schema, "role", r.Name, "objects", len(others))
+		}
+		return nil
 	})
 }
 
-// transferSchema gives role everything in schema that another role owns.
-// Indexes and the sequences of serial and identity columns follow their
-// tables; array types follow their element types.
-func transferSchema(ctx context.Context, tx pgx.Tx, schema, role string) error {
+// object is something in a schema, as ALTER names it: its kind and its
+// qualified name.
+type object struct{ kind, name string }
+
+// ownedByOthers lists what in schema another role than role owns. Indexes
+// and the sequences of serial and identity columns follow their tables,
+// and array types their element types, so they are not listed.
+func ownedByOthers(ctx context.Context, tx pgx.Tx, schema, role string) ([]object, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
 			WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
@@ -208,26 +237,17 @@ func transferSchema(ctx context.Context, tx pgx.Tx, schema, role string) error {
 			OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))`,
 		schema, role)
 	if err != nil {
-		return fmt.Errorf("database: list what schema %s holds: %w", schema, err)
+		return nil, fmt.Errorf("database: list what schema %s holds: %w", schema, err)
 	}
-	type object struct{ kind, name string }
 	objects, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (object, error) {
 		var o object
 		err := row.Scan(&o.kind, &o.name)
 		return o, err
 	})
 	if err != nil {
-		return fmt.Errorf("database: list what schema %s holds: %w", schema, err)
+		return nil, fmt.Errorf("database: list what schema %s holds: %w", schema, err)
 	}
-	for _, o := range objects {
-		if _, err := tx.Exec(ctx, "ALTER "+o.kind+" "+o.name+" OWNER TO "+pgx.Identifier{role}.Sanitize()); err != nil {
-			return fmt.Errorf("database: give %s to role %s: %w", o.name, role, err)
-		}
-	}
-	if len(objects) > 0 {
-		slog.InfoContext(ctx, "gave a schema's objects to its role", "schema", schema, "role", role, "objects", len(objects))
-	}
-	return nil
+	return objects, nil
 }
 
 // revokePublicCreate revokes CREATE on schema public from PUBLIC, as
