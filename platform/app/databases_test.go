@@ -13,6 +13,7 @@ import (
 
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/database"
 )
 
 // A module given a database URL of its own keeps its schema there, and the
@@ -68,7 +69,11 @@ func missingDatabase(t *testing.T, role string) string {
 	if role != "" {
 		u.User = url.User(role)
 	}
-	t.Cleanup(func() { adminExec(t, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	t.Cleanup(func() {
+		if err := database.DropDatabase(context.Background(), apptest.AdminURL(), name); err != nil {
+			t.Error(err)
+		}
+	})
 	return u.String()
 }
 

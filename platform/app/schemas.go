@@ -10,7 +10,10 @@ import (
 )
 
 // openDatabases opens and, when configured, migrates every module's schema,
-// concurrently: each module has its own migrations table and lock.
+// concurrently: each module has its own role, migrations table and lock.
+// Migrating, it first makes each module's role own its schema (see
+// moduleAccess); the pool, and so the migrations, connect as that role, so
+// that every table they create is the role's.
 func (s *System) openDatabases(ctx context.Context) error {
 	if s.cfg.Migrate {
 		if err := s.ensureDatabases(ctx); err != nil {
@@ -24,7 +27,17 @@ func (s *System) openDatabases(ctx context.Context) error {
 			continue
 		}
 		g.Go(func() error {
-			db, err := OpenModuleDB(gctx, s.cfg, r.env.Module)
+			m := r.env.Module
+			if s.cfg.Migrate {
+				a, err := moduleAccess(s.cfg, m)
+				if err != nil {
+					return err
+				}
+				if err := provisionRole(gctx, a, m); err != nil {
+					return err
+				}
+			}
+			db, err := OpenModuleDB(gctx, s.cfg, m)
 			if err != nil {
 				return err
 			}
@@ -50,28 +63,20 @@ func (s *System) openDatabases(ctx context.Context) error {
 	return g.Wait()
 }
 
-// OpenModuleDB opens m's schema on its configured database.
+// OpenModuleDB opens m's schema on its configured database, as m's role.
 func OpenModuleDB(ctx context.Context, cfg Config, m Module) (*database.DB, error) {
-	url := moduleURL(cfg, m)
-	if url == "" {
-		return nil, fmt.Errorf("module %s: no database URL", m.Name)
+	a, err := moduleAccess(cfg, m)
+	if err != nil {
+		return nil, err
 	}
-	db, err := database.Open(ctx, url, m.Name, database.PoolOptions{MaxOpen: cfg.PoolSize})
+	db, err := database.Open(ctx, a.url, m.Name, database.PoolOptions{MaxOpen: cfg.PoolSize})
 	if database.IsMissingDatabase(err) {
 		return nil, fmt.Errorf("module %s: %w: run `uberservice migrate` with the same configuration first, which creates it", m.Name, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("module %s: %w", m.Name, err)
+		return nil, roleHint(err, a, m, cfg.Migrate)
 	}
 	return db, nil
-}
-
-// moduleURL is the database URL m's schema lives on.
-func moduleURL(cfg Config, m Module) string {
-	if u := cfg.ModuleURLs[m.Name]; u != "" {
-		return u
-	}
-	return cfg.DatabaseURL
 }
 
 // ensureDatabases creates every database a migrating module's schema goes
@@ -80,8 +85,18 @@ func moduleURL(cfg Config, m Module) string {
 func (s *System) ensureDatabases(ctx context.Context) error {
 	seen := map[string]bool{}
 	for _, r := range s.modules {
-		url := moduleURL(s.cfg, r.env.Module)
-		if r.env.Module.Migrations == nil || url == "" || seen[url] {
+		if r.env.Module.Migrations == nil {
+			continue
+		}
+		a, err := moduleAccess(s.cfg, r.env.Module)
+		if err != nil {
+			return err
+		}
+		url := a.admin
+		if url == "" {
+			url = a.url
+		}
+		if seen[url] {
 			continue
 		}
 		seen[url] = true

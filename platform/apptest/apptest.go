@@ -25,6 +25,7 @@ import (
 
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/correlation"
+	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/peerauth"
@@ -59,13 +60,9 @@ func FreshDatabase(t testing.TB) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Logf("apptest: drop %s: %v", name, err)
-			return
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		// The modules' roles go with it: roles are the server's, not the
+		// database's, and would pile up.
+		if err := database.DropDatabase(ctx, admin, name); err != nil {
 			t.Logf("apptest: drop %s: %v", name, err)
 		}
 	})
@@ -159,6 +156,23 @@ func (s *System) URL(module string) string { return "http://" + s.Addr(module) }
 // InternalURL is the base URL of module's internal API in s: its gateway and
 // ops routes, what another process's --peer names.
 func (s *System) InternalURL(module string) string { return "http://" + s.InternalAddr(module) }
+
+// SchemaAs opens module's schema in s's database as the module's role, as
+// its own pool does: what it may not do, the module may not either. It is
+// closed when t ends.
+func (s *System) SchemaAs(t testing.TB, module string) *database.DB {
+	t.Helper()
+	u, err := s.ModuleURL(module)
+	if err != nil {
+		t.Fatalf("apptest: the %s role: %v", module, err)
+	}
+	db, err := database.Open(context.Background(), u, module, database.PoolOptions{MaxOpen: 2})
+	if err != nil {
+		t.Fatalf("apptest: open the %s schema as its role: %v", module, err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
 
 // Logger returns a logger that writes to the test's log, at warning level
 // unless UBERSERVICE_TEST_LOG=debug.

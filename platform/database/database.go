@@ -1,9 +1,10 @@
 // Package database gives each module its own Postgres schema and connection pool,
 // migrates it with golang-migrate, and runs the module's transactions.
 //
-// Isolation is by schema: a module's pool sets search_path to the module's name,
-// so its SQL never names a schema and can never reach another module's tables.
-// Moving a module to its own database is a change of URL, nothing else.
+// Isolation is by schema and by role: a module's pool sets search_path to the
+// module's name, so its SQL never names a schema, and connects as the module's
+// role (see ProvisionRole), which owns that schema and has no privilege on any
+// other. Moving a module to its own database is a change of URL, nothing else.
 package database
 
 import (
@@ -191,12 +192,22 @@ func withSearchPath(rawURL, schema string) (string, error) {
 
 // ensureSchema creates schema if it does not exist. Two modules starting at once
 // may race to create the same schema; the loser's unique violation is harmless.
+// A schema that exists is not created again: a module's role, which owns its
+// schema, may not create schemas (CREATE SCHEMA IF NOT EXISTS asks for that
+// privilege before it looks).
 func ensureSchema(ctx context.Context, rawURL, schema string) error {
 	conn, err := pgx.Connect(ctx, rawURL)
 	if err != nil {
 		return fmt.Errorf("database: connect to %s: %w", Redact(rawURL), err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil {
+		return fmt.Errorf("database: look up schema %s: %w", schema, err)
+	}
+	if exists {
+		return nil
+	}
 	_, err = conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
 	if err != nil && !isUniqueViolation(err) {
 		return fmt.Errorf("database: create schema %s: %w", schema, err)
@@ -254,6 +265,15 @@ func missingDatabase(u *url.URL, name string, cause error) error {
 // IsMissingDatabase reports whether err is Postgres saying that the database
 // asked for does not exist (SQLSTATE 3D000).
 func IsMissingDatabase(err error) bool { return hasCode(err, "3D000") }
+
+// IsMissingRole reports whether err is Postgres saying that the role asked
+// for does not exist (SQLSTATE 28000, invalid_authorization_specification,
+// which pg_hba rejections share).
+func IsMissingRole(err error) bool { return hasCode(err, "28000") }
+
+// IsAuthFailure reports whether err is Postgres refusing the credentials
+// (SQLSTATE 28P01, or 28000 as pg_hba rejections say it).
+func IsAuthFailure(err error) bool { return hasCode(err, "28P01") || hasCode(err, "28000") }
 
 // Redact hides the password in a database URL so it can be logged.
 func Redact(rawURL string) string {
