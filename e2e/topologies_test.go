@@ -67,6 +67,7 @@ func suites() []suite {
 		{name: "shop", run: onSystem(shopSuite)},
 		{name: "shop-concurrency", run: onSystem(shopConcurrencySuite)},
 		{name: "boundaries", run: onSystem(boundarySuite)},
+		{name: "roles", run: rolesSuite},
 		// im stopped while accounts takes deposits: needs im in a process
 		// of its own, apart from accounts and the portal.
 		{name: "im-down", run: imDownSuite, in: func(c *cluster.Cluster) bool { return c.Alone("im") }},

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/uberservice/uberservice/platform/database"
 )
 
 // AdminURL is the Postgres server fresh databases are created on:
@@ -53,13 +55,10 @@ func FreshDatabase(ctx context.Context, adminURL, prefix string) (dbURL string, 
 func DropDatabase(ctx context.Context, adminURL, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return fmt.Errorf("cluster: drop database %s: %w", name, err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		return fmt.Errorf("cluster: drop database %s: %w", name, err)
+	// The modules' roles go with it (database.ProvisionRole made one per
+	// module): roles are the server's, and would outlive every test run.
+	if err := database.DropDatabase(ctx, adminURL, name); err != nil {
+		return fmt.Errorf("cluster: %w", err)
 	}
 	return nil
 }
