@@ -193,8 +193,8 @@ func TestPortInUse(t *testing.T) {
 }
 
 // TestMigrateThenRunNoMigrate: `uberservice migrate` creates the modules'
-// tables and exits; `run --no-migrate` then serves from them, while on an
-// unmigrated database it reports not ready.
+// roles and tables and exits; `run --no-migrate` then serves from them, while
+// on an unmigrated database it refuses to start and says to migrate.
 func TestMigrateThenRunNoMigrate(t *testing.T) {
 	t.Parallel()
 	db := apptest.FreshDatabase(t)
@@ -247,19 +247,15 @@ func TestMigrateThenRunNoMigrate(t *testing.T) {
 	}), http.StatusCreated, &a, accountKeys...)
 	deposit(t, p.URL("accounts"), a.ID, 700, 700)
 
-	// Without migrations, --no-migrate serves but is not ready: the process
-	// is started once its modules answer /healthz, and fails the test if it
-	// exits instead.
+	// On a database never migrated, --no-migrate does not start: the modules'
+	// roles do not exist yet, and the error says to migrate first.
 	fresh := apptest.FreshDatabase(t)
-	cfg := config(fresh, "--no-migrate")
-	cfg.ReadyPath = "/healthz"
-	q := startOne(t, "gochannel", moduleNames, cfg)
-	last := apptest.Do(t, http.MethodGet, q.URL("accounts")+"/readyz", nil)
-	if last.Status != http.StatusServiceUnavailable {
-		t.Fatalf("/readyz of accounts on an unmigrated database with --no-migrate: %d %s, want 503", last.Status, last.Body)
-	}
-	if !strings.Contains(string(last.Body), "migrations") {
-		t.Errorf("/readyz 503 does not give the migrations as the reason: %s", last.Body)
+	code, _, stderr := runToExit(t, 30*time.Second, "run", "--no-migrate", "--modules", "accounts,im",
+		"--listen", "accounts=127.0.0.1:0,im=127.0.0.1:0", "--internal-listen", "accounts=127.0.0.1:0,im=127.0.0.1:0",
+		"--database-url", fresh, "--keys", keysDir, "--log-format", "json")
+	if code == 0 || !strings.Contains(errorLine(stderr), "uberservice migrate") {
+		t.Fatalf("--no-migrate on an unmigrated database: exit %d, %q; want a failure that says to run uberservice migrate",
+			code, errorLine(stderr))
 	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel2()
