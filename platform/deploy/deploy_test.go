@@ -174,6 +174,7 @@ func TestComposeDeploysAnAddedModule(t *testing.T) {
 		"DATABASE_URL":                at(t, after, "migrate", "environment", "DATABASE_URL"),
 		"UBERSERVICE_BUS":             "nats://nats:4222",
 		"UBERSERVICE_NO_MIGRATE":      "true",
+		"UBERSERVICE_KEYS_DIR":        "/keys",
 	} {
 		if env[k] != want {
 			t.Errorf("billing: %s=%v, want %v", k, env[k], want)
@@ -184,6 +185,12 @@ func TestComposeDeploysAnAddedModule(t *testing.T) {
 	}
 	if got := toStrings(at(t, billing, "expose")); !slices.Equal(got, []string{"9103"}) {
 		t.Errorf("billing: expose %q, want the internal port", got)
+	}
+	if got := at(t, billing, "volumes"); !equalYAML(t, got, []any{map[string]any{
+		"type": "bind", "source": "./keys", "target": "/keys", "read_only": true,
+		"bind": map[string]any{"create_host_path": false},
+	}}) {
+		t.Errorf("billing: volumes %v, want ./keys read-only at /keys", got)
 	}
 	if got := toStrings(at(t, billing, "healthcheck", "test")); !slices.Equal(got, []string{"CMD", "/uberservice", "probe", "http://127.0.0.1:9003/readyz"}) {
 		t.Errorf("billing: healthcheck %q", got)
