@@ -19,8 +19,8 @@
 // one image; only public ports are published on the host, and on Kubernetes
 // the NetworkPolicies admit to a module's internal port only the modules that
 // use its gateway, and operators; every module reads its keys where
-// UBERSERVICE_KEYS_DIR says, on Kubernetes from a Secret no other pod mounts.
-// `make deploy-check` runs them, then
+// UBERSERVICE_KEYS_DIR says, on Kubernetes from a Secret no other pod mounts,
+// and no file holds a private key. `make deploy-check` runs them, then
 // builds and validates the manifests with kustomize, kubectl-validate and the
 // Compose specification.
 package deploy

@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -219,6 +220,34 @@ func TestKubernetesKeySecretsExample(t *testing.T) {
 	}
 	if slices.Contains(loadKustomization(t, baseDir).Resources, "../"+filepath.Base(keysExample)) {
 		t.Errorf("%s is a resource of the base: `kubectl apply -k` would overwrite the real Secrets", keysExample)
+	}
+}
+
+// privateKey is what every private key of a key set holds, PEM's type of a
+// PKCS#8 key; written in two, so that this file does not hold it.
+var privateKey = []byte("PRIVATE" + " KEY")
+
+// No file under deploy/, rendered or not, and no file `uberservice deploy`
+// renders, holds a private key. keysFolder, where the user generates the key
+// set for Compose, is git's to ignore (TestGitIgnoresTheKeys).
+func TestNoFileHoldsAPrivateKey(t *testing.T) {
+	for name, data := range keySet(t) {
+		if strings.HasSuffix(name, ".key") && !bytes.Contains(data, privateKey) {
+			t.Fatalf("the key set's %s does not hold %q: the check would find no key", name, privateKey)
+		}
+	}
+	fresh := t.TempDir()
+	for _, target := range []string{"compose", "kubernetes"} {
+		if out, err := exec.Command(binary, "deploy", target, "--out", fresh).CombinedOutput(); err != nil {
+			t.Fatalf("uberservice deploy %s: %v\n%s", target, err, out)
+		}
+	}
+	for what, dir := range map[string]string{"rendered": fresh, "deploy/": "."} {
+		for name, data := range files(t, dir) {
+			if bytes.Contains(data, privateKey) {
+				t.Errorf("%s %s holds a private key (%q): keys are generated where the system runs, never committed or rendered", what, name, privateKey)
+			}
+		}
 	}
 }
 
