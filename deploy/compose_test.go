@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // deploy/compose.yaml: the split topology on Docker Compose.
@@ -36,6 +38,41 @@ type composeService struct {
 	DependsOn map[string]struct {
 		Condition string `yaml:"condition"`
 	} `yaml:"depends_on"`
+	Volumes []composeVolume `yaml:"volumes"`
+}
+
+// composeVolume is a volume of a service, written in the long syntax or the
+// short one, [SOURCE:]TARGET[:MODE].
+type composeVolume struct {
+	Type     string `yaml:"type"` // bind, volume, ...
+	Source   string `yaml:"source"`
+	Target   string `yaml:"target"`
+	ReadOnly bool   `yaml:"read_only"`
+	Bind     struct {
+		// CreateHostPath: Docker creates a missing source folder, empty and
+		// owned by root. The long syntax's default is false, the short's true.
+		CreateHostPath bool `yaml:"create_host_path"`
+	} `yaml:"bind"`
+}
+
+func (v *composeVolume) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		type long composeVolume // without this method
+		return n.Decode((*long)(v))
+	}
+	parts := strings.Split(n.Value, ":")
+	*v = composeVolume{Type: "volume", Target: parts[0]}
+	if len(parts) > 1 {
+		v.Source, v.Target = parts[0], parts[1]
+		if strings.HasPrefix(v.Source, ".") || strings.HasPrefix(v.Source, "/") || strings.HasPrefix(v.Source, "~") {
+			v.Type = "bind"
+			v.Bind.CreateHostPath = true
+		}
+	}
+	if len(parts) > 2 {
+		v.ReadOnly = slices.Contains(strings.Split(parts[2], ","), "ro")
+	}
+	return nil
 }
 
 func loadCompose(t *testing.T) composeFile {

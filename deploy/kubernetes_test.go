@@ -53,11 +53,25 @@ type servicePort struct {
 
 type podSpec struct {
 	SecurityContext struct {
-		RunAsUser *int64 `yaml:"runAsUser"`
+		RunAsUser  *int64 `yaml:"runAsUser"`
+		RunAsGroup *int64 `yaml:"runAsGroup"`
+		FSGroup    *int64 `yaml:"fsGroup"`
 	} `yaml:"securityContext"`
 	InitContainers []container `yaml:"initContainers"`
 	Containers     []container `yaml:"containers"`
 	RestartPolicy  string      `yaml:"restartPolicy"`
+	Volumes        []volume    `yaml:"volumes"`
+}
+
+type volume struct {
+	Name   string `yaml:"name"`
+	Secret *struct {
+		SecretName  string `yaml:"secretName"`
+		DefaultMode *int   `yaml:"defaultMode"`
+		Items       []any  `yaml:"items"`
+	} `yaml:"secret"`
+	// Any other kind of volume: a projected one could hold a Secret too.
+	Other map[string]any `yaml:",inline"`
 }
 
 type container struct {
@@ -80,6 +94,12 @@ type container struct {
 		Name          string `yaml:"name"`
 		ContainerPort int    `yaml:"containerPort"`
 	} `yaml:"ports"`
+	VolumeMounts []struct {
+		Name      string `yaml:"name"`
+		MountPath string `yaml:"mountPath"`
+		ReadOnly  bool   `yaml:"readOnly"`
+		SubPath   string `yaml:"subPath"`
+	} `yaml:"volumeMounts"`
 	StartupProbe   *probe `yaml:"startupProbe"`
 	LivenessProbe  *probe `yaml:"livenessProbe"`
 	ReadinessProbe *probe `yaml:"readinessProbe"`
@@ -242,6 +262,8 @@ const (
 	baseDir    = "k8s/base"
 	migrateDir = "k8s/migrate"
 	secretFile = "k8s/database-secret.example.yaml"
+	// keysExample shows the Secrets of the modules' keys.
+	keysExample = "k8s/keys-secrets.example.yaml"
 )
 
 // image is the one image every container of uberservice runs: compose's.

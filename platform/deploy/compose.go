@@ -16,6 +16,12 @@ import (
 // reached from the compose network only, where the peers call them. Compose
 // has nothing like a NetworkPolicy: on that network every container reaches
 // every port.
+//
+// Every module's service mounts the key set the user generates into the keys
+// folder beside the file, read-only, at KeysDir: the whole of it, every
+// module's private key included, which is fine for the development stack this
+// is and for nothing else. The Kubernetes manifests give each module its own
+// private key alone.
 func Compose(modules []Module) ([]File, error) {
 	if err := validate(modules); err != nil {
 		return nil, err

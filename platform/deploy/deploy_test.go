@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/uberservice/uberservice/platform/deploy"
+	"github.com/uberservice/uberservice/platform/peerauth"
 )
 
 // shop is a small system to deploy: a core module, one that calls it and
@@ -90,6 +91,7 @@ func TestEveryFileIsMarkedGeneratedAndParses(t *testing.T) {
 	want := []string{
 		"compose.yaml",
 		"k8s/base/front.yaml", "k8s/base/kustomization.yaml", "k8s/base/ledger.yaml", "k8s/base/network-policies.yaml", "k8s/base/reports.yaml",
+		"k8s/keys-secrets.example.yaml",
 		"k8s/migrate/job.yaml", "k8s/migrate/kustomization.yaml",
 	}
 	var got []string
@@ -174,6 +176,7 @@ func TestComposeDeploysAnAddedModule(t *testing.T) {
 		"DATABASE_URL":                at(t, after, "migrate", "environment", "DATABASE_URL"),
 		"UBERSERVICE_BUS":             "nats://nats:4222",
 		"UBERSERVICE_NO_MIGRATE":      "true",
+		"UBERSERVICE_KEYS_DIR":        "/keys",
 	} {
 		if env[k] != want {
 			t.Errorf("billing: %s=%v, want %v", k, env[k], want)
@@ -184,6 +187,12 @@ func TestComposeDeploysAnAddedModule(t *testing.T) {
 	}
 	if got := toStrings(at(t, billing, "expose")); !slices.Equal(got, []string{"9103"}) {
 		t.Errorf("billing: expose %q, want the internal port", got)
+	}
+	if got := at(t, billing, "volumes"); !equalYAML(t, got, []any{map[string]any{
+		"type": "bind", "source": "./keys", "target": "/keys", "read_only": true,
+		"bind": map[string]any{"create_host_path": false},
+	}}) {
+		t.Errorf("billing: volumes %v, want ./keys read-only at /keys", got)
 	}
 	if got := toStrings(at(t, billing, "healthcheck", "test")); !slices.Equal(got, []string{"CMD", "/uberservice", "probe", "http://127.0.0.1:9003/readyz"}) {
 		t.Errorf("billing: healthcheck %q", got)
@@ -243,8 +252,17 @@ func TestKubernetesDeploysAnAddedModule(t *testing.T) {
 		map[string]any{"name": "UBERSERVICE_MODULES", "value": "billing"},
 		map[string]any{"name": "UBERSERVICE_LISTEN", "value": "billing=:9003"},
 		map[string]any{"name": "UBERSERVICE_INTERNAL_LISTEN", "value": "billing=:9103"},
+		map[string]any{"name": "UBERSERVICE_KEYS_DIR", "value": "/keys"},
 	}) {
 		t.Errorf("Deployment: env %v", got)
+	}
+	if got := at(t, c, "volumeMounts"); !equalYAML(t, got, []any{map[string]any{"name": "keys", "mountPath": "/keys", "readOnly": true}}) {
+		t.Errorf("Deployment: volumeMounts %v, want the keys at /keys, read-only", got)
+	}
+	if got := at(t, d, "spec", "template", "spec", "volumes"); !equalYAML(t, got, []any{map[string]any{
+		"name": "keys", "secret": map[string]any{"secretName": "uberservice-keys-billing", "defaultMode": 0o440},
+	}}) {
+		t.Errorf("Deployment: volumes %v, want Secret uberservice-keys-billing, mode 0440", got)
 	}
 	if !equalYAML(t, at(t, c, "ports"), []any{
 		map[string]any{"name": "http", "containerPort": 9003},
@@ -289,13 +307,14 @@ func TestKubernetesDeploysAnAddedModule(t *testing.T) {
 	}
 
 	// front's comment says it calls billing now; the manifests of the other
-	// modules and the migrate Job do not change.
+	// modules and the migrate Job do not change, and the example of the key
+	// Secrets has billing's (TestEachModuleHoldsItsOwnKey).
 	if !strings.Contains(string(after["k8s/base/front.yaml"]), "# front: calls ledger, billing and, optionally, reports") {
 		t.Errorf("k8s/base/front.yaml: the comment does not say front calls billing:\n%s", after["k8s/base/front.yaml"])
 	}
 	for path, data := range before {
 		switch path {
-		case "compose.yaml", "k8s/base/kustomization.yaml", "k8s/base/front.yaml", "k8s/base/network-policies.yaml":
+		case "compose.yaml", "k8s/base/kustomization.yaml", "k8s/base/front.yaml", "k8s/base/network-policies.yaml", "k8s/keys-secrets.example.yaml":
 		default:
 			if !bytes.Equal(data, after[path]) {
 				t.Errorf("%s changed when billing was added", path)
@@ -412,6 +431,7 @@ func TestModulesThatCannotBeDeployed(t *testing.T) {
 		"upper-case name":   {func(ms []deploy.Module) []deploy.Module { ms[0].Name = "Ledger"; return ms }, `module "Ledger": want a name`},
 		"name too long":     {func(ms []deploy.Module) []deploy.Module { ms[0].Name = strings.Repeat("l", 52); return ms }, "at most 51"},
 		"the deployment's":  {func(ms []deploy.Module) []deploy.Module { ms[0].Name = "migrate"; return ms }, `module "migrate": the name is taken`},
+		"the operators'":    {func(ms []deploy.Module) []deploy.Module { ms[0].Name = "operator"; return ms }, `module "operator": the name is taken`},
 		"listed twice":      {func(ms []deploy.Module) []deploy.Module { return append(ms, ms[0]) }, `module "ledger": listed twice`},
 		"shared port":       {func(ms []deploy.Module) []deploy.Module { ms[1].Port = 9001; return ms }, "module reports: port 9001 is module ledger's port too"},
 		"no port":           {func(ms []deploy.Module) []deploy.Module { ms[1].Port = 0; return ms }, "module reports: port 0"},
@@ -466,7 +486,10 @@ func TestWrite(t *testing.T) {
 	if err := os.WriteFile(handKept, []byte("# kept by hand\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	elsewhere := filepath.Join(dir, "k8s", "overlay.yaml") // generated, but in no folder Write renders into
+	elsewhere := filepath.Join(dir, "k8s", "overlay", "overlay.yaml") // generated, but in no folder Write renders into
+	if err := os.MkdirAll(filepath.Dir(elsewhere), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(elsewhere, []byte(deploy.Header+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -491,6 +514,89 @@ func TestWrite(t *testing.T) {
 	for _, kept := range []string{handKept, elsewhere} {
 		if _, err := os.Stat(kept); err != nil {
 			t.Errorf("%s was removed: %v", kept, err)
+		}
+	}
+}
+
+// The operators' keys are named as package peerauth names them, which the
+// binary's key sets follow.
+func TestOperatorKeyIsPeerauths(t *testing.T) {
+	if deploy.OperatorKey != peerauth.Operator {
+		t.Errorf("deploy.OperatorKey = %q, peerauth.Operator = %q", deploy.OperatorKey, peerauth.Operator)
+	}
+}
+
+// On Kubernetes each module's container mounts a Secret of its own at
+// KeysDir, and nothing else does; the example of those Secrets gives each
+// its module's private key and every public key, the operators' too, and no
+// private key of another. A module added gets a Secret of its own, and its
+// public key in everyone's.
+func TestEachModuleHoldsItsOwnKey(t *testing.T) {
+	for _, modules := range [][]deploy.Module{shop(), withBilling()} {
+		files := renderAll(t, modules)
+		var public []string
+		for _, m := range modules {
+			public = append(public, m.Name+".pub")
+		}
+		public = append(public, deploy.OperatorKey+".pub")
+		secrets := map[string]map[string]any{}
+		for _, doc := range documents(t, "keys-secrets.example.yaml", files["k8s/keys-secrets.example.yaml"]) {
+			if doc["kind"] != "Secret" {
+				t.Errorf("keys-secrets.example.yaml: a %v, want Secrets alone", doc["kind"])
+				continue
+			}
+			data, _ := doc["stringData"].(map[string]any)
+			secrets[at(t, doc, "metadata", "name").(string)] = data
+		}
+		if len(secrets) != len(modules) {
+			t.Errorf("keys-secrets.example.yaml: %d Secrets for %d modules", len(secrets), len(modules))
+		}
+		for _, m := range modules {
+			name := deploy.KeySecret(m.Name)
+			if name != "uberservice-keys-"+m.Name {
+				t.Errorf("KeySecret(%s) = %s", m.Name, name)
+			}
+			var keys []string
+			for k, v := range secrets[name] {
+				keys = append(keys, k)
+				if s, _ := v.(string); !strings.HasPrefix(s, "CHANGE-ME") {
+					t.Errorf("Secret %s: %s is %q, want a CHANGE-ME placeholder", name, k, s)
+				}
+			}
+			if want := append([]string{m.Name + ".key"}, public...); !slices.Equal(slices.Sorted(slices.Values(keys)), slices.Sorted(slices.Values(want))) {
+				t.Errorf("Secret %s holds %q, want %q", name, slices.Sorted(slices.Values(keys)), slices.Sorted(slices.Values(want)))
+			}
+
+			path := "k8s/base/" + m.Name + ".yaml"
+			pod := at(t, documents(t, path, files[path])[0], "spec", "template", "spec")
+			if got := at(t, pod, "volumes"); !equalYAML(t, got, []any{map[string]any{
+				"name": "keys", "secret": map[string]any{"secretName": name, "defaultMode": 0o440},
+			}}) {
+				t.Errorf("%s: volumes %v, want Secret %s alone, mode 0440", path, got, name)
+			}
+			if g := at(t, pod, "securityContext", "fsGroup"); g != at(t, pod, "securityContext", "runAsGroup") || g == nil {
+				t.Errorf("%s: fsGroup %v, want the process's group, which reads the keys", path, g)
+			}
+			if at(t, pod, "initContainers", 0, "volumeMounts") != nil {
+				t.Errorf("%s: the init container mounts volumes; migrate needs no keys", path)
+			}
+			c := at(t, pod, "containers", 0)
+			if got := at(t, c, "volumeMounts"); !equalYAML(t, got, []any{map[string]any{"name": "keys", "mountPath": deploy.KeysDir, "readOnly": true}}) {
+				t.Errorf("%s: volumeMounts %v, want the keys read-only at %s", path, got, deploy.KeysDir)
+			}
+			if !slices.ContainsFunc(at(t, c, "env").([]any), func(e any) bool {
+				return at(t, e, "name") == "UBERSERVICE_KEYS_DIR" && at(t, e, "value") == deploy.KeysDir
+			}) {
+				t.Errorf("%s: want UBERSERVICE_KEYS_DIR=%s", path, deploy.KeysDir)
+			}
+		}
+		if docs := documents(t, "job.yaml", files["k8s/migrate/job.yaml"]); at(t, docs[0], "spec", "template", "spec", "volumes") != nil {
+			t.Error("k8s/migrate/job.yaml: the Job mounts volumes; migrate needs no keys")
+		}
+		for path, data := range files {
+			if bytes.Contains(data, []byte("PRIVATE"+" KEY")) {
+				t.Errorf("%s holds a PEM private key", path)
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -13,7 +14,15 @@ const OperatorLabel = "uberservice.io/operator"
 // Kubernetes renders the kustomize base, k8s/base (a Deployment and a Service
 // per module, the NetworkPolicies that say who reaches which of their ports,
 // and the kustomization that lists them and generates the ConfigMap they
-// share), and k8s/migrate, a Job that migrates as a pipeline step of its own.
+// share), k8s/migrate, a Job that migrates as a pipeline step of its own, and
+// k8s/keys-secrets.example.yaml, which shows the Secrets of the modules' keys
+// with placeholders and says how to make them.
+//
+// Each module's pods mount a Secret of their own, KeySecret(module), at
+// KeysDir: the module's private key and every public key, so that a module
+// holds no other module's private key and cannot call in its name. The base
+// does not hold those Secrets, as it does not hold the database's: keys are
+// made where the cluster is run (`uberservice keys generate`), never committed.
 //
 // The NetworkPolicies are the modules' declarations made into a firewall: a
 // module's internal port admits only the pods of the modules that declare
@@ -82,6 +91,7 @@ func Kubernetes(modules []Module) ([]File, error) {
 		}{manifests, strings.Join(all, ",")}},
 		{"k8s/migrate/job.yaml", "job.yaml.tmpl", nil},
 		{"k8s/migrate/kustomization.yaml", "migrate-kustomization.yaml.tmpl", nil},
+		{"k8s/keys-secrets.example.yaml", "keys-secrets.example.yaml.tmpl", keySecrets(modules)},
 	} {
 		f, err := render(r.path, r.template, r.data)
 		if err != nil {
@@ -90,4 +100,23 @@ func Kubernetes(modules []Module) ([]File, error) {
 		files = append(files, f)
 	}
 	return files, nil
+}
+
+// keySecrets is what k8s/keys-secrets.example.yaml shows: a Secret per
+// module, holding its own private key and every public key, the operators'
+// last.
+func keySecrets(modules []Module) any {
+	type secret struct{ Module string }
+	data := struct {
+		Operator string
+		Modules  []string
+		Public   []string // the names of every public key, NAME.pub
+		Secrets  []secret
+	}{Operator: OperatorKey}
+	for _, m := range modules {
+		data.Modules = append(data.Modules, m.Name)
+		data.Secrets = append(data.Secrets, secret{m.Name})
+	}
+	data.Public = append(slices.Clone(data.Modules), OperatorKey)
+	return data
 }
