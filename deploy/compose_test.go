@@ -180,8 +180,14 @@ func TestComposeRunsEveryModule(t *testing.T) {
 			if want := fmt.Sprintf("%s=:%d", m.name, m.internal); env["UBERSERVICE_INTERNAL_LISTEN"] != want {
 				t.Errorf("UBERSERVICE_INTERNAL_LISTEN=%q, want %s", env["UBERSERVICE_INTERNAL_LISTEN"], want)
 			}
-			if env["DATABASE_URL"] != mig.Environment["DATABASE_URL"] {
-				t.Errorf("DATABASE_URL=%q, migrate's is %q: want the database migrate migrated", env["DATABASE_URL"], mig.Environment["DATABASE_URL"])
+			// A module connects with its own URL, as its own role, and never
+			// with the administrative one that migrate creates the roles with.
+			if url, ok := env["DATABASE_URL"]; ok {
+				t.Errorf("DATABASE_URL=%q: a module's container must not hold the administrative URL", url)
+			}
+			own := "UBERSERVICE_DATABASE_URL_" + strings.ToUpper(m.name)
+			if m.database && (env[own] == "" || env[own] != mig.Environment[own] || !strings.Contains(env[own], "://uberservice_"+m.name+":")) {
+				t.Errorf("%s=%q, migrate's is %q: want the module's own role, the one migrate provisions", own, env[own], mig.Environment[own])
 			}
 			if env["UBERSERVICE_NO_MIGRATE"] != "true" {
 				t.Error("want UBERSERVICE_NO_MIGRATE=true: the migrate service migrates")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Compose renders compose.yaml: Postgres, NATS with JetStream, a one-shot
@@ -30,6 +31,9 @@ func Compose(modules []Module) ([]File, error) {
 		Module
 		Comment string
 		Peers   string // UBERSERVICE_PEERS
+		// DatabaseEnv and DatabaseURL are the module's own database URL:
+		// its own role, whose password is the demo's (see the header).
+		DatabaseEnv, DatabaseURL string
 	}
 	var public, internal []int
 	for _, m := range modules {
@@ -44,13 +48,19 @@ func Compose(modules []Module) ([]File, error) {
 		if !m.Database {
 			c += " It keeps no data: it has no schema of its own."
 		}
-		data.Services = append(data.Services, service{
+		s := service{
 			Module:  m,
 			Comment: c,
 			Peers: peers(modules, m, func(p Module) string {
 				return fmt.Sprintf("http://%s:%d", p.Name, p.InternalPort)
 			}),
-		})
+		}
+		if m.Database {
+			role := "uberservice_" + m.Name
+			s.DatabaseEnv = "UBERSERVICE_DATABASE_URL_" + strings.ToUpper(m.Name)
+			s.DatabaseURL = fmt.Sprintf("postgres://%s:%s@postgres:5432/uberservice?sslmode=disable", role, role)
+		}
+		data.Services = append(data.Services, s)
 	}
 	f, err := render("compose.yaml", "compose.yaml.tmpl", data)
 	if err != nil {

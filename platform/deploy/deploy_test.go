@@ -169,14 +169,14 @@ func TestComposeDeploysAnAddedModule(t *testing.T) {
 	}
 	env := at(t, billing, "environment").(map[string]any)
 	for k, want := range map[string]any{
-		"UBERSERVICE_MODULES":         "billing",
-		"UBERSERVICE_LISTEN":          "billing=:9003",
-		"UBERSERVICE_INTERNAL_LISTEN": "billing=:9103",
-		"UBERSERVICE_PEERS":           "ledger=http://ledger:9101",
-		"DATABASE_URL":                at(t, after, "migrate", "environment", "DATABASE_URL"),
-		"UBERSERVICE_BUS":             "nats://nats:4222",
-		"UBERSERVICE_NO_MIGRATE":      "true",
-		"UBERSERVICE_KEYS_DIR":        "/keys",
+		"UBERSERVICE_MODULES":              "billing",
+		"UBERSERVICE_LISTEN":               "billing=:9003",
+		"UBERSERVICE_INTERNAL_LISTEN":      "billing=:9103",
+		"UBERSERVICE_PEERS":                "ledger=http://ledger:9101",
+		"UBERSERVICE_DATABASE_URL_BILLING": at(t, after, "migrate", "environment", "UBERSERVICE_DATABASE_URL_BILLING"),
+		"UBERSERVICE_BUS":                  "nats://nats:4222",
+		"UBERSERVICE_NO_MIGRATE":           "true",
+		"UBERSERVICE_KEYS_DIR":             "/keys",
 	} {
 		if env[k] != want {
 			t.Errorf("billing: %s=%v, want %v", k, env[k], want)
@@ -207,9 +207,13 @@ func TestComposeDeploysAnAddedModule(t *testing.T) {
 	if _, ok := at(t, after, "ledger", "environment").(map[string]any)["UBERSERVICE_PEERS"]; ok {
 		t.Error("ledger calls nobody, yet has UBERSERVICE_PEERS")
 	}
+	if env["DATABASE_URL"] != nil || at(t, after, "migrate", "environment", "UBERSERVICE_DATABASE_URL_BILLING") == nil {
+		t.Errorf("billing: DATABASE_URL=%v, want none, and migrate with billing's own URL to provision its role", env["DATABASE_URL"])
+	}
 	delete(after, "billing")
 	delete(after, "front")
 	delete(before, "front")
+	delete(after["migrate"].(map[string]any)["environment"].(map[string]any), "UBERSERVICE_DATABASE_URL_BILLING")
 	if !equalYAML(t, before, after) {
 		t.Error("adding billing changed services other than billing and front, its caller")
 	}
