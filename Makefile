@@ -51,7 +51,7 @@ deploy-check:
 	$(KUSTOMIZE) build deploy/k8s/base > "$$out/base.yaml"; \
 	$(KUSTOMIZE) build deploy/k8s/migrate > "$$out/migrate.yaml"; \
 	echo "kubectl-validate --version $(K8S_VERSION)"; \
-	$(KUBECTL_VALIDATE) --version $(K8S_VERSION) "$$out/base.yaml" "$$out/migrate.yaml" deploy/k8s/database-secret.example.yaml; \
+	$(KUBECTL_VALIDATE) --version $(K8S_VERSION) "$$out/base.yaml" "$$out/migrate.yaml" deploy/k8s/database-secret.example.yaml deploy/k8s/keys-secrets.example.yaml; \
 	echo; echo "compose-spec deploy/compose.yaml"; \
 	cd deploy && $(COMPOSE_SPEC) compose.yaml > /dev/null
 
