@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	accountsgw "github.com/uberservice/uberservice/gateway/accounts"
 	ordersgw "github.com/uberservice/uberservice/gateway/orders"
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
@@ -21,15 +20,8 @@ import (
 // Once accounts is back, the saga completes and its attempts are forgotten.
 func TestRecoveryBacksOff(t *testing.T) {
 	t.Parallel()
-	db := apptest.FreshDatabase(t)
-	accounts := apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db})
-	addr, internal := accounts.Addr(accountsgw.Name), accounts.InternalAddr(accountsgw.Name)
-	shop := apptest.Start(t, all(), app.Config{
-		Modules:     []string{"warehouse", ordersgw.Name},
-		DatabaseURL: db,
-		Peers:       map[string]string{accountsgw.Name: "http://" + internal},
-	})
-	w := world{System: shop, accountsURL: "http://" + addr}
+	a := startApart(t, app.Config{})
+	w, accounts := a.world, a.accounts
 	sku := w.newProduct(t, 700, "USD", 10)
 	account := w.newAccount(t, "USD", 5000)
 	if err := accounts.Stop(context.Background()); err != nil {
@@ -92,9 +84,7 @@ func TestRecoveryBacksOff(t *testing.T) {
 		t.Errorf("sagas_retrying %d, want 1", got)
 	}
 
-	apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db,
-		Listen:         map[string]string{accountsgw.Name: addr},
-		InternalListen: map[string]string{accountsgw.Name: internal}})
+	a.restartAccounts(t)
 	w.awaitStatus(t, o.ID, ordersgw.StatusPaid, recoveryTimeout)
 	w.wantCharged(t, account, o.ID, 1400)
 	w.wantStock(t, sku, 10, 2)

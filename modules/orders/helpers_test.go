@@ -41,6 +41,37 @@ func start(t *testing.T, cfg app.Config) world {
 	return world{System: sys, accountsURL: sys.URL(accountsgw.Name)}
 }
 
+// apart is the shop with accounts in a process of its own, on one database:
+// the shop reaches accounts' gateway over HTTP, as a split deployment does.
+type apart struct {
+	world
+	accounts *apptest.System
+	db       string
+	addr     string // accounts' public and internal addresses, kept across restarts
+	internal string
+}
+
+// startApart starts accounts, then warehouse and orders with accounts as
+// their peer; shop is the configuration of the shop's process (its Log, say).
+func startApart(t *testing.T, shop app.Config) apart {
+	t.Helper()
+	db := apptest.FreshDatabase(t)
+	accounts := apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db})
+	a := apart{accounts: accounts, db: db, addr: accounts.Addr(accountsgw.Name), internal: accounts.InternalAddr(accountsgw.Name)}
+	shop.Modules, shop.DatabaseURL = []string{"warehouse", ordersgw.Name}, db
+	shop.Peers = map[string]string{accountsgw.Name: "http://" + a.internal}
+	a.world = world{System: apptest.Start(t, all(), shop), accountsURL: "http://" + a.addr}
+	return a
+}
+
+// restartAccounts starts accounts again where it was, once it was stopped.
+func (a apart) restartAccounts(t *testing.T) *apptest.System {
+	t.Helper()
+	return apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: a.db,
+		Listen:         map[string]string{accountsgw.Name: a.addr},
+		InternalListen: map[string]string{accountsgw.Name: a.internal}})
+}
+
 func (w world) orders(path string) string    { return w.URL(ordersgw.Name) + path }
 func (w world) accounts(path string) string  { return w.accountsURL + path }
 func (w world) warehouse(path string) string { return w.URL("warehouse") + path }

@@ -143,21 +143,9 @@ func TestCrashRecovery(t *testing.T) {
 // way.
 func TestAccountsOutage(t *testing.T) {
 	t.Parallel()
-	db := apptest.FreshDatabase(t)
-	accounts := apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db})
-	addr, internal := accounts.Addr(accountsgw.Name), accounts.InternalAddr(accountsgw.Name)
-	shop := apptest.Start(t, all(), app.Config{
-		Modules:     []string{"warehouse", ordersgw.Name},
-		DatabaseURL: db,
-		Peers:       map[string]string{accountsgw.Name: "http://" + internal},
-	})
-	w := world{System: shop, accountsURL: "http://" + addr}
-	restartAccounts := func() *apptest.System {
-		t.Helper()
-		return apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db,
-			Listen:         map[string]string{accountsgw.Name: addr},
-			InternalListen: map[string]string{accountsgw.Name: internal}})
-	}
+	a := startApart(t, app.Config{})
+	w, accounts := a.world, a.accounts
+	restartAccounts := func() *apptest.System { return a.restartAccounts(t) }
 
 	sku := w.newProduct(t, 700, "USD", 10)
 	account := w.newAccount(t, "USD", 5000)

@@ -127,23 +127,15 @@ func TestRefundRefused(t *testing.T) {
 // once: the recovery does not take the order up again.
 func TestRefundRefusedInRecovery(t *testing.T) {
 	t.Parallel()
-	db := apptest.FreshDatabase(t)
-	accounts := apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db})
-	addr, internal := accounts.Addr(accountsgw.Name), accounts.InternalAddr(accountsgw.Name)
 	logs := &recorder{}
-	shop := apptest.Start(t, all(), app.Config{
-		Modules:     []string{"warehouse", ordersgw.Name},
-		DatabaseURL: db,
-		Peers:       map[string]string{accountsgw.Name: "http://" + internal},
-		Log:         logs.logger(t),
-	})
-	w := world{System: shop, accountsURL: "http://" + addr}
+	a := startApart(t, app.Config{Log: logs.logger(t)})
+	w, accounts := a.world, a.accounts
 
 	sku := w.newProduct(t, 700, "USD", 10)
 	account := w.newAccount(t, "USD", 5000)
 	o := w.placed(t, account, line{sku, 2})
 	w.shipmentOf(t, o.ID, "picking")
-	if _, err := apptest.Local(t, accounts, accountsgw.Gateway).Credit(t.Context(), accountsgw.Movement{
+	if _, err := accountsgw.Gateway.Local(apptest.Local(t, accounts, accountsgw.Gateway), ordersgw.Name).Credit(t.Context(), accountsgw.Movement{
 		AccountID: account, Amount: 1, Currency: "USD", Reference: o.ID.String(),
 	}); err != nil {
 		t.Fatalf("the conflicting credit: %v", err)
@@ -157,9 +149,7 @@ func TestRefundRefusedInRecovery(t *testing.T) {
 		t.Fatalf("order whose refund waits for accounts = %+v, want it still paid", accepted)
 	}
 	w.wantStock(t, sku, 10, 0)
-	apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db,
-		Listen:         map[string]string{accountsgw.Name: addr},
-		InternalListen: map[string]string{accountsgw.Name: internal}})
+	a.restartAccounts(t)
 
 	got := w.awaitStatus(t, o.ID, ordersgw.StatusRefundFailed, recoveryTimeout)
 	wantRefundFailed(t, got, ordersgw.RefundReferenceConflict)
