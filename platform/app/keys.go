@@ -16,6 +16,7 @@ import (
 const keysUsage = `Usage:
   uberservice keys generate --out DIR     write a new key set for every module and the operator
   uberservice keys rotate [--keys DIR] NAME   give NAME a new key, keeping its old public key
+  uberservice keys retire [--keys DIR] NAME   end a rotation: keep only NAME's current public key
   uberservice keys token [--keys DIR] [--ttl D]   print an operator's token for the ops routes
 
 A key set is a folder: NAME.key is the private key of a module (or of the
@@ -67,7 +68,7 @@ func keysCommand(args []string, modules []Module, stdout io.Writer) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return usagef("keys: want generate, rotate or token (see 'uberservice keys -h')")
+		return usagef("keys: want generate, rotate, retire or token (see 'uberservice keys -h')")
 	}
 	what, rest := fs.Arg(0), fs.Args()[1:]
 	if err := parseFlags(fs, rest, stdout); err != nil {
@@ -91,6 +92,11 @@ func keysCommand(args []string, modules []Module, stdout io.Writer) error {
 			return usagef("keys rotate: want one NAME")
 		}
 		return peerauth.Rotate(*dir, fs.Arg(0))
+	case "retire":
+		if fs.NArg() != 1 {
+			return usagef("keys retire: want one NAME")
+		}
+		return peerauth.Retire(*dir, fs.Arg(0))
 	case "token":
 		if fs.NArg() > 0 {
 			return usagef("keys token: unexpected arguments %v", fs.Args())
@@ -116,7 +122,7 @@ func keysCommand(args []string, modules []Module, stdout io.Writer) error {
 		_, err = fmt.Fprintln(stdout, token)
 		return err
 	}
-	return usagef("keys: unknown %q: want generate, rotate or token", what)
+	return usagef("keys: unknown %q: want generate, rotate, retire or token", what)
 }
 
 // ensureDevelopmentKeys makes the development key set, when dir is it.

@@ -49,6 +49,13 @@ func TestKeysCommand(t *testing.T) {
 	if n := strings.Count(string(pub), "BEGIN PUBLIC KEY"); n != 2 {
 		t.Errorf("orders.pub holds %d keys after a rotation, want the old and the new", n)
 	}
+	if code, _, stderr := keys("retire", "--keys", dir, "orders"); code != 0 {
+		t.Fatalf("retire: exit %d: %s", code, stderr)
+	}
+	pub, _ = os.ReadFile(filepath.Join(dir, "orders.pub"))
+	if n := strings.Count(string(pub), "BEGIN PUBLIC KEY"); n != 1 {
+		t.Errorf("orders.pub holds %d keys after the rotation ended, want the new one alone", n)
+	}
 	if code, _, _ := keys("token", "--keys", dir, "--ttl", "48h"); code != 2 {
 		t.Errorf("a token to live 48h: exit %d, want 2", code)
 	}
