@@ -89,7 +89,9 @@ func imDownSuite(t *testing.T, c *cluster.Cluster) {
 // exactly one effect.
 func killUnderLoadSuite(t *testing.T, c *cluster.Cluster) {
 	fx := newFixture(t, c)
-	l := fx.start(t, 60, 30, 6, 100*time.Millisecond)
+	// Orders outnumber what the first half of the load takes: there are still
+	// orders to kill in flight once im is back, however long its restart.
+	l := fx.start(t, 60, 60, 6, 100*time.Millisecond)
 	l.waitDone(t, 20)
 	l.waitInFlight(t, "deposits", 0)
 	waitUnacked(t, c, "im", 5*time.Second)
