@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,8 +30,8 @@ data is used, and made on first use.
 // key set, made with a key for every module and the operator if missing.
 func loadKeys(dir, pgDir string, modules []Module, log *slog.Logger) (*peerauth.KeySet, error) {
 	if dir == "" {
-		dir = peerauth.DevelopmentDir(pgDir)
-		if err := peerauth.EnsureDevelopment(dir, keyNames(modules)...); err != nil {
+		var err error
+		if dir, err = developmentKeys(pgDir, modules); err != nil {
 			return nil, err
 		}
 		log.Info("using the development key set (give --keys in production)", "dir", dir)
@@ -42,6 +41,13 @@ func loadKeys(dir, pgDir string, modules []Module, log *slog.Logger) (*peerauth.
 		return nil, &UsageError{err.Error()}
 	}
 	return keys, nil
+}
+
+// developmentKeys makes the development key set beside the embedded
+// Postgres's data in pgDir, with what it lacks, and returns its folder.
+func developmentKeys(pgDir string, modules []Module) (string, error) {
+	dir := peerauth.DevelopmentDir(pgDir)
+	return dir, peerauth.EnsureDevelopment(dir, keyNames(modules)...)
 }
 
 // keyNames are the names a deployment has keys for: every module and the
@@ -74,7 +80,8 @@ func keysCommand(args []string, modules []Module, stdout io.Writer) error {
 	if err := parseFlags(fs, rest, stdout); err != nil {
 		return err
 	}
-	if *dir == "" {
+	development := *dir == ""
+	if development {
 		*dir = peerauth.DevelopmentDir(*pgDir)
 	}
 	switch what {
@@ -104,8 +111,10 @@ func keysCommand(args []string, modules []Module, stdout io.Writer) error {
 		if *ttl <= 0 || *ttl > peerauth.MaxLifetime {
 			return usagef("keys token: --ttl %s: want more than 0 and at most %s", *ttl, peerauth.MaxLifetime)
 		}
-		if err := ensureDevelopmentKeys(*dir, *pgDir, modules); err != nil {
-			return err
+		if development {
+			if _, err := developmentKeys(*pgDir, modules); err != nil {
+				return err
+			}
 		}
 		keys, err := peerauth.Load(*dir)
 		if err != nil {
@@ -123,15 +132,4 @@ func keysCommand(args []string, modules []Module, stdout io.Writer) error {
 		return err
 	}
 	return usagef("keys: unknown %q: want generate, rotate, retire or token", what)
-}
-
-// ensureDevelopmentKeys makes the development key set, when dir is it.
-func ensureDevelopmentKeys(dir, pgDir string, modules []Module) error {
-	if dir != peerauth.DevelopmentDir(pgDir) {
-		return nil
-	}
-	if err := peerauth.EnsureDevelopment(dir, keyNames(modules)...); err != nil && !errors.Is(err, os.ErrExist) {
-		return err
-	}
-	return nil
 }
