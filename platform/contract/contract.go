@@ -59,10 +59,6 @@ type Gateway[T any] struct {
 type Endpoint[T any] interface {
 	route() string
 	mount(e *echo.Echo, impl T, mw []echo.MiddlewareFunc)
-	// callLocal serves a call the table's client made for (verb, path) with
-	// impl, in this process; handled is false when the call is not this
-	// method's.
-	callLocal(ctx context.Context, impl T, verb, path string, in, out any) (handled bool, err error)
 }
 
 // New describes the gateway called name (its module's name) with methods.
@@ -116,14 +112,11 @@ type local[T any] struct {
 	caller  string
 }
 
-func (l local[T]) Call(ctx context.Context, verb, path string, in, out any, _ bool) error {
-	ctx = WithCallingModule(ctx, l.caller)
-	for _, m := range l.gateway.methods {
-		if handled, err := m.callLocal(ctx, l.impl, verb, path, in, out); handled {
-			return err
-		}
-	}
-	return fmt.Errorf("contract: gateway %s has no method on %s %s", l.gateway.name, verb, path)
+// Call is never reached through the table: a method's Call serves a local
+// gateway itself (see M.Call). A client method that bypassed its table would
+// land here.
+func (l local[T]) Call(_ context.Context, verb, path string, _, _ any, _ bool) error {
+	return fmt.Errorf("contract: gateway %s: %s %s is no method of its table", l.gateway.name, verb, path)
 }
 
 type callingModuleKey struct{}
@@ -267,36 +260,14 @@ func (m M[T, In, Out]) mount(e *echo.Echo, impl T, mw []echo.MiddlewareFunc) {
 	}, mw...)
 }
 
-func (m M[T, In, Out]) callLocal(ctx context.Context, impl T, verb, path string, in, out any) (bool, error) {
-	if verb != m.verb {
-		return false, nil
-	}
-	var input In
-	if m.param != "" {
-		if len(path) <= len(m.before)+len(m.after) || !strings.HasPrefix(path, m.before) || !strings.HasSuffix(path, m.after) {
-			return false, nil
-		}
-		id, err := uuid.Parse(path[len(m.before) : len(path)-len(m.after)])
-		if err != nil {
-			return false, nil
-		}
-		input = any(id).(In) // Method checked that In is a uuid.UUID
-	} else {
-		if path != m.path {
-			return false, nil
-		}
-		input = in.(In) // Call passes its In
-	}
-	result, err := m.serve(impl, ctx, input)
-	if err == nil && out != nil {
-		*out.(*Out) = result
-	}
-	return true, err
-}
-
 // Call makes the call to the peer c reaches, with the retry safety the table
 // declares.
 func (m M[T, In, Out]) Call(ctx context.Context, c Caller, in In) (Out, error) {
+	if l, ok := c.(local[T]); ok {
+		// In this process: a Go call of the method, saying who calls, with
+		// no route to build and parse back.
+		return m.serve(l.impl, WithCallingModule(ctx, l.caller), in)
+	}
 	var out Out
 	path, body := m.path, any(in)
 	if m.param != "" {
