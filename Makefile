@@ -39,6 +39,7 @@ K8S_VERSION      ?= 1.30
 deploy:
 	$(GO) run ./cmd/uberservice deploy compose --out deploy
 	$(GO) run ./cmd/uberservice deploy kubernetes --out deploy
+	$(GO) run ./cmd/uberservice deploy brokers --out deploy
 
 ## deploy-check: the Dockerfile and deploy/ against the binary's modules and what `make deploy`
 ## renders (go test ./deploy/, also part of make test), then the manifests built by kustomize and

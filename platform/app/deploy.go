@@ -8,11 +8,13 @@ import (
 	"github.com/uberservice/uberservice/platform/deploy"
 )
 
-const deployUsage = `Usage: uberservice deploy compose|kubernetes [--out DIR]
+const deployUsage = `Usage: uberservice deploy compose|kubernetes|brokers [--out DIR]
 
 Renders the deployment files of the modules of this binary into DIR:
   compose      DIR/compose.yaml, every module a service of its own on Docker Compose
   kubernetes   DIR/k8s/base (a kustomize base) and DIR/k8s/migrate (a migrate Job)
+  brokers      DIR/brokers: the NATS server's users and a script that creates the
+               RabbitMQ users, each module's permissions its declared topics
 
 Files rendered before that the modules no longer need are removed; files kept by
 hand are left alone.
@@ -35,7 +37,7 @@ func deployCommand(args []string, modules []Module, stdout, stderr io.Writer) er
 		return err
 	}
 	if fs.NArg() == 0 {
-		return usagef("deploy: want a target, compose or kubernetes")
+		return usagef("deploy: want a target: compose, kubernetes or brokers")
 	}
 	target := fs.Arg(0)
 	if err := parseFlags(fs, fs.Args()[1:], stdout); err != nil {
@@ -50,8 +52,10 @@ func deployCommand(args []string, modules []Module, stdout, stderr io.Writer) er
 		render = deploy.Compose
 	case "kubernetes":
 		render = deploy.Kubernetes
+	case "brokers":
+		render = deploy.Brokers
 	default:
-		return usagef("deploy: unknown target %q: want compose or kubernetes", target)
+		return usagef("deploy: unknown target %q: want compose, kubernetes or brokers", target)
 	}
 	files, err := render(deployModules(catalogue(modules)))
 	if err != nil {

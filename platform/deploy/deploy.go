@@ -115,12 +115,12 @@ var dnsLabel = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
 // not a module: the Compose services around the modules, the migrate Job's
 // component label, the files beside the modules' manifests (the kustomization
 // and the NetworkPolicies), the NetworkPolicy that denies by default,
-// uberservice-default-deny, and the operators' keys, beside the modules' in
-// every key set.
+// uberservice-default-deny, the operators' keys, beside the modules' in
+// every key set, and the brokers' administrative user.
 var reserved = map[string]bool{
 	"postgres": true, "nats": true, "migrate": true,
 	"kustomization": true, "network-policies": true, "default-deny": true,
-	OperatorKey: true,
+	OperatorKey: true, BrokerAdmin: true,
 }
 
 // validate refuses modules that would render into files that do not work:
