@@ -6,15 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -116,17 +111,18 @@ func killUnderLoadSuite(t *testing.T, c *cluster.Cluster) {
 func TestBrokerOutage(t *testing.T) {
 	t.Parallel()
 	srv := startNATS(t)
-	topo := cluster.OnePerModule("nats-outage", srv.url, catalogue)
+	topo := cluster.OnePerModule("nats-outage", srv.URL, catalogue)
 	topo.OwnBroker = true
 	c := cluster.StartTB(t, topo, config(""))
 	fx := newFixture(t, c)
 	l := fx.start(t, 40, 20, 6, 700*time.Millisecond)
 	l.waitDone(t, 10)
-	srv.kill(t)
+	must(t, srv.Kill())
+	t.Logf("killed nats-server (SIGKILL)")
 	down := l.done.Load()
 	time.Sleep(5 * time.Second)
 	during := l.done.Load() - down
-	srv.start(t)
+	must(t, srv.Start(t.Context()))
 	l.wait()
 	t.Logf("%d requests answered while the broker was down", during)
 	if during == 0 {
@@ -601,123 +597,23 @@ func (l *load) check(t *testing.T, strict bool) {
 	waitSent(t, im+"/v1/managers/"+fx.mgr.ID+"/notifications", fx.mgrMails+len(deposits))
 }
 
-// natsServer is a NATS server with JetStream of the test's own, so that
-// stopping it disturbs nobody else.
-type natsServer struct {
-	bin, dir, conf string
-	port           int
-	url            string
-	cmd            *exec.Cmd
-	done           chan struct{}
-	out            *lockedBuffer
-}
-
-// startNATS starts a NATS server with JetStream on a free port, its store in
-// a temporary folder, and stops it when t ends. When the server supports it,
-// JetStream syncs every write to disk (sync_interval: always); otherwise
-// (nats-server before 2.10) it keeps its default, which writes every
-// acknowledged message to the file before the ack and fsyncs every two
-// minutes: a killed server loses nothing, a crashed machine might.
-func startNATS(t *testing.T) *natsServer {
+// startNATS starts a NATS server with JetStream of the test's own, so that
+// stopping it disturbs nobody else, and stops it when t ends.
+func startNATS(t *testing.T) *cluster.NATSServer {
 	t.Helper()
-	bin, err := exec.LookPath("nats-server")
+	srv, err := cluster.StartNATS(t.Context(), cluster.NATSConfig{Dir: t.TempDir()})
 	if err != nil {
-		bin = "/usr/sbin/nats-server"
-		if _, statErr := os.Stat(bin); statErr != nil {
-			t.Fatalf("nats-server is required (CI installs it): %v", err)
-		}
-	}
-	s := &natsServer{bin: bin, dir: t.TempDir(), port: freePorts(t, 1)[0], out: &lockedBuffer{}}
-	s.url = fmt.Sprintf("nats://127.0.0.1:%d", s.port)
-	conf := filepath.Join(s.dir, "nats.conf")
-	store := filepath.Join(s.dir, "store")
-	text := fmt.Sprintf("listen: 127.0.0.1:%d\nserver_name: e2e_outage\njetstream {\n  store_dir: %q\n  sync_interval: always\n}\n", s.port, store)
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(bin, "-t", "-c", conf).CombinedOutput(); err == nil {
-		s.conf = conf
-	} else {
-		version, _ := exec.Command(bin, "--version").Output()
-		t.Logf("note: %s does not take sync_interval (%s); JetStream keeps its default fsync interval: %s",
-			strings.TrimSpace(string(version)), strings.TrimSpace(string(out)), "acknowledged messages survive a killed server, not a crashed machine")
-	}
 	t.Cleanup(func() {
-		if s.running() {
-			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-s.done:
-			case <-time.After(10 * time.Second):
-				_ = s.cmd.Process.Kill()
-				<-s.done
-			}
+		if err := srv.Stop(); err != nil {
+			t.Error(err)
 		}
 		if t.Failed() {
-			t.Logf("nats-server output:\n%s", tail(s.out.String()))
+			t.Logf("nats-server output:\n%s", tail(srv.Output()))
 		}
 	})
-	s.start(t)
-	return s
-}
-
-func (s *natsServer) running() bool {
-	if s.done == nil {
-		return false
-	}
-	select {
-	case <-s.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// start starts the server (again, on the same port and store) and waits
-// until JetStream answers.
-func (s *natsServer) start(t *testing.T) {
-	t.Helper()
-	args := []string{"-a", "127.0.0.1", "-p", strconv.Itoa(s.port), "-n", "e2e_outage", "-js", "-sd", filepath.Join(s.dir, "store")}
-	if s.conf != "" {
-		args = []string{"-c", s.conf}
-	}
-	s.cmd = exec.Command(s.bin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start nats-server: %v", err)
-	}
-	done := make(chan struct{})
-	s.done = done
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	start := time.Now()
-	apptest.Eventually(t, 20*time.Second, "JetStream on "+s.url, func() bool {
-		if !s.running() {
-			t.Fatalf("nats-server exited:\n%s", tail(s.out.String()))
-		}
-		nc, err := nats.Connect(s.url, nats.Timeout(time.Second))
-		if err != nil {
-			return false
-		}
-		defer nc.Close()
-		js, err := nc.JetStream(nats.MaxWait(time.Second))
-		if err != nil {
-			return false
-		}
-		_, err = js.AccountInfo()
-		return err == nil
-	})
-	t.Logf("nats-server ready on %s in %s", s.url, time.Since(start).Round(time.Millisecond))
-}
-
-// kill kills the server with SIGKILL.
-func (s *natsServer) kill(t *testing.T) {
-	t.Helper()
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("nats-server did not die within 10s of SIGKILL")
-	}
-	t.Logf("killed nats-server (SIGKILL)")
+	return srv
 }
 
 // waitUnacked waits, on a NATS bus, until the consumer group of module holds
@@ -726,7 +622,7 @@ func (s *natsServer) kill(t *testing.T) {
 // the other buses it returns at once.
 func waitUnacked(t *testing.T, c *cluster.Cluster, module string, timeout time.Duration) {
 	t.Helper()
-	bus := c.Topology().Bus
+	bus := c.Bus()
 	if !strings.HasPrefix(bus, "nats://") {
 		return
 	}

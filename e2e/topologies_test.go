@@ -13,13 +13,18 @@ import (
 // topologies are the deployments every suite runs in, of every module the
 // binary lists: one process on the in-process bus; one process per module on
 // NATS JetStream, and on RabbitMQ; and two processes on the Postgres bus, so
-// that some modules share a process and others do not. Those on a broker
-// share the one CI runs, each in a namespace of its own.
+// that some modules share a process and others do not. On a broker, each
+// module connects as a user of its own with the permissions `uberservice
+// deploy brokers` renders: on a NATS server of the cluster's own, and on a
+// vhost of its own of the RabbitMQ server CI runs.
 func topologies() []cluster.Topology {
+	nats := cluster.OnePerModule("nats-one-process-per-module", cluster.NATSURL(), catalogue)
+	rabbitMQ := cluster.OnePerModule("rabbitmq-one-process-per-module", cluster.AMQPURL(), catalogue)
+	nats.BrokerUsers, rabbitMQ.BrokerUsers = true, true
 	return []cluster.Topology{
 		cluster.OneProcess("gochannel-one-process", "gochannel", catalogue),
-		cluster.OnePerModule("nats-one-process-per-module", cluster.NATSURL(), catalogue),
-		cluster.OnePerModule("rabbitmq-one-process-per-module", cluster.AMQPURL(), catalogue),
+		nats,
+		rabbitMQ,
 		cluster.TwoProcesses("postgres-two-processes", "postgres", catalogue),
 	}
 }
@@ -68,6 +73,7 @@ func suites() []suite {
 		{name: "shop-concurrency", run: onSystem(shopConcurrencySuite)},
 		{name: "boundaries", run: onSystem(boundarySuite)},
 		{name: "roles", run: rolesSuite},
+		{name: "brokers", run: brokerSuite, in: func(c *cluster.Cluster) bool { return c.Topology().BrokerUsers }},
 		// im stopped while accounts takes deposits: needs im in a process
 		// of its own, apart from accounts and the portal.
 		{name: "im-down", run: imDownSuite, in: func(c *cluster.Cluster) bool { return c.Alone("im") }},

@@ -27,6 +27,13 @@ type Topology struct {
 	// OwnBroker says the broker of Bus is this topology's alone: the cluster
 	// then needs no namespace on it.
 	OwnBroker bool
+	// BrokerUsers, on NATS or RabbitMQ, has each module connect as a user of
+	// its own whose permissions are its declarations, as `uberservice deploy
+	// brokers` renders them: the cluster runs a NATS server of its own with
+	// the rendered configuration (Bus names only the transport), or makes a
+	// RabbitMQ vhost of its own on Bus's server with the rendered users. A
+	// process of several modules connects as the administrator.
+	BrokerUsers bool
 }
 
 // OneProcess runs every module of cat in one process on bus.
@@ -68,7 +75,7 @@ func (tp Topology) Modules() []string {
 
 // SharedBroker reports whether the topology's bus is a broker other
 // deployments may use at the same time.
-func (tp Topology) SharedBroker() bool { return !tp.OwnBroker && IsBroker(tp.Bus) }
+func (tp Topology) SharedBroker() bool { return !tp.OwnBroker && !tp.BrokerUsers && IsBroker(tp.Bus) }
 
 // Config says how to run a topology.
 type Config struct {
@@ -167,6 +174,8 @@ type Cluster struct {
 	logDir    string
 	ownLogDir bool
 	keysDir   string            // the cluster's key set
+	users     *brokerUsers      // Topology.BrokerUsers: each module's broker user
+	usersDir  string            // the broker files users were made from
 	ownKeys   bool              // made for the cluster, removed by Close
 	addrs     map[string]string // module -> 127.0.0.1:port of its public API
 	internal  map[string]string // module -> 127.0.0.1:port of its internal API
@@ -232,6 +241,14 @@ func Start(ctx context.Context, topo Topology, cfg Config) (_ *Cluster, err erro
 	}()
 	if c.db == "" {
 		if c.db, c.dropDB, err = FreshDatabase(ctx, cfg.AdminURL, cfg.DatabasePrefix); err != nil {
+			return nil, err
+		}
+	}
+	if topo.BrokerUsers {
+		if c.usersDir, err = os.MkdirTemp(cfg.TempDir, "uberservice-broker-"); err != nil {
+			return nil, fmt.Errorf("cluster: broker folder: %w", err)
+		}
+		if c.users, err = newBrokerUsers(ctx, cfg.Binary, topo.Bus, c.usersDir, catalogue); err != nil {
 			return nil, err
 		}
 	}
@@ -320,7 +337,11 @@ func (c *Cluster) plan(ports []int) {
 		for _, dep := range peers {
 			args = append(args, "--peer", dep+"=http://"+c.internal[dep])
 		}
-		args = append(args, "--database-url", c.db, "--bus", c.topo.Bus, "--keys", c.keysDir, "--log-format", "json")
+		bus := c.topo.Bus
+		if c.users != nil {
+			bus = c.users.url(mods)
+		}
+		args = append(args, "--database-url", c.db, "--bus", bus, "--keys", c.keysDir, "--log-format", "json")
 		if c.ns != "" {
 			args = append(args, "--bus-namespace", c.ns)
 		}
@@ -362,6 +383,25 @@ func (c *Cluster) addrsOf(p *Process) map[string]string {
 
 // Topology is the topology the cluster runs.
 func (c *Cluster) Topology() Topology { return c.topo }
+
+// Bus is the bus the cluster runs on, as its administrator reaches it: the
+// topology's Bus, or with BrokerUsers the server or vhost of the cluster's
+// own, with the administrator's credentials.
+func (c *Cluster) Bus() string {
+	if c.users != nil {
+		return c.users.admin
+	}
+	return c.topo.Bus
+}
+
+// BusURL is the bus as module's own broker user reaches it, with
+// BrokerUsers; otherwise Bus.
+func (c *Cluster) BusURL(module string) string {
+	if c.users != nil {
+		return c.users.urls[module]
+	}
+	return c.topo.Bus
+}
 
 // URL is the base URL of module's public API, e.g. http://127.0.0.1:41234; "" when the
 // topology does not deploy it.
@@ -591,6 +631,16 @@ func (c *Cluster) Close() error {
 		defer cancel()
 		if c.dropNS {
 			if err := DropNamespace(ctx, c.topo.Bus, c.ns, c.catalogue); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if c.users != nil {
+			if err := c.users.close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if c.usersDir != "" {
+			if err := os.RemoveAll(c.usersDir); err != nil {
 				errs = append(errs, err)
 			}
 		}
