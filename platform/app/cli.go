@@ -18,9 +18,9 @@ Usage:
   uberservice [run] [flags]      start modules (the default command)
   uberservice migrate [flags]    apply migrations and exit
   uberservice modules [--format json]   list the modules: port, gateways, events
-  uberservice keys generate|rotate|token   make a key set, rotate a key, print an operator's token
+  uberservice keys generate|rotate|retire|token   make a key set, rotate a key, end a rotation, print an operator's token
   uberservice probe URL          GET URL; exit 0 on a 2xx (a health check for images with no shell)
-  uberservice deploy compose|kubernetes [--out DIR]   render the deployment files of the modules
+  uberservice deploy compose|kubernetes|brokers [--out DIR]   render the deployment files of the modules
 
 Run 'uberservice <command> -h' for the flags of a command.
 `
