@@ -165,7 +165,7 @@ func decodeAll(t *testing.T, path string) []*yaml.Node {
 // that does not start with its header is kept by hand, and not its business.
 func TestRenderedFilesAreCurrent(t *testing.T) {
 	fresh := t.TempDir()
-	for _, target := range []string{"compose", "kubernetes"} {
+	for _, target := range []string{"compose", "kubernetes", "brokers"} {
 		if out, err := exec.Command(binary, "deploy", target, "--out", fresh).CombinedOutput(); err != nil {
 			t.Fatalf("uberservice deploy %s: %v\n%s", target, err, out)
 		}
