@@ -44,6 +44,12 @@ const (
 // private key and every public key, nothing else.
 func KeySecret(module string) string { return "uberservice-keys-" + module }
 
+// databaseURLEnv names the environment variable from which the binary reads
+// module's own database URL.
+func databaseURLEnv(module string) string {
+	return "UBERSERVICE_DATABASE_URL_" + strings.ToUpper(module)
+}
+
 // Module describes one module to deploy.
 type Module struct {
 	// Name names the module's containers, services and gateway.

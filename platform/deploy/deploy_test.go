@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -159,8 +160,9 @@ func composeServices(t *testing.T, modules []deploy.Module) map[string]any {
 }
 
 // A module added to the input gets a service of its own, on its two ports, of
-// which only the public one is published, and the module that calls it gets
-// the address of its internal one; nothing else changes.
+// which only the public one is published, its own database role and NATS user,
+// whose password the nats service sets, and the module that calls it gets the
+// address of its internal one; nothing else changes.
 func TestComposeDeploysAnAddedModule(t *testing.T) {
 	before, after := composeServices(t, shop()), composeServices(t, withBilling())
 	billing, ok := after["billing"]
@@ -174,7 +176,7 @@ func TestComposeDeploysAnAddedModule(t *testing.T) {
 		"UBERSERVICE_INTERNAL_LISTEN":      "billing=:9103",
 		"UBERSERVICE_PEERS":                "ledger=http://ledger:9101",
 		"UBERSERVICE_DATABASE_URL_BILLING": at(t, after, "migrate", "environment", "UBERSERVICE_DATABASE_URL_BILLING"),
-		"UBERSERVICE_BUS":                  "nats://nats:4222",
+		"UBERSERVICE_BUS":                  "nats://billing:uberservice_billing@nats:4222",
 		"UBERSERVICE_NO_MIGRATE":           "true",
 		"UBERSERVICE_KEYS_DIR":             "/keys",
 	} {
@@ -210,12 +212,64 @@ func TestComposeDeploysAnAddedModule(t *testing.T) {
 	if env["DATABASE_URL"] != nil || at(t, after, "migrate", "environment", "UBERSERVICE_DATABASE_URL_BILLING") == nil {
 		t.Errorf("billing: DATABASE_URL=%v, want none, and migrate with billing's own URL to provision its role", env["DATABASE_URL"])
 	}
+	if got := at(t, after, "nats", "environment", deploy.NATSPasswordEnv("billing")); got != "uberservice_billing" {
+		t.Errorf("nats: %s=%v, want billing's demo password", deploy.NATSPasswordEnv("billing"), got)
+	}
 	delete(after, "billing")
 	delete(after, "front")
 	delete(before, "front")
 	delete(after["migrate"].(map[string]any)["environment"].(map[string]any), "UBERSERVICE_DATABASE_URL_BILLING")
+	delete(after["nats"].(map[string]any)["environment"].(map[string]any), deploy.NATSPasswordEnv("billing"))
 	if !equalYAML(t, before, after) {
 		t.Error("adding billing changed services other than billing and front, its caller")
+	}
+}
+
+// Each module connects to NATS as its own user, migrate as the administrator,
+// each with the password that the nats service sets in the variable from which
+// brokers/nats-server.conf reads it; the service runs with that file, which
+// Brokers renders beside compose.yaml.
+func TestComposeModulesConnectAsTheirOwnBrokerUser(t *testing.T) {
+	modules := withBilling()
+	services := composeServices(t, modules)
+	nats := at(t, services, "nats").(map[string]any)
+	env := at(t, nats, "environment").(map[string]any)
+	want := map[string]string{"migrate": deploy.BrokerAdmin} // service -> user
+	for _, m := range modules {
+		want[m.Name] = m.Name
+	}
+	var vars []string
+	for service, user := range want {
+		v := deploy.NATSPasswordEnv(user)
+		if user == deploy.BrokerAdmin {
+			v = deploy.NATSPasswordEnv("")
+		}
+		vars = append(vars, v)
+		password, _ := env[v].(string)
+		if got := at(t, services, service, "environment", "UBERSERVICE_BUS"); password == "" || got != "nats://"+user+":"+password+"@nats:4222" {
+			t.Errorf("%s: UBERSERVICE_BUS=%v, nats's %s=%q: want nats://%s:%s@nats:4222", service, got, v, password, user, password)
+		}
+	}
+	if got := slices.Sorted(maps.Keys(env)); !slices.Equal(got, slices.Sorted(slices.Values(vars))) {
+		t.Errorf("nats: environment %q, want the passwords %q", got, slices.Sorted(slices.Values(vars)))
+	}
+
+	brokers, err := deploy.Brokers(modules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := slices.IndexFunc(brokers, func(f deploy.File) bool { return f.Path == "brokers/nats-server.conf" })
+	if conf < 0 {
+		t.Fatal("Brokers renders no brokers/nats-server.conf")
+	}
+	if got := at(t, nats, "volumes", 1); !equalYAML(t, got, map[string]any{
+		"type": "bind", "source": "./" + brokers[conf].Path, "target": "/etc/nats/nats-server.conf", "read_only": true,
+		"bind": map[string]any{"create_host_path": false},
+	}) {
+		t.Errorf("nats: volume %v, want ./%s read-only at /etc/nats/nats-server.conf", got, brokers[conf].Path)
+	}
+	if got := toStrings(at(t, nats, "command")); len(got) < 3 || !slices.Equal(got[:3], []string{"nats-server", "-c", "/etc/nats/nats-server.conf"}) {
+		t.Errorf("nats: command %q, want nats-server -c /etc/nats/nats-server.conf", got)
 	}
 }
 
