@@ -203,7 +203,7 @@ func TestComposeRunsEveryModule(t *testing.T) {
 			if url, ok := env["DATABASE_URL"]; ok {
 				t.Errorf("DATABASE_URL=%q: a module's container must not hold the administrative URL", url)
 			}
-			own := "UBERSERVICE_DATABASE_URL_" + strings.ToUpper(m.name)
+			own := databaseURLEnv(m.name)
 			if m.database && (env[own] == "" || env[own] != mig.Environment[own] || !strings.Contains(env[own], "://uberservice_"+m.name+":")) {
 				t.Errorf("%s=%q, migrate's is %q: want the module's own role, the one migrate provisions", own, env[own], mig.Environment[own])
 			}

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 )
@@ -99,12 +98,6 @@ func demoPassword(module string) string {
 		return "uberservice"
 	}
 	return "uberservice_" + module
-}
-
-// natsURL is compose.yaml's NATS, as user.
-func natsURL(user, password string) string {
-	u := url.URL{Scheme: "nats", User: url.UserPassword(user, password), Host: "nats:4222"}
-	return u.String()
 }
 
 // portRange names ports for a reader: "8080-8084" when they follow each

@@ -92,8 +92,9 @@ func TestEveryFileIsMarkedGeneratedAndParses(t *testing.T) {
 	want := []string{
 		"compose.yaml",
 		"k8s/base/front.yaml", "k8s/base/kustomization.yaml", "k8s/base/ledger.yaml", "k8s/base/network-policies.yaml", "k8s/base/reports.yaml",
-		"k8s/keys-secrets.example.yaml",
+		"k8s/database-secret.example.yaml", "k8s/keys-secrets.example.yaml",
 		"k8s/migrate/job.yaml", "k8s/migrate/kustomization.yaml",
+		"k8s/module-secrets.example.yaml",
 	}
 	var got []string
 	for path, data := range files {
@@ -365,14 +366,16 @@ func TestKubernetesDeploysAnAddedModule(t *testing.T) {
 	}
 
 	// front's comment says it calls billing now; the manifests of the other
-	// modules and the migrate Job do not change, and the example of the key
-	// Secrets has billing's (TestEachModuleHoldsItsOwnKey).
+	// modules and the migrate Job do not change, and the examples of the
+	// Secrets have billing's (TestEachModuleHoldsItsOwnKey,
+	// TestEachModuleReadsItsOwnCredentials).
 	if !strings.Contains(string(after["k8s/base/front.yaml"]), "# front: calls ledger, billing and, optionally, reports") {
 		t.Errorf("k8s/base/front.yaml: the comment does not say front calls billing:\n%s", after["k8s/base/front.yaml"])
 	}
 	for path, data := range before {
 		switch path {
-		case "compose.yaml", "k8s/base/kustomization.yaml", "k8s/base/front.yaml", "k8s/base/network-policies.yaml", "k8s/keys-secrets.example.yaml":
+		case "compose.yaml", "k8s/base/kustomization.yaml", "k8s/base/front.yaml", "k8s/base/network-policies.yaml",
+			"k8s/database-secret.example.yaml", "k8s/module-secrets.example.yaml", "k8s/keys-secrets.example.yaml":
 		default:
 			if !bytes.Equal(data, after[path]) {
 				t.Errorf("%s changed when billing was added", path)
@@ -503,6 +506,9 @@ func TestModulesThatCannotBeDeployed(t *testing.T) {
 			"module reports: port 9101 is module ledger's internal port too"},
 		"shared internal port": {func(ms []deploy.Module) []deploy.Module { ms[2].InternalPort = 9101; return ms },
 			"module front: internal port 9101 is module ledger's internal port too"},
+		"the admin Secret's": {func(ms []deploy.Module) []deploy.Module { ms[0].Name = "database"; return ms }, `module "database": the name is taken`},
+		"another's keys": {func(ms []deploy.Module) []deploy.Module { ms[2].Name = "keys-ledger"; return ms },
+			"module keys-ledger: its Secret, uberservice-keys-ledger, would be module ledger's keys'"},
 		"unknown gateway":   {func(ms []deploy.Module) []deploy.Module { ms[1].Uses[0].Gateway = "tax"; return ms }, "module reports uses gateway tax, which no module provides"},
 		"several, all said": {func(ms []deploy.Module) []deploy.Module { ms[0].Port, ms[2].Name = 70000, "x_y"; return ms }, "module ledger: port 70000\nmodule \"x_y\""},
 	} {
@@ -572,6 +578,84 @@ func TestWrite(t *testing.T) {
 	for _, kept := range []string{handKept, elsewhere} {
 		if _, err := os.Stat(kept); err != nil {
 			t.Errorf("%s was removed: %v", kept, err)
+		}
+	}
+}
+
+// On Kubernetes each module's container reads its credentials from a Secret of
+// its own, ModuleSecret, and from no other; migrate, in the init containers
+// and the Job, from AdminSecret alone; the shared ConfigMap holds none. The
+// examples of those Secrets give each module its own database URL, if it
+// keeps data, and the broker as its own user, and the administrative Secret
+// every module's database URL and the broker as its administrator. A module
+// added gets a Secret of its own, and its database URL in the administrative
+// one.
+func TestEachModuleReadsItsOwnCredentials(t *testing.T) {
+	envFrom := func(secret string) any {
+		return []any{
+			map[string]any{"configMapRef": map[string]any{"name": "uberservice"}},
+			map[string]any{"secretRef": map[string]any{"name": secret}},
+		}
+	}
+	for _, modules := range [][]deploy.Module{shop(), withBilling()} {
+		files := renderAll(t, modules)
+		examples := func(path string) map[string]map[string]any {
+			t.Helper()
+			secrets := map[string]map[string]any{}
+			for _, doc := range documents(t, path, files[path]) {
+				if doc["kind"] != "Secret" {
+					t.Errorf("%s: a %v, want Secrets alone", path, doc["kind"])
+					continue
+				}
+				data, _ := doc["stringData"].(map[string]any)
+				secrets[at(t, doc, "metadata", "name").(string)] = data
+			}
+			return secrets
+		}
+		own := examples("k8s/module-secrets.example.yaml")
+		if len(own) != len(modules) {
+			t.Errorf("module-secrets.example.yaml: %d Secrets for %d modules", len(own), len(modules))
+		}
+		admin := map[string]any{
+			"DATABASE_URL":    "postgres://CHANGE-ME:CHANGE-ME@postgres.example.invalid:5432/uberservice?sslmode=require",
+			"UBERSERVICE_BUS": "nats://" + deploy.BrokerAdmin + ":CHANGE-ME@nats:4222",
+		}
+		for _, m := range modules {
+			name := deploy.ModuleSecret(m.Name)
+			if name != "uberservice-"+m.Name {
+				t.Errorf("ModuleSecret(%s) = %s", m.Name, name)
+			}
+			want := map[string]any{"UBERSERVICE_BUS": "nats://" + m.Name + ":CHANGE-ME@nats:4222"}
+			if m.Database {
+				db := "UBERSERVICE_DATABASE_URL_" + strings.ToUpper(m.Name)
+				want[db] = "postgres://uberservice_" + m.Name + ":CHANGE-ME@postgres.example.invalid:5432/uberservice?sslmode=require"
+				admin[db] = want[db]
+			}
+			if !equalYAML(t, own[name], want) {
+				t.Errorf("module-secrets.example.yaml: Secret %s holds %v, want %v", name, own[name], want)
+			}
+
+			path := "k8s/base/" + m.Name + ".yaml"
+			pod := at(t, documents(t, path, files[path])[0], "spec", "template", "spec")
+			if got := at(t, pod, "containers", 0, "envFrom"); !equalYAML(t, got, envFrom(name)) {
+				t.Errorf("%s: container: envFrom %v, want the ConfigMap and %s", path, got, name)
+			}
+			if got := at(t, pod, "initContainers", 0, "envFrom"); !equalYAML(t, got, envFrom(deploy.AdminSecret)) {
+				t.Errorf("%s: init container: envFrom %v, want the ConfigMap and %s", path, got, deploy.AdminSecret)
+			}
+		}
+		if got := examples("k8s/database-secret.example.yaml"); len(got) != 1 || !equalYAML(t, got[deploy.AdminSecret], admin) {
+			t.Errorf("database-secret.example.yaml: %v, want Secret %s holding %v", got, deploy.AdminSecret, admin)
+		}
+		job := documents(t, "job.yaml", files["k8s/migrate/job.yaml"])[0]
+		if got := at(t, job, "spec", "template", "spec", "containers", 0, "envFrom"); !equalYAML(t, got, []any{map[string]any{"secretRef": map[string]any{"name": deploy.AdminSecret}}}) {
+			t.Errorf("k8s/migrate/job.yaml: envFrom %v, want %s", got, deploy.AdminSecret)
+		}
+		k := documents(t, "kustomization.yaml", files["k8s/base/kustomization.yaml"])[0]
+		for _, l := range toStrings(at(t, k, "configMapGenerator", 0, "literals")) {
+			if strings.HasPrefix(l, "UBERSERVICE_BUS=") || strings.HasPrefix(l, "DATABASE_URL=") {
+				t.Errorf("ConfigMap literal %s: credentials every module would read", l)
+			}
 		}
 	}
 }
