@@ -306,7 +306,8 @@ func image(t *testing.T) string {
 // checkContainer holds a container of the uberservice image to what every one
 // shares: the image, ConfigMaps that the base generates, non-root on a
 // read-only filesystem without privileges, and resources asked for and
-// bounded. The Secrets it reads are TestKubernetesEachContainerReadsItsOwnCredentials's.
+// bounded. Which Secrets it reads is for
+// TestKubernetesEachContainerReadsItsOwnCredentials to say.
 func checkContainer(t *testing.T, where string, c container, img string, config map[string]map[string]string) {
 	t.Helper()
 	if c.Image != img {
@@ -415,9 +416,9 @@ func TestKubernetesRunsEveryModule(t *testing.T) {
 			// The bus itself is in each one's Secret, as a user of its own:
 			// the module's, and the administrator's (the examples of the
 			// Secrets name the same broker, TestKubernetesModuleSecretsExample).
-			for name, c := range map[string]container{"init container": ic, "container": c} {
-				if v, ok := c.resolve(k.config, "UBERSERVICE_BUS"); ok {
-					t.Errorf("%s: %s: UBERSERVICE_BUS=%q outside its Secret: want the bus from its Secret, as a user of its own", where, name, v)
+			for which, cont := range map[string]container{"init container": ic, "container": c} {
+				if v, ok := cont.resolve(k.config, "UBERSERVICE_BUS"); ok {
+					t.Errorf("%s: %s: UBERSERVICE_BUS=%q outside its Secret: want the bus from its Secret, as a user of its own", where, which, v)
 				}
 			}
 			got, _ := ic.resolve(k.config, "UBERSERVICE_BUS_NAMESPACE")
