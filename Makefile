@@ -34,8 +34,8 @@ K8S_VERSION      ?= 1.30
 
 .PHONY: deploy deploy-check
 
-## deploy: render deploy/compose.yaml, deploy/k8s/base and deploy/k8s/migrate from the binary's
-## modules (`uberservice deploy`); commit the result. go test ./deploy/ fails when they drift.
+## deploy: render deploy/compose.yaml, deploy/k8s and deploy/brokers from the binary's modules
+## (`uberservice deploy`); commit the result. go test ./deploy/ fails when they drift.
 deploy:
 	$(GO) run ./cmd/uberservice deploy compose --out deploy
 	$(GO) run ./cmd/uberservice deploy kubernetes --out deploy
@@ -52,7 +52,7 @@ deploy-check:
 	$(KUSTOMIZE) build deploy/k8s/base > "$$out/base.yaml"; \
 	$(KUSTOMIZE) build deploy/k8s/migrate > "$$out/migrate.yaml"; \
 	echo "kubectl-validate --version $(K8S_VERSION)"; \
-	$(KUBECTL_VALIDATE) --version $(K8S_VERSION) "$$out/base.yaml" "$$out/migrate.yaml" deploy/k8s/database-secret.example.yaml deploy/k8s/keys-secrets.example.yaml; \
+	$(KUBECTL_VALIDATE) --version $(K8S_VERSION) "$$out/base.yaml" "$$out/migrate.yaml" deploy/k8s/database-secret.example.yaml deploy/k8s/module-secrets.example.yaml deploy/k8s/keys-secrets.example.yaml; \
 	echo; echo "compose-spec deploy/compose.yaml"; \
 	cd deploy && $(COMPOSE_SPEC) compose.yaml > /dev/null
 

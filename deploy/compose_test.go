@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,9 +93,10 @@ func loadCompose(t *testing.T) composeFile {
 
 // The migrate service builds the image from the repository's Dockerfile and
 // runs `uberservice migrate` once, after Postgres and the broker are healthy,
-// on the modules' bus: it creates every module's consumer group before any
+// on the modules' broker: it creates every module's consumer group before any
 // module starts, so that no module publishes events that no group keeps for a
-// module not started yet.
+// module not started yet. It connects as a user of its own, the broker's
+// administrator, as each module does as its own (TestComposeBrokerUsers).
 func TestComposeMigrate(t *testing.T) {
 	c := loadCompose(t)
 	mig, ok := c.Services["migrate"]
@@ -121,10 +125,12 @@ func TestComposeMigrate(t *testing.T) {
 	}
 	bus := mig.Environment["UBERSERVICE_BUS"]
 	for _, m := range modules {
-		for _, v := range []string{"UBERSERVICE_BUS", "UBERSERVICE_BUS_NAMESPACE"} {
-			if want := c.Services[m.name].Environment[v]; mig.Environment[v] != want {
-				t.Errorf("migrate: %s=%q, module %s's is %q: want the consumer groups created where the modules consume", v, mig.Environment[v], m.name, want)
-			}
+		env := c.Services[m.name].Environment
+		if !sameBroker(bus, env["UBERSERVICE_BUS"]) {
+			t.Errorf("migrate: UBERSERVICE_BUS=%q, module %s's is %q: want the consumer groups created on the broker the modules consume from", bus, m.name, env["UBERSERVICE_BUS"])
+		}
+		if v := "UBERSERVICE_BUS_NAMESPACE"; mig.Environment[v] != env[v] {
+			t.Errorf("migrate: %s=%q, module %s's is %q: want the consumer groups created where the modules consume", v, mig.Environment[v], m.name, env[v])
 		}
 	}
 	if !crossProcessBus(bus) {
@@ -134,6 +140,18 @@ func TestComposeMigrate(t *testing.T) {
 			t.Errorf("migrate: want depends_on %s: condition: service_healthy", broker)
 		}
 	}
+}
+
+// sameBroker reports whether the bus URLs a and b name the same broker, as
+// whichever users: the same scheme, host and port, and the same path (a
+// RabbitMQ vhost).
+func sameBroker(a, b string) bool {
+	u, errU := url.Parse(a)
+	v, errV := url.Parse(b)
+	if errU != nil || errV != nil || u.Scheme == "" {
+		return a == b
+	}
+	return u.Scheme == v.Scheme && u.Host == v.Host && u.Path == v.Path
 }
 
 // dependency returns the compose service that raw, a URL in service name's
@@ -185,7 +203,7 @@ func TestComposeRunsEveryModule(t *testing.T) {
 			if url, ok := env["DATABASE_URL"]; ok {
 				t.Errorf("DATABASE_URL=%q: a module's container must not hold the administrative URL", url)
 			}
-			own := "UBERSERVICE_DATABASE_URL_" + strings.ToUpper(m.name)
+			own := databaseURLEnv(m.name)
 			if m.database && (env[own] == "" || env[own] != mig.Environment[own] || !strings.Contains(env[own], "://uberservice_"+m.name+":")) {
 				t.Errorf("%s=%q, migrate's is %q: want the module's own role, the one migrate provisions", own, env[own], mig.Environment[own])
 			}
@@ -201,6 +219,11 @@ func TestComposeRunsEveryModule(t *testing.T) {
 			} else if strings.Contains(bus, "://") {
 				if broker := dependency(t, c, m.name, "UBERSERVICE_BUS", bus); broker != "" && svc.DependsOn[broker].Condition != "service_healthy" {
 					t.Errorf("want depends_on %s: condition: service_healthy", broker)
+				}
+				// Its own user, whose permissions are its declarations, and
+				// never the administrator, who may publish and consume anything.
+				if u, err := url.Parse(bus); err != nil || u.User.Username() != m.name {
+					t.Errorf("UBERSERVICE_BUS=%q: want the broker as the module's own user, %s", bus, m.name)
 				}
 			}
 			peers := pairs(t, m.name+": UBERSERVICE_PEERS", env["UBERSERVICE_PEERS"])
@@ -258,21 +281,117 @@ func TestComposeRunsEveryModule(t *testing.T) {
 	}
 }
 
-// The NATS the modules use runs JetStream, which durable consumer groups need,
-// and says when it is healthy.
-func TestComposeNATS(t *testing.T) {
-	c := loadCompose(t)
+// natsConf is the NATS server's configuration that `uberservice deploy
+// brokers` renders, relative to deploy/.
+const natsConf = "brokers/nats-server.conf"
+
+// natsUser is a user line of natsConf, `{user: NAME, password: $VARIABLE`:
+// its name, and the environment variable nats-server reads its password from.
+var natsUser = regexp.MustCompile(`\{user: ([^,\s]+), password: \$(\w+)`)
+
+// natsUsers reads natsConf's users: the variable of each user's password, by
+// user.
+func natsUsers(t *testing.T) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(natsConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]string{}
+	for _, match := range natsUser.FindAllStringSubmatch(string(data), -1) {
+		users[match[1]] = match[2]
+	}
+	if len(users) < len(modules) {
+		t.Fatalf("%s: read users %v, fewer than the %d modules: the check would prove nothing", natsConf, users, len(modules))
+	}
+	return users
+}
+
+// natsService is the service of the broker that compose.yaml's modules use,
+// by name, failing unless it is NATS.
+func natsService(t *testing.T, c composeFile) (string, composeService) {
+	t.Helper()
 	bus := c.Services[modules[0].name].Environment["UBERSERVICE_BUS"]
 	u, err := url.Parse(bus)
 	if err != nil || u.Scheme != "nats" {
 		t.Fatalf("%s: UBERSERVICE_BUS=%q: compose.yaml runs NATS; check the broker it runs instead", modules[0].name, bus)
 	}
-	nats := c.Services[u.Hostname()]
-	if !slices.Contains(nats.Command, "--jetstream") && !slices.Contains(nats.Command, "-js") {
-		t.Errorf("nats: command %q does not enable JetStream", nats.Command)
+	return u.Hostname(), c.Services[u.Hostname()]
+}
+
+// The NATS the modules use runs with natsConf, mounted read-only where its
+// command reads its configuration, and so with JetStream, which durable
+// consumer groups need, and the modules' users; and it says when it is
+// healthy.
+func TestComposeNATS(t *testing.T) {
+	name, nats := natsService(t, loadCompose(t))
+	i := slices.IndexFunc(nats.Command, func(arg string) bool { return arg == "-c" || arg == "--config" })
+	if i < 0 || i+1 >= len(nats.Command) {
+		t.Fatalf("%s: command %q: want -c, the configuration of %s", name, nats.Command, natsConf)
+	}
+	conf := nats.Command[i+1]
+	var at []composeVolume
+	for _, v := range nats.Volumes {
+		if path.Clean(v.Target) == path.Clean(conf) {
+			at = append(at, v)
+		}
+	}
+	if len(at) != 1 || at[0].Type != "bind" || filepath.Clean(at[0].Source) != filepath.FromSlash(natsConf) || !at[0].ReadOnly || at[0].Bind.CreateHostPath {
+		t.Errorf("%s: volumes %+v: want %s mounted at %s, read-only, and not created empty when missing (long syntax, create_host_path: false)", name, nats.Volumes, natsConf, conf)
+	}
+	data, err := os.ReadFile(natsConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^jetstream\s*\{`).Match(data) && !slices.Contains(nats.Command, "--jetstream") && !slices.Contains(nats.Command, "-js") {
+		t.Errorf("%s: neither %s nor the command %q enables JetStream", name, natsConf, nats.Command)
 	}
 	if !slices.ContainsFunc(nats.Healthcheck.Test, func(s string) bool { return strings.HasSuffix(s, ":8222/healthz") }) {
-		t.Errorf("nats: healthcheck %q: want one on the monitoring port's /healthz", nats.Healthcheck.Test)
+		t.Errorf("%s: healthcheck %q: want one on the monitoring port's /healthz", name, nats.Healthcheck.Test)
+	}
+}
+
+// Each module connects to NATS as its own user of natsConf, with the password
+// the nats service gives that user, and migrate as another user of natsConf,
+// the administrator, who is no module; the nats service sets the password of
+// every user natsConf names, without which nats-server does not start.
+func TestComposeBrokerUsers(t *testing.T) {
+	c := loadCompose(t)
+	name, nats := natsService(t, c)
+	users := natsUsers(t)
+	for user, v := range users {
+		if nats.Environment[v] == "" {
+			t.Errorf("%s: %s names user %s's password $%s, which the service's environment does not set", name, natsConf, user, v)
+		}
+	}
+	// connects checks that service connects as a user of natsConf, with that
+	// user's password, and returns the user.
+	connects := func(service string) string {
+		bus := c.Services[service].Environment["UBERSERVICE_BUS"]
+		u, err := url.Parse(bus)
+		if err != nil || u.User == nil {
+			t.Errorf("%s: UBERSERVICE_BUS=%q: want nats://USER:PASSWORD@...", service, bus)
+			return ""
+		}
+		user := u.User.Username()
+		password, _ := u.User.Password()
+		switch v, ok := users[user]; {
+		case !ok:
+			t.Errorf("%s: UBERSERVICE_BUS=%q: %s has no user %s", service, bus, natsConf, user)
+		case password != nats.Environment[v]:
+			t.Errorf("%s: UBERSERVICE_BUS=%q: want user %s's password, %q (%s's $%s)", service, bus, user, nats.Environment[v], name, v)
+		}
+		return user
+	}
+	for _, m := range modules {
+		if user := connects(m.name); user != m.name {
+			t.Errorf("%s: connects to NATS as %q: want its own user, %s, whose permissions are its declarations", m.name, user, m.name)
+		}
+	}
+	if admin := connects("migrate"); admin != "" {
+		if _, ok := moduleNamed(admin); ok {
+			t.Errorf("migrate: connects to NATS as module %s, whose permissions are its own declarations: want the administrator, who creates every module's consumer group", admin)
+		}
 	}
 }
 

@@ -34,7 +34,9 @@ const (
 	nameLabel      = "app.kubernetes.io/name"
 	componentLabel = "app.kubernetes.io/component"
 	appName        = "uberservice"
-	// databaseSecret holds DATABASE_URL on Kubernetes.
+	// databaseSecret holds the administrative credentials on Kubernetes,
+	// which migrate alone reads: DATABASE_URL, every module's database URL
+	// and the broker's administrator's UBERSERVICE_BUS.
 	databaseSecret = "uberservice-database"
 )
 
@@ -165,7 +167,7 @@ func decodeAll(t *testing.T, path string) []*yaml.Node {
 // that does not start with its header is kept by hand, and not its business.
 func TestRenderedFilesAreCurrent(t *testing.T) {
 	fresh := t.TempDir()
-	for _, target := range []string{"compose", "kubernetes"} {
+	for _, target := range []string{"compose", "kubernetes", "brokers"} {
 		if out, err := exec.Command(binary, "deploy", target, "--out", fresh).CombinedOutput(); err != nil {
 			t.Fatalf("uberservice deploy %s: %v\n%s", target, err, out)
 		}
@@ -347,10 +349,14 @@ func TestConfigurationIsTheBinarys(t *testing.T) {
 			}
 		}
 	}
-	var secret object
-	if docs := decodeAll(t, secretFile); len(docs) == 1 && docs[0].Decode(&secret) == nil {
-		for v := range secret.StringData {
-			vars[v] = secretFile
+	for _, file := range []string{secretFile, moduleSecretsExample} {
+		for _, doc := range decodeAll(t, file) {
+			var secret object
+			if doc.Decode(&secret) == nil {
+				for v := range secret.StringData {
+					vars[v] = file
+				}
+			}
 		}
 	}
 	if len(vars) < 5 || len(cmds) < 2 {

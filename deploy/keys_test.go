@@ -237,7 +237,7 @@ func TestNoFileHoldsAPrivateKey(t *testing.T) {
 		}
 	}
 	fresh := t.TempDir()
-	for _, target := range []string{"compose", "kubernetes"} {
+	for _, target := range []string{"compose", "kubernetes", "brokers"} {
 		if out, err := exec.Command(binary, "deploy", target, "--out", fresh).CombinedOutput(); err != nil {
 			t.Fatalf("uberservice deploy %s: %v\n%s", target, err, out)
 		}

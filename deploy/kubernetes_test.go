@@ -2,6 +2,8 @@ package deploy_test
 
 import (
 	"fmt"
+	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,7 +11,8 @@ import (
 	"testing"
 )
 
-// deploy/k8s: the kustomize base, the migrate Job and the database Secret.
+// deploy/k8s: the kustomize base, the migrate Job and the examples of the
+// Secrets they read.
 
 type kustomization struct {
 	Resources          []string `yaml:"resources"`
@@ -79,8 +82,13 @@ type container struct {
 	Image string   `yaml:"image"`
 	Args  []string `yaml:"args"`
 	Env   []struct {
-		Name  string `yaml:"name"`
-		Value string `yaml:"value"`
+		Name      string `yaml:"name"`
+		Value     string `yaml:"value"`
+		ValueFrom *struct {
+			SecretKeyRef *struct {
+				Name string `yaml:"name"`
+			} `yaml:"secretKeyRef"`
+		} `yaml:"valueFrom"`
 	} `yaml:"env"`
 	EnvFrom []struct {
 		ConfigMapRef *struct {
@@ -151,7 +159,8 @@ func (c container) resolve(config map[string]map[string]string, name string) (st
 	return v, found
 }
 
-// envFromRefs names the ConfigMaps and Secrets c takes its environment from.
+// envFromRefs names the ConfigMaps and Secrets c takes its environment from:
+// whole, or a variable's value (secrets, once each).
 func (c container) envFromRefs() (configMaps, secrets []string) {
 	for _, e := range c.EnvFrom {
 		if e.ConfigMapRef != nil {
@@ -161,7 +170,13 @@ func (c container) envFromRefs() (configMaps, secrets []string) {
 			secrets = append(secrets, e.SecretRef.Name)
 		}
 	}
-	return configMaps, secrets
+	for _, e := range c.Env {
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			secrets = append(secrets, e.ValueFrom.SecretKeyRef.Name)
+		}
+	}
+	slices.Sort(secrets)
+	return configMaps, slices.Compact(secrets)
 }
 
 // kustomize is a kustomization read from dir: its own file, and the objects
@@ -261,10 +276,22 @@ func (k kustomize) find(kind, name string) (object, bool) {
 const (
 	baseDir    = "k8s/base"
 	migrateDir = "k8s/migrate"
+	// secretFile shows databaseSecret.
 	secretFile = "k8s/database-secret.example.yaml"
+	// moduleSecretsExample shows the Secrets of the modules' credentials.
+	moduleSecretsExample = "k8s/module-secrets.example.yaml"
 	// keysExample shows the Secrets of the modules' keys.
 	keysExample = "k8s/keys-secrets.example.yaml"
 )
+
+// moduleSecret names the Secret of module's credentials on Kubernetes: its
+// own database URL and broker URL, which its container alone reads.
+func moduleSecret(module string) string { return "uberservice-" + module }
+
+// databaseURLEnv names the variable of module's own database URL.
+func databaseURLEnv(module string) string {
+	return "UBERSERVICE_DATABASE_URL_" + strings.ToUpper(module)
+}
 
 // image is the one image every container of uberservice runs: compose's.
 func image(t *testing.T) string {
@@ -277,17 +304,16 @@ func image(t *testing.T) string {
 }
 
 // checkContainer holds a container of the uberservice image to what every one
-// shares: the image, the database Secret, non-root on a read-only filesystem
-// without privileges, and resources asked for and bounded.
+// shares: the image, ConfigMaps that the base generates, non-root on a
+// read-only filesystem without privileges, and resources asked for and
+// bounded. Which Secrets it reads is for
+// TestKubernetesEachContainerReadsItsOwnCredentials to say.
 func checkContainer(t *testing.T, where string, c container, img string, config map[string]map[string]string) {
 	t.Helper()
 	if c.Image != img {
 		t.Errorf("%s: image %q, want %q as everywhere else", where, c.Image, img)
 	}
-	cms, secrets := c.envFromRefs()
-	if !slices.Contains(secrets, databaseSecret) {
-		t.Errorf("%s: want envFrom secretRef %s (DATABASE_URL)", where, databaseSecret)
-	}
+	cms, _ := c.envFromRefs()
 	for _, cm := range cms {
 		if _, ok := config[cm]; !ok {
 			t.Errorf("%s: envFrom configMapRef %s: the base generates no such ConfigMap", where, cm)
@@ -387,14 +413,17 @@ func TestKubernetesRunsEveryModule(t *testing.T) {
 			if v, ok := ic.resolve(k.config, "UBERSERVICE_MODULES"); ok {
 				t.Errorf("%s: init container: UBERSERVICE_MODULES=%q: want every module (unset), so that every consumer group exists before this module publishes", where, v)
 			}
-			for _, name := range []string{"UBERSERVICE_BUS", "UBERSERVICE_BUS_NAMESPACE"} {
-				got, _ := ic.resolve(k.config, name)
-				if want, _ := c.resolve(k.config, name); got != want {
-					t.Errorf("%s: init container: %s=%q, the module's is %q: want the groups created where the modules consume", where, name, got, want)
+			// The bus itself is in each one's Secret, as a user of its own:
+			// the module's, and the administrator's (the examples of the
+			// Secrets name the same broker, TestKubernetesModuleSecretsExample).
+			for which, cont := range map[string]container{"init container": ic, "container": c} {
+				if v, ok := cont.resolve(k.config, "UBERSERVICE_BUS"); ok {
+					t.Errorf("%s: %s: UBERSERVICE_BUS=%q outside its Secret: want the bus from its Secret, as a user of its own", where, which, v)
 				}
 			}
-			if bus, _ := ic.resolve(k.config, "UBERSERVICE_BUS"); !crossProcessBus(bus) {
-				t.Errorf("%s: init container: UBERSERVICE_BUS=%q: want the broker, on which migrate creates the consumer groups", where, bus)
+			got, _ := ic.resolve(k.config, "UBERSERVICE_BUS_NAMESPACE")
+			if want, _ := c.resolve(k.config, "UBERSERVICE_BUS_NAMESPACE"); got != want {
+				t.Errorf("%s: init container: UBERSERVICE_BUS_NAMESPACE=%q, the module's is %q: want the groups created where the modules consume", where, got, want)
 			}
 			if noMigrate, _ := c.resolve(k.config, "UBERSERVICE_NO_MIGRATE"); noMigrate != "true" {
 				t.Errorf("%s: want UBERSERVICE_NO_MIGRATE=true: the init container migrates", where)
@@ -423,16 +452,19 @@ func TestKubernetesRunsEveryModule(t *testing.T) {
 	}
 }
 
-// The shared configuration names a broker, and a peer URL for every module that
-// another one calls, each at that module's Service and internal port.
+// The shared configuration holds no credentials, which are each module's own,
+// and a peer URL for every module that another one calls, each at that
+// module's Service and internal port.
 func TestKubernetesConfig(t *testing.T) {
 	k := loadKustomization(t, baseDir)
 	if len(k.config) != 1 {
 		t.Fatalf("%s: want one generated ConfigMap, got %d", baseDir, len(k.config))
 	}
 	for name, data := range k.config {
-		if !crossProcessBus(data["UBERSERVICE_BUS"]) {
-			t.Errorf("ConfigMap %s: UBERSERVICE_BUS=%q: every module runs in its own pod, so events need a broker", name, data["UBERSERVICE_BUS"])
+		for v := range data {
+			if v == "UBERSERVICE_BUS" || v == "DATABASE_URL" || strings.HasPrefix(v, "UBERSERVICE_DATABASE_URL_") {
+				t.Errorf("ConfigMap %s: %s: credentials that every module would read; want each module's own in its Secret", name, v)
+			}
 		}
 		peers := pairs(t, "ConfigMap "+name+": UBERSERVICE_PEERS", data["UBERSERVICE_PEERS"])
 		for _, m := range modules {
@@ -462,22 +494,137 @@ func TestKubernetesConfig(t *testing.T) {
 	}
 }
 
-// The Secret the containers read DATABASE_URL from is given as an example with
-// a placeholder, outside the base.
-func TestKubernetesDatabaseSecretExample(t *testing.T) {
-	docs := decodeAll(t, secretFile)
-	var s object
-	if len(docs) != 1 || docs[0].Decode(&s) != nil {
-		t.Fatalf("%s: want one Secret", secretFile)
+// Each module's container reads its credentials from its own Secret, and from
+// no other: not another module's, not the administrative one. The
+// administrative Secret is read by migrate alone, in the init containers and
+// the Job, which read no module's.
+func TestKubernetesEachContainerReadsItsOwnCredentials(t *testing.T) {
+	checked := 0
+	for _, dir := range []string{baseDir, migrateDir} {
+		for _, o := range loadKustomization(t, dir).objects {
+			pod := o.Spec.Template.Spec
+			for i, c := range slices.Concat(pod.InitContainers, pod.Containers) {
+				where := fmt.Sprintf("%s: %s %s, container %s", dir, o.Kind, o.Metadata.Name, c.Name)
+				want, what := databaseSecret, "migrate, which reads the administrative credentials alone"
+				if o.Kind == "Deployment" && i >= len(pod.InitContainers) {
+					component := o.Metadata.Labels[componentLabel]
+					want, what = moduleSecret(component), "module "+component+"'s own credentials"
+				}
+				if _, secrets := c.envFromRefs(); !slices.Equal(secrets, []string{want}) {
+					t.Errorf("%s reads Secrets %q: want %s alone, %s", where, secrets, want, what)
+				}
+				checked++
+			}
+		}
 	}
-	if s.Kind != "Secret" || s.Metadata.Name != databaseSecret || !strings.Contains(s.StringData["DATABASE_URL"], "CHANGE-ME") {
-		t.Errorf("%s: want Secret %s whose stringData.DATABASE_URL is a CHANGE-ME placeholder", secretFile, databaseSecret)
+	if checked < 2*len(modules)+1 {
+		t.Fatalf("checked %d containers for %d modules: the manifests were not read", checked, len(modules))
+	}
+}
+
+// secretsOf reads the Secrets of an example file, by name, each of whose
+// values must be a placeholder.
+func secretsOf(t *testing.T, path string) map[string]map[string]string {
+	t.Helper()
+	secrets := map[string]map[string]string{}
+	for i, doc := range decodeAll(t, path) {
+		var o object
+		if err := doc.Decode(&o); err != nil || o.Kind != "Secret" {
+			t.Errorf("%s, document %d: want a Secret (%v)", path, i+1, err)
+			continue
+		}
+		secrets[o.Metadata.Name] = o.StringData
+		for key, v := range o.StringData {
+			if !strings.Contains(v, "CHANGE-ME") {
+				t.Errorf("%s: Secret %s: %s is %q, want a CHANGE-ME placeholder", path, o.Metadata.Name, key, v)
+			}
+		}
+	}
+	if slices.Contains(loadKustomization(t, baseDir).Resources, "../"+filepath.Base(path)) {
+		t.Errorf("%s is a resource of the base: `kubectl apply -k` would overwrite the real Secrets", path)
+	}
+	return secrets
+}
+
+// busUser is the user of a bus URL, "" if it names none.
+func busUser(t *testing.T, bus string) string {
+	t.Helper()
+	u, err := url.Parse(bus)
+	if err != nil {
+		t.Errorf("UBERSERVICE_BUS=%q: %v", bus, err)
+		return ""
+	}
+	return u.User.Username()
+}
+
+// The administrative Secret, which migrate reads, is given as an example with
+// placeholders, outside the base: the administrative database URL, every
+// module's database URL, from which migrate creates its role, and the broker
+// as a user who is no module, its administrator.
+func TestKubernetesDatabaseSecretExample(t *testing.T) {
+	secrets := secretsOf(t, secretFile)
+	data, ok := secrets[databaseSecret]
+	if len(secrets) != 1 || !ok {
+		t.Fatalf("%s: Secrets %v, want %s alone", secretFile, slices.Sorted(maps.Keys(secrets)), databaseSecret)
+	}
+	want := []string{"DATABASE_URL", "UBERSERVICE_BUS"}
+	for _, m := range modules {
+		if m.database {
+			want = append(want, databaseURLEnv(m.name))
+		}
+	}
+	if got := slices.Sorted(maps.Keys(data)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+		t.Errorf("%s: Secret %s holds %q, want %q", secretFile, databaseSecret, got, slices.Sorted(slices.Values(want)))
+	}
+	if admin := busUser(t, data["UBERSERVICE_BUS"]); admin == "" || !crossProcessBus(data["UBERSERVICE_BUS"]) {
+		t.Errorf("%s: UBERSERVICE_BUS=%q: want the broker as its administrator", secretFile, data["UBERSERVICE_BUS"])
+	} else if _, ok := moduleNamed(admin); ok {
+		t.Errorf("%s: UBERSERVICE_BUS=%q: the user of module %s, whose permissions are its own declarations: want the administrator, who creates every module's consumer group", secretFile, data["UBERSERVICE_BUS"], admin)
+	}
+}
+
+// The Secrets of the modules' credentials are given as an example with
+// placeholders, outside the base: a Secret per module, as its container reads
+// it, with its own database URL (if it keeps data), the one migrate creates
+// its role from, and the broker as its own user, on the broker where migrate
+// creates the consumer groups; nothing else, and no Secret of no module.
+func TestKubernetesModuleSecretsExample(t *testing.T) {
+	admin := secretsOf(t, secretFile)[databaseSecret]
+	secrets := secretsOf(t, moduleSecretsExample)
+	for _, m := range modules {
+		name := moduleSecret(m.name)
+		data, ok := secrets[name]
+		if !ok {
+			t.Errorf("%s: no Secret %s for module %s", moduleSecretsExample, name, m.name)
+			continue
+		}
+		delete(secrets, name)
+		want := []string{"UBERSERVICE_BUS"}
+		if m.database {
+			want = append(want, databaseURLEnv(m.name))
+		}
+		if got := slices.Sorted(maps.Keys(data)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+			t.Errorf("%s: Secret %s holds %q, want %q: its own credentials alone", moduleSecretsExample, name, got, slices.Sorted(slices.Values(want)))
+		}
+		if db := databaseURLEnv(m.name); m.database && (data[db] != admin[db] || !strings.Contains(data[db], "://uberservice_"+m.name+":")) {
+			t.Errorf("%s: Secret %s: %s=%q, %s's is %q: want the module's own role, the one migrate creates", moduleSecretsExample, name, db, data[db], databaseSecret, admin[db])
+		}
+		bus := data["UBERSERVICE_BUS"]
+		if user := busUser(t, bus); user != m.name {
+			t.Errorf("%s: Secret %s: UBERSERVICE_BUS=%q: want the broker as the module's own user, %s, whose permissions are its declarations", moduleSecretsExample, name, bus, m.name)
+		}
+		if !sameBroker(bus, admin["UBERSERVICE_BUS"]) {
+			t.Errorf("%s: Secret %s: UBERSERVICE_BUS=%q, %s's is %q: want the broker on which migrate creates the consumer groups", moduleSecretsExample, name, bus, databaseSecret, admin["UBERSERVICE_BUS"])
+		}
+	}
+	for name := range secrets {
+		t.Errorf("%s: Secret %s is no module's", moduleSecretsExample, name)
 	}
 }
 
 // The migrate Job runs `uberservice migrate` from the same image against the
-// same database and the same bus as the base, so that it creates the consumer
-// groups where the modules consume.
+// same database and the same bus as the base's init containers, so that it
+// creates the consumer groups where the modules consume.
 func TestKubernetesMigrateJob(t *testing.T) {
 	k := loadKustomization(t, migrateDir)
 	j, ok := k.find("Job", "uberservice-migrate")
@@ -497,12 +644,15 @@ func TestKubernetesMigrateJob(t *testing.T) {
 	if v, ok := job.env("UBERSERVICE_MODULES"); ok {
 		t.Errorf("Job uberservice-migrate: UBERSERVICE_MODULES=%q: want every module", v)
 	}
+	// The broker is the administrative Secret's, as the base's init
+	// containers read it.
+	if v, ok := job.env("UBERSERVICE_BUS"); ok {
+		t.Errorf("Job uberservice-migrate: UBERSERVICE_BUS=%q: want the broker's administrator, from %s, as the base's init containers", v, databaseSecret)
+	}
 	base := loadKustomization(t, baseDir)
 	for name, data := range base.config {
-		for _, v := range []string{"UBERSERVICE_BUS", "UBERSERVICE_BUS_NAMESPACE"} {
-			if got, _ := job.env(v); got != data[v] {
-				t.Errorf("Job uberservice-migrate: %s=%q, the base's ConfigMap %s has %q: want the groups created where the modules consume", v, got, name, data[v])
-			}
+		if got, _ := job.env("UBERSERVICE_BUS_NAMESPACE"); got != data["UBERSERVICE_BUS_NAMESPACE"] {
+			t.Errorf("Job uberservice-migrate: UBERSERVICE_BUS_NAMESPACE=%q, the base's ConfigMap %s has %q: want the groups created where the modules consume", got, name, data["UBERSERVICE_BUS_NAMESPACE"])
 		}
 	}
 }

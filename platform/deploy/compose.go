@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // Compose renders compose.yaml: Postgres, NATS with JetStream, a one-shot
@@ -23,6 +22,13 @@ import (
 // module's private key included, which is fine for the development stack this
 // is and for nothing else. The Kubernetes manifests give each module its own
 // private key alone.
+//
+// Each module connects to Postgres as its own role and to NATS as its own user,
+// whose permissions are its declared topics: the nats service runs with the
+// configuration Brokers renders, brokers/nats-server.conf beside the file, and
+// sets the password of every user it names. migrate alone connects as the
+// administrators of both. The passwords are demo passwords, written in the
+// file (demoPassword).
 func Compose(modules []Module) ([]File, error) {
 	if err := validate(modules); err != nil {
 		return nil, err
@@ -34,15 +40,27 @@ func Compose(modules []Module) ([]File, error) {
 		// DatabaseEnv and DatabaseURL are the module's own database URL:
 		// its own role, whose password is the demo's (see the header).
 		DatabaseEnv, DatabaseURL string
+		// Bus is NATS as the module's own user, with the demo password.
+		Bus string
 	}
+	// natsPassword is a variable of the nats service's environment: the
+	// password of a user of brokers/nats-server.conf.
+	type natsPassword struct{ Env, Password string }
 	var public, internal []int
 	for _, m := range modules {
 		public, internal = append(public, m.Port), append(internal, m.InternalPort)
 	}
 	data := struct {
 		Ports, InternalPorts string
+		AdminBus             string // migrate's UBERSERVICE_BUS
+		NATSPasswords        []natsPassword
 		Services             []service
-	}{Ports: portRange(public), InternalPorts: portRange(internal)}
+	}{
+		Ports:         portRange(public),
+		InternalPorts: portRange(internal),
+		AdminBus:      natsURL(BrokerAdmin, demoPassword("")),
+		NATSPasswords: []natsPassword{{NATSPasswordEnv(""), demoPassword("")}},
+	}
 	for _, m := range modules {
 		c := summary(m)
 		if !m.Database {
@@ -54,19 +72,32 @@ func Compose(modules []Module) ([]File, error) {
 			Peers: peers(modules, m, func(p Module) string {
 				return fmt.Sprintf("http://%s:%d", p.Name, p.InternalPort)
 			}),
+			Bus: natsURL(m.Name, demoPassword(m.Name)),
 		}
 		if m.Database {
 			role := "uberservice_" + m.Name
-			s.DatabaseEnv = "UBERSERVICE_DATABASE_URL_" + strings.ToUpper(m.Name)
-			s.DatabaseURL = fmt.Sprintf("postgres://%s:%s@postgres:5432/uberservice?sslmode=disable", role, role)
+			s.DatabaseEnv = databaseURLEnv(m.Name)
+			s.DatabaseURL = fmt.Sprintf("postgres://%s:%s@postgres:5432/uberservice?sslmode=disable", role, demoPassword(m.Name))
 		}
 		data.Services = append(data.Services, s)
+		data.NATSPasswords = append(data.NATSPasswords, natsPassword{NATSPasswordEnv(m.Name), demoPassword(m.Name)})
 	}
 	f, err := render("compose.yaml", "compose.yaml.tmpl", data)
 	if err != nil {
 		return nil, err
 	}
 	return []File{f}, nil
+}
+
+// demoPassword is the password compose.yaml gives module's database role and
+// NATS user, or, for module "", the administrators' of both: the role's name,
+// uberservice_MODULE, or uberservice. Anyone who reads the file knows them,
+// which is fine for the development stack it is and for nothing else.
+func demoPassword(module string) string {
+	if module == "" {
+		return "uberservice"
+	}
+	return "uberservice_" + module
 }
 
 // portRange names ports for a reader: "8080-8084" when they follow each

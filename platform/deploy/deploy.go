@@ -16,6 +16,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -43,6 +44,34 @@ const (
 // KeySecret names the Kubernetes Secret that holds module's keys: its own
 // private key and every public key, nothing else.
 func KeySecret(module string) string { return "uberservice-keys-" + module }
+
+// ModuleSecret names the Kubernetes Secret from which module's container takes
+// its credentials: its own database URL, if it keeps data, and its own user's
+// URL of the broker, nothing else. No module's process reads another's, nor
+// AdminSecret, so that a module can touch no schema but its own and carry no
+// events but those it declares.
+func ModuleSecret(module string) string { return "uberservice-" + module }
+
+// AdminSecret names the Kubernetes Secret of the administrative credentials,
+// which `uberservice migrate` alone reads: the database's administrative URL,
+// every module's database URL (migrate creates each module's role with its
+// URL's password) and the broker's administrator's URL (migrate creates every
+// module's consumer group). It is named after the database, which was once
+// all it held.
+const AdminSecret = "uberservice-database"
+
+// natsURL is NATS as user, where the rendered files reach it: at the host
+// nats, which compose.yaml runs and the Kubernetes base expects as a Service.
+func natsURL(user, password string) string {
+	u := url.URL{Scheme: "nats", User: url.UserPassword(user, password), Host: "nats:4222"}
+	return u.String()
+}
+
+// databaseURLEnv names the environment variable from which the binary reads
+// module's own database URL.
+func databaseURLEnv(module string) string {
+	return "UBERSERVICE_DATABASE_URL_" + strings.ToUpper(module)
+}
 
 // Module describes one module to deploy.
 type Module struct {
@@ -92,10 +121,12 @@ var templateFS embed.FS
 // templates parses the embedded templates once; a template that does not parse
 // is a bug of this package, found by its tests.
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
-	"comment":   comment,
-	"header":    func() string { return Header },
-	"keysDir":   func() string { return KeysDir },
-	"keySecret": KeySecret,
+	"adminSecret":  func() string { return AdminSecret },
+	"comment":      comment,
+	"header":       func() string { return Header },
+	"keysDir":      func() string { return KeysDir },
+	"keySecret":    KeySecret,
+	"moduleSecret": ModuleSecret,
 }).ParseFS(templateFS, "templates/*.tmpl"))
 
 // render executes the template name on data into a File at path.
@@ -115,19 +146,21 @@ var dnsLabel = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
 // not a module: the Compose services around the modules, the migrate Job's
 // component label, the files beside the modules' manifests (the kustomization
 // and the NetworkPolicies), the NetworkPolicy that denies by default,
-// uberservice-default-deny, the operators' keys, beside the modules' in
-// every key set, and the brokers' administrative user.
+// uberservice-default-deny, the administrative Secret (AdminSecret, which is
+// ModuleSecret("database")), the operators' keys, beside the modules' in every
+// key set, and the brokers' administrative user.
 var reserved = map[string]bool{
 	"postgres": true, "nats": true, "migrate": true,
 	"kustomization": true, "network-policies": true, "default-deny": true,
-	OperatorKey: true, BrokerAdmin: true,
+	"database": true, OperatorKey: true, BrokerAdmin: true,
 }
 
 // validate refuses modules that would render into files that do not work:
-// names that are no valid Service name or that collide, a port outside
-// 1-65535 or used twice, public and internal ports alike (a module binds its
-// two in one container, and the binary run whole binds every module's in one
-// process), and a gateway no module provides.
+// names that are no valid Service name or that collide, with each other or
+// with what the files name otherwise, a port outside 1-65535 or used twice,
+// public and internal ports alike (a module binds its two in one container,
+// and the binary run whole binds every module's in one process), and a
+// gateway no module provides.
 func validate(modules []Module) error {
 	if len(modules) == 0 {
 		return errors.New("deploy: no modules")
@@ -159,6 +192,11 @@ func validate(modules []Module) error {
 		}
 	}
 	for _, m := range modules {
+		// A module keys-NAME would read its credentials from the Secret of
+		// module NAME's keys.
+		if other, ok := strings.CutPrefix(m.Name, "keys-"); ok && names[other] {
+			errs = append(errs, fmt.Errorf("module %s: its Secret, %s, would be module %s's keys'", m.Name, ModuleSecret(m.Name), other))
+		}
 		for _, u := range m.Uses {
 			if !names[u.Gateway] && !u.Optional {
 				errs = append(errs, fmt.Errorf("module %s uses gateway %s, which no module provides", m.Name, u.Gateway))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -91,8 +92,9 @@ func TestEveryFileIsMarkedGeneratedAndParses(t *testing.T) {
 	want := []string{
 		"compose.yaml",
 		"k8s/base/front.yaml", "k8s/base/kustomization.yaml", "k8s/base/ledger.yaml", "k8s/base/network-policies.yaml", "k8s/base/reports.yaml",
-		"k8s/keys-secrets.example.yaml",
+		"k8s/database-secret.example.yaml", "k8s/keys-secrets.example.yaml",
 		"k8s/migrate/job.yaml", "k8s/migrate/kustomization.yaml",
+		"k8s/module-secrets.example.yaml",
 	}
 	var got []string
 	for path, data := range files {
@@ -159,8 +161,9 @@ func composeServices(t *testing.T, modules []deploy.Module) map[string]any {
 }
 
 // A module added to the input gets a service of its own, on its two ports, of
-// which only the public one is published, and the module that calls it gets
-// the address of its internal one; nothing else changes.
+// which only the public one is published, its own database role and NATS user,
+// whose password the nats service sets, and the module that calls it gets the
+// address of its internal one; nothing else changes.
 func TestComposeDeploysAnAddedModule(t *testing.T) {
 	before, after := composeServices(t, shop()), composeServices(t, withBilling())
 	billing, ok := after["billing"]
@@ -174,7 +177,7 @@ func TestComposeDeploysAnAddedModule(t *testing.T) {
 		"UBERSERVICE_INTERNAL_LISTEN":      "billing=:9103",
 		"UBERSERVICE_PEERS":                "ledger=http://ledger:9101",
 		"UBERSERVICE_DATABASE_URL_BILLING": at(t, after, "migrate", "environment", "UBERSERVICE_DATABASE_URL_BILLING"),
-		"UBERSERVICE_BUS":                  "nats://nats:4222",
+		"UBERSERVICE_BUS":                  "nats://billing:uberservice_billing@nats:4222",
 		"UBERSERVICE_NO_MIGRATE":           "true",
 		"UBERSERVICE_KEYS_DIR":             "/keys",
 	} {
@@ -210,12 +213,64 @@ func TestComposeDeploysAnAddedModule(t *testing.T) {
 	if env["DATABASE_URL"] != nil || at(t, after, "migrate", "environment", "UBERSERVICE_DATABASE_URL_BILLING") == nil {
 		t.Errorf("billing: DATABASE_URL=%v, want none, and migrate with billing's own URL to provision its role", env["DATABASE_URL"])
 	}
+	if got := at(t, after, "nats", "environment", deploy.NATSPasswordEnv("billing")); got != "uberservice_billing" {
+		t.Errorf("nats: %s=%v, want billing's demo password", deploy.NATSPasswordEnv("billing"), got)
+	}
 	delete(after, "billing")
 	delete(after, "front")
 	delete(before, "front")
 	delete(after["migrate"].(map[string]any)["environment"].(map[string]any), "UBERSERVICE_DATABASE_URL_BILLING")
+	delete(after["nats"].(map[string]any)["environment"].(map[string]any), deploy.NATSPasswordEnv("billing"))
 	if !equalYAML(t, before, after) {
 		t.Error("adding billing changed services other than billing and front, its caller")
+	}
+}
+
+// Each module connects to NATS as its own user, migrate as the administrator,
+// each with the password that the nats service sets in the variable from which
+// brokers/nats-server.conf reads it; the service runs with that file, which
+// Brokers renders beside compose.yaml.
+func TestComposeModulesConnectAsTheirOwnBrokerUser(t *testing.T) {
+	modules := withBilling()
+	services := composeServices(t, modules)
+	nats := at(t, services, "nats").(map[string]any)
+	env := at(t, nats, "environment").(map[string]any)
+	want := map[string]string{"migrate": deploy.BrokerAdmin} // service -> user
+	for _, m := range modules {
+		want[m.Name] = m.Name
+	}
+	var vars []string
+	for service, user := range want {
+		v := deploy.NATSPasswordEnv(user)
+		if user == deploy.BrokerAdmin {
+			v = deploy.NATSPasswordEnv("")
+		}
+		vars = append(vars, v)
+		password, _ := env[v].(string)
+		if got := at(t, services, service, "environment", "UBERSERVICE_BUS"); password == "" || got != "nats://"+user+":"+password+"@nats:4222" {
+			t.Errorf("%s: UBERSERVICE_BUS=%v, nats's %s=%q: want nats://%s:%s@nats:4222", service, got, v, password, user, password)
+		}
+	}
+	if got := slices.Sorted(maps.Keys(env)); !slices.Equal(got, slices.Sorted(slices.Values(vars))) {
+		t.Errorf("nats: environment %q, want the passwords %q", got, slices.Sorted(slices.Values(vars)))
+	}
+
+	brokers, err := deploy.Brokers(modules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := slices.IndexFunc(brokers, func(f deploy.File) bool { return f.Path == "brokers/nats-server.conf" })
+	if conf < 0 {
+		t.Fatal("Brokers renders no brokers/nats-server.conf")
+	}
+	if got := at(t, nats, "volumes", 1); !equalYAML(t, got, map[string]any{
+		"type": "bind", "source": "./" + brokers[conf].Path, "target": "/etc/nats/nats-server.conf", "read_only": true,
+		"bind": map[string]any{"create_host_path": false},
+	}) {
+		t.Errorf("nats: volume %v, want ./%s read-only at /etc/nats/nats-server.conf", got, brokers[conf].Path)
+	}
+	if got := toStrings(at(t, nats, "command")); len(got) < 3 || !slices.Equal(got[:3], []string{"nats-server", "-c", "/etc/nats/nats-server.conf"}) {
+		t.Errorf("nats: command %q, want nats-server -c /etc/nats/nats-server.conf", got)
 	}
 }
 
@@ -311,14 +366,16 @@ func TestKubernetesDeploysAnAddedModule(t *testing.T) {
 	}
 
 	// front's comment says it calls billing now; the manifests of the other
-	// modules and the migrate Job do not change, and the example of the key
-	// Secrets has billing's (TestEachModuleHoldsItsOwnKey).
+	// modules and the migrate Job do not change, and the examples of the
+	// Secrets have billing's (TestEachModuleHoldsItsOwnKey,
+	// TestEachModuleReadsItsOwnCredentials).
 	if !strings.Contains(string(after["k8s/base/front.yaml"]), "# front: calls ledger, billing and, optionally, reports") {
 		t.Errorf("k8s/base/front.yaml: the comment does not say front calls billing:\n%s", after["k8s/base/front.yaml"])
 	}
 	for path, data := range before {
 		switch path {
-		case "compose.yaml", "k8s/base/kustomization.yaml", "k8s/base/front.yaml", "k8s/base/network-policies.yaml", "k8s/keys-secrets.example.yaml":
+		case "compose.yaml", "k8s/base/kustomization.yaml", "k8s/base/front.yaml", "k8s/base/network-policies.yaml",
+			"k8s/database-secret.example.yaml", "k8s/module-secrets.example.yaml", "k8s/keys-secrets.example.yaml":
 		default:
 			if !bytes.Equal(data, after[path]) {
 				t.Errorf("%s changed when billing was added", path)
@@ -449,6 +506,9 @@ func TestModulesThatCannotBeDeployed(t *testing.T) {
 			"module reports: port 9101 is module ledger's internal port too"},
 		"shared internal port": {func(ms []deploy.Module) []deploy.Module { ms[2].InternalPort = 9101; return ms },
 			"module front: internal port 9101 is module ledger's internal port too"},
+		"the admin Secret's": {func(ms []deploy.Module) []deploy.Module { ms[0].Name = "database"; return ms }, `module "database": the name is taken`},
+		"another's keys": {func(ms []deploy.Module) []deploy.Module { ms[2].Name = "keys-ledger"; return ms },
+			"module keys-ledger: its Secret, uberservice-keys-ledger, would be module ledger's keys'"},
 		"unknown gateway":   {func(ms []deploy.Module) []deploy.Module { ms[1].Uses[0].Gateway = "tax"; return ms }, "module reports uses gateway tax, which no module provides"},
 		"several, all said": {func(ms []deploy.Module) []deploy.Module { ms[0].Port, ms[2].Name = 70000, "x_y"; return ms }, "module ledger: port 70000\nmodule \"x_y\""},
 	} {
@@ -518,6 +578,84 @@ func TestWrite(t *testing.T) {
 	for _, kept := range []string{handKept, elsewhere} {
 		if _, err := os.Stat(kept); err != nil {
 			t.Errorf("%s was removed: %v", kept, err)
+		}
+	}
+}
+
+// On Kubernetes each module's container reads its credentials from a Secret of
+// its own, ModuleSecret, and from no other; migrate, in the init containers
+// and the Job, from AdminSecret alone; the shared ConfigMap holds none. The
+// examples of those Secrets give each module its own database URL, if it
+// keeps data, and the broker as its own user, and the administrative Secret
+// every module's database URL and the broker as its administrator. A module
+// added gets a Secret of its own, and its database URL in the administrative
+// one.
+func TestEachModuleReadsItsOwnCredentials(t *testing.T) {
+	envFrom := func(secret string) any {
+		return []any{
+			map[string]any{"configMapRef": map[string]any{"name": "uberservice"}},
+			map[string]any{"secretRef": map[string]any{"name": secret}},
+		}
+	}
+	for _, modules := range [][]deploy.Module{shop(), withBilling()} {
+		files := renderAll(t, modules)
+		examples := func(path string) map[string]map[string]any {
+			t.Helper()
+			secrets := map[string]map[string]any{}
+			for _, doc := range documents(t, path, files[path]) {
+				if doc["kind"] != "Secret" {
+					t.Errorf("%s: a %v, want Secrets alone", path, doc["kind"])
+					continue
+				}
+				data, _ := doc["stringData"].(map[string]any)
+				secrets[at(t, doc, "metadata", "name").(string)] = data
+			}
+			return secrets
+		}
+		own := examples("k8s/module-secrets.example.yaml")
+		if len(own) != len(modules) {
+			t.Errorf("module-secrets.example.yaml: %d Secrets for %d modules", len(own), len(modules))
+		}
+		admin := map[string]any{
+			"DATABASE_URL":    "postgres://CHANGE-ME:CHANGE-ME@postgres.example.invalid:5432/uberservice?sslmode=require",
+			"UBERSERVICE_BUS": "nats://" + deploy.BrokerAdmin + ":CHANGE-ME@nats:4222",
+		}
+		for _, m := range modules {
+			name := deploy.ModuleSecret(m.Name)
+			if name != "uberservice-"+m.Name {
+				t.Errorf("ModuleSecret(%s) = %s", m.Name, name)
+			}
+			want := map[string]any{"UBERSERVICE_BUS": "nats://" + m.Name + ":CHANGE-ME@nats:4222"}
+			if m.Database {
+				db := "UBERSERVICE_DATABASE_URL_" + strings.ToUpper(m.Name)
+				want[db] = "postgres://uberservice_" + m.Name + ":CHANGE-ME@postgres.example.invalid:5432/uberservice?sslmode=require"
+				admin[db] = want[db]
+			}
+			if !equalYAML(t, own[name], want) {
+				t.Errorf("module-secrets.example.yaml: Secret %s holds %v, want %v", name, own[name], want)
+			}
+
+			path := "k8s/base/" + m.Name + ".yaml"
+			pod := at(t, documents(t, path, files[path])[0], "spec", "template", "spec")
+			if got := at(t, pod, "containers", 0, "envFrom"); !equalYAML(t, got, envFrom(name)) {
+				t.Errorf("%s: container: envFrom %v, want the ConfigMap and %s", path, got, name)
+			}
+			if got := at(t, pod, "initContainers", 0, "envFrom"); !equalYAML(t, got, envFrom(deploy.AdminSecret)) {
+				t.Errorf("%s: init container: envFrom %v, want the ConfigMap and %s", path, got, deploy.AdminSecret)
+			}
+		}
+		if got := examples("k8s/database-secret.example.yaml"); len(got) != 1 || !equalYAML(t, got[deploy.AdminSecret], admin) {
+			t.Errorf("database-secret.example.yaml: %v, want Secret %s holding %v", got, deploy.AdminSecret, admin)
+		}
+		job := documents(t, "job.yaml", files["k8s/migrate/job.yaml"])[0]
+		if got := at(t, job, "spec", "template", "spec", "containers", 0, "envFrom"); !equalYAML(t, got, []any{map[string]any{"secretRef": map[string]any{"name": deploy.AdminSecret}}}) {
+			t.Errorf("k8s/migrate/job.yaml: envFrom %v, want %s", got, deploy.AdminSecret)
+		}
+		k := documents(t, "kustomization.yaml", files["k8s/base/kustomization.yaml"])[0]
+		for _, l := range toStrings(at(t, k, "configMapGenerator", 0, "literals")) {
+			if strings.HasPrefix(l, "UBERSERVICE_BUS=") || strings.HasPrefix(l, "DATABASE_URL=") {
+				t.Errorf("ConfigMap literal %s: credentials every module would read", l)
+			}
 		}
 	}
 }

@@ -15,14 +15,22 @@ const OperatorLabel = "uberservice.io/operator"
 // per module, the NetworkPolicies that say who reaches which of their ports,
 // and the kustomization that lists them and generates the ConfigMap they
 // share), k8s/migrate, a Job that migrates as a pipeline step of its own, and
-// k8s/keys-secrets.example.yaml, which shows the Secrets of the modules' keys
-// with placeholders and says how to make them.
+// the examples of the Secrets the base reads, with placeholders, which say how
+// to make them: k8s/database-secret.example.yaml, k8s/module-secrets.example.yaml
+// and k8s/keys-secrets.example.yaml.
+//
+// Each module's container takes its credentials from a Secret of its own,
+// ModuleSecret(module): its own database role's URL and its own broker user's,
+// whose permissions are its declarations (Brokers), so that a module's process
+// can touch no other module's schema nor carry other events than it declares.
+// The administrative credentials, AdminSecret, are read by `uberservice
+// migrate` alone: the init containers and the Job.
 //
 // Each module's pods mount a Secret of their own, KeySecret(module), at
 // KeysDir: the module's private key and every public key, so that a module
 // holds no other module's private key and cannot call in its name. The base
-// does not hold those Secrets, as it does not hold the database's: keys are
-// made where the cluster is run (`uberservice keys generate`), never committed.
+// holds none of these Secrets: keys are made where the cluster is run
+// (`uberservice keys generate`), and so are passwords, never committed.
 //
 // The NetworkPolicies are the modules' declarations made into a firewall: a
 // module's internal port admits only the pods of the modules that declare
@@ -44,6 +52,8 @@ func Kubernetes(modules []Module) ([]File, error) {
 		// so for a reader.
 		Callers []string
 		Admits  string
+		// Credentials says what its container reads from its Secret.
+		Credentials string
 	}
 	var (
 		files     []File
@@ -67,7 +77,12 @@ func Kubernetes(modules []Module) ([]File, error) {
 		default:
 			admits = fmt.Sprintf("%s: its internal port %d admits %s, which use its gateway, and operators.", m.Name, m.InternalPort, and(names))
 		}
-		manifests = append(manifests, manifest{Module: m, Comment: c, Service: service(m), Callers: names, Admits: admits})
+		holds := "UBERSERVICE_BUS, the broker as its own user, whose permissions are its declared topics"
+		if m.Database {
+			holds = databaseURLEnv(m.Name) + ", the URL of its own database role, and " + holds
+		}
+		credentials := fmt.Sprintf("Its own credentials alone, from a Secret of its own that you create (see ../module-secrets.example.yaml; until it exists the container waits in CreateContainerConfigError): %s. Not %s, the administrative Secret, which the init container alone reads.", holds, AdminSecret)
+		manifests = append(manifests, manifest{Module: m, Comment: c, Service: service(m), Callers: names, Admits: admits, Credentials: credentials})
 		all = append(all, m.Name+"="+service(m))
 	}
 	for _, m := range manifests {
@@ -91,6 +106,8 @@ func Kubernetes(modules []Module) ([]File, error) {
 		}{manifests, strings.Join(all, ",")}},
 		{"k8s/migrate/job.yaml", "job.yaml.tmpl", nil},
 		{"k8s/migrate/kustomization.yaml", "migrate-kustomization.yaml.tmpl", nil},
+		{"k8s/database-secret.example.yaml", "database-secret.example.yaml.tmpl", credentials(modules)},
+		{"k8s/module-secrets.example.yaml", "module-secrets.example.yaml.tmpl", credentials(modules)},
 		{"k8s/keys-secrets.example.yaml", "keys-secrets.example.yaml.tmpl", keySecrets(modules)},
 	} {
 		f, err := render(r.path, r.template, r.data)
@@ -100,6 +117,33 @@ func Kubernetes(modules []Module) ([]File, error) {
 		files = append(files, f)
 	}
 	return files, nil
+}
+
+// credentials are what k8s/database-secret.example.yaml and
+// k8s/module-secrets.example.yaml show, with placeholders: the broker as its
+// administrator, and each module's URLs, of its own database role (if it
+// keeps data) and of the broker as its own user.
+func credentials(modules []Module) any {
+	const password = "CHANGE-ME"
+	type module struct {
+		Name                     string
+		Secret                   string
+		DatabaseEnv, DatabaseURL string // empty if it keeps no data
+		Bus                      string
+	}
+	data := struct {
+		AdminUser, AdminNATSEnv, AdminBus string
+		Modules                           []module
+	}{AdminUser: BrokerAdmin, AdminNATSEnv: NATSPasswordEnv(""), AdminBus: natsURL(BrokerAdmin, password)}
+	for _, m := range modules {
+		mod := module{Name: m.Name, Secret: ModuleSecret(m.Name), Bus: natsURL(m.Name, password)}
+		if m.Database {
+			mod.DatabaseEnv = databaseURLEnv(m.Name)
+			mod.DatabaseURL = "postgres://uberservice_" + m.Name + ":" + password + "@postgres.example.invalid:5432/uberservice?sslmode=require"
+		}
+		data.Modules = append(data.Modules, mod)
+	}
+	return data
 }
 
 // keySecrets is what k8s/keys-secrets.example.yaml shows: a Secret per
