@@ -1,6 +1,7 @@
 // Package deploy renders the deployment files of a set of modules: a Docker
 // Compose file and kustomize manifests that run each module in a process of
-// its own, from one image.
+// its own, from one image, and the brokers' users, each module's
+// permissions its declared topics.
 //
 // The files are rendered, not kept by hand, so that the modules a binary
 // declares are the only list of modules there is: a module added to the binary
