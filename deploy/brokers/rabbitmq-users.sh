@@ -33,9 +33,11 @@ prefix=${UBERSERVICE_RABBITMQ_USER_PREFIX:-}
 
 rabbitmqctl --quiet add_vhost "$vhost" 2>/dev/null || true
 
+existing=$(rabbitmqctl --quiet list_users | cut -f1)
+
 # user NAME PASSWORD CONFIGURE WRITE READ
 user() {
-  if rabbitmqctl --quiet list_users | cut -f1 | grep -qx "$prefix$1"; then
+  if printf '%s\n' "$existing" | grep -qx "$prefix$1"; then
     rabbitmqctl --quiet change_password "$prefix$1" "$2"
   else
     rabbitmqctl --quiet add_user "$prefix$1" "$2"
