@@ -128,6 +128,13 @@ func (v *Verifier) Close() error {
 // Issuer is the issuer whose tokens v accepts.
 func (v *Verifier) Issuer() string { return v.cfg.Issuer }
 
+// Check says what is wrong with c, if anything, before anything is
+// fetched: what NewVerifier would refuse it for at once.
+func (c Config) Check() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 func (c Config) withDefaults() (Config, error) {
 	if c.Issuer == "" {
 		return c, fmt.Errorf("identity: no issuer configured")

@@ -205,9 +205,18 @@ func TestDiscovery(t *testing.T) {
 		t.Errorf("keys that are not there: %v", err)
 	}
 	for _, bad := range []string{"", "issuer.example", "ftp://issuer.example", "https://issuer.example/?realm=x", "https://user:pw@issuer.example"} {
+		if err := (identity.Config{Issuer: bad}).Check(); err == nil {
+			t.Errorf("issuer %q: Check found nothing wrong", bad)
+		}
 		if _, err := identity.NewVerifier(ctx, identity.Config{Issuer: bad}); err == nil {
 			t.Errorf("issuer %q: no error", bad)
 		}
+	}
+	if err := (identity.Config{Issuer: "https://issuer.example", Skew: -time.Second}).Check(); err == nil {
+		t.Error("a negative skew: Check found nothing wrong")
+	}
+	if err := impostor.Config().Check(); err != nil {
+		t.Errorf("a good configuration: %v", err)
 	}
 	if ctx.Err() != nil {
 		t.Error("NewVerifier waited for its context to end")
