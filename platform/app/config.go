@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/uberservice/uberservice/platform/httpclient"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/peerauth"
@@ -40,7 +41,12 @@ type Config struct {
 	// of the modules started here, to call gateways across processes with,
 	// and every public key, to verify callers and operators with. Without
 	// them, the internal API lets nobody in.
-	Keys     *peerauth.KeySet
+	Keys *peerauth.KeySet
+	// Identity is the issuer of the tokens of the people who call the
+	// public API (package identity): Start builds its verifier, Env.People,
+	// and fails when the issuer or its keys cannot be reached. With no
+	// Issuer, the modules get no verifier.
+	Identity identity.Config
 	PoolSize int
 	Log      *slog.Logger
 	// ShutdownTimeout bounds a graceful stop; default 20s.

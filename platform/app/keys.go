@@ -26,6 +26,16 @@ data is used, and made on first use.
 
 `
 
+// keysDir is the folder of a process's key set: dir, as --keys (or
+// UBERSERVICE_KEYS_DIR) says, else the development key set's beside the
+// embedded Postgres's data in pgDir; development says which.
+func keysDir(dir, pgDir string) (_ string, development bool) {
+	if dir != "" {
+		return dir, false
+	}
+	return peerauth.DevelopmentDir(pgDir), true
+}
+
 // loadKeys loads the key set in dir or, when dir is empty, the development
 // key set, made with a key for every module and the operator if missing.
 func loadKeys(dir, pgDir string, modules []Module, log *slog.Logger) (*peerauth.KeySet, error) {
@@ -80,10 +90,8 @@ func keysCommand(args []string, modules []Module, stdout io.Writer) error {
 	if err := parseFlags(fs, rest, stdout); err != nil {
 		return err
 	}
-	development := *dir == ""
-	if development {
-		*dir = peerauth.DevelopmentDir(*pgDir)
-	}
+	var development bool
+	*dir, development = keysDir(*dir, *pgDir)
 	switch what {
 	case "generate":
 		if *out == "" || fs.NArg() > 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/httpclient"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/messaging"
 )
 
@@ -124,6 +125,10 @@ type Env struct {
 	// Outbox publishes the module's events in its transactions, the topics
 	// of Module.Publishes only; nil when Migrations is nil.
 	Outbox *messaging.Outbox
+	// People verifies the tokens of the people who call the public API
+	// (its Middleware lets them in); nil when Config.Identity names no
+	// issuer.
+	People *identity.Verifier
 
 	sys        *System
 	background []func(ctx context.Context)

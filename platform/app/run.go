@@ -29,6 +29,10 @@ func runCommand(args []string, modules []Module, stdout, stderr io.Writer) error
 	if cfg.Keys, err = loadKeys(f.keys, f.pgDir, modules, log); err != nil {
 		return err
 	}
+	dir, development := keysDir(f.keys, f.pgDir)
+	if cfg.Identity, err = f.people.config(dir, development, log); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if f.debug != "" {

@@ -66,6 +66,7 @@ func Start(ctx context.Context, all []Module, cfg Config) (*System, error) {
 	}
 	err = s.run(ctx,
 		(*System).listen,        // a port in use fails before anything starts
+		(*System).verifyPeople,  // as does an identity provider out of reach
 		(*System).openDatabases, // and migrates them, when configured to
 		(*System).openBus,
 		(*System).initModules,
