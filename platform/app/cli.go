@@ -19,6 +19,7 @@ Usage:
   uberservice migrate [flags]    apply migrations and exit
   uberservice modules [--format json]   list the modules: port, gateways, events
   uberservice keys generate|rotate|retire|token   make a key set, rotate a key, end a rotation, print an operator's token
+  uberservice token --subject SUBJECT --role ROLE[,ROLE] [--ttl D]   print a person's token of the development issuer, for the public API
   uberservice probe URL          GET URL; exit 0 on a 2xx (a health check for images with no shell)
   uberservice deploy compose|kubernetes|brokers [--out DIR]   render the deployment files of the modules
 
@@ -48,6 +49,8 @@ func run(args []string, modules []Module, stdout, stderr io.Writer) int {
 		err = listCommand(args, modules, stdout, stderr)
 	case "keys":
 		err = keysCommand(args, modules, stdout)
+	case "token":
+		err = tokenCommand(args, stdout)
 	case "deploy":
 		err = deployCommand(args, modules, stdout, stderr)
 	case "probe":
