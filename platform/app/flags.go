@@ -57,7 +57,7 @@ func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.Fla
 	if serving {
 		f.listen = envList("UBERSERVICE_LISTEN")
 		fs.Var(&f.listen, "listen", "MODULE=ADDR of a module's public API, repeatable (env UBERSERVICE_LISTEN, comma-separated; default each module's port)")
-		fs.StringVar(&f.keys, "keys", os.Getenv(peerauth.DirEnv), "the key set: the folder of the modules' keys (`uberservice keys generate`) (env UBERSERVICE_KEYS_DIR; default a development key set beside the embedded Postgres's data)")
+		fs.StringVar(&f.keys, "keys", os.Getenv(peerauth.DirEnv), "the key set: the folder of the modules' keys, made by uberservice keys generate (env UBERSERVICE_KEYS_DIR; default a development key set beside the embedded Postgres's data)")
 		f.people.register(fs)
 		f.internal = envList("UBERSERVICE_INTERNAL_LISTEN")
 		fs.Var(&f.internal, "internal-listen", "MODULE=ADDR of a module's internal API (its gateway and ops routes), repeatable (env UBERSERVICE_INTERNAL_LISTEN, comma-separated; default each module's internal port)")
