@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uberservice/uberservice/platform/contract"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/peerauth"
 	"github.com/uberservice/uberservice/platform/problem"
 )
@@ -16,6 +17,9 @@ import (
 var (
 	errUnauthenticated = problem.New(http.StatusUnauthorized, "unauthenticated", "The call carries no valid credential")
 	errForbidden       = problem.New(http.StatusForbidden, "forbidden", "The caller may not make this call")
+	// errBadPerson: a module names the person it acts for in a way no
+	// module of this binary does (identity.PersonHeader).
+	errBadPerson = problem.New(http.StatusBadRequest, "invalid_person", "The person the call is made for is malformed")
 )
 
 // callers returns the middleware of gateway's routes: a call must carry a
@@ -71,7 +75,15 @@ func (s *System) authenticate(audience string, allow func(peerauth.Claims) error
 			if err := allow(claims); err != nil {
 				return err
 			}
-			c.SetRequest(c.Request().WithContext(contract.WithCallingModule(c.Request().Context(), claims.Subject)))
+			ctx := contract.WithCallingModule(c.Request().Context(), claims.Subject)
+			if h := c.Request().Header.Get(identity.PersonHeader); h != "" && audience != peerauth.OpsAudience {
+				p, err := identity.DecodePerson(h)
+				if err != nil {
+					return errBadPerson.WithDetail("%v", err)
+				}
+				ctx = identity.WithPerson(ctx, p)
+			}
+			c.SetRequest(c.Request().WithContext(ctx))
 			return next(c)
 		}
 	}

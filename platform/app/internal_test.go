@@ -12,6 +12,7 @@ import (
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/contract"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/peerauth"
 )
 
@@ -171,5 +172,56 @@ func TestAProviderKnowsWhichModuleCalls(t *testing.T) {
 	apptest.Start(t, all, app.Config{Modules: []string{"caller"}, Peers: map[string]string{"pinger": sys.InternalURL("pinger")}})
 	if p, err := got.Ping(t.Context(), uuid.New()); err != nil || p.ID != want {
 		t.Errorf("across processes: %v, %v; want the caller named", p.ID, err)
+	}
+}
+
+// forWhom is a pinger that answers, as the pong's id, a UUID derived from the
+// person the call is made for ("" for none).
+type forWhom struct{}
+
+func (forWhom) Ping(ctx context.Context, _ uuid.UUID) (pong, error) {
+	p, _ := identity.PersonFrom(ctx)
+	return pong{ID: personID(p)}, nil
+}
+
+func personID(p identity.Person) uuid.UUID {
+	return uuid.NewSHA1(uuid.Nil, []byte(identity.EncodePerson(p)))
+}
+
+// A gateway call made on a person's behalf carries who the person is to the
+// provider, in one process and across two, so that the module that owns the
+// data can check what the person may touch. A person the caller names in a
+// form no module makes is refused, 400.
+func TestACallCarriesThePersonItIsMadeFor(t *testing.T) {
+	t.Parallel()
+	var got pinger
+	provider := app.Module{Name: "pinger", Init: func(_ context.Context, env *app.Env) error {
+		app.Provide(env, pingGateway, pinger(forWhom{}))
+		return nil
+	}}
+	caller := app.Module{Name: "caller", Uses: app.Deps(pingGateway), Init: func(_ context.Context, env *app.Env) (err error) {
+		got, err = app.Resolve(env, pingGateway)
+		return err
+	}}
+	alice := identity.Person{Subject: "alice|ü 1", Roles: []identity.Role{identity.Customer, identity.Staff}}
+	ctx := identity.WithPerson(t.Context(), alice)
+	all := []app.Module{provider, caller}
+
+	apptest.Start(t, all, app.Config{})
+	if p, err := got.Ping(ctx, uuid.New()); err != nil || p.ID != personID(alice) {
+		t.Errorf("in one process: %v, %v; want alice", p.ID, err)
+	}
+	sys := apptest.Start(t, all, app.Config{Modules: []string{"pinger"}})
+	apptest.Start(t, all, app.Config{Modules: []string{"caller"}, Peers: map[string]string{"pinger": sys.InternalURL("pinger")}})
+	if p, err := got.Ping(ctx, uuid.New()); err != nil || p.ID != personID(alice) {
+		t.Errorf("across processes: %v, %v; want alice", p.ID, err)
+	}
+	if p, err := got.Ping(t.Context(), uuid.New()); err != nil || p.ID != personID(identity.Person{}) {
+		t.Errorf("across processes, for nobody: %v, %v; want no person", p.ID, err)
+	}
+	url := sys.InternalURL("pinger") + "/gateway/pinger/v1/pings/" + uuid.NewString()
+	for _, bad := range []string{"not base64!", identity.EncodePerson(identity.Person{}), identity.EncodePerson(identity.Person{Subject: "bob", Roles: []identity.Role{"root"}})} {
+		apptest.Do(t, http.MethodGet, url, nil, append(sys.As(t, "caller", "pinger"), identity.PersonHeader, bad)...).
+			ExpectProblem(t, http.StatusBadRequest, "invalid_person")
 	}
 }

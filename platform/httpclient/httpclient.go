@@ -39,6 +39,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/uberservice/uberservice/platform/correlation"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/tracecontext"
 )
@@ -271,6 +272,9 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Accept", "application/json, "+problem.ContentType)
+	if p, ok := identity.PersonFrom(ctx); ok {
+		req.Header.Set(identity.PersonHeader, identity.EncodePerson(p))
+	}
 	if id := correlation.ID(ctx); id != "" {
 		req.Header.Set(correlation.Header, id)
 	}
