@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/uberservice/uberservice/platform/correlation"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -22,7 +23,7 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	default:
 		return nil, usagef("invalid --log-format %q (text or json)", format)
 	}
-	log := slog.New(correlation.Handler(h))
+	log := slog.New(identity.LogHandler(correlation.Handler(h)))
 	slog.SetDefault(log)
 	return log, nil
 }

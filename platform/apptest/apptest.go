@@ -26,6 +26,7 @@ import (
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/peerauth"
@@ -181,7 +182,7 @@ func Logger(t testing.TB) *slog.Logger {
 	if os.Getenv("UBERSERVICE_TEST_LOG") == "debug" {
 		level = slog.LevelDebug
 	}
-	return slog.New(correlation.Handler(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level})))
+	return slog.New(identity.LogHandler(correlation.Handler(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))))
 }
 
 type testWriter struct{ t testing.TB }

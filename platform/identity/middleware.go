@@ -26,8 +26,8 @@ const (
 // token names (PersonFrom on the request's context). Any other request is
 // answered ErrNoCredential, with the challenge of RFC 6750.
 //
-// TODO(identity): the request's log line does not name the subject yet:
-// platform/web's request logger takes no attributes from a middleware.
+// Every line logged with the request's context then names the subject
+// (LogHandler), the request's own line among them.
 func (v *Verifier) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
