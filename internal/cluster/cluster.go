@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/peerauth"
 )
 
@@ -432,6 +433,21 @@ func (c *Cluster) bearer(name, audience string, roles ...string) ([]string, erro
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	token, err := signer.Mint(audience, 10*time.Minute, roles...)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	return []string{"Authorization", "Bearer " + token}, nil
+}
+
+// Person is the Authorization header of a person with roles, as `uberservice
+// token` prints it for the cluster's processes: a token of the development
+// issuer of the cluster's key set, which they trust.
+func (c *Cluster) Person(subject string, roles ...identity.Role) ([]string, error) {
+	iss, err := identity.Development(c.keysDir)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	token, err := iss.Mint(subject, roles, 10*time.Minute)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}

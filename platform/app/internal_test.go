@@ -225,3 +225,23 @@ func TestACallCarriesThePersonItIsMadeFor(t *testing.T) {
 			ExpectProblem(t, http.StatusBadRequest, "invalid_person")
 	}
 }
+
+// A system the tests start trusts the people's tokens the tests make
+// (apptest's Person), and its modules see who such a token names.
+func TestTheTestsPeopleAreTheSystemsPeople(t *testing.T) {
+	t.Parallel()
+	var people *identity.Verifier
+	m := app.Module{Name: "pinger", Init: func(_ context.Context, env *app.Env) error {
+		people = env.People
+		return nil
+	}}
+	sys := apptest.Start(t, []app.Module{m}, app.Config{})
+	if people == nil {
+		t.Fatal("the module has no verifier of people's tokens")
+	}
+	header := sys.Person(t, "alice", identity.Customer)
+	p, err := people.Verify(t.Context(), strings.TrimPrefix(header[1], "Bearer "))
+	if err != nil || p.Subject != "alice" || !p.Has(identity.Customer) || p.Has(identity.Staff) {
+		t.Fatalf("alice's token: %+v, %v", p, err)
+	}
+}

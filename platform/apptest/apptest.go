@@ -93,11 +93,15 @@ type System struct {
 // producer with Publish.
 //
 // Its key set is the tests' one (shared by every system of a test), and
-// beside all it declares the Harness module, which Remote calls as.
+// beside all it declares the Harness module, which Remote calls as. People's
+// tokens are the development issuer's, of the same folder (Person).
 func Start(t testing.TB, all []app.Module, cfg app.Config) *System {
 	t.Helper()
 	if cfg.Keys == nil {
 		cfg.Keys = keys(t, all)
+	}
+	if cfg.Identity.Issuer == "" {
+		cfg.Identity = people(t).Config()
 	}
 	if len(cfg.Modules) == 0 {
 		for _, m := range all {

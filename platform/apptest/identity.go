@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/uberservice/uberservice/platform/app"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/peerauth"
 )
 
@@ -75,4 +76,26 @@ func (s *System) token(t testing.TB, name, audience string, roles ...string) str
 		t.Fatalf("apptest: %v", err)
 	}
 	return token
+}
+
+// people is the development issuer of the tests' key set: every system of
+// every test trusts its tokens.
+func people(t testing.TB) *identity.Issuer {
+	t.Helper()
+	iss, err := identity.Development(keysDir)
+	if err != nil {
+		t.Fatalf("apptest: the development issuer: %v", err)
+	}
+	return iss
+}
+
+// Person is the Authorization header of a person with roles, as `uberservice
+// token` makes it: what the public API asks for.
+func (s *System) Person(t testing.TB, subject string, roles ...identity.Role) []string {
+	t.Helper()
+	token, err := people(t).Mint(subject, roles, 10*time.Minute)
+	if err != nil {
+		t.Fatalf("apptest: a token for %s: %v", subject, err)
+	}
+	return []string{"Authorization", "Bearer " + token}
 }
