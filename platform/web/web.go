@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -129,4 +130,13 @@ func List[T any](c echo.Context, items []T) error {
 		items = []T{}
 	}
 	return c.JSON(http.StatusOK, Items[T]{Items: items})
+}
+
+// Page writes p, one page of a list, as a 200:
+// {"items": [...], "next_cursor": "..." or null}. Nil items are written [].
+func Page[T any](c echo.Context, p page.Page[T]) error {
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	return c.JSON(http.StatusOK, p)
 }
