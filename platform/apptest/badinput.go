@@ -25,6 +25,7 @@ type Example struct {
 // A variant is one way of breaking an example, and the refusal it must get.
 type variant struct {
 	name    string
+	url     string // sent instead of the example's URL, when set
 	body    []byte // sent with Content-Type application/json unless header sets it
 	noType  bool   // send the body with no Content-Type at all
 	header  []string
@@ -206,7 +207,11 @@ func (v *variant) send(t *testing.T, ex Example) Response {
 		if v.body != nil {
 			body = v.body
 		}
-		res = DoRaw(t, ex.Method, ex.URL, body, header...)
+		u := ex.URL
+		if v.url != "" {
+			u = v.url
+		}
+		res = DoRaw(t, ex.Method, u, body, header...)
 	}
 	if v.status == -1 && res.Status >= 400 && res.Status < 500 {
 		v.status = res.Status
