@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uberservice/uberservice/gateway/im"
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/web"
 )
@@ -127,11 +128,15 @@ func (a api) notifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items, err := a.svc.Notifications(c.Request().Context(), id)
+	req, err := page.Parse(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	return web.List(c, items)
+	p, err := a.svc.Notifications(c.Request().Context(), id, req)
+	if err != nil {
+		return err
+	}
+	return web.Page(c, p)
 }
 
 // managerID reads the manager id from the path. A malformed id names no

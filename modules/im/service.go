@@ -18,6 +18,7 @@ import (
 	"github.com/uberservice/uberservice/gateway/im"
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/mail"
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/validate"
 )
@@ -294,12 +295,13 @@ func (s *service) commissionTotals(ctx context.Context, managerID uuid.UUID) (to
 	return total, byCurrency, nil
 }
 
-// Notifications lists the emails sent to a manager, newest first.
-func (s *service) Notifications(ctx context.Context, managerID uuid.UUID) ([]mail.Notification, error) {
+// Notifications lists one page of the emails sent to a manager, newest first.
+func (s *service) Notifications(ctx context.Context, managerID uuid.UUID, req page.Request) (page.Page[mail.Notification], error) {
 	if _, err := s.Manager(ctx, managerID); err != nil {
-		return nil, err
+		return page.Page[mail.Notification]{}, err
 	}
-	return mail.List(ctx, s.db.DB, managerID.String())
+	p, err := mail.List(ctx, s.db.DB, managerID.String(), req)
+	return p, problem.Wrapf(err, "im: notifications of manager %s", managerID)
 }
 
 // accountsFailed is im's answer when the accounts gateway cannot answer: a 503
