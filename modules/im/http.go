@@ -116,7 +116,11 @@ func (a api) commissions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := a.svc.Commissions(c.Request().Context(), id)
+	req, err := page.Parse(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	list, err := a.svc.Commissions(c.Request().Context(), id, req)
 	if err != nil {
 		return err
 	}
