@@ -55,6 +55,11 @@ const invisible = "\u200b\u200b"
 // any schema. It also asks of each GET example that HEAD answers like it
 // without a body, and that an unusable X-Request-Id is replaced.
 //
+// A GET example that answers an object with items is a list, and its paging
+// is broken too: bad limits, cursors it did not give, and, when it has two
+// items or more, one of its own cursors edited (see ExpectPaged). A list
+// must say where its next page starts, in next_cursor, even when nowhere.
+//
 // Every /v1 route of the module must have an example, so that a route added
 // later is held to the rule from its first test run.
 func (s *System) RefusesBadInput(t *testing.T, module string, examples ...Example) {
@@ -63,7 +68,11 @@ func (s *System) RefusesBadInput(t *testing.T, module string, examples ...Exampl
 	before := s.Settled(t)
 	for _, ex := range examples {
 		t.Run(ex.Method+" "+pathOf(ex.URL), func(t *testing.T) {
-			for _, v := range variants(t, ex) {
+			vs := variants(t, ex)
+			if ex.Method == http.MethodGet {
+				vs = append(vs, listVariants(t, ex)...)
+			}
+			for _, v := range vs {
 				t.Run(v.name, func(t *testing.T) {
 					res := v.send(t, ex)
 					if after := s.Snapshot(t); after != before {

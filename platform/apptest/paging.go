@@ -161,6 +161,20 @@ func pagingVariants(ex Example, cursor string) []variant {
 	return vs
 }
 
+// listVariants are the paging variants of ex when it is a list, a GET that
+// answers an object with items, and none otherwise. The cursor they edit is
+// the one the list gives after a page of one item.
+func listVariants(t *testing.T, ex Example) []variant {
+	t.Helper()
+	res := DoRaw(t, http.MethodGet, ex.URL, nil, ex.Header...)
+	var body map[string]json.RawMessage
+	if res.Status != http.StatusOK || json.Unmarshal(res.Body, &body) != nil || body["items"] == nil {
+		return nil
+	}
+	_, cursor := getPage(t, withQuery(ex.URL, "limit", "1"), ex.Header...)
+	return pagingVariants(ex, cursor)
+}
+
 // tamper changes the middle character of a base64url cursor to another one.
 func tamper(cursor string) string {
 	i := len(cursor) / 2
