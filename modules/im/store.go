@@ -129,10 +129,13 @@ func commissionsOf(ctx context.Context, q *gorm.DB, managerID uuid.UUID, req pag
 	rows := q.WithContext(ctx).Table("commissions").
 		Select("id, account_id, transaction_id, amount, currency, created_at").Where("manager_id = ?", managerID)
 	p, err := page.Find(rows, commissionOrder, req, func(c Commission) []any { return []any{c.CreatedAt, c.ID} })
+	if err != nil {
+		return p, err
+	}
 	return page.Map(p, func(c Commission) Commission {
 		c.CreatedAt = c.CreatedAt.UTC()
 		return c
-	}), err
+	}), nil
 }
 
 // commissionTotals adds up managerID's commissions per currency.

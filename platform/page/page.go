@@ -8,6 +8,10 @@
 // client pages, before or after its position, neither shift an old row onto
 // a second page nor push one past it, and a deep page costs the database no
 // more than the first.
+//
+// A handler reads the Request from the query (Parse) and writes the Page it
+// gets back (web.Page); between them, a service passes the Request to its
+// store, whose query Find pages, and answers a Page of domain values (Map).
 package page
 
 import (
@@ -59,7 +63,8 @@ func (r Request) size() int {
 
 // Page is one page of a list, newest first.
 type Page[T any] struct {
-	// Items are never nil, so that an empty page is written [].
+	// Items are never nil in a page Find or Map returns, so that an empty
+	// page is written [], not null.
 	Items []T `json:"items"`
 	// Next asks for the page after this one; it is empty on the last page.
 	Next Cursor `json:"next_cursor"`
