@@ -159,18 +159,53 @@ func expectTime(t testing.TB, what, s string) time.Time {
 	return tm
 }
 
-// items GETs url and decodes its {items: [...]} into v.
+// items GETs the list at url, every page of it, following next_cursor, and
+// decodes all its items into v.
 func items(t testing.TB, url string, v any, headers ...string) {
 	t.Helper()
-	var page struct {
-		Items json.RawMessage `json:"items"`
+	all := []json.RawMessage{}
+	pages(t, url, func(body []byte) {
+		var page struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil || page.Items == nil {
+			t.Fatalf("GET %s: items is not an array: %s", url, body)
+		}
+		all = append(all, page.Items...)
+	}, headers...)
+	data, err := json.Marshal(all)
+	if err == nil {
+		err = json.Unmarshal(data, v)
 	}
-	expectJSON(t, apptest.Do(t, http.MethodGet, url, nil, headers...), http.StatusOK, &page, "items")
-	if string(page.Items) == "null" {
-		t.Fatalf("GET %s: items is null, want an array", url)
+	if err != nil {
+		t.Fatalf("GET %s: decode items: %v: %s", url, err, data)
 	}
-	if err := json.Unmarshal(page.Items, v); err != nil {
-		t.Fatalf("GET %s: decode items: %v: %s", url, err, page.Items)
+}
+
+// pages GETs the list at url page by page, following next_cursor, and hands
+// each page's body to page. Every list has items and next_cursor, a cursor
+// or null on the last page.
+func pages(t testing.TB, url string, page func(body []byte), headers ...string) {
+	t.Helper()
+	next := url
+	for n := 0; ; n++ {
+		if n == 1000 {
+			t.Fatalf("GET %s: a thousand pages and no end", url)
+		}
+		var cursor struct {
+			Next *string `json:"next_cursor"`
+		}
+		r := apptest.Do(t, http.MethodGet, next, nil, headers...)
+		expectJSON(t, r, http.StatusOK, &cursor, "items", "next_cursor")
+		page(r.Body)
+		if cursor.Next == nil {
+			return
+		}
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		next = url + sep + "cursor=" + *cursor.Next // base64url: nothing to escape
 	}
 }
 

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -393,7 +394,14 @@ func waitCommissionsWithin(t testing.TB, timeout time.Duration, im, managerID st
 	var cs commissions
 	apptest.Eventually(t, timeout, "commissions of manager "+managerID, func() bool {
 		cs = commissions{}
-		expectJSON(t, apptest.Do(t, http.MethodGet, im+"/v1/managers/"+managerID+"/commissions", nil), http.StatusOK, &cs, "items", "total")
+		pages(t, im+"/v1/managers/"+managerID+"/commissions", func(body []byte) {
+			var page commissions
+			var fields map[string]json.RawMessage
+			if json.Unmarshal(body, &fields) != nil || fields["total"] == nil || json.Unmarshal(body, &page) != nil {
+				t.Fatalf("commissions of manager %s: want items and a total: %s", managerID, body)
+			}
+			cs.Items, cs.Total = append(cs.Items, page.Items...), page.Total // the total is of every page
+		})
 		return len(cs.Items) >= n
 	})
 	var sum int64

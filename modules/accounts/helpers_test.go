@@ -53,11 +53,10 @@ func (a api) get(t *testing.T, id uuid.UUID) gateway.Account {
 	return acc
 }
 
+// transactions reads the whole ledger of id, every page of it.
 func (a api) transactions(t *testing.T, id uuid.UUID) []gateway.Transaction {
 	t.Helper()
-	var list struct{ Items []gateway.Transaction }
-	apptest.Do(t, http.MethodGet, a.account(id)+"/transactions", nil).Expect(t, http.StatusOK).Decode(t, &list)
-	return list.Items
+	return apptest.Items[gateway.Transaction](t, a.account(id)+"/transactions")
 }
 
 // wantLedger checks the invariant that ties the ledger to the balance: the

@@ -9,6 +9,7 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/accounts"
 	"github.com/uberservice/uberservice/platform/idempotency"
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/web"
 )
 
@@ -90,11 +91,15 @@ func (h handlers) transactions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.svc.Transactions(c.Request().Context(), id)
+	req, err := page.Parse(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	return web.List(c, list)
+	p, err := h.svc.Transactions(c.Request().Context(), id, req)
+	if err != nil {
+		return err
+	}
+	return web.Page(c, p)
 }
 
 func (h handlers) notifications(c echo.Context) error {
@@ -102,11 +107,15 @@ func (h handlers) notifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.svc.Notifications(c.Request().Context(), id)
+	req, err := page.Parse(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	return web.List(c, list)
+	p, err := h.svc.Notifications(c.Request().Context(), id, req)
+	if err != nil {
+		return err
+	}
+	return web.Page(c, p)
 }
 
 // accountID reads the account id from the path. A malformed id names no

@@ -14,6 +14,7 @@ import (
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/money"
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/validate"
 )
@@ -136,28 +137,28 @@ func (s *service) GetMany(ctx context.Context, ids []uuid.UUID) ([]gateway.Accou
 	return out, nil
 }
 
-// Transactions returns the ledger of account id, newest first.
-func (s *service) Transactions(ctx context.Context, id uuid.UUID) ([]gateway.Transaction, error) {
+// Transactions returns one page of the ledger of account id, newest first.
+func (s *service) Transactions(ctx context.Context, id uuid.UUID, req page.Request) (page.Page[gateway.Transaction], error) {
 	db := s.db.WithContext(ctx)
 	if err := mustExist(db, id); err != nil {
-		return nil, problem.Wrapf(err, "accounts: transactions")
+		return page.Page[gateway.Transaction]{}, problem.Wrapf(err, "accounts: transactions")
 	}
-	out, err := listTransactions(db, id)
+	out, err := listTransactions(db, id, req)
 	if err != nil {
-		return nil, problem.Wrapf(err, "accounts: transactions")
+		return page.Page[gateway.Transaction]{}, problem.Wrapf(err, "accounts: transactions")
 	}
 	return out, nil
 }
 
-// Notifications returns the emails sent to the owner of account id, newest
-// first.
-func (s *service) Notifications(ctx context.Context, id uuid.UUID) ([]mail.Notification, error) {
+// Notifications returns one page of the emails sent to the owner of account
+// id, newest first.
+func (s *service) Notifications(ctx context.Context, id uuid.UUID, req page.Request) (page.Page[mail.Notification], error) {
 	if err := mustExist(s.db.WithContext(ctx), id); err != nil {
-		return nil, problem.Wrapf(err, "accounts: notifications")
+		return page.Page[mail.Notification]{}, problem.Wrapf(err, "accounts: notifications")
 	}
-	out, err := mail.List(ctx, s.db.DB, id.String())
+	out, err := mail.List(ctx, s.db.DB, id.String(), req)
 	if err != nil {
-		return nil, problem.Wrapf(err, "accounts: notifications")
+		return page.Page[mail.Notification]{}, problem.Wrapf(err, "accounts: notifications")
 	}
 	return out, nil
 }

@@ -10,6 +10,8 @@ import (
 	"gorm.io/gorm"
 
 	gateway "github.com/uberservice/uberservice/gateway/accounts"
+	"github.com/uberservice/uberservice/platform/page"
+	"github.com/uberservice/uberservice/platform/problem"
 )
 
 // The store is plain SQL on a *gorm.DB that already carries the request's
@@ -131,15 +133,27 @@ func transactionByReference(db *gorm.DB, account uuid.UUID, kind, owner, referen
 	return t, res.RowsAffected > 0, nil
 }
 
-// listTransactions returns the ledger of account, newest first.
-func listTransactions(db *gorm.DB, account uuid.UUID) ([]gateway.Transaction, error) {
-	out := []gateway.Transaction{}
-	if err := db.Raw(`SELECT `+transactionColumns+` FROM transactions
-		WHERE account_id = ? ORDER BY seq DESC`, account).Scan(&out).Error; err != nil {
-		return nil, fmt.Errorf("list transactions: %w", err)
+// ledgerOrder is the order of an account's ledger: its position, seq, which
+// orders an account's movements exactly as they happened (see the
+// migration), newest first.
+var ledgerOrder = page.NewKeyset("accounts.transactions", page.Int("seq"))
+
+// ledgerEntry is a transaction with its position in the ledger, which pages
+// it and is no business of the contract's.
+type ledgerEntry struct {
+	gateway.Transaction
+	Seq int64
+}
+
+// listTransactions returns one page of the ledger of account, newest first.
+func listTransactions(db *gorm.DB, account uuid.UUID, req page.Request) (page.Page[gateway.Transaction], error) {
+	q := db.Table("transactions").Select(transactionColumns+", seq").Where("account_id = ?", account)
+	p, err := page.Find(q, ledgerOrder, req, func(e ledgerEntry) []any { return []any{e.Seq} })
+	if err != nil {
+		return page.Page[gateway.Transaction]{}, problem.Wrapf(err, "list transactions")
 	}
-	for i := range out {
-		out[i].CreatedAt = out[i].CreatedAt.UTC()
-	}
-	return out, nil
+	return page.Map(p, func(e ledgerEntry) gateway.Transaction {
+		e.CreatedAt = e.CreatedAt.UTC()
+		return e.Transaction
+	}), nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uberservice/uberservice/gateway/im"
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/web"
 )
@@ -115,7 +116,11 @@ func (a api) commissions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := a.svc.Commissions(c.Request().Context(), id)
+	req, err := page.Parse(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	list, err := a.svc.Commissions(c.Request().Context(), id, req)
 	if err != nil {
 		return err
 	}
@@ -127,11 +132,15 @@ func (a api) notifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items, err := a.svc.Notifications(c.Request().Context(), id)
+	req, err := page.Parse(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	return web.List(c, items)
+	p, err := a.svc.Notifications(c.Request().Context(), id, req)
+	if err != nil {
+		return err
+	}
+	return web.Page(c, p)
 }
 
 // managerID reads the manager id from the path. A malformed id names no

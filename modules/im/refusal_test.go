@@ -3,6 +3,9 @@ package im_test
 import (
 	"testing"
 
+	"github.com/google/uuid"
+
+	"github.com/uberservice/uberservice/gateway/accounts/events"
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
 )
@@ -15,6 +18,10 @@ func TestPublicAPIRefusesBadInput(t *testing.T) {
 	m := w.newManager(t, "Ada Manager", 150)
 	linked := w.openAccount(t, "Grace", "grace@example.com", "")
 	w.link(t, m.ID, linked.ID).Expect(t, 201)
+	for range 2 { // two commissions and two emails: lists that give a cursor to break
+		payload, _ := depositPayload(t, linked.ID, 10000)
+		w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+	}
 	other := w.openAccount(t, "Alan", "alan@example.com", "")
 	manager := w.im("/v1/managers/" + m.ID.String())
 	w.RefusesBadInput(t, "im",

@@ -18,6 +18,7 @@ import (
 	"github.com/uberservice/uberservice/gateway/im"
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/mail"
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/validate"
 )
@@ -66,11 +67,11 @@ type Commission struct {
 	CreatedAt     time.Time `json:"created_at"`
 }
 
-// Commissions lists a manager's commissions, newest first. Total adds up every
-// amount, as the contract asks; ByCurrency is the honest figure when a manager's
-// accounts do not all share one currency.
+// Commissions is one page of a manager's commissions, newest first. Total
+// adds up every amount, on every page, as the contract asks; ByCurrency is
+// the honest figure when a manager's accounts do not all share one currency.
 type Commissions struct {
-	Items      []Commission     `json:"items"`
+	page.Page[Commission]
 	Total      int64            `json:"total"`
 	ByCurrency map[string]int64 `json:"by_currency"`
 }
@@ -267,16 +268,17 @@ func (s *service) Summary(ctx context.Context, managerID uuid.UUID) (Summary, er
 	return sum, nil
 }
 
-// Commissions lists what a manager earned, newest first.
-func (s *service) Commissions(ctx context.Context, managerID uuid.UUID) (Commissions, error) {
+// Commissions lists one page of what a manager earned, newest first, and
+// the totals of it all.
+func (s *service) Commissions(ctx context.Context, managerID uuid.UUID, req page.Request) (Commissions, error) {
 	if _, err := s.Manager(ctx, managerID); err != nil {
 		return Commissions{}, err
 	}
-	items, err := commissionsOf(ctx, s.db.DB, managerID)
+	p, err := commissionsOf(ctx, s.db.DB, managerID, req)
 	if err != nil {
-		return Commissions{}, fmt.Errorf("im: commissions of manager %s: %w", managerID, err)
+		return Commissions{}, problem.Wrapf(err, "im: commissions of manager %s", managerID)
 	}
-	out := Commissions{Items: items}
+	out := Commissions{Page: p}
 	if out.Total, out.ByCurrency, err = s.commissionTotals(ctx, managerID); err != nil {
 		return Commissions{}, err
 	}
@@ -294,12 +296,13 @@ func (s *service) commissionTotals(ctx context.Context, managerID uuid.UUID) (to
 	return total, byCurrency, nil
 }
 
-// Notifications lists the emails sent to a manager, newest first.
-func (s *service) Notifications(ctx context.Context, managerID uuid.UUID) ([]mail.Notification, error) {
+// Notifications lists one page of the emails sent to a manager, newest first.
+func (s *service) Notifications(ctx context.Context, managerID uuid.UUID, req page.Request) (page.Page[mail.Notification], error) {
 	if _, err := s.Manager(ctx, managerID); err != nil {
-		return nil, err
+		return page.Page[mail.Notification]{}, err
 	}
-	return mail.List(ctx, s.db.DB, managerID.String())
+	p, err := mail.List(ctx, s.db.DB, managerID.String(), req)
+	return p, problem.Wrapf(err, "im: notifications of manager %s", managerID)
 }
 
 // accountsFailed is im's answer when the accounts gateway cannot answer: a 503

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/uberservice/uberservice/gateway/im"
+	"github.com/uberservice/uberservice/platform/page"
 )
 
 // The SQL of the im schema. Every function takes the handle to run on, the pool
@@ -119,16 +120,22 @@ func insertCommission(ctx context.Context, q *gorm.DB, c commission) (bool, erro
 	return res.RowsAffected == 1, res.Error
 }
 
-// commissionsOf lists managerID's commissions, newest first; ids are UUIDv7,
-// so they order commissions made in one instant.
-func commissionsOf(ctx context.Context, q *gorm.DB, managerID uuid.UUID) ([]Commission, error) {
-	out := []Commission{}
-	err := q.WithContext(ctx).Raw(`SELECT id, account_id, transaction_id, amount, currency, created_at
-		FROM commissions WHERE manager_id = ? ORDER BY created_at DESC, id DESC`, managerID).Scan(&out).Error
-	for i := range out {
-		out[i].CreatedAt = out[i].CreatedAt.UTC()
+// commissionOrder is the order of a manager's commissions: newest first; ids
+// are UUIDv7, so they order commissions made in one instant.
+var commissionOrder = page.NewKeyset("im.commissions", page.Time("created_at"), page.UUID("id"))
+
+// commissionsOf lists one page of managerID's commissions, newest first.
+func commissionsOf(ctx context.Context, q *gorm.DB, managerID uuid.UUID, req page.Request) (page.Page[Commission], error) {
+	rows := q.WithContext(ctx).Table("commissions").
+		Select("id, account_id, transaction_id, amount, currency, created_at").Where("manager_id = ?", managerID)
+	p, err := page.Find(rows, commissionOrder, req, func(c Commission) []any { return []any{c.CreatedAt, c.ID} })
+	if err != nil {
+		return p, err
 	}
-	return out, err
+	return page.Map(p, func(c Commission) Commission {
+		c.CreatedAt = c.CreatedAt.UTC()
+		return c
+	}), nil
 }
 
 // commissionTotals adds up managerID's commissions per currency.

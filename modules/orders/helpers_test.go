@@ -160,14 +160,10 @@ func (w world) balance(t testing.TB, account uuid.UUID) int64 {
 	return a.Balance
 }
 
+// transactions reads the whole ledger of account, every page of it.
 func (w world) transactions(t testing.TB, account uuid.UUID) []accountsgw.Transaction {
 	t.Helper()
-	var list struct {
-		Items []accountsgw.Transaction `json:"items"`
-	}
-	apptest.Do(t, http.MethodGet, w.accounts("/v1/accounts/"+account.String()+"/transactions"), nil).
-		Expect(t, http.StatusOK).Decode(t, &list)
-	return list.Items
+	return apptest.Items[accountsgw.Transaction](t, w.accounts("/v1/accounts/"+account.String()+"/transactions"))
 }
 
 // movements returns the movements of kind on account for order.

@@ -8,6 +8,7 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/orders"
 	"github.com/uberservice/uberservice/platform/idempotency"
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/web"
 )
@@ -60,8 +61,8 @@ func (h handlers) get(c echo.Context) error {
 	return c.JSON(http.StatusOK, o)
 }
 
-// list answers the orders of the account named by the account_id query
-// parameter, newest first.
+// list answers a page of the orders of the account named by the account_id
+// query parameter, newest first.
 func (h handlers) list(c echo.Context) error {
 	raw := c.QueryParam("account_id")
 	account, err := uuid.Parse(raw)
@@ -71,11 +72,15 @@ func (h handlers) list(c echo.Context) error {
 	case err != nil || len(raw) != 36:
 		return problem.Invalid(problem.Field("account_id", "must be an account id, a UUID"))
 	}
-	list, err := h.svc.List(c.Request().Context(), account)
+	req, err := page.Parse(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	return web.List(c, list)
+	p, err := h.svc.List(c.Request().Context(), account, req)
+	if err != nil {
+		return err
+	}
+	return web.Page(c, p)
 }
 
 // cancel answers 200 with the cancelled order, or 202 with the order still

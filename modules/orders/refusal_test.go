@@ -17,6 +17,7 @@ func TestPublicAPIRefusesBadInput(t *testing.T) {
 	w := start(t, app.Config{})
 	sku := w.newProduct(t, 1000, "USD", 10)
 	account := w.newAccount(t, "USD", 100000)
+	w.placed(t, account, line{SKU: sku, Quantity: 1}) // two orders: a list that gives a cursor to break
 	o := w.placed(t, account, line{SKU: sku, Quantity: 1})
 	w.awaitStatus(t, o.ID, ordersgw.StatusPaid, 5*time.Second)
 	w.RefusesBadInput(t, ordersgw.Name,

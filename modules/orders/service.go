@@ -10,6 +10,7 @@ import (
 	gateway "github.com/uberservice/uberservice/gateway/orders"
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/messaging"
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -50,17 +51,13 @@ func (s *service) Get(ctx context.Context, id uuid.UUID) (gateway.Order, error) 
 	return o.dto(), nil
 }
 
-// List returns the orders of account, newest first.
-func (s *service) List(ctx context.Context, account uuid.UUID) ([]gateway.Order, error) {
-	list, err := ordersOfAccount(ctx, s.db.DB, account)
+// List returns one page of the orders of account, newest first.
+func (s *service) List(ctx context.Context, account uuid.UUID, req page.Request) (page.Page[gateway.Order], error) {
+	p, err := ordersOfAccount(ctx, s.db.DB, account, req)
 	if err != nil {
-		return nil, problem.Wrapf(err, "orders: list")
+		return page.Page[gateway.Order]{}, problem.Wrapf(err, "orders: list")
 	}
-	out := make([]gateway.Order, len(list))
-	for i, o := range list {
-		out[i] = o.dto()
-	}
-	return out, nil
+	return page.Map(p, order.dto), nil
 }
 
 // await polls o until done holds, awaitTimeout passes or ctx ends, and

@@ -8,6 +8,9 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"github.com/uberservice/uberservice/platform/page"
+	"github.com/uberservice/uberservice/platform/problem"
 )
 
 // The SQL of the orders schema. Every function takes the handle to run on, the
@@ -113,17 +116,22 @@ func oneOrder(ctx context.Context, db *gorm.DB, what, query string, args ...any)
 	return all[0], true, nil
 }
 
-// ordersOfAccount returns the orders of account, newest first.
-func ordersOfAccount(ctx context.Context, db *gorm.DB, account uuid.UUID) ([]order, error) {
-	out := []order{}
-	if err := db.WithContext(ctx).Raw(`SELECT `+orderColumns+` FROM orders
-		WHERE account_id = ? ORDER BY created_at DESC, id DESC`, account).Scan(&out).Error; err != nil {
-		return nil, fmt.Errorf("list orders: %w", err)
+// orderOrder is the order of an account's orders: newest first, by id among
+// those placed in one instant.
+var orderOrder = page.NewKeyset("orders.orders", page.Time("created_at"), page.UUID("id"))
+
+// ordersOfAccount returns one page of the orders of account, newest first,
+// with their lines.
+func ordersOfAccount(ctx context.Context, db *gorm.DB, account uuid.UUID, req page.Request) (page.Page[order], error) {
+	q := db.WithContext(ctx).Table("orders").Select(orderColumns).Where("account_id = ?", account)
+	p, err := page.Find(q, orderOrder, req, func(o order) []any { return []any{o.CreatedAt, o.ID} })
+	if err != nil {
+		return page.Page[order]{}, problem.Wrapf(err, "list orders")
 	}
-	if err := withLines(ctx, db, out); err != nil {
-		return nil, err
+	if err := withLines(ctx, db, p.Items); err != nil {
+		return page.Page[order]{}, err
 	}
-	return out, nil
+	return p, nil
 }
 
 // withLines reads the lines of orders, in one query, in SKU order, and

@@ -115,17 +115,10 @@ func (w world) stock(t *testing.T, sku string) (onHand, reserved int64) {
 	return p.OnHand, p.Reserved
 }
 
+// shipments reads every page of the shipments of orderID.
 func (w world) shipments(t testing.TB, orderID uuid.UUID) []shipment {
 	t.Helper()
-	var list struct {
-		Items []shipment `json:"items"`
-	}
-	res := apptest.Do(t, http.MethodGet, w.url("/v1/shipments?order_id="+orderID.String()), nil).Expect(t, http.StatusOK)
-	res.Decode(t, &list)
-	if list.Items == nil {
-		t.Fatalf("shipments of %s: items is not a list: %s", orderID, res.Body)
-	}
-	return list.Items
+	return apptest.Items[shipment](t, w.url("/v1/shipments?order_id="+orderID.String()))
 }
 
 // shipmentOf returns the one shipment of an order.

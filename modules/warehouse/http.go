@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uberservice/uberservice/platform/idempotency"
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/web"
 )
@@ -78,8 +79,9 @@ func (h handlers) receiveStock(c echo.Context) error {
 	return c.JSON(http.StatusOK, p)
 }
 
-// shipments lists the shipments of the order named in the query. The order is
-// required: the warehouse does not list every shipment it ever made.
+// shipments lists a page of the shipments of the order named in the query.
+// The order is required: the warehouse does not list every shipment it ever
+// made.
 func (h handlers) shipments(c echo.Context) error {
 	raw := c.QueryParam("order_id")
 	var v problem.Violations
@@ -93,11 +95,15 @@ func (h handlers) shipments(c echo.Context) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	list, err := h.svc.Shipments(c.Request().Context(), orderID)
+	req, err := page.Parse(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	return web.List(c, list)
+	p, err := h.svc.Shipments(c.Request().Context(), orderID, req)
+	if err != nil {
+		return err
+	}
+	return web.Page(c, p)
 }
 
 func (h handlers) getShipment(c echo.Context) error {

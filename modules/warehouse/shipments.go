@@ -10,6 +10,7 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/warehouse"
 	"github.com/uberservice/uberservice/gateway/warehouse/events"
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -30,12 +31,12 @@ type Shipment struct {
 	UpdatedAt time.Time     `json:"updated_at"`
 }
 
-// Shipments returns the shipments of an order: none, or the one made when it
-// was paid.
-func (s *service) Shipments(ctx context.Context, orderID uuid.UUID) ([]Shipment, error) {
-	out, err := shipmentsOfOrder(s.db.WithContext(ctx), orderID)
+// Shipments returns a page of the shipments of an order: none, or the one
+// made when it was paid.
+func (s *service) Shipments(ctx context.Context, orderID uuid.UUID, req page.Request) (page.Page[Shipment], error) {
+	out, err := shipmentsOfOrder(s.db.WithContext(ctx), orderID, req)
 	if err != nil {
-		return nil, problem.Wrapf(err, "warehouse: list shipments")
+		return page.Page[Shipment]{}, problem.Wrapf(err, "warehouse: list shipments")
 	}
 	return out, nil
 }

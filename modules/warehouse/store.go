@@ -11,6 +11,8 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/warehouse"
 	"github.com/uberservice/uberservice/gateway/warehouse/events"
+	"github.com/uberservice/uberservice/platform/page"
+	"github.com/uberservice/uberservice/platform/problem"
 )
 
 // The store is plain SQL on a *gorm.DB that already carries the request's
@@ -233,21 +235,26 @@ func findShipment(db *gorm.DB, id uuid.UUID, lock bool) (sh Shipment, found bool
 	return sh, err == nil, err
 }
 
-// shipmentsOfOrder returns the shipments of an order with their lines: none or
-// one, as a list so that the API can grow (split shipments, say).
-func shipmentsOfOrder(db *gorm.DB, orderID uuid.UUID) ([]Shipment, error) {
-	var list []shipmentRow
-	if err := db.Raw(`SELECT `+shipmentColumns+` FROM shipments WHERE order_id = ? ORDER BY created_at, id`,
-		orderID).Scan(&list).Error; err != nil {
-		return nil, fmt.Errorf("list shipments of order %s: %w", orderID, err)
+// shipmentOrder is the order of a list of shipments: newest first, like
+// every list, by id among those of one instant.
+var shipmentOrder = page.NewKeyset("warehouse.shipments", page.Time("created_at"), page.UUID("id"))
+
+// shipmentsOfOrder returns one page of the shipments of an order with their
+// lines: none or one, as a list so that the API can grow (split shipments,
+// say).
+func shipmentsOfOrder(db *gorm.DB, orderID uuid.UUID, req page.Request) (page.Page[Shipment], error) {
+	q := db.Table("shipments").Select(shipmentColumns).Where("order_id = ?", orderID)
+	rows, err := page.Find(q, shipmentOrder, req, func(r shipmentRow) []any { return []any{r.CreatedAt, r.ID} })
+	if err != nil {
+		return page.Page[Shipment]{}, problem.Wrapf(err, "list shipments of order %s", orderID)
 	}
-	out := make([]Shipment, 0, len(list))
-	for _, row := range list {
+	out := page.Page[Shipment]{Items: make([]Shipment, 0, len(rows.Items)), Next: rows.Next}
+	for _, row := range rows.Items {
 		sh, err := withLines(db, row)
 		if err != nil {
-			return nil, err
+			return page.Page[Shipment]{}, err
 		}
-		out = append(out, sh)
+		out.Items = append(out.Items, sh)
 	}
 	return out, nil
 }

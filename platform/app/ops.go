@@ -11,6 +11,7 @@ import (
 
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/messaging"
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/web"
 )
@@ -18,7 +19,8 @@ import (
 // mountOps adds what an operator asks of every module: /healthz and /readyz on
 // both its servers (the orchestrator probes the public one, a peer may ask
 // the internal one), and, for a module that consumes, its dead letters to
-// list and replay, on the internal server only.
+// list, a page at a time like every list, and replay, on the internal server
+// only.
 func mountOps(env *Env) {
 	ready := func() []web.Check { return readiness(env) }
 	web.MountHealth(env.HTTP, ready)
@@ -28,11 +30,15 @@ func mountOps(env *Env) {
 	}
 	operators := env.sys.operators()
 	env.Internal.GET("/ops/dead-letters", func(c echo.Context) error {
-		items, err := env.Events.DeadLetters(c.Request().Context())
+		req, err := page.Parse(c.QueryParams())
 		if err != nil {
 			return err
 		}
-		return web.List(c, items)
+		p, err := env.Events.DeadLetters(c.Request().Context(), req)
+		if err != nil {
+			return err
+		}
+		return web.Page(c, p)
 	}, operators)
 	env.Internal.POST("/ops/dead-letters/:id/replay", func(c echo.Context) error {
 		id, err := strconv.ParseInt(c.Param("id"), 10, 64)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
@@ -41,4 +44,31 @@ func TestOpsCounts(t *testing.T) {
 		t.Errorf("a failed count leaks its cause: %s", r.Body)
 	}
 	apptest.Do(t, http.MethodGet, sys.InternalURL("quiet")+"/ops/counts", nil, sys.Operator(t)...).Expect(t, http.StatusNotFound)
+}
+
+// The dead letters are a list like any other: paged newest first, with
+// nothing skipped or shown twice while new ones arrive, and bad paging
+// refused.
+func TestDeadLettersArePaged(t *testing.T) {
+	t.Parallel()
+	sys, _ := pingWorld(t)
+	db := sys.Schema(t, "pinger")
+	add := func(t testing.TB) string {
+		t.Helper()
+		var id int64
+		if err := db.Raw(`INSERT INTO dead_letters (message_id, handler, topic, payload, status, attempts, last_error)
+			VALUES (?, 'pinger.test', 'test.pinged.v1', ?, 'dead', 1, 'failed') RETURNING id`,
+			uuid.NewString(), []byte("{}")).Row().Scan(&id); err != nil {
+			t.Fatalf("add a dead letter: %v", err)
+		}
+		return strconv.FormatInt(id, 10)
+	}
+	var want []string
+	for range 7 {
+		want = append([]string{add(t)}, want...)
+	}
+	apptest.ExpectPaged(t, apptest.List{URL: sys.InternalURL("pinger") + "/ops/dead-letters", Header: sys.Operator(t), Want: want, Add: add})
+	if got := sys.DeadLetters(t, "pinger"); len(got) != len(want)+3 {
+		t.Errorf("%d dead letters read to the end, want the %d made and the 3 added between pages", len(got), len(want))
+	}
 }

@@ -25,6 +25,7 @@ type Example struct {
 // A variant is one way of breaking an example, and the refusal it must get.
 type variant struct {
 	name    string
+	url     string // sent instead of the example's URL, when set
 	body    []byte // sent with Content-Type application/json unless header sets it
 	noType  bool   // send the body with no Content-Type at all
 	header  []string
@@ -54,6 +55,11 @@ const invisible = "\u200b\u200b"
 // any schema. It also asks of each GET example that HEAD answers like it
 // without a body, and that an unusable X-Request-Id is replaced.
 //
+// A GET example that answers an object with items is a list, and its paging
+// is broken too: bad limits, cursors it did not give, and, when it has two
+// items or more, one of its own cursors edited (see ExpectPaged). A list
+// must say where its next page starts, in next_cursor, even when nowhere.
+//
 // Every /v1 route of the module must have an example, so that a route added
 // later is held to the rule from its first test run.
 func (s *System) RefusesBadInput(t *testing.T, module string, examples ...Example) {
@@ -62,7 +68,11 @@ func (s *System) RefusesBadInput(t *testing.T, module string, examples ...Exampl
 	before := s.Settled(t)
 	for _, ex := range examples {
 		t.Run(ex.Method+" "+pathOf(ex.URL), func(t *testing.T) {
-			for _, v := range variants(t, ex) {
+			vs := variants(t, ex)
+			if ex.Method == http.MethodGet {
+				vs = append(vs, listVariants(t, ex)...)
+			}
+			for _, v := range vs {
 				t.Run(v.name, func(t *testing.T) {
 					res := v.send(t, ex)
 					if after := s.Snapshot(t); after != before {
@@ -206,7 +216,11 @@ func (v *variant) send(t *testing.T, ex Example) Response {
 		if v.body != nil {
 			body = v.body
 		}
-		res = DoRaw(t, ex.Method, ex.URL, body, header...)
+		u := ex.URL
+		if v.url != "" {
+			u = v.url
+		}
+		res = DoRaw(t, ex.Method, u, body, header...)
 	}
 	if v.status == -1 && res.Status >= 400 && res.Status < 500 {
 		v.status = res.Status

@@ -3,7 +3,6 @@ package apptest
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -91,18 +90,11 @@ type DeadLetter struct {
 	LastError string `json:"last_error"`
 }
 
-// DeadLetters lists the failed messages of module through its ops API.
+// DeadLetters lists the failed messages of module through its ops API,
+// every page of them.
 func (s *System) DeadLetters(t testing.TB, module string) []DeadLetter {
 	t.Helper()
-	var list struct {
-		Items []DeadLetter `json:"items"`
-	}
-	r := Do(t, http.MethodGet, s.InternalURL(module)+"/ops/dead-letters", nil, s.Operator(t)...).Expect(t, http.StatusOK)
-	r.Decode(t, &list)
-	if list.Items == nil {
-		t.Fatalf("apptest: dead letters of %s: items is not a list: %s", module, r.Body)
-	}
-	return list.Items
+	return Items[DeadLetter](t, s.InternalURL(module)+"/ops/dead-letters", s.Operator(t)...)
 }
 
 // DeadLetter returns module's dead letter of messageID, or the zero value

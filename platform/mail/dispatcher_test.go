@@ -12,6 +12,7 @@ import (
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/mail"
+	"github.com/uberservice/uberservice/platform/page"
 )
 
 // notificationsSchema opens a schema with the platform's tables in a fresh
@@ -159,10 +160,11 @@ func TestDispatcherMarksWhatTheRecorderKeptRecorded(t *testing.T) {
 	enqueue(t, db, "owner-1", mail.Message{To: "ann@example.com", Subject: "Deposit received", Body: "Hello"})
 	var list []mail.Notification
 	apptest.Eventually(t, 5*time.Second, "the email handled", func() bool {
-		var err error
-		if list, err = mail.List(context.Background(), db.DB, "owner-1"); err != nil {
+		p, err := mail.List(context.Background(), db.DB, "owner-1", page.Request{})
+		if err != nil {
 			t.Fatal(err)
 		}
+		list = p.Items
 		return len(list) == 1 && list[0].Status != mail.StatusPending
 	})
 	if n := list[0]; n.Status != mail.StatusRecorded || n.SentAt == nil {

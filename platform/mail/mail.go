@@ -25,6 +25,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/page"
+	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/worker"
 )
 
@@ -246,15 +248,16 @@ func Enqueue(ctx context.Context, tx *gorm.DB, ownerRef string, m Message) error
 // notificationsTable is the table Enqueue writes to and the dispatcher reads.
 const notificationsTable = "notifications"
 
-// List returns the emails about ownerRef, newest first.
-func List(ctx context.Context, db *gorm.DB, ownerRef string) ([]Notification, error) {
-	out := []Notification{}
-	err := db.WithContext(ctx).Raw(`SELECT id, recipient, subject, status, created_at, sent_at FROM notifications
-		WHERE owner_ref = ? ORDER BY created_at DESC, id DESC`, ownerRef).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("mail: list notifications: %w", err)
-	}
-	return out, nil
+// notificationOrder is the order of a list of emails: by the time they were
+// enqueued, newest first, and by id among those of one instant.
+var notificationOrder = page.NewKeyset("mail.notifications", page.Time("created_at"), page.UUID("id"))
+
+// List returns one page of the emails about ownerRef, newest first.
+func List(ctx context.Context, db *gorm.DB, ownerRef string, req page.Request) (page.Page[Notification], error) {
+	q := db.WithContext(ctx).Table(notificationsTable).
+		Select("id, recipient, subject, status, created_at, sent_at").Where("owner_ref = ?", ownerRef)
+	p, err := page.Find(q, notificationOrder, req, func(n Notification) []any { return []any{n.CreatedAt, n.ID} })
+	return p, problem.Wrapf(err, "mail: list notifications")
 }
 
 // Dispatcher sends a module's pending emails.

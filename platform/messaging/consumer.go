@@ -16,6 +16,8 @@ import (
 
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/page"
+	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/tracecontext"
 	"github.com/uberservice/uberservice/platform/worker"
 )
@@ -306,15 +308,17 @@ type DeadLetter struct {
 	Metadata      []byte     `json:"-"`
 }
 
-// DeadLetters lists the module's failed messages, oldest first.
-func (c *Consumers) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
-	var out []DeadLetter
-	err := c.db.WithContext(ctx).Raw(`SELECT id, message_id, handler, topic, status, attempts, last_error,
-		next_attempt_at, created_at, updated_at FROM dead_letters ORDER BY id`).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("messaging: list dead letters: %w", err)
-	}
-	return out, nil
+// deadLetterOrder is the order of the dead letters: by id, which the
+// sequence hands out as failures are first recorded, newest first like every
+// list.
+var deadLetterOrder = page.NewKeyset("messaging.dead_letters", page.Int("id"))
+
+// DeadLetters lists one page of the module's failed messages, newest first.
+func (c *Consumers) DeadLetters(ctx context.Context, req page.Request) (page.Page[DeadLetter], error) {
+	q := c.db.WithContext(ctx).Table("dead_letters").Select(`id, message_id, handler, topic, status, attempts,
+		last_error, next_attempt_at, created_at, updated_at`)
+	p, err := page.Find(q, deadLetterOrder, req, func(dl DeadLetter) []any { return []any{dl.ID} })
+	return p, problem.Wrapf(err, "messaging: list dead letters")
 }
 
 // ErrNoDeadLetter is returned by Replay for an id that is not there.

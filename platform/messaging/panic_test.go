@@ -21,7 +21,7 @@ func deadLetter(t *testing.T, f *fixture) messaging.DeadLetter {
 	var dl []messaging.DeadLetter
 	apptest.Eventually(t, 10*time.Second, "the panicking event dead-lettered", func() bool {
 		var err error
-		dl, err = f.consumers.DeadLetters(context.Background())
+		dl, err = f.deadLetters(context.Background())
 		return err == nil && len(dl) == 1 && dl[0].Status == "dead"
 	})
 	return dl[0]
@@ -153,7 +153,7 @@ func TestAReplayThatPanicsAgainLeavesTheDeadLetterDead(t *testing.T) {
 	if seen, _ := f.handled(t); !slices.Equal(seen, []int{5}) {
 		t.Fatalf("handled %v after the replay, want 5", seen)
 	}
-	if left, err := f.consumers.DeadLetters(ctx); err != nil || len(left) != 0 {
+	if left, err := f.deadLetters(ctx); err != nil || len(left) != 0 {
 		t.Fatalf("dead letters %+v (%v) after a successful replay, want none", left, err)
 	}
 }
@@ -181,7 +181,7 @@ func TestAPanicInTheRetryLoopIsAFailedAttempt(t *testing.T) {
 	f.fail.Store(1)
 	f.publish(t, ctx, 6)
 	apptest.Eventually(t, 5*time.Second, "the retried event handled", func() bool { return f.seenCount(t) == 1 })
-	if left, err := f.consumers.DeadLetters(ctx); err != nil || len(left) != 1 {
+	if left, err := f.deadLetters(ctx); err != nil || len(left) != 1 {
 		t.Fatalf("dead letters %+v (%v), want only the panicking one", left, err)
 	}
 }

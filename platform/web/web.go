@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -116,17 +117,13 @@ func PathID(c echo.Context, name string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// Items is the envelope of every list a module answers, {"items": [...]}, so
-// that a list can grow fields (a cursor, say) without breaking its clients.
-// A nil slice is written as [], never null.
-type Items[T any] struct {
-	Items []T `json:"items"`
-}
-
-// List writes items as a 200 list.
-func List[T any](c echo.Context, items []T) error {
-	if items == nil {
-		items = []T{}
+// Page writes p, one page of a list, as a 200:
+// {"items": [...], "next_cursor": "..." or null}. Every list a module
+// answers is one, an object rather than a bare array so that it can carry
+// more than its items (the cursor, a total). Nil items are written [].
+func Page[T any](c echo.Context, p page.Page[T]) error {
+	if p.Items == nil {
+		p.Items = []T{}
 	}
-	return c.JSON(http.StatusOK, Items[T]{Items: items})
+	return c.JSON(http.StatusOK, p)
 }
