@@ -10,6 +10,7 @@ import (
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/peerauth"
+	"github.com/uberservice/uberservice/platform/ratelimit"
 )
 
 // Config says which modules to start and how.
@@ -47,8 +48,11 @@ type Config struct {
 	// and fails when the issuer or its keys cannot be reached. With no
 	// Issuer, the modules get no verifier.
 	Identity identity.Config
-	PoolSize int
-	Log      *slog.Logger
+	// RateLimit bounds how fast one person may use a module's public API;
+	// its zero value sets no bound.
+	RateLimit ratelimit.Config
+	PoolSize  int
+	Log       *slog.Logger
 	// ShutdownTimeout bounds a graceful stop; default 20s.
 	ShutdownTimeout time.Duration
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/contract"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/problem"
 )
@@ -49,8 +50,9 @@ func TestPublishingAnUndeclaredTopicFails(t *testing.T) {
 			return nil
 		}}
 	sys := apptest.Start(t, []app.Module{alpha}, app.Config{})
-	apptest.Do(t, http.MethodPost, sys.URL("alpha")+"/v1/declared", nil).Expect(t, http.StatusNoContent)
-	apptest.Do(t, http.MethodPost, sys.URL("alpha")+"/v1/undeclared", nil).ExpectProblem(t, http.StatusInternalServerError, "internal")
+	ann := sys.Person(t, "ann", identity.Customer)
+	apptest.Do(t, http.MethodPost, sys.URL("alpha")+"/v1/declared", nil, ann...).Expect(t, http.StatusNoContent)
+	apptest.Do(t, http.MethodPost, sys.URL("alpha")+"/v1/undeclared", nil, ann...).ExpectProblem(t, http.StatusInternalServerError, "internal")
 	var topics []string
 	if err := sys.Schema(t, "alpha").Raw("SELECT topic FROM outbox").Scan(&topics).Error; err != nil {
 		t.Fatal(err)

@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/uberservice/uberservice/platform/peerauth"
 	"github.com/uberservice/uberservice/platform/pgembed"
+	"github.com/uberservice/uberservice/platform/ratelimit"
 )
 
 // flags are the options shared by run and migrate.
@@ -32,6 +35,8 @@ type flags struct {
 	pgDir     string
 	keys      string
 	people    identityFlags
+	rate      string
+	burst     string
 	poolSize  int
 	debug     string
 }
@@ -59,6 +64,8 @@ func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.Fla
 		fs.Var(&f.listen, "listen", "MODULE=ADDR of a module's public API, repeatable (env UBERSERVICE_LISTEN, comma-separated; default each module's port)")
 		fs.StringVar(&f.keys, "keys", os.Getenv(peerauth.DirEnv), "the key set: the folder of the modules' keys, made by uberservice keys generate (env UBERSERVICE_KEYS_DIR; default a development key set beside the embedded Postgres's data)")
 		f.people.register(fs)
+		fs.StringVar(&f.rate, "rate-limit", envOr("UBERSERVICE_RATE_LIMIT", "100"), "requests a second one person may make to a module's public API, on average; 0 for no limit (env UBERSERVICE_RATE_LIMIT)")
+		fs.StringVar(&f.burst, "rate-burst", envOr("UBERSERVICE_RATE_BURST", "200"), "requests one person may make at once, after a pause (env UBERSERVICE_RATE_BURST)")
 		f.internal = envList("UBERSERVICE_INTERNAL_LISTEN")
 		fs.Var(&f.internal, "internal-listen", "MODULE=ADDR of a module's internal API (its gateway and ops routes), repeatable (env UBERSERVICE_INTERNAL_LISTEN, comma-separated; default each module's internal port)")
 		f.peers = envList("UBERSERVICE_PEERS")
@@ -79,6 +86,9 @@ func (f *flags) config(modules []Module, stderr io.Writer) (Config, *slog.Logger
 	}
 	cfg := Config{Log: log, Migrate: !f.noMigrate, ShutdownTimeout: f.shutdown, PoolSize: f.poolSize,
 		DatabaseURL: f.databases.shared, ModuleURLs: f.databases.modules, BusURL: f.bus, BusNamespace: f.busNS}
+	if cfg.RateLimit, err = f.rateLimit(); err != nil {
+		return cfg, log, err
+	}
 	if f.modules != "" {
 		for _, n := range strings.Split(f.modules, ",") {
 			if n = strings.TrimSpace(n); n != "" {
@@ -195,4 +205,21 @@ func databaseFlagFromEnv(modules []Module) databaseFlag {
 		}
 	}
 	return d
+}
+
+// rateLimit is the rate limit of --rate-limit and --rate-burst; none for
+// migrate, which serves nothing.
+func (f *flags) rateLimit() (ratelimit.Config, error) {
+	if f.rate == "" {
+		return ratelimit.Config{}, nil
+	}
+	rate, err := strconv.ParseFloat(f.rate, 64)
+	if err != nil || rate < 0 || math.IsInf(rate, 0) || math.IsNaN(rate) {
+		return ratelimit.Config{}, usagef("--rate-limit %q: want a number of requests a second, 0 or more", f.rate)
+	}
+	burst, err := strconv.Atoi(f.burst)
+	if err != nil || burst < 0 {
+		return ratelimit.Config{}, usagef("--rate-burst %q: want a whole number of requests, 0 or more", f.burst)
+	}
+	return ratelimit.Config{PerSecond: rate, Burst: burst}, nil
 }

@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
 
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/peerauth"
+	"github.com/uberservice/uberservice/platform/ratelimit"
 )
 
 type pingService struct{}
@@ -243,5 +245,29 @@ func TestTheTestsPeopleAreTheSystemsPeople(t *testing.T) {
 	p, err := people.Verify(t.Context(), strings.TrimPrefix(header[1], "Bearer "))
 	if err != nil || p.Subject != "alice" || !p.Has(identity.Customer) || p.Has(identity.Staff) {
 		t.Fatalf("alice's token: %+v, %v", p, err)
+	}
+}
+
+// Each person has a rate limit of their own on a module's public API: over
+// it, 429 with Retry-After, while others go on; the probes have none.
+func TestEachPersonHasARateLimit(t *testing.T) {
+	t.Parallel()
+	m := app.Module{Name: "pinger", Init: func(_ context.Context, env *app.Env) error {
+		env.HTTP.GET("/v1/hello", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+		return nil
+	}}
+	sys := apptest.Start(t, []app.Module{m}, app.Config{RateLimit: ratelimit.Config{PerSecond: 0.01, Burst: 2}})
+	url := sys.URL("pinger") + "/v1/hello"
+	ann, bob := sys.Person(t, "ann", identity.Customer), sys.Person(t, "bob", identity.Customer)
+	apptest.Do(t, http.MethodGet, url, nil, ann...).Expect(t, http.StatusNoContent)
+	apptest.Do(t, http.MethodGet, url, nil, ann...).Expect(t, http.StatusNoContent)
+	res := apptest.Do(t, http.MethodGet, url, nil, ann...)
+	res.ExpectProblem(t, http.StatusTooManyRequests, "rate_limited")
+	if got := res.Header.Get("Retry-After"); got != "100" {
+		t.Errorf("Retry-After %q, want 100", got)
+	}
+	apptest.Do(t, http.MethodGet, url, nil, bob...).Expect(t, http.StatusNoContent)
+	for range 5 {
+		apptest.Do(t, http.MethodGet, sys.URL("pinger")+"/healthz", nil).Expect(t, http.StatusOK)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/peerauth"
 	"github.com/uberservice/uberservice/platform/pgembed"
 )
@@ -19,7 +20,9 @@ const keysUsage = `Usage:
   uberservice keys token [--keys DIR] [--ttl D]   print an operator's token for the ops routes
 
 A key set is a folder: NAME.key is the private key of a module (or of the
-operator), NAME.pub the public keys every process verifies it with. A process
+operator), NAME.pub the public keys every process verifies it with; generate
+adds the development issuer's key of people's tokens ('uberservice token'),
+which a process uses when no --oidc-issuer is given. A process
 needs the .key of the modules it runs and every .pub. Without --keys (env
 UBERSERVICE_KEYS_DIR), the development key set beside the embedded Postgres's
 data is used, and made on first use.
@@ -100,7 +103,14 @@ func keysCommand(args []string, modules []Module, stdout io.Writer) error {
 		if err := peerauth.Generate(*out, keyNames(modules)...); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s: a key pair for each of %v\n", *out, keyNames(modules))
+		// The development issuer's key too, so that a stack that mounts the
+		// set read-only (Compose) verifies people's tokens with no identity
+		// provider, and `uberservice token --keys DIR` mints them. A
+		// deployment with an issuer (--oidc-issuer) never reads it.
+		if _, err := identity.Development(*out); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: a key pair for each of %v, and the development issuer's key, %s\n", *out, keyNames(modules), identity.DevelopmentKeyFile)
 		return nil
 	case "rotate":
 		if fs.NArg() != 1 {

@@ -62,9 +62,11 @@ func (f *identityFlags) check() error {
 // issuer named, or else the development issuer whose key is in the key
 // set's folder, dir (development when it is the development key set's).
 //
-// A deployment's key set may be read-only and have no key of the
-// development issuer: then, for now, the modules get no verifier, and the
-// log says so.
+// A deployment's key set may be read-only: `uberservice keys generate`
+// puts the development issuer's key in it, for a development stack such as
+// the Compose file's. Without that key, and with no issuer named, nothing
+// could verify a person, and every request of the public API would be
+// refused: run refuses to start instead.
 func (f *identityFlags) config(dir string, development bool, log *slog.Logger) (identity.Config, error) {
 	if err := f.check(); err != nil {
 		return identity.Config{}, err
@@ -81,8 +83,7 @@ func (f *identityFlags) config(dir string, development bool, log *slog.Logger) (
 	case err != nil && development:
 		return identity.Config{}, err
 	case err != nil:
-		log.Warn("no issuer of people's tokens: give --oidc-issuer", "error", err.Error())
-		return identity.Config{}, nil
+		return identity.Config{}, usagef("no issuer of people's tokens: give --oidc-issuer, or a key set made by `uberservice keys generate`, which holds the development issuer's key (%v)", err)
 	case development:
 		log.Info("people's tokens come from the development issuer: `uberservice token` prints one (give --oidc-issuer in production)")
 	default:

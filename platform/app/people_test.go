@@ -36,8 +36,9 @@ func startWithPeople(t *testing.T, people identity.Config) (*System, *Env, error
 	return sys, env, err
 }
 
-// The modules get the verifier of the configured issuer; nothing demands a
-// token of anyone yet.
+// The modules get the verifier of the configured issuer, and their public
+// API lets in only the requests that carry a token it verifies; with no
+// issuer, none.
 func TestModulesGetTheVerifierOfPeoplesTokens(t *testing.T) {
 	iss := it.New(t)
 	sys, env, err := startWithPeople(t, iss.Config())
@@ -51,17 +52,44 @@ func TestModulesGetTheVerifierOfPeoplesTokens(t *testing.T) {
 	if err != nil || p.Subject != "ann" {
 		t.Fatalf("%+v, %v", p, err)
 	}
+	hello := "http://" + sys.modules[0].public.listener.Addr().String() + "/v1/hello"
+	for _, c := range []struct {
+		token string
+		want  int
+	}{
+		{"", http.StatusUnauthorized},
+		{"garbage", http.StatusUnauthorized},
+		{iss.Mint(t, "ann", it.Roles("customer"), it.ExpiresIn(-time.Hour)), http.StatusUnauthorized},
+		{iss.Mint(t, "ann", it.Roles("customer")), http.StatusOK},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, hello, nil)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != c.want {
+			t.Errorf("token %.20q: %s, want %d", c.token, res.Status, c.want)
+		}
+		if c.want == http.StatusUnauthorized && !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("token %.20q: WWW-Authenticate %q", c.token, res.Header.Get("WWW-Authenticate"))
+		}
+	}
+
+	sys, env, err = startWithPeople(t, identity.Config{})
+	if err != nil || env.People != nil {
+		t.Fatalf("with no issuer: %v, %+v", err, env.People)
+	}
 	res, err := http.Get("http://" + sys.modules[0].public.listener.Addr().String() + "/v1/hello")
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Errorf("a request with no token: %s", res.Status)
-	}
-
-	if _, env, err := startWithPeople(t, identity.Config{}); err != nil || env.People != nil {
-		t.Errorf("with no issuer: %v, %+v", err, env.People)
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("with no issuer, a request: %s, want 401", res.Status)
 	}
 }
 
@@ -83,8 +111,8 @@ func TestStartFailsWithoutTheIssuer(t *testing.T) {
 
 // With no issuer named, run verifies the tokens of the development issuer
 // whose key is in the key set's folder. A deployment's key set that cannot
-// hold that key (a read-only Secret) leaves the modules with no verifier,
-// for now, rather than fail start-up as it did not before.
+// hold that key (a read-only Secret without it) fails start-up: nothing could
+// verify a person.
 func TestRunsIssuerOfPeoplesTokens(t *testing.T) {
 	var logged strings.Builder
 	log := slog.New(slog.NewTextHandler(&logged, nil))
@@ -117,8 +145,8 @@ func TestRunsIssuerOfPeoplesTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	unwritable = filepath.Join(unwritable, "keys")
-	if cfg, err := f.config(unwritable, false, log); err != nil || cfg.Issuer != "" || !strings.Contains(logged.String(), "give --oidc-issuer") {
-		t.Errorf("a key set that cannot hold the key: %+v, %v; logged %s", cfg, err, logged.String())
+	if _, err := f.config(unwritable, false, log); err == nil || !strings.Contains(err.Error(), "give --oidc-issuer") {
+		t.Errorf("a key set that cannot hold the key: %v, want a usage error that says to give --oidc-issuer", err)
 	}
 	if _, err := f.config(unwritable, true, log); err == nil {
 		t.Error("a development key set that cannot hold the key: no error")

@@ -204,7 +204,7 @@ func (s *System) initModules(ctx context.Context) error {
 		env.Internal = web.New(m.Name, env.Log.With("api", "internal"))
 		// Here rather than in web, which the gateways' bindings import: the
 		// key's rule lives with the store, and that is no gateway's business.
-		env.HTTP.Use(idempotency.CheckKeys)
+		env.HTTP.Use(s.publicAPI(env), idempotency.CheckKeys)
 		env.Internal.Use(idempotency.CheckKeys)
 		if env.DB != nil {
 			env.Events = messaging.NewConsumers(m.Name, env.DB, s.cfg.Retry, env.Log)
