@@ -13,6 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/uberservice/uberservice/internal/cluster"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // The setup calls the scenarios make through the public API, before they
@@ -20,9 +23,10 @@ import (
 
 var client = &http.Client{Timeout: 30 * time.Second}
 
-// call sends body as JSON and decodes a JSON answer into out (when not nil);
-// any status but want is an error.
-func call(ctx context.Context, method, url string, body any, want int, out any) error {
+// call sends body as JSON as the person whose Authorization header is as,
+// and decodes a JSON answer into out (when not nil); any status but want is
+// an error.
+func call(ctx context.Context, as []string, method, url string, body any, want int, out any) error {
 	var rd io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
@@ -37,6 +41,9 @@ func call(ctx context.Context, method, url string, body any, want int, out any) 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(as); i += 2 {
+		req.Header.Set(as[i], as[i+1])
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -64,23 +71,23 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// manager creates an investment manager and returns its id and referral
-// code.
-func manager(ctx context.Context, im string) (id, code string, err error) {
+// manager creates an investment manager, as staff, and returns its id and
+// referral code.
+func manager(ctx context.Context, p people, im string) (id, code string, err error) {
 	code = "BENCH-" + randomHex(4)
 	var m struct {
 		ID string `json:"id"`
 	}
-	err = call(ctx, http.MethodPost, im+"/v1/managers", map[string]any{
+	err = call(ctx, p.staff, http.MethodPost, im+"/v1/managers", map[string]any{
 		"name": "Bench Manager", "email": "manager." + randomHex(3) + "@bench.example",
-		"referral_code": code, "commission_bps": 150,
+		"referral_code": code, "commission_bps": 150, "subject": "bench-manager-" + randomHex(4),
 	}, http.StatusCreated, &m)
 	return m.ID, code, err
 }
 
-// openAccounts opens n accounts, 8 at a time, with the referral code (none
-// when empty), and returns their ids.
-func openAccounts(ctx context.Context, accounts string, n int, referral string) ([]string, error) {
+// openAccounts opens n accounts of the customer, 8 at a time, with the
+// referral code (none when empty), and returns their ids.
+func openAccounts(ctx context.Context, p people, accounts string, n int, referral string) ([]string, error) {
 	ids := make([]string, n)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -93,7 +100,7 @@ func openAccounts(ctx context.Context, accounts string, n int, referral string) 
 			if referral != "" {
 				body["referral_code"] = referral
 			}
-			if err := call(gctx, http.MethodPost, accounts+"/v1/accounts", body, http.StatusCreated, &a); err != nil {
+			if err := call(gctx, p.customer, http.MethodPost, accounts+"/v1/accounts", body, http.StatusCreated, &a); err != nil {
 				return err
 			}
 			ids[i] = a.ID
@@ -103,20 +110,20 @@ func openAccounts(ctx context.Context, accounts string, n int, referral string) 
 	return ids, g.Wait()
 }
 
-// deposit puts amount into account.
-func deposit(ctx context.Context, accounts, account string, amount int64) error {
-	return call(ctx, http.MethodPost, accounts+"/v1/accounts/"+account+"/deposits",
+// deposit puts amount into account, as the customer who owns it.
+func deposit(ctx context.Context, p people, accounts, account string, amount int64) error {
+	return call(ctx, p.customer, http.MethodPost, accounts+"/v1/accounts/"+account+"/deposits",
 		map[string]any{"amount": amount}, http.StatusCreated, nil)
 }
 
-// product creates a product at price and receives quantity of it.
-func product(ctx context.Context, warehouse string, price, quantity int64) (string, error) {
+// product creates a product at price and receives quantity of it, as staff.
+func product(ctx context.Context, p people, warehouse string, price, quantity int64) (string, error) {
 	sku := "BENCH-" + randomHex(4)
-	if err := call(ctx, http.MethodPost, warehouse+"/v1/products",
+	if err := call(ctx, p.staff, http.MethodPost, warehouse+"/v1/products",
 		map[string]any{"sku": sku, "name": "Benchmark widget", "price": price}, http.StatusCreated, nil); err != nil {
 		return "", err
 	}
-	return sku, call(ctx, http.MethodPost, warehouse+"/v1/products/"+sku+"/stock",
+	return sku, call(ctx, p.staff, http.MethodPost, warehouse+"/v1/products/"+sku+"/stock",
 		map[string]any{"quantity": quantity}, http.StatusOK, nil)
 }
 
@@ -152,4 +159,18 @@ func waitZero(ctx context.Context, dbURL, query string, args []any, timeout time
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// people are the persons the scenarios act as, with tokens the cluster
+// trusts: a customer, who owns every account the scenarios open, and staff,
+// who run the store and make the managers.
+type people struct{ customer, staff []string }
+
+func peopleOf(c *cluster.Cluster) (people, error) {
+	customer, err := c.Person("bench-customer-"+randomHex(3), identity.Customer)
+	if err != nil {
+		return people{}, err
+	}
+	staff, err := c.Person("bench-staff-"+randomHex(3), identity.Staff)
+	return people{customer: customer, staff: staff}, err
 }

@@ -56,11 +56,15 @@ func depositsVsPostgres(e *env) (s *scenario, err error) {
 	defer e.stop(c, &err)
 	s.Commands = []string{e.commands(c)}
 	accountsURL := c.URL("accounts")
-	ids, err := openAccounts(e.ctx, accountsURL, e.p.DepositAccounts, "")
+	p, err := peopleOf(c)
 	if err != nil {
 		return s, err
 	}
-	warm := load.Run(e.ctx, deposits(accountsURL, ids), load.Options{Name: "warm-up", Workers: 16, Duration: e.p.Warmup})
+	ids, err := openAccounts(e.ctx, p, accountsURL, e.p.DepositAccounts, "")
+	if err != nil {
+		return s, err
+	}
+	warm := load.Run(e.ctx, deposits(accountsURL, ids, p.customer), load.Options{Name: "warm-up", Workers: 16, Duration: e.p.Warmup})
 	if err := warm.Err(); err != nil {
 		return s, err
 	}
@@ -77,7 +81,7 @@ func depositsVsPostgres(e *env) (s *scenario, err error) {
 			if err != nil {
 				return s, err
 			}
-			sum := load.Run(e.ctx, deposits(accountsURL, ids), load.Options{
+			sum := load.Run(e.ctx, deposits(accountsURL, ids, p.customer), load.Options{
 				Name: fmt.Sprintf("deposits c=%d run %d", conc, r+1), Workers: conc, Duration: e.p.DepositDuration})
 			if err := usage.Stop(e.ctx); err != nil {
 				return s, err

@@ -106,6 +106,9 @@ func (e *env) config() cluster.Config {
 		DatabasePrefix:  "uberservice_bench_",
 		NamespacePrefix: "bench",
 		Logf:            e.logf,
+		// The scenarios measure what a module can take, from one customer
+		// at a time: a person's rate limit would measure the limit.
+		Args: []string{"--rate-limit", "0"},
 	}
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		cfg.TempDir = "/dev/shm"

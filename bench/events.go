@@ -108,11 +108,15 @@ func eventsOn(e *env, topo cluster.Topology) (et eventTopology, err error) {
 	}
 	defer e.stop(c, &err)
 	et.Commands = []string{e.commands(c)}
-	_, code, err := manager(e.ctx, c.URL("im"))
+	p, err := peopleOf(c)
 	if err != nil {
 		return et, err
 	}
-	ids, err := openAccounts(e.ctx, c.URL("accounts"), 1, code)
+	_, code, err := manager(e.ctx, p, c.URL("im"))
+	if err != nil {
+		return et, err
+	}
+	ids, err := openAccounts(e.ctx, p, c.URL("accounts"), 1, code)
 	if err != nil {
 		return et, err
 	}
@@ -133,7 +137,7 @@ func eventsOn(e *env, topo cluster.Topology) (et eventTopology, err error) {
 		if err := conn.QueryRow(e.ctx, `SELECT COALESCE(max(seq), 0) FROM accounts.transactions WHERE account_id = $1`, ids[0]).Scan(&seq); err != nil {
 			return et, err
 		}
-		run := eventRun{Deposits: load.Run(e.ctx, deposits(c.URL("accounts"), ids), load.Options{
+		run := eventRun{Deposits: load.Run(e.ctx, deposits(c.URL("accounts"), ids, p.customer), load.Options{
 			Name: fmt.Sprintf("deposits run %d", r+1), Rate: e.p.EventRate, Duration: dur})}
 		if err := run.Deposits.Err(); err != nil {
 			return et, err

@@ -141,12 +141,16 @@ func footprintOnce(e *env, topo cluster.Topology, interval time.Duration) (fr fo
 	}
 	fr.IdleSum = procstat.Sum(fr.Idle)
 
-	ids, err := openAccounts(e.ctx, c.URL("accounts"), fr.Accounts, "")
+	p, err := peopleOf(c)
+	if err != nil {
+		return fr, err
+	}
+	ids, err := openAccounts(e.ctx, p, c.URL("accounts"), fr.Accounts, "")
 	if err != nil {
 		return fr, err
 	}
 	sampler := procstat.SampleRSS(fr.Pids, interval)
-	fr.Deposits = load.Run(e.ctx, deposits(c.URL("accounts"), ids), load.Options{
+	fr.Deposits = load.Run(e.ctx, deposits(c.URL("accounts"), ids, p.customer), load.Options{
 		Name: "deposits", Workers: e.p.FootprintConc, Duration: e.p.FootprintLoad})
 	samples, serr := sampler.Stop()
 	if err := fr.Deposits.Err(); err != nil {

@@ -93,11 +93,15 @@ func gatewayOn(e *env, topo cluster.Topology) (gt gatewayTopology, err error) {
 	}
 	defer e.stop(c, &err)
 	gt.Commands = []string{e.commands(c)}
-	_, code, err := manager(e.ctx, c.URL("im"))
+	p, err := peopleOf(c)
 	if err != nil {
 		return gt, err
 	}
-	ids, err := openAccounts(e.ctx, c.URL("accounts"), e.p.GatewayAccounts, code)
+	_, code, err := manager(e.ctx, p, c.URL("im"))
+	if err != nil {
+		return gt, err
+	}
+	ids, err := openAccounts(e.ctx, p, c.URL("accounts"), e.p.GatewayAccounts, code)
 	if err != nil {
 		return gt, err
 	}
@@ -107,7 +111,7 @@ func gatewayOn(e *env, topo cluster.Topology) (gt gatewayTopology, err error) {
 	if _, err := drain(e.ctx, c.DatabaseURL(), time.Minute); err != nil {
 		return gt, err
 	}
-	targets := portalViews(c.URL("portal"), ids)
+	targets := portalViews(c.URL("portal"), ids, p.customer)
 	warm := load.Run(e.ctx, targets, load.Options{Name: "warm-up", Rate: e.p.GatewayRate, Duration: e.p.Warmup, Check: whole})
 	if err := warm.Err(); err != nil {
 		return gt, err

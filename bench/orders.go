@@ -83,22 +83,26 @@ func ordersOn(e *env, topo cluster.Topology, spread int) (ot ordersTopology, err
 	}
 	defer e.stop(c, &err)
 	ot.Commands = []string{e.commands(c)}
-	ids, err := openAccounts(e.ctx, c.URL("accounts"), spread, "")
+	p, err := peopleOf(c)
+	if err != nil {
+		return ot, err
+	}
+	ids, err := openAccounts(e.ctx, p, c.URL("accounts"), spread, "")
 	if err != nil {
 		return ot, err
 	}
 	var skus []string
 	for _, id := range ids {
-		if err := deposit(e.ctx, c.URL("accounts"), id, 1_000_000_000_000); err != nil {
+		if err := deposit(e.ctx, p, c.URL("accounts"), id, 1_000_000_000_000); err != nil {
 			return ot, err
 		}
-		sku, err := product(e.ctx, c.URL("warehouse"), 100, 1_000_000_000)
+		sku, err := product(e.ctx, p, c.URL("warehouse"), 100, 1_000_000_000)
 		if err != nil {
 			return ot, err
 		}
 		skus = append(skus, sku)
 	}
-	targets := orders(c.URL("orders"), ids, skus)
+	targets := orders(c.URL("orders"), ids, skus, p.customer)
 	warm := load.Run(e.ctx, targets, load.Options{Name: "warm-up", Workers: e.p.OrderConc, Duration: e.p.Warmup, Check: paid})
 	if err := warm.Err(); err != nil {
 		return ot, err

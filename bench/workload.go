@@ -21,24 +21,24 @@ var depositBody = []byte(`{"amount":100}`)
 
 // deposits are POST /v1/accounts/{id}/deposits, without an Idempotency-Key,
 // into an account drawn at random from ids.
-func deposits(accountsURL string, ids []string) vegeta.Targeter {
+func deposits(accountsURL string, ids []string, as []string) vegeta.Targeter {
 	return load.Targets(func() vegeta.Target {
 		id := ids[rand.IntN(len(ids))]
-		return load.Request(http.MethodPost, accountsURL+"/v1/accounts/"+id+"/deposits", depositBody)
+		return authorized(load.Request(http.MethodPost, accountsURL+"/v1/accounts/"+id+"/deposits", depositBody), as)
 	})
 }
 
 // portalViews are GET /v1/portal/accounts/{id} of an account drawn at random
 // from ids.
-func portalViews(portalURL string, ids []string) vegeta.Targeter {
+func portalViews(portalURL string, ids []string, as []string) vegeta.Targeter {
 	return load.Targets(func() vegeta.Target {
-		return load.Request(http.MethodGet, portalURL+"/v1/portal/accounts/"+ids[rand.IntN(len(ids))], nil)
+		return authorized(load.Request(http.MethodGet, portalURL+"/v1/portal/accounts/"+ids[rand.IntN(len(ids))], nil), as)
 	})
 }
 
 // orders are POST /v1/orders of one unit of a product of skus from an
 // account of accounts, both drawn at random.
-func orders(ordersURL string, accounts, skus []string) vegeta.Targeter {
+func orders(ordersURL string, accounts, skus []string, as []string) vegeta.Targeter {
 	var bodies [][]byte
 	for _, a := range accounts {
 		for _, sku := range skus {
@@ -47,8 +47,19 @@ func orders(ordersURL string, accounts, skus []string) vegeta.Targeter {
 		}
 	}
 	return load.Targets(func() vegeta.Target {
-		return load.Request(http.MethodPost, ordersURL+"/v1/orders", bodies[rand.IntN(len(bodies))])
+		return authorized(load.Request(http.MethodPost, ordersURL+"/v1/orders", bodies[rand.IntN(len(bodies))]), as)
 	})
+}
+
+// authorized is t sent as the person whose Authorization header is as.
+func authorized(t vegeta.Target, as []string) vegeta.Target {
+	if t.Header == nil {
+		t.Header = http.Header{}
+	}
+	for i := 0; i+1 < len(as); i += 2 {
+		t.Header.Set(as[i], as[i+1])
+	}
+	return t
 }
 
 // paid fails an order answer that is not a paid order.
