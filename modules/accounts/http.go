@@ -99,7 +99,7 @@ func (h handlers) transactions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return web.Page(c, p)
+	return page.Write(c, p)
 }
 
 func (h handlers) notifications(c echo.Context) error {
@@ -115,7 +115,7 @@ func (h handlers) notifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return web.Page(c, p)
+	return page.Write(c, p)
 }
 
 // accountID reads the account id from the path. A malformed id names no

@@ -140,7 +140,7 @@ func (a api) notifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return web.Page(c, p)
+	return page.Write(c, p)
 }
 
 // managerID reads the manager id from the path. A malformed id names no

@@ -80,7 +80,7 @@ func (h handlers) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return web.Page(c, p)
+	return page.Write(c, p)
 }
 
 // cancel answers 200 with the cancelled order, or 202 with the order still

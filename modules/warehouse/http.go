@@ -103,7 +103,7 @@ func (h handlers) shipments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return web.Page(c, p)
+	return page.Write(c, p)
 }
 
 func (h handlers) getShipment(c echo.Context) error {

@@ -38,7 +38,7 @@ func mountOps(env *Env) {
 		if err != nil {
 			return err
 		}
-		return web.Page(c, p)
+		return page.Write(c, p)
 	}, operators)
 	env.Internal.POST("/ops/dead-letters/:id/replay", func(c echo.Context) error {
 		id, err := strconv.ParseInt(c.Param("id"), 10, 64)

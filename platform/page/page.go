@@ -19,6 +19,8 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -152,4 +154,19 @@ func invalidCursor(why string) *problem.Problem {
 	p := ErrInvalidCursor.WithDetail("%s; pass on next_cursor as the list gave it", why)
 	p.Errors = []problem.FieldError{problem.Field(CursorParam, why)}
 	return p
+}
+
+// Write writes p as the answer to c, a 200:
+// {"items": [...], "next_cursor": "..." or null}. Every list a module
+// answers is one, an object rather than a bare array so that it can carry
+// more than its items (the cursor, a total). Nil items are written [].
+//
+// It is here rather than in platform/web, which the gateways' bindings
+// import: a page is read from the database, and that is no gateway's
+// business.
+func Write[T any](c echo.Context, p Page[T]) error {
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	return c.JSON(http.StatusOK, p)
 }

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
@@ -102,4 +105,22 @@ func expectProblem(t *testing.T, what string, err error, status int, code string
 		t.Errorf("%s: %d %s (%s), want %d %s", what, p.Status, p.Code, p.Detail, status, code)
 	}
 	return p
+}
+
+// A page is written with its items, [] when there are none, and its
+// next_cursor, null on the last page.
+func TestWriteIsItemsAndNextCursor(t *testing.T) {
+	e := echo.New()
+	for p, want := range map[*page.Page[int]]string{
+		{}:                              `{"items":[],"next_cursor":null}`,
+		{Items: []int{2, 1}, Next: "c"}: `{"items":[2,1],"next_cursor":"c"}`,
+	} {
+		rec := httptest.NewRecorder()
+		if err := page.Write(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), *p); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(rec.Body.String()); rec.Code != http.StatusOK || got != want {
+			t.Errorf("Write(%+v) wrote %d %s, want 200 %s", *p, rec.Code, got, want)
+		}
+	}
 }

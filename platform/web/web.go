@@ -16,7 +16,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -115,15 +114,4 @@ func PathID(c echo.Context, name string) (uuid.UUID, error) {
 		return uuid.Nil, problem.ErrNotFound.WithDetail("%q is not a valid id", c.Param(name))
 	}
 	return id, nil
-}
-
-// Page writes p, one page of a list, as a 200:
-// {"items": [...], "next_cursor": "..." or null}. Every list a module
-// answers is one, an object rather than a bare array so that it can carry
-// more than its items (the cursor, a total). Nil items are written [].
-func Page[T any](c echo.Context, p page.Page[T]) error {
-	if p.Items == nil {
-		p.Items = []T{}
-	}
-	return c.JSON(http.StatusOK, p)
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uberservice/uberservice/platform/correlation"
-	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/web"
 )
@@ -241,23 +240,5 @@ func TestAnInvalidRequestIDIsReplaced(t *testing.T) {
 	e.ServeHTTP(rec, req)
 	if got := rec.Header().Get(correlation.Header); got != long {
 		t.Fatalf("a valid id of 128 characters became %q", got)
-	}
-}
-
-// A page is written with its items, [] when there are none, and its
-// next_cursor, null on the last page.
-func TestPageIsItemsAndNextCursor(t *testing.T) {
-	e := echo.New()
-	for p, want := range map[*page.Page[int]]string{
-		{}:                              `{"items":[],"next_cursor":null}`,
-		{Items: []int{2, 1}, Next: "c"}: `{"items":[2,1],"next_cursor":"c"}`,
-	} {
-		rec := httptest.NewRecorder()
-		if err := web.Page(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), *p); err != nil {
-			t.Fatal(err)
-		}
-		if got := strings.TrimSpace(rec.Body.String()); rec.Code != http.StatusOK || got != want {
-			t.Errorf("Page(%+v) wrote %d %s, want 200 %s", *p, rec.Code, got, want)
-		}
 	}
 }
