@@ -16,15 +16,16 @@ import (
 // nothing more. Errors are problems; the platform's error handler writes them.
 type handlers struct{ svc *service }
 
-// mountAPI adds the public API to e.
+// mountAPI adds the public API to e, each route with the roles it admits
+// (see access.go).
 func mountAPI(e *echo.Echo, svc *service) {
 	h := handlers{svc: svc}
-	e.POST("/v1/products", h.createProduct)
-	e.GET("/v1/products/:sku", h.getProduct)
-	e.POST("/v1/products/:sku/stock", h.receiveStock)
-	e.GET("/v1/shipments", h.shipments)
-	e.GET("/v1/shipments/:id", h.getShipment)
-	e.POST("/v1/shipments/:id/dispatch", h.dispatch)
+	e.POST("/v1/products", h.createProduct, admit(runsStore...))
+	e.GET("/v1/products/:sku", h.getProduct, admit(readsCatalogue...))
+	e.POST("/v1/products/:sku/stock", h.receiveStock, admit(runsStore...))
+	e.GET("/v1/shipments", h.shipments, admit(runsStore...))
+	e.GET("/v1/shipments/:id", h.getShipment, admit(runsStore...))
+	e.POST("/v1/shipments/:id/dispatch", h.dispatch, admit(runsStore...))
 }
 
 // stockRequest is the body of a receipt of goods.

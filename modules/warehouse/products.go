@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/uberservice/uberservice/platform/idempotency"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/money"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/validate"
@@ -42,8 +43,12 @@ type NewProduct struct {
 	Currency string `json:"currency"`
 }
 
-// CreateProduct adds a product to the catalogue, with no stock yet.
+// CreateProduct adds a product to the catalogue, with no stock yet. Staff
+// do; anyone else is identity.ErrForbidden.
 func (s *service) CreateProduct(ctx context.Context, req NewProduct) (Product, error) {
+	if err := identity.Require(ctx, runsStore...); err != nil {
+		return Product{}, err
+	}
 	if err := req.normalize(); err != nil {
 		return Product{}, err
 	}
@@ -82,8 +87,12 @@ func (r *NewProduct) normalize() error {
 	return v.Err()
 }
 
-// Product returns the product sku with its stock.
+// Product returns the product sku with its stock, to a customer or staff;
+// anyone else is identity.ErrForbidden, whether sku exists or not.
 func (s *service) Product(ctx context.Context, sku string) (Product, error) {
+	if err := identity.Require(ctx, readsCatalogue...); err != nil {
+		return Product{}, err
+	}
 	if !skuPattern.MatchString(sku) {
 		return Product{}, productNotFound(sku)
 	}
@@ -100,8 +109,12 @@ func (s *service) Product(ctx context.Context, sku string) (Product, error) {
 // ReceiveStock adds goods received to the stock on hand of sku and returns
 // the product with its new stock. key is the request's Idempotency-Key,
 // possibly empty: the product is stored with the key, so a retry with the same
-// key gets it again (replayed true) and adds nothing.
+// key gets it again (replayed true) and adds nothing. Staff receive goods;
+// anyone else is identity.ErrForbidden, whether sku exists or not.
 func (s *service) ReceiveStock(ctx context.Context, sku string, quantity int64, key string) (p Product, replayed bool, err error) {
+	if err := identity.Require(ctx, runsStore...); err != nil {
+		return Product{}, false, err
+	}
 	if !skuPattern.MatchString(sku) {
 		return Product{}, false, productNotFound(sku)
 	}

@@ -19,6 +19,11 @@ import (
 // it is the order's lock, so that racing calls for one order get one
 // reservation, and it vanishes with everything else when a line cannot be
 // served. The lines of the answer follow the order of req.Lines.
+//
+// The person a call is made for (the customer placing the order) is no part
+// of the rule, nor of Release's: stock belongs to no person, and whose order
+// it is and who may place one is the orders module's to say. A reservation
+// belongs to the module that made it.
 func (s *service) Reserve(ctx context.Context, req gateway.ReserveRequest) (gateway.Reservation, error) {
 	if err := checkReserve(req); err != nil {
 		return gateway.Reservation{}, err

@@ -10,6 +10,7 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/warehouse"
 	"github.com/uberservice/uberservice/gateway/warehouse/events"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 )
@@ -32,8 +33,12 @@ type Shipment struct {
 }
 
 // Shipments returns a page of the shipments of an order: none, or the one
-// made when it was paid.
+// made when it was paid. Shipments are staff's; anyone else is
+// identity.ErrForbidden.
 func (s *service) Shipments(ctx context.Context, orderID uuid.UUID, req page.Request) (page.Page[Shipment], error) {
+	if err := identity.Require(ctx, runsStore...); err != nil {
+		return page.Page[Shipment]{}, err
+	}
 	out, err := shipmentsOfOrder(s.db.WithContext(ctx), orderID, req)
 	if err != nil {
 		return page.Page[Shipment]{}, problem.Wrapf(err, "warehouse: list shipments")
@@ -41,8 +46,12 @@ func (s *service) Shipments(ctx context.Context, orderID uuid.UUID, req page.Req
 	return out, nil
 }
 
-// Shipment returns one shipment.
+// Shipment returns one shipment, to staff; anyone else is
+// identity.ErrForbidden, whether it exists or not.
 func (s *service) Shipment(ctx context.Context, id uuid.UUID) (Shipment, error) {
+	if err := identity.Require(ctx, runsStore...); err != nil {
+		return Shipment{}, err
+	}
 	sh, found, err := findShipment(s.db.WithContext(ctx), id, false)
 	if err != nil {
 		return Shipment{}, problem.Wrapf(err, "warehouse: get shipment")
@@ -57,8 +66,12 @@ func (s *service) Shipment(ctx context.Context, id uuid.UUID) (Shipment, error) 
 // the reserved count, the reservation and the shipment become dispatched, and
 // shipment_dispatched is published, all in one transaction. Dispatching it
 // again answers it unchanged and publishes nothing; a cancelled shipment
-// cannot be dispatched.
+// cannot be dispatched. Staff dispatch; anyone else is identity.ErrForbidden,
+// whether the shipment exists or not.
 func (s *service) Dispatch(ctx context.Context, id uuid.UUID) (Shipment, error) {
+	if err := identity.Require(ctx, runsStore...); err != nil {
+		return Shipment{}, err
+	}
 	var (
 		out  Shipment
 		sent bool
