@@ -26,7 +26,7 @@ func TestProducts(t *testing.T) {
 
 	t.Run("a product starts without stock, in USD by default", func(t *testing.T) {
 		sku := newSKU("TEA")
-		res := apptest.Do(t, http.MethodPost, w.url("/v1/products"), map[string]any{"sku": sku, "name": "  Green tea  ", "price": 450}).
+		res := apptest.Do(t, http.MethodPost, w.url("/v1/products"), map[string]any{"sku": sku, "name": "  Green tea  ", "price": 450}, w.staff...).
 			Expect(t, http.StatusCreated)
 		var p product
 		res.Decode(t, &p)
@@ -39,6 +39,11 @@ func TestProducts(t *testing.T) {
 		}
 		if got := w.product(t, sku); got != p {
 			t.Errorf("GET = %+v, want %+v", got, p)
+		}
+		var seen product // by a customer, who reads what they may order
+		apptest.Do(t, http.MethodGet, w.url("/v1/products/"+sku), nil, w.customer...).Expect(t, http.StatusOK).Decode(t, &seen)
+		if seen != p {
+			t.Errorf("GET as a customer = %+v, want %+v", seen, p)
 		}
 		// Every field of the contract is on the wire, in snake case.
 		body := res.JSON(t)
@@ -59,7 +64,7 @@ func TestProducts(t *testing.T) {
 	t.Run("a sku is taken once", func(t *testing.T) {
 		sku := newSKU("MUG")
 		first := w.createProduct(t, sku, "Mug", 1200, "EUR")
-		apptest.Do(t, http.MethodPost, w.url("/v1/products"), map[string]any{"sku": sku, "name": "Other mug", "price": 1}).
+		apptest.Do(t, http.MethodPost, w.url("/v1/products"), map[string]any{"sku": sku, "name": "Other mug", "price": 1}, w.staff...).
 			ExpectProblem(t, http.StatusConflict, "duplicate_sku")
 		if got := w.product(t, sku); got != first {
 			t.Errorf("after a duplicate: %+v, want %+v", got, first)
@@ -84,7 +89,7 @@ func TestProducts(t *testing.T) {
 	t.Run("an Idempotency-Key replays the first receipt and refuses another body", func(t *testing.T) {
 		sku := w.createProduct(t, newSKU("BOX"), "Box", 10, "").SKU
 		stock := func(quantity int64, key string) apptest.Response {
-			return apptest.Do(t, http.MethodPost, w.url("/v1/products/"+sku+"/stock"), map[string]int64{"quantity": quantity}, idempotency.Header, key)
+			return apptest.Do(t, http.MethodPost, w.url("/v1/products/"+sku+"/stock"), map[string]int64{"quantity": quantity}, w.asStaff(idempotency.Header, key)...)
 		}
 		first := stock(7, "delivery-1").Expect(t, http.StatusOK)
 		again := stock(7, "delivery-1").Expect(t, http.StatusOK)
@@ -103,7 +108,7 @@ func TestProducts(t *testing.T) {
 		if err := w.Schema(t, gateway.Name).Exec(`UPDATE products SET on_hand = ? WHERE sku = ?`, int64(math.MaxInt64-10), sku).Error; err != nil {
 			t.Fatal(err)
 		}
-		apptest.Do(t, http.MethodPost, w.url("/v1/products/"+sku+"/stock"), map[string]int64{"quantity": 11}).
+		apptest.Do(t, http.MethodPost, w.url("/v1/products/"+sku+"/stock"), map[string]int64{"quantity": 11}, w.staff...).
 			ExpectProblem(t, http.StatusUnprocessableEntity, "stock_limit")
 		if p := w.receive(t, sku, 10); p.OnHand != math.MaxInt64 {
 			t.Fatalf("on hand %d, want %d", p.OnHand, int64(math.MaxInt64))
@@ -133,7 +138,7 @@ func TestShipmentLifecycle(t *testing.T) {
 		t.Fatalf("shipment = %+v, want picking %+v", sh, want)
 	}
 	var got shipment
-	apptest.Do(t, http.MethodGet, w.url("/v1/shipments/"+sh.ID.String()), nil).Expect(t, http.StatusOK).Decode(t, &got)
+	apptest.Do(t, http.MethodGet, w.url("/v1/shipments/"+sh.ID.String()), nil, w.staff...).Expect(t, http.StatusOK).Decode(t, &got)
 	if got.ID != sh.ID || got.Status != sh.Status || !slices.Equal(got.Lines, sh.Lines) {
 		t.Errorf("GET shipment = %+v, want %+v", got, sh)
 	}

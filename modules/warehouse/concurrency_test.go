@@ -165,7 +165,14 @@ func raceReleaseAndDispatch(t *testing.T, w world, local gateway.Warehouse, orde
 	)
 	wg.Go(func() { releaseErr = local.Release(t.Context(), order) })
 	wg.Go(func() {
-		res, err := http.Post(w.url("/v1/shipments/"+shipment.String()+"/dispatch"), "application/json", nil)
+		// Not apptest.Do, which fails the test from this goroutine.
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, w.url("/v1/shipments/"+shipment.String()+"/dispatch"), nil)
+		if err != nil {
+			t.Errorf("dispatch %s: %v", shipment, err)
+			return
+		}
+		req.Header.Set(w.staff[0], w.staff[1])
+		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Errorf("dispatch %s: %v", shipment, err)
 			return

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,16 +16,30 @@ import (
 	"github.com/uberservice/uberservice/modules/warehouse"
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // world is the warehouse module running alone, for real, against a fresh
 // database. The warehouse depends on nobody, so the tests play the orders
 // context themselves: they publish its events on the test's bus.
-type world struct{ *apptest.System }
+type world struct {
+	*apptest.System
+	// staff and customer are the Authorization headers of a person of
+	// each: staff run the store, a customer reads its products.
+	staff, customer []string
+}
 
 func start(t *testing.T) world {
 	t.Helper()
-	return world{apptest.Start(t, []app.Module{warehouse.Module()}, app.Config{})}
+	sys := apptest.Start(t, []app.Module{warehouse.Module()}, app.Config{})
+	return world{System: sys,
+		staff:    sys.Person(t, "sam", identity.Staff),
+		customer: sys.Person(t, "grace", identity.Customer)}
+}
+
+// asStaff is headers after staff's Authorization header.
+func (w world) asStaff(headers ...string) []string {
+	return append(slices.Clone(w.staff), headers...)
 }
 
 func (w world) url(path string) string { return w.URL(gateway.Name) + path }
@@ -72,7 +87,7 @@ func (w world) createProduct(t testing.TB, sku, name string, price int64, curren
 		body["currency"] = currency
 	}
 	var p product
-	apptest.Do(t, http.MethodPost, w.url("/v1/products"), body).Expect(t, http.StatusCreated).Decode(t, &p)
+	apptest.Do(t, http.MethodPost, w.url("/v1/products"), body, w.staff...).Expect(t, http.StatusCreated).Decode(t, &p)
 	return p
 }
 
@@ -94,7 +109,7 @@ func (w world) newProduct(t *testing.T, price int64, currency string, stock int6
 func (w world) receive(t testing.TB, sku string, quantity int64, headers ...string) product {
 	t.Helper()
 	var p product
-	apptest.Do(t, http.MethodPost, w.url("/v1/products/"+sku+"/stock"), map[string]int64{"quantity": quantity}, headers...).
+	apptest.Do(t, http.MethodPost, w.url("/v1/products/"+sku+"/stock"), map[string]int64{"quantity": quantity}, w.asStaff(headers...)...).
 		Expect(t, http.StatusOK).Decode(t, &p)
 	return p
 }
@@ -102,7 +117,7 @@ func (w world) receive(t testing.TB, sku string, quantity int64, headers ...stri
 func (w world) product(t testing.TB, sku string) product {
 	t.Helper()
 	var p product
-	apptest.Do(t, http.MethodGet, w.url("/v1/products/"+sku), nil).Expect(t, http.StatusOK).Decode(t, &p)
+	apptest.Do(t, http.MethodGet, w.url("/v1/products/"+sku), nil, w.staff...).Expect(t, http.StatusOK).Decode(t, &p)
 	return p
 }
 
@@ -118,7 +133,7 @@ func (w world) stock(t *testing.T, sku string) (onHand, reserved int64) {
 // shipments reads every page of the shipments of orderID.
 func (w world) shipments(t testing.TB, orderID uuid.UUID) []shipment {
 	t.Helper()
-	return apptest.Items[shipment](t, w.url("/v1/shipments?order_id="+orderID.String()))
+	return apptest.Items[shipment](t, w.url("/v1/shipments?order_id="+orderID.String()), w.staff...)
 }
 
 // shipmentOf returns the one shipment of an order.
@@ -133,7 +148,7 @@ func (w world) shipmentOf(t testing.TB, orderID uuid.UUID) shipment {
 
 func (w world) dispatch(t testing.TB, id uuid.UUID, headers ...string) apptest.Response {
 	t.Helper()
-	return apptest.Do(t, http.MethodPost, w.url("/v1/shipments/"+id.String()+"/dispatch"), nil, headers...)
+	return apptest.Do(t, http.MethodPost, w.url("/v1/shipments/"+id.String()+"/dispatch"), nil, w.asStaff(headers...)...)
 }
 
 // dispatchOrder ships an order's reserved stock the way the business does:

@@ -16,6 +16,6 @@ func TestShipmentsArePaged(t *testing.T) {
 	order, other := w.reserve(t, line{SKU: sku, Quantity: 1}), w.reserve(t, line{SKU: sku, Quantity: 2})
 	w.paid(t, other)
 	w.paid(t, order)
-	apptest.ExpectPaged(t, apptest.List{URL: w.url("/v1/shipments?order_id=" + order.String()),
+	apptest.ExpectPaged(t, apptest.List{URL: w.url("/v1/shipments?order_id=" + order.String()), Header: w.staff,
 		Want: []string{w.shipmentOf(t, order).ID.String()}})
 }

@@ -27,14 +27,16 @@ func TestPublicAPIRefusesBadInput(t *testing.T) {
 		}
 		return len(list) == 1
 	})
+	// Each example is sent as a person its route admits, so that what is
+	// refused is the input, not the person.
 	w.RefusesBadInput(t, gateway.Name,
-		apptest.Example{Method: "POST", URL: w.url("/v1/products"),
+		apptest.Example{Method: "POST", URL: w.url("/v1/products"), Header: w.staff,
 			Body: `{"sku":"` + newSKU("NEW") + `","name":"The Go Programming Language","price":3999,"currency":"EUR"}`},
-		apptest.Example{Method: "GET", URL: w.url("/v1/products/" + sku)},
+		apptest.Example{Method: "GET", URL: w.url("/v1/products/" + sku), Header: w.customer},
 		apptest.Example{Method: "POST", URL: w.url("/v1/products/" + sku + "/stock"), Body: `{"quantity":5}`,
-			Header: []string{idempotency.Header, "receipt-1"}},
-		apptest.Example{Method: "GET", URL: w.url("/v1/shipments?order_id=" + order.String())},
-		apptest.Example{Method: "GET", URL: w.url("/v1/shipments/" + shipment.String())},
-		apptest.Example{Method: "POST", URL: w.url("/v1/shipments/" + shipment.String() + "/dispatch")},
+			Header: w.asStaff(idempotency.Header, "receipt-1")},
+		apptest.Example{Method: "GET", URL: w.url("/v1/shipments?order_id=" + order.String()), Header: w.staff},
+		apptest.Example{Method: "GET", URL: w.url("/v1/shipments/" + shipment.String()), Header: w.staff},
+		apptest.Example{Method: "POST", URL: w.url("/v1/shipments/" + shipment.String() + "/dispatch"), Header: w.staff},
 	)
 }
