@@ -135,18 +135,5 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 
-	db := w.Schema(t, gateway.Name)
-	type state struct{ onHand, reserved, products, reservations, shipments, picking, idempotencyKeys int64 }
-	apptest.ExpectRefused(t, cases, func(t testing.TB) string {
-		t.Helper()
-		var s state
-		if err := db.Raw(`SELECT
-			(SELECT sum(on_hand) FROM products), (SELECT sum(reserved) FROM products), (SELECT count(*) FROM products),
-			(SELECT count(*) FROM reservations), (SELECT count(*) FROM shipments),
-			(SELECT count(*) FROM shipments WHERE status = 'picking'), (SELECT count(*) FROM idempotency_keys)`).
-			Row().Scan(&s.onHand, &s.reserved, &s.products, &s.reservations, &s.shipments, &s.picking, &s.idempotencyKeys); err != nil {
-			t.Fatal(err)
-		}
-		return fmt.Sprintf("%+v", s)
-	})
+	apptest.ExpectRefused(t, cases, w.state(t))
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -121,6 +122,24 @@ func (w world) product(t testing.TB, sku string) product {
 	return p
 }
 
+// state returns a description of everything the warehouse holds, for a test
+// that something changed none of it: it reads the same before and after.
+func (w world) state(t testing.TB) func(t testing.TB) string {
+	db := w.Schema(t, gateway.Name)
+	return func(t testing.TB) string {
+		t.Helper()
+		var s struct{ onHand, reserved, products, reservations, shipments, picking, idempotencyKeys int64 }
+		if err := db.Raw(`SELECT
+			(SELECT COALESCE(sum(on_hand), 0) FROM products), (SELECT COALESCE(sum(reserved), 0) FROM products), (SELECT count(*) FROM products),
+			(SELECT count(*) FROM reservations), (SELECT count(*) FROM shipments),
+			(SELECT count(*) FROM shipments WHERE status = 'picking'), (SELECT count(*) FROM idempotency_keys)`).
+			Row().Scan(&s.onHand, &s.reserved, &s.products, &s.reservations, &s.shipments, &s.picking, &s.idempotencyKeys); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("%+v", s)
+	}
+}
+
 func (w world) stock(t *testing.T, sku string) (onHand, reserved int64) {
 	t.Helper()
 	p := w.product(t, sku)
@@ -162,6 +181,17 @@ func (w world) dispatchOrder(t *testing.T, orderID uuid.UUID) {
 // local is the module's in-process implementation of the gateway.
 func (w world) local(t testing.TB) gateway.Warehouse {
 	return apptest.Local(t, w.System, gateway.Gateway)
+}
+
+// service is the module's service itself, for the tests of its rules: what
+// the handlers call, beyond the gateway.
+func (w world) service(t testing.TB) *warehouse.Service {
+	t.Helper()
+	svc, ok := w.local(t).(*warehouse.Service)
+	if !ok {
+		t.Fatalf("the local gateway is a %T, not the module's service", w.local(t))
+	}
+	return svc
 }
 
 // reserve reserves lines through the local gateway for a new order and
