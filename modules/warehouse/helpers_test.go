@@ -32,7 +32,12 @@ type world struct {
 
 func start(t *testing.T) world {
 	t.Helper()
-	sys := apptest.Start(t, []app.Module{warehouse.Module()}, app.Config{})
+	return newWorld(t, apptest.Start(t, []app.Module{warehouse.Module()}, app.Config{}))
+}
+
+// newWorld is the world of sys, which runs the warehouse module.
+func newWorld(t testing.TB, sys *apptest.System) world {
+	t.Helper()
 	return world{System: sys,
 		staff:    sys.Person(t, "sam", identity.Staff),
 		customer: sys.Person(t, "grace", identity.Customer)}
