@@ -87,6 +87,31 @@ func TestStaffSupportButNeverLinkToThemselves(t *testing.T) {
 	w.unlinkAs(t, w.staff(t), ada.ID, account.ID).Expect(t, http.StatusNoContent)
 }
 
+// A person holds one manager record, however many staff create one at once:
+// one is created, the others are 409 subject_has_manager, never a 500 nor a
+// referral code mistaken for the conflict.
+func TestOneManagerRecordPerPerson(t *testing.T) {
+	t.Parallel()
+	w := start(t, app.Config{})
+	responses := apptest.Race(8, func(i int) apptest.Response {
+		code := uniqueCode("RACE")
+		return apptest.Do(t, http.MethodPost, w.im("/v1/managers"), map[string]any{"subject": "ada",
+			"name": "Ada Manager", "email": code + "@managers.example", "referral_code": code, "commission_bps": 100,
+		}, w.staff(t)...)
+	})
+	created := 0
+	for _, res := range responses {
+		if res.Status == http.StatusCreated {
+			created++
+			continue
+		}
+		res.ExpectProblem(t, http.StatusConflict, "subject_has_manager")
+	}
+	if created != 1 {
+		t.Errorf("%d manager records for one person, want 1", created)
+	}
+}
+
 // im's gateway has no rule per person: asked on behalf of anyone, in
 // process or over HTTP, it answers as it answers im's peers. The portal asks
 // for a customer whom accounts has let see the account.
