@@ -16,7 +16,11 @@ import (
 // Name is the context's name: its module, schema and gateway.
 const Name = "im"
 
-// IM is what other modules may ask of the im context.
+// IM is what other modules may ask of the im context. It has no rule per
+// person: a call made on a person's behalf gets the same answer as one made
+// on the caller's own authority. The portal asks for the manager of an
+// account for a customer whom accounts has already let see that account,
+// and shows of the manager only what a customer may know.
 type IM interface {
 	// ManagerOf returns the manager of an account; found is false when the
 	// account has none (or is unknown to im).
@@ -27,7 +31,11 @@ type IM interface {
 
 // Manager is an investment manager as other contexts see it.
 type Manager struct {
-	ID            uuid.UUID `json:"id"`
+	ID uuid.UUID `json:"id"`
+	// Subject is the person the manager is: the sub of their tokens. It is
+	// "" for a manager recorded before managers had one, whom staff alone
+	// see.
+	Subject       string    `json:"subject"`
 	Name          string    `json:"name"`
 	Email         string    `json:"email"`
 	ReferralCode  string    `json:"referral_code"`

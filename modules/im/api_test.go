@@ -26,10 +26,11 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	unknown := uuid.NewString()
 
 	// Every bad request to create a manager carries the same, free, referral
-	// code: if any of them created a manager, the code would be taken after.
-	code := uniqueCode("BAD")
+	// code and subject: if any of them created a manager, they would be
+	// taken after.
+	code, subject := uniqueCode("BAD"), uniqueCode("eve")
 	manager := func(change func(m map[string]any)) map[string]any {
-		m := map[string]any{"name": "Eve Manager", "email": "eve@managers.example", "referral_code": code, "commission_bps": 100}
+		m := map[string]any{"subject": subject, "name": "Eve Manager", "email": "eve@managers.example", "referral_code": code, "commission_bps": 100}
 		change(m)
 		return m
 	}
@@ -67,7 +68,16 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"create: a tab in the name", "POST", "/v1/managers", manager(set("name", "Eve\tManager")), nil, 422, "validation_failed", "name"},
 		{"create: a name of only a zero-width space", "POST", "/v1/managers", manager(set("name", "\u200b")), nil, 422, "validation_failed", "name"},
 		{"create: a right-to-left override in the name", "POST", "/v1/managers", manager(set("name", "Eve\u202eregana")), nil, 422, "validation_failed", "name"},
-		{"create: a name not in UTF-8", "POST", "/v1/managers", `{"name":"Ev` + "\xe9" + `","email":"eve@managers.example","referral_code":"` + code + `","commission_bps":100}`, nil, 400, "malformed_request", ""},
+		{"create: a name not in UTF-8", "POST", "/v1/managers", `{"subject":"` + subject + `","name":"Ev` + "\xe9" + `","email":"eve@managers.example","referral_code":"` + code + `","commission_bps":100}`, nil, 400, "malformed_request", ""},
+		{"create: subject as a number", "POST", "/v1/managers", manager(set("subject", 7)), nil, 400, "malformed_request", ""},
+		{"create: no subject", "POST", "/v1/managers", manager(drop("subject")), nil, 422, "validation_failed", "subject"},
+		{"create: blank subject", "POST", "/v1/managers", manager(set("subject", "  ")), nil, 422, "validation_failed", "subject"},
+		{"create: a NUL in the subject", "POST", "/v1/managers", manager(set("subject", subject+"\x00")), nil, 422, "validation_failed", "subject"},
+		{"create: a zero-width space in the subject", "POST", "/v1/managers", manager(set("subject", subject+"\u200b")), nil, 422, "validation_failed", "subject"},
+		{"create: a right-to-left override in the subject", "POST", "/v1/managers", manager(set("subject", "\u202e"+subject)), nil, 422, "validation_failed", "subject"},
+		{"create: subject of 256 characters", "POST", "/v1/managers", manager(set("subject", strings.Repeat("s", 256))), nil, 422, "validation_failed", "subject"},
+		{"create: subject of 128 characters but 256 bytes", "POST", "/v1/managers", manager(set("subject", strings.Repeat("é", 128))), nil, 422, "validation_failed", "subject"},
+		{"create: the subject of another manager", "POST", "/v1/managers", manager(set("subject", ada.Subject)), nil, 409, "subject_has_manager", ""},
 		{"create: a right-to-left override in the email", "POST", "/v1/managers", manager(set("email", "eve\u202e@managers.example")), nil, 422, "validation_failed", "email"},
 		{"create: a zero-width space in the email", "POST", "/v1/managers", manager(set("email", "eve\u200b@managers.example")), nil, 422, "validation_failed", "email"},
 		{"create: no email", "POST", "/v1/managers", manager(drop("email")), nil, 422, "validation_failed", "email"},
@@ -118,9 +128,10 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			url, headers := w.im(c.path), c.headers
+			// As staff, whom every public route admits; the gateway as a module.
+			url, headers := w.im(c.path), append(w.staff(t), c.headers...)
 			if strings.HasPrefix(c.path, "/gateway/") {
-				url, headers = w.InternalURL("im")+c.path, append(w.As(t, apptest.Harness, "im"), headers...)
+				url, headers = w.InternalURL("im")+c.path, append(w.As(t, apptest.Harness, "im"), c.headers...)
 			}
 			p := apptest.Do(t, c.method, url, c.body, headers...).ExpectProblem(t, c.status, c.code)
 			if c.field == "" {
@@ -137,13 +148,14 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	}
 
 	t.Log("nothing changed")
-	w.createManager(t, "Eve Manager", "eve@managers.example", code, 100)
+	w.createManager(t, subject, "Eve Manager", "eve@managers.example", code, 100)
 	var got map[string]any
-	apptest.Do(t, http.MethodGet, w.im(mgr), nil).Expect(t, http.StatusOK).Decode(t, &got)
-	if got["referral_code"] != ada.ReferralCode || got["commission_bps"] != float64(150) || got["name"] != ada.Name {
+	apptest.Do(t, http.MethodGet, w.im(mgr), nil, w.as(t, ada)...).Expect(t, http.StatusOK).Decode(t, &got)
+	if got["referral_code"] != ada.ReferralCode || got["commission_bps"] != float64(150) || got["name"] != ada.Name ||
+		got["subject"] != ada.Subject {
 		t.Errorf("Ada after bad requests = %v", got)
 	}
-	if s := w.summary(t, ada.ID); len(s.Accounts) != 0 || s.CommissionTotal != 0 {
+	if s := w.summary(t, ada); len(s.Accounts) != 0 || s.CommissionTotal != 0 {
 		t.Errorf("Ada's summary after bad requests = %+v", s)
 	}
 	if m := w.managerOf(t, account.ID); m != nil {
@@ -179,10 +191,10 @@ func TestAccountsUnavailable(t *testing.T) {
 		t.Fatalf("manager of the new account = %+v", got)
 	}
 	w.link(t, m.ID, accountID).Expect(t, http.StatusOK)
-	w.commissions(t, m.ID)
-	w.managerMail(t, m.ID)
+	w.commissions(t, m)
+	w.managerMail(t, m)
 
 	t.Log("the summary needs balances from accounts")
-	apptest.Do(t, http.MethodGet, w.im("/v1/managers/"+m.ID.String()+"/summary"), nil).
+	apptest.Do(t, http.MethodGet, w.im("/v1/managers/"+m.ID.String()+"/summary"), nil, w.as(t, m)...).
 		ExpectProblem(t, http.StatusServiceUnavailable, "unavailable")
 }

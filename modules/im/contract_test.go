@@ -29,7 +29,7 @@ func TestGatewayContract(t *testing.T) {
 			return contracttest.Subject{
 				IM: impl,
 				NewManager: func(t testing.TB, m imgw.Manager) imgw.Manager {
-					return w.createManager(t, m.Name, m.Email, m.ReferralCode, m.CommissionBps)
+					return w.createManager(t, m.Subject, m.Name, m.Email, m.ReferralCode, m.CommissionBps)
 				},
 				NewAccount: func(t testing.TB) uuid.UUID {
 					return w.openAccount(t, "Contract Owner", "owner@contract.example", "").ID

@@ -37,11 +37,11 @@ func TestRedeliveredDepositPaysOnce(t *testing.T) {
 	w.Deliver(t, events.TopicFundsDeposited, messageID, payload)
 	w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
 
-	l := w.commissions(t, m.ID)
+	l := w.commissions(t, m)
 	if len(l.Items) != 1 || l.Items[0].TransactionID != txID || l.Items[0].Amount != 250 || l.Total != 250 {
 		t.Errorf("commissions = %+v, want one of 250 on %s", l, txID)
 	}
-	if n := len(w.managerMail(t, m.ID).Items); n != 1 {
+	if n := len(w.managerMail(t, m).Items); n != 1 {
 		t.Errorf("manager emails = %d, want 1", n)
 	}
 	if dls := w.DeadLetters(t, imgw.Name); len(dls) != 0 {
@@ -93,7 +93,7 @@ func TestAccountCreatedLinksByReferralCode(t *testing.T) {
 	if dls := w.DeadLetters(t, imgw.Name); len(dls) != 0 {
 		t.Errorf("dead letters = %+v, want none", dls)
 	}
-	if s := w.summary(t, ada.ID); len(s.Accounts) != 0 {
+	if s := w.summary(t, ada); len(s.Accounts) != 0 {
 		// The referred account is unknown to accounts (it exists only in the
 		// event), so the summary leaves it out; Ada has no other.
 		t.Errorf("Ada's summary = %+v", s.Accounts)
@@ -123,7 +123,7 @@ func TestCommissionIsRoundedDownWithoutOverflow(t *testing.T) {
 			exact := new(big.Int).Mul(big.NewInt(amount), big.NewInt(int64(bps)))
 			want[txID] = exact.Div(exact, big.NewInt(10000)).Int64()
 		}
-		got := w.commissions(t, m.ID)
+		got := w.commissions(t, m)
 		if len(got.Items) != len(amounts) {
 			t.Fatalf("%d bps: %d commissions, want %d", bps, len(got.Items), len(amounts))
 		}
@@ -150,7 +150,7 @@ func TestFailingMessagesBecomeDeadLetters(t *testing.T) {
 	w.Deliver(t, events.TopicFundsDeposited, poison, []byte(`{"transaction_id": 42`))
 	payload, _ := depositPayload(t, account.ID, 10000)
 	w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
-	if l := w.commissions(t, m.ID); len(l.Items) != 1 || l.Total != 100 {
+	if l := w.commissions(t, m); len(l.Items) != 1 || l.Total != 100 {
 		t.Errorf("commissions after the poison message = %+v, want the next deposit's", l)
 	}
 	dl := w.DeadLetter(t, imgw.Name, poison)
@@ -173,11 +173,11 @@ func TestFailingMessagesBecomeDeadLetters(t *testing.T) {
 	exec(t, w.DB, "ALTER TABLE im.commissions_offline RENAME TO commissions")
 	apptest.Do(t, http.MethodPost, w.InternalURL("im")+(fmt.Sprintf("/ops/dead-letters/%d/replay", w.DeadLetter(t, imgw.Name, failing).ID)), nil, w.Operator(t)...).
 		Expect(t, http.StatusOK)
-	l := w.commissions(t, m.ID)
+	l := w.commissions(t, m)
 	if len(l.Items) != 2 || l.Items[0].TransactionID != txID || l.Total != 300 {
 		t.Errorf("commissions after the replay = %+v", l)
 	}
-	if n := len(w.managerMail(t, m.ID).Items); n != 2 {
+	if n := len(w.managerMail(t, m).Items); n != 2 {
 		t.Errorf("manager emails = %d, want 2", n)
 	}
 	if dl := w.DeadLetter(t, imgw.Name, failing); dl.ID != 0 {
@@ -210,7 +210,7 @@ func TestCorrelationIDReachesIMHandlers(t *testing.T) {
 	apptest.Eventually(t, 5*time.Second, "the account is linked", func() bool { return w.managerOf(t, account.ID) != nil })
 
 	requestID := "deposit-" + uuid.NewString()
-	tx := w.deposit(t, account.ID, 5000, correlation.Header, requestID)
+	tx := w.deposit(t, account, 5000, correlation.Header, requestID)
 	apptest.Eventually(t, 5*time.Second, "im logs the commission with the request's correlation id", func() bool {
 		return logs.has(func(r record) bool {
 			return r.attrs["module"] == "im" && r.msg == "commission recorded" &&

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/uberservice/uberservice/modules/im"
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // world is accounts and im running for real against a fresh database.
@@ -79,75 +81,125 @@ func uniqueCode(prefix string) string {
 	return prefix + "-" + hex.EncodeToString(b[:])
 }
 
-func (w world) createManager(t testing.TB, name, email, code string, bps int) imgw.Manager {
+// The people of the tests. A manager acts as the subject of their record;
+// each account is opened by a customer of its own, who acts on it after.
+
+// staffSubject is the support person who creates managers and links accounts.
+const staffSubject = "staff-support"
+
+// staff is the Authorization header of staff.
+func (w world) staff(t testing.TB) []string {
 	t.Helper()
+	return w.Person(t, staffSubject, identity.Staff)
+}
+
+// as is the Authorization header of manager m's person.
+func (w world) as(t testing.TB, m imgw.Manager) []string {
+	t.Helper()
+	return w.Person(t, m.Subject, identity.Manager)
+}
+
+// account is an account as accounts opened it, with the Authorization header
+// of the customer who opened it and owns it.
+type account struct {
+	accountsgw.Account
+	owner []string
+}
+
+// createManager creates a manager as staff; subject "" gets a subject of
+// its own.
+func (w world) createManager(t testing.TB, subject, name, email, code string, bps int) imgw.Manager {
+	t.Helper()
+	if subject == "" {
+		subject = uniqueCode("manager")
+	}
 	var m imgw.Manager
 	apptest.Do(t, http.MethodPost, w.im("/v1/managers"), map[string]any{
-		"name": name, "email": email, "referral_code": code, "commission_bps": bps,
-	}).Expect(t, http.StatusCreated).Decode(t, &m)
+		"subject": subject, "name": name, "email": email, "referral_code": code, "commission_bps": bps,
+	}, w.staff(t)...).Expect(t, http.StatusCreated).Decode(t, &m)
 	return m
 }
 
-// newManager creates a manager with a referral code of its own.
+// newManager creates a manager with a subject and a referral code of its own.
 func (w world) newManager(t testing.TB, name string, bps int) imgw.Manager {
 	t.Helper()
 	code := uniqueCode("IM")
-	return w.createManager(t, name, code+"@managers.example", code, bps)
+	return w.createManager(t, "", name, code+"@managers.example", code, bps)
 }
 
-func (w world) openAccount(t testing.TB, owner, email, code string) accountsgw.Account {
+// openAccount opens an account as a customer of its own.
+func (w world) openAccount(t testing.TB, owner, email, code string) account {
 	t.Helper()
 	body := map[string]any{"owner_name": owner, "email": email}
 	if code != "" {
 		body["referral_code"] = code
 	}
-	var a accountsgw.Account
-	apptest.Do(t, http.MethodPost, w.accounts("/v1/accounts"), body).Expect(t, http.StatusCreated).Decode(t, &a)
+	a := account{owner: w.Person(t, uniqueCode("customer"), identity.Customer)}
+	apptest.Do(t, http.MethodPost, w.accounts("/v1/accounts"), body, a.owner...).
+		Expect(t, http.StatusCreated).Decode(t, &a.Account)
 	return a
 }
 
-func (w world) deposit(t testing.TB, accountID uuid.UUID, amount int64, headers ...string) accountsgw.Transaction {
+// deposit deposits into a as its owner.
+func (w world) deposit(t testing.TB, a account, amount int64, headers ...string) accountsgw.Transaction {
 	t.Helper()
 	var tx accountsgw.Transaction
-	apptest.Do(t, http.MethodPost, w.accounts("/v1/accounts/"+accountID.String()+"/deposits"),
-		map[string]any{"amount": amount}, headers...).Expect(t, http.StatusCreated).Decode(t, &tx)
+	apptest.Do(t, http.MethodPost, w.accounts("/v1/accounts/"+a.ID.String()+"/deposits"),
+		map[string]any{"amount": amount}, append(slices.Clone(a.owner), headers...)...).
+		Expect(t, http.StatusCreated).Decode(t, &tx)
 	return tx
 }
 
+// link links an account to a manager as staff.
 func (w world) link(t testing.TB, managerID, accountID uuid.UUID) apptest.Response {
 	t.Helper()
-	return apptest.Do(t, http.MethodPost, w.im("/v1/managers/"+managerID.String()+"/accounts"),
-		map[string]any{"account_id": accountID})
+	return w.linkAs(t, w.staff(t), managerID, accountID)
 }
 
-func (w world) commissions(t testing.TB, managerID uuid.UUID) commissionList {
+func (w world) linkAs(t testing.TB, who []string, managerID, accountID uuid.UUID) apptest.Response {
+	t.Helper()
+	return apptest.Do(t, http.MethodPost, w.im("/v1/managers/"+managerID.String()+"/accounts"),
+		map[string]any{"account_id": accountID}, who...)
+}
+
+// unlinkAs unlinks an account from a manager as who.
+func (w world) unlinkAs(t testing.TB, who []string, managerID, accountID uuid.UUID) apptest.Response {
+	t.Helper()
+	return apptest.Do(t, http.MethodDelete,
+		w.im("/v1/managers/"+managerID.String()+"/accounts/"+accountID.String()), nil, who...)
+}
+
+// commissions, summary and managerMail read manager m's book as m.
+
+func (w world) commissions(t testing.TB, m imgw.Manager) commissionList {
 	t.Helper()
 	var l commissionList
-	apptest.Do(t, http.MethodGet, w.im("/v1/managers/"+managerID.String()+"/commissions"), nil).
+	apptest.Do(t, http.MethodGet, w.im("/v1/managers/"+m.ID.String()+"/commissions"), nil, w.as(t, m)...).
 		Expect(t, http.StatusOK).Decode(t, &l)
 	return l
 }
 
-func (w world) summary(t testing.TB, managerID uuid.UUID) summary {
+func (w world) summary(t testing.TB, m imgw.Manager) summary {
 	t.Helper()
 	var s summary
-	apptest.Do(t, http.MethodGet, w.im("/v1/managers/"+managerID.String()+"/summary"), nil).
+	apptest.Do(t, http.MethodGet, w.im("/v1/managers/"+m.ID.String()+"/summary"), nil, w.as(t, m)...).
 		Expect(t, http.StatusOK).Decode(t, &s)
 	return s
 }
 
-func (w world) managerMail(t testing.TB, managerID uuid.UUID) notificationList {
+func (w world) managerMail(t testing.TB, m imgw.Manager) notificationList {
 	t.Helper()
 	var l notificationList
-	apptest.Do(t, http.MethodGet, w.im("/v1/managers/"+managerID.String()+"/notifications"), nil).
+	apptest.Do(t, http.MethodGet, w.im("/v1/managers/"+m.ID.String()+"/notifications"), nil, w.as(t, m)...).
 		Expect(t, http.StatusOK).Decode(t, &l)
 	return l
 }
 
-func (w world) ownerMail(t testing.TB, accountID uuid.UUID) notificationList {
+// ownerMail reads the emails to a's owner, as its owner.
+func (w world) ownerMail(t testing.TB, a account) notificationList {
 	t.Helper()
 	var l notificationList
-	apptest.Do(t, http.MethodGet, w.accounts("/v1/accounts/"+accountID.String()+"/notifications"), nil).
+	apptest.Do(t, http.MethodGet, w.accounts("/v1/accounts/"+a.ID.String()+"/notifications"), nil, a.owner...).
 		Expect(t, http.StatusOK).Decode(t, &l)
 	return l
 }

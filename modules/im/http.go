@@ -45,7 +45,7 @@ func (a api) getManager(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := a.svc.Manager(c.Request().Context(), id)
+	m, err := a.svc.GetManager(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	imgw "github.com/uberservice/uberservice/gateway/im"
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/mail"
@@ -21,13 +22,13 @@ func TestManagedAccountStory(t *testing.T) {
 	t.Parallel()
 	w := start(t, app.Config{})
 	code := uniqueCode("ADA")
-	ada := w.createManager(t, "Ada Manager", "ada@managers.example", code, 150)
-	if ada.ID == uuid.Nil || ada.Name != "Ada Manager" || ada.Email != "ada@managers.example" ||
+	ada := w.createManager(t, "ada", "Ada Manager", "ada@managers.example", code, 150)
+	if ada.ID == uuid.Nil || ada.Subject != "ada" || ada.Name != "Ada Manager" || ada.Email != "ada@managers.example" ||
 		ada.ReferralCode != code || ada.CommissionBps != 150 || ada.CreatedAt.IsZero() {
 		t.Fatalf("created manager = %+v", ada)
 	}
-	got := apptest.Do(t, http.MethodGet, w.im("/v1/managers/"+ada.ID.String()), nil).Expect(t, http.StatusOK).JSON(t)
-	if got["id"] != ada.ID.String() || got["referral_code"] != code || got["commission_bps"] != float64(150) {
+	got := apptest.Do(t, http.MethodGet, w.im("/v1/managers/"+ada.ID.String()), nil, w.as(t, ada)...).Expect(t, http.StatusOK).JSON(t)
+	if got["id"] != ada.ID.String() || got["subject"] != "ada" || got["referral_code"] != code || got["commission_bps"] != float64(150) {
 		t.Fatalf("GET manager = %v", got)
 	}
 
@@ -39,10 +40,10 @@ func TestManagedAccountStory(t *testing.T) {
 	})
 
 	t.Log("deposits pay commission, rounded down")
-	small := w.deposit(t, bob.ID, 999)   // 999 * 1.50% = 14.985
-	large := w.deposit(t, bob.ID, 10000) // 10000 * 1.50% = 150
-	apptest.Eventually(t, 5*time.Second, "two commissions", func() bool { return len(w.commissions(t, ada.ID).Items) == 2 })
-	list := w.commissions(t, ada.ID)
+	small := w.deposit(t, bob, 999)   // 999 * 1.50% = 14.985
+	large := w.deposit(t, bob, 10000) // 10000 * 1.50% = 150
+	apptest.Eventually(t, 5*time.Second, "two commissions", func() bool { return len(w.commissions(t, ada).Items) == 2 })
+	list := w.commissions(t, ada)
 	if list.Total != 164 {
 		t.Errorf("commission total = %d, want 14 + 150", list.Total)
 	}
@@ -57,7 +58,7 @@ func TestManagedAccountStory(t *testing.T) {
 	}
 
 	t.Log("the manager gets an email of their own for each deposit; the owner's are the owner's alone")
-	managerMail := w.managerMail(t, ada.ID) // written with the commissions, in one transaction
+	managerMail := w.managerMail(t, ada) // written with the commissions, in one transaction
 	if len(managerMail.Items) != 2 {
 		t.Fatalf("manager emails = %+v, want 2", managerMail.Items)
 	}
@@ -66,7 +67,7 @@ func TestManagedAccountStory(t *testing.T) {
 			t.Errorf("manager email = %+v", n)
 		}
 	}
-	ownerMail := w.ownerMail(t, bob.ID)
+	ownerMail := w.ownerMail(t, bob)
 	if len(ownerMail.Items) < 2 {
 		t.Errorf("owner emails = %+v, want at least the two deposit confirmations", ownerMail.Items)
 	}
@@ -96,7 +97,7 @@ func TestManagedAccountStory(t *testing.T) {
 	}
 
 	t.Log("the summary shows balances from accounts")
-	s := w.summary(t, ada.ID)
+	s := w.summary(t, ada)
 	if s.Manager.ID != ada.ID || s.CommissionTotal != 164 || len(s.Accounts) != 1 {
 		t.Fatalf("summary = %+v", s)
 	}
@@ -115,7 +116,7 @@ func TestManagedAccountStory(t *testing.T) {
 	if !again.CreatedAt.Equal(first.CreatedAt) || again.ManagerID != ada.ID {
 		t.Errorf("second link = %+v, want the first %+v", again, first)
 	}
-	if s := w.summary(t, ada.ID); len(s.Accounts) != 2 || s.Accounts[1].AccountID != carol.ID || s.Accounts[1].Balance != 0 {
+	if s := w.summary(t, ada); len(s.Accounts) != 2 || s.Accounts[1].AccountID != carol.ID || s.Accounts[1].Balance != 0 {
 		t.Errorf("summary after linking = %+v", s.Accounts)
 	}
 
@@ -125,30 +126,30 @@ func TestManagedAccountStory(t *testing.T) {
 	w.link(t, ada.ID, uuid.New()).ExpectProblem(t, http.StatusUnprocessableEntity, "unknown_account")
 
 	t.Log("a link is removed by its own manager only")
-	unlink := func(managerID, accountID uuid.UUID) apptest.Response {
-		return apptest.Do(t, http.MethodDelete, w.im("/v1/managers/"+managerID.String()+"/accounts/"+accountID.String()), nil)
+	unlink := func(m imgw.Manager, accountID uuid.UUID) apptest.Response {
+		return w.unlinkAs(t, w.as(t, m), m.ID, accountID)
 	}
-	unlink(grace.ID, carol.ID).ExpectProblem(t, http.StatusNotFound, "link_not_found")
-	unlink(ada.ID, carol.ID).Expect(t, http.StatusNoContent)
-	unlink(ada.ID, carol.ID).ExpectProblem(t, http.StatusNotFound, "link_not_found")
+	unlink(grace, carol.ID).ExpectProblem(t, http.StatusNotFound, "link_not_found")
+	unlink(ada, carol.ID).Expect(t, http.StatusNoContent)
+	unlink(ada, carol.ID).ExpectProblem(t, http.StatusNotFound, "link_not_found")
 
 	t.Log("deposits into an unmanaged account pay nobody")
-	w.deposit(t, carol.ID, 5000)
-	w.deposit(t, bob.ID, 200) // handled after Carol's: the bus keeps order
-	apptest.Eventually(t, 5*time.Second, "the third commission", func() bool { return len(w.commissions(t, ada.ID).Items) == 3 })
-	if l := w.commissions(t, ada.ID); l.Total != 167 || l.Items[0].AccountID != bob.ID {
+	w.deposit(t, carol, 5000)
+	w.deposit(t, bob, 200) // handled after Carol's: the bus keeps order
+	apptest.Eventually(t, 5*time.Second, "the third commission", func() bool { return len(w.commissions(t, ada).Items) == 3 })
+	if l := w.commissions(t, ada); l.Total != 167 || l.Items[0].AccountID != bob.ID {
 		t.Errorf("commissions after Carol left = %+v", l)
 	}
-	if l := w.commissions(t, grace.ID); len(l.Items) != 0 || l.Total != 0 {
+	if l := w.commissions(t, grace); len(l.Items) != 0 || l.Total != 0 {
 		t.Errorf("Grace earned %+v without accounts", l)
 	}
-	if n := len(w.managerMail(t, ada.ID).Items); n != 3 {
+	if n := len(w.managerMail(t, ada).Items); n != 3 {
 		t.Errorf("Ada has %d emails, want 3", n)
 	}
 
 	t.Log("once free, the account can be linked to another manager")
 	w.link(t, grace.ID, carol.ID).Expect(t, http.StatusCreated)
-	if s := w.summary(t, grace.ID); len(s.Accounts) != 1 || s.Accounts[0].Balance != 5000 || s.CommissionTotal != 0 {
+	if s := w.summary(t, grace); len(s.Accounts) != 1 || s.Accounts[0].Balance != 5000 || s.CommissionTotal != 0 {
 		t.Errorf("Grace's summary = %+v", s)
 	}
 }

@@ -33,13 +33,12 @@ func TestDepositOvertakingAccountCreatedStillPaysOnce(t *testing.T) {
 
 	payload, _ := depositPayload(t, account.ID, 10000)
 	w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
-	if c := w.commissions(t, ada.ID); len(c.Items) != 1 || c.Total != 150 {
+	if c := w.commissions(t, ada); len(c.Items) != 1 || c.Total != 150 {
 		t.Fatalf("commissions after an overtaking deposit: %+v, want one of 150", c)
 	}
 
 	// The manager lets the account go; then the late account_created arrives.
-	apptest.Do(t, http.MethodDelete, w.im("/v1/managers/"+ada.ID.String()+"/accounts/"+account.ID.String()), nil).
-		Expect(t, http.StatusNoContent)
+	w.unlinkAs(t, w.as(t, ada), ada.ID, account.ID).Expect(t, http.StatusNoContent)
 	created, err := json.Marshal(events.AccountCreated{AccountID: account.ID, OwnerName: account.OwnerName,
 		Email: account.Email, Currency: account.Currency, ReferralCode: ada.ReferralCode, CreatedAt: time.Now().UTC()})
 	if err != nil {

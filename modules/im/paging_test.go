@@ -70,21 +70,21 @@ func TestListsArePaged(t *testing.T) {
 		deposit(t, otherAcc.ID, 5000)
 		deposit(t, acc.ID, int64(1000*(i+1)))
 	}
-	manager := w.im("/v1/managers/" + m.ID.String())
+	manager, as := w.im("/v1/managers/"+m.ID.String()), w.as(t, m)
 
 	t.Run("commissions", func(t *testing.T) {
-		apptest.ExpectPaged(t, apptest.List{URL: manager + "/commissions", Want: slices.Clone(commissions),
+		apptest.ExpectPaged(t, apptest.List{URL: manager + "/commissions", Header: as, Want: slices.Clone(commissions),
 			Add: func(t testing.TB) string { c, _ := deposit(t, acc.ID, 700); return c }})
 	})
 	t.Run("the commission total is of every page", func(t *testing.T) {
 		var first commissionList
-		apptest.Do(t, http.MethodGet, manager+"/commissions?limit=2", nil).Expect(t, http.StatusOK).Decode(t, &first)
+		apptest.Do(t, http.MethodGet, manager+"/commissions?limit=2", nil, as...).Expect(t, http.StatusOK).Decode(t, &first)
 		if len(first.Items) != 2 || first.Total != total {
 			t.Errorf("a page of %d commissions totals %d, want 2 and the total %d of all %d", len(first.Items), first.Total, total, len(commissions))
 		}
 	})
 	t.Run("notifications", func(t *testing.T) {
-		apptest.ExpectPaged(t, apptest.List{URL: manager + "/notifications", Want: slices.Clone(mails),
+		apptest.ExpectPaged(t, apptest.List{URL: manager + "/notifications", Header: as, Want: slices.Clone(mails),
 			Add: func(t testing.TB) string { _, e := deposit(t, acc.ID, 700); return e }})
 	})
 }

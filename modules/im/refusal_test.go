@@ -12,7 +12,8 @@ import (
 
 // TestPublicAPIRefusesBadInput runs every public route through the platform's
 // bad-input suite: each way of breaking a request is a 4xx problem+json that
-// changes nothing.
+// changes nothing. Each example is sent by a person the route admits: staff
+// to create managers and link accounts, the manager on their own record.
 func TestPublicAPIRefusesBadInput(t *testing.T) {
 	w := start(t, app.Config{})
 	m := w.newManager(t, "Ada Manager", 150)
@@ -23,15 +24,15 @@ func TestPublicAPIRefusesBadInput(t *testing.T) {
 		w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
 	}
 	other := w.openAccount(t, "Alan", "alan@example.com", "")
-	manager := w.im("/v1/managers/" + m.ID.String())
+	manager, staff, self := w.im("/v1/managers/"+m.ID.String()), w.staff(t), w.as(t, m)
 	w.RefusesBadInput(t, "im",
-		apptest.Example{Method: "POST", URL: w.im("/v1/managers"),
-			Body: `{"name":"Barbara Manager","email":"barbara@im.example","referral_code":"BARBARA-1","commission_bps":100}`},
-		apptest.Example{Method: "GET", URL: manager},
-		apptest.Example{Method: "POST", URL: manager + "/accounts", Body: `{"account_id":"` + other.ID.String() + `"}`},
-		apptest.Example{Method: "DELETE", URL: manager + "/accounts/" + linked.ID.String()},
-		apptest.Example{Method: "GET", URL: manager + "/summary"},
-		apptest.Example{Method: "GET", URL: manager + "/commissions"},
-		apptest.Example{Method: "GET", URL: manager + "/notifications"},
+		apptest.Example{Method: "POST", URL: w.im("/v1/managers"), Header: staff,
+			Body: `{"subject":"barbara","name":"Barbara Manager","email":"barbara@im.example","referral_code":"BARBARA-1","commission_bps":100}`},
+		apptest.Example{Method: "GET", URL: manager, Header: self},
+		apptest.Example{Method: "POST", URL: manager + "/accounts", Header: staff, Body: `{"account_id":"` + other.ID.String() + `"}`},
+		apptest.Example{Method: "DELETE", URL: manager + "/accounts/" + linked.ID.String(), Header: self},
+		apptest.Example{Method: "GET", URL: manager + "/summary", Header: self},
+		apptest.Example{Method: "GET", URL: manager + "/commissions", Header: self},
+		apptest.Example{Method: "GET", URL: manager + "/notifications", Header: self},
 	)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -17,8 +16,8 @@ import (
 	"github.com/uberservice/uberservice/gateway/accounts"
 	"github.com/uberservice/uberservice/gateway/im"
 	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/mail"
-	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/validate"
 )
@@ -41,9 +40,12 @@ const (
 // bpsPerWhole is the number of basis points in 100%.
 const bpsPerWhole = 10000
 
-// NewManager asks for a manager. CommissionBps is a pointer because a missing
-// commission is an error while a commission of 0 is a valid choice.
+// NewManager asks for a manager. Subject is the person the manager is, the
+// sub of their tokens, so that they can read their own record. CommissionBps
+// is a pointer because a missing commission is an error while a commission
+// of 0 is a valid choice.
 type NewManager struct {
+	Subject       string `json:"subject"`
 	Name          string `json:"name"`
 	Email         string `json:"email"`
 	ReferralCode  string `json:"referral_code"`
@@ -55,42 +57,6 @@ type Link struct {
 	ManagerID uuid.UUID `json:"manager_id"`
 	AccountID uuid.UUID `json:"account_id"`
 	CreatedAt time.Time `json:"created_at"`
-}
-
-// Commission is what a manager earned on one deposit, in the deposit's currency.
-type Commission struct {
-	ID            uuid.UUID `json:"id"`
-	AccountID     uuid.UUID `json:"account_id"`
-	TransactionID uuid.UUID `json:"transaction_id"`
-	Amount        int64     `json:"amount"`
-	Currency      string    `json:"currency"`
-	CreatedAt     time.Time `json:"created_at"`
-}
-
-// Commissions is one page of a manager's commissions, newest first. Total
-// adds up every amount, on every page, as the contract asks; ByCurrency is
-// the honest figure when a manager's accounts do not all share one currency.
-type Commissions struct {
-	page.Page[Commission]
-	Total      int64            `json:"total"`
-	ByCurrency map[string]int64 `json:"by_currency"`
-}
-
-// Summary is a manager's book: the accounts managed, with balances as the
-// accounts context reports them now, and the commission earned so far.
-type Summary struct {
-	Manager              im.Manager       `json:"manager"`
-	Accounts             []ManagedAccount `json:"accounts"`
-	CommissionTotal      int64            `json:"commission_total"`
-	CommissionByCurrency map[string]int64 `json:"commission_by_currency"`
-}
-
-// ManagedAccount is one line of a Summary.
-type ManagedAccount struct {
-	AccountID uuid.UUID `json:"account_id"`
-	OwnerName string    `json:"owner_name"`
-	Balance   int64     `json:"balance"`
-	Currency  string    `json:"currency"`
 }
 
 // service is the im context: managers, the accounts they manage, and what they
@@ -105,8 +71,12 @@ type service struct {
 
 var _ im.IM = (*service)(nil)
 
-// CreateManager validates and records a new manager.
+// CreateManager validates and records a new manager: staff's work alone. A
+// person holds one manager record at most.
 func (s *service) CreateManager(ctx context.Context, req NewManager) (im.Manager, error) {
+	if err := identity.Require(ctx, identity.Staff); err != nil {
+		return im.Manager{}, err
+	}
 	if err := req.normalize(); err != nil {
 		return im.Manager{}, err
 	}
@@ -114,11 +84,16 @@ func (s *service) CreateManager(ctx context.Context, req NewManager) (im.Manager
 	if err != nil {
 		return im.Manager{}, fmt.Errorf("im: manager id: %w", err)
 	}
-	m := im.Manager{ID: id, Name: req.Name, Email: req.Email, ReferralCode: req.ReferralCode, CommissionBps: *req.CommissionBps}
-	switch m, err = insertManager(ctx, s.db.DB, m); {
-	case database.IsUniqueViolation(err):
+	m := im.Manager{ID: id, Subject: req.Subject, Name: req.Name, Email: req.Email,
+		ReferralCode: req.ReferralCode, CommissionBps: *req.CommissionBps}
+	m, err = insertManager(ctx, s.db.DB, m)
+	switch violatedIndex(err) {
+	case managersSubject:
+		return im.Manager{}, ErrSubjectTaken.WithDetail("subject %q has a manager record already", req.Subject)
+	case managersReferralCode:
 		return im.Manager{}, ErrReferralCodeTaken.WithDetail("referral code %q is taken", req.ReferralCode)
-	case err != nil:
+	}
+	if err != nil {
 		return im.Manager{}, fmt.Errorf("im: create manager: %w", err)
 	}
 	s.log.InfoContext(ctx, "manager created", "manager_id", m.ID)
@@ -132,6 +107,13 @@ func (s *service) CreateManager(ctx context.Context, req NewManager) (im.Manager
 func (r *NewManager) normalize() error {
 	r.Name = strings.TrimSpace(r.Name)
 	var v problem.Violations
+	// A subject is matched exactly against the sub of tokens, so it is not
+	// trimmed: it is what the identity provider says, or it is refused.
+	if validate.RequiredText(&v, "subject", r.Subject, identity.MaxSubjectLen) {
+		if err := identity.CheckSubject(r.Subject); err != nil {
+			v.Add("subject", err.Error())
+		}
+	}
 	validate.RequiredText(&v, "name", r.Name, maxNameLength)
 	if validate.RequiredText(&v, "email", r.Email, mail.MaxAddressLength) && !mail.ValidAddress(r.Email) {
 		v.Add("email", "must be a plain email address such as name@example.com")
@@ -156,16 +138,23 @@ func (r *NewManager) normalize() error {
 	return v.Err()
 }
 
-// Manager implements im.IM.
+// Manager implements im.IM: any manager, whoever the call is for. The
+// public API reads through GetManager.
 func (s *service) Manager(ctx context.Context, id uuid.UUID) (im.Manager, error) {
 	m, found, err := managerByID(ctx, s.db.DB, id)
 	if err != nil {
 		return im.Manager{}, fmt.Errorf("im: manager %s: %w", id, err)
 	}
 	if !found {
-		return im.Manager{}, im.ErrManagerNotFound.WithDetail("no manager %s", id)
+		return im.Manager{}, managerNotFound(id)
 	}
 	return m, nil
+}
+
+// GetManager returns a manager record to the person of ctx: their own, or
+// any for staff.
+func (s *service) GetManager(ctx context.Context, id uuid.UUID) (im.Manager, error) {
+	return s.managerFor(ctx, id)
 }
 
 // ManagerOf implements im.IM.
@@ -181,16 +170,28 @@ func (s *service) ManagerOf(ctx context.Context, accountID uuid.UUID) (im.Manage
 // account to its own manager again returns the existing link with created
 // false. The account must exist in the accounts context, which is asked only
 // when im has no link for it yet.
+//
+// Staff alone link by hand, and never to a manager record of their own: a
+// person who could pick the accounts they manage could earn commission on
+// any. im asks accounts whether the account exists on its own authority,
+// since the account is not the caller's.
 func (s *service) Link(ctx context.Context, managerID, accountID uuid.UUID) (link Link, created bool, err error) {
-	if _, err := s.Manager(ctx, managerID); err != nil {
+	if err := identity.Require(ctx, identity.Staff); err != nil {
 		return Link{}, false, err
+	}
+	m, err := s.Manager(ctx, managerID)
+	if err != nil {
+		return Link{}, false, err
+	}
+	if p, ok := identity.PersonFrom(ctx); ok && isSelf(p, m) {
+		return Link{}, false, errSelfLink
 	}
 	existing, found, err := linkOf(ctx, s.db.DB, accountID)
 	if err != nil {
 		return Link{}, false, fmt.Errorf("im: link of account %s: %w", accountID, err)
 	}
 	if !found {
-		if _, err := s.accounts.Get(ctx, accountID); err != nil {
+		if _, err := s.accounts.Get(identity.WithoutPerson(ctx), accountID); err != nil {
 			if errors.Is(err, accounts.ErrAccountNotFound) {
 				return Link{}, false, ErrUnknownAccount.WithDetail("no account %s", accountID)
 			}
@@ -213,96 +214,21 @@ func (s *service) Link(ctx context.Context, managerID, accountID uuid.UUID) (lin
 	return existing, created, nil
 }
 
-// Unlink ends managerID's management of accountID.
+// Unlink ends managerID's management of accountID: the manager's own
+// choice, or staff's.
 func (s *service) Unlink(ctx context.Context, managerID, accountID uuid.UUID) error {
+	if _, err := s.managerFor(ctx, managerID); err != nil {
+		return err
+	}
 	deleted, err := deleteLink(ctx, s.db.DB, managerID, accountID)
 	if err != nil {
 		return fmt.Errorf("im: unlink account %s: %w", accountID, err)
 	}
 	if !deleted {
-		if _, err := s.Manager(ctx, managerID); err != nil {
-			return err
-		}
 		return ErrLinkNotFound.WithDetail("manager %s does not manage account %s", managerID, accountID)
 	}
 	s.log.InfoContext(ctx, "account unlinked", "manager_id", managerID, "account_id", accountID)
 	return nil
-}
-
-// Summary returns a manager's book. Balances are asked of the accounts context
-// in batches of accounts.MaxBatch, one call for any ordinary book, rather than
-// one call per account.
-func (s *service) Summary(ctx context.Context, managerID uuid.UUID) (Summary, error) {
-	m, err := s.Manager(ctx, managerID)
-	if err != nil {
-		return Summary{}, err
-	}
-	ids, err := linkedAccounts(ctx, s.db.DB, managerID)
-	if err != nil {
-		return Summary{}, fmt.Errorf("im: accounts of manager %s: %w", managerID, err)
-	}
-	found := make(map[uuid.UUID]accounts.Account, len(ids))
-	for batch := range slices.Chunk(ids, accounts.MaxBatch) {
-		got, err := s.accounts.GetMany(ctx, batch)
-		if err != nil {
-			return Summary{}, accountsFailed(err)
-		}
-		for _, a := range got {
-			found[a.ID] = a
-		}
-	}
-	sum := Summary{Manager: m, Accounts: make([]ManagedAccount, 0, len(ids))}
-	for _, id := range ids {
-		a, ok := found[id]
-		if !ok {
-			// Accounts are never deleted, so this is a link im got wrong; the
-			// book is still worth showing without it.
-			s.log.WarnContext(ctx, "managed account unknown to accounts; left out of the summary", "manager_id", managerID, "account_id", id)
-			continue
-		}
-		sum.Accounts = append(sum.Accounts, ManagedAccount{AccountID: a.ID, OwnerName: a.OwnerName, Balance: a.Balance, Currency: a.Currency})
-	}
-	if sum.CommissionTotal, sum.CommissionByCurrency, err = s.commissionTotals(ctx, managerID); err != nil {
-		return Summary{}, err
-	}
-	return sum, nil
-}
-
-// Commissions lists one page of what a manager earned, newest first, and
-// the totals of it all.
-func (s *service) Commissions(ctx context.Context, managerID uuid.UUID, req page.Request) (Commissions, error) {
-	if _, err := s.Manager(ctx, managerID); err != nil {
-		return Commissions{}, err
-	}
-	p, err := commissionsOf(ctx, s.db.DB, managerID, req)
-	if err != nil {
-		return Commissions{}, problem.Wrapf(err, "im: commissions of manager %s", managerID)
-	}
-	out := Commissions{Page: p}
-	if out.Total, out.ByCurrency, err = s.commissionTotals(ctx, managerID); err != nil {
-		return Commissions{}, err
-	}
-	return out, nil
-}
-
-func (s *service) commissionTotals(ctx context.Context, managerID uuid.UUID) (total int64, byCurrency map[string]int64, err error) {
-	byCurrency, err = commissionTotals(ctx, s.db.DB, managerID)
-	if err != nil {
-		return 0, nil, fmt.Errorf("im: commission totals of manager %s: %w", managerID, err)
-	}
-	for _, t := range byCurrency {
-		total += t
-	}
-	return total, byCurrency, nil
-}
-
-// Notifications lists one page of the emails sent to a manager, newest first.
-func (s *service) Notifications(ctx context.Context, managerID uuid.UUID, req page.Request) (page.Page[mail.Notification], error) {
-	if _, err := s.Manager(ctx, managerID); err != nil {
-		return page.Page[mail.Notification]{}, err
-	}
-	p, err := mail.List(ctx, s.db.DB, managerID.String(), req)
-	return p, problem.Wrapf(err, "im: notifications of manager %s", managerID)
 }
 
 // accountsFailed is im's answer when the accounts gateway cannot answer: a 503

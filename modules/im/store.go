@@ -3,13 +3,16 @@ package im
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/uberservice/uberservice/gateway/im"
+	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/page"
 )
 
@@ -19,15 +22,32 @@ import (
 // inbox. Times leave the store in UTC, so that a DTO read here and the same
 // DTO decoded from JSON are equal.
 
-const managerColumns = "id, name, email, referral_code, commission_bps, created_at"
+const managerColumns = "id, subject, name, email, referral_code, commission_bps, created_at"
+
+// The unique indexes of managers, as a unique violation names them.
+const (
+	managersReferralCode = "managers_referral_code_key"
+	managersSubject      = "managers_subject"
+)
 
 func insertManager(ctx context.Context, q *gorm.DB, m im.Manager) (im.Manager, error) {
 	var out im.Manager
-	err := q.WithContext(ctx).Raw(`INSERT INTO managers (id, name, email, referral_code, commission_bps)
-		VALUES (?, ?, ?, ?, ?) RETURNING `+managerColumns,
-		m.ID, m.Name, m.Email, m.ReferralCode, m.CommissionBps).Scan(&out).Error
+	err := q.WithContext(ctx).Raw(`INSERT INTO managers (id, subject, name, email, referral_code, commission_bps)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING `+managerColumns,
+		m.ID, m.Subject, m.Name, m.Email, m.ReferralCode, m.CommissionBps).Scan(&out).Error
 	out.CreatedAt = out.CreatedAt.UTC()
 	return out, err
+}
+
+// violatedIndex is the unique index err violates, or "" when err is no
+// unique violation: a manager's referral code and subject are both unique,
+// and each has an answer of its own.
+func violatedIndex(err error) string {
+	var pg *pgconn.PgError
+	if !database.IsUniqueViolation(err) || !errors.As(err, &pg) {
+		return ""
+	}
+	return pg.ConstraintName
 }
 
 func managerByID(ctx context.Context, q *gorm.DB, id uuid.UUID) (im.Manager, bool, error) {
@@ -39,7 +59,7 @@ func managerByCode(ctx context.Context, q *gorm.DB, code string) (im.Manager, bo
 }
 
 func managerOfAccount(ctx context.Context, q *gorm.DB, accountID uuid.UUID) (im.Manager, bool, error) {
-	return oneManager(ctx, q, `SELECT m.id, m.name, m.email, m.referral_code, m.commission_bps, m.created_at
+	return oneManager(ctx, q, `SELECT m.id, m.subject, m.name, m.email, m.referral_code, m.commission_bps, m.created_at
 		FROM account_links l JOIN managers m ON m.id = l.manager_id WHERE l.account_id = ?`, accountID)
 }
 
@@ -169,6 +189,7 @@ func markReferralApplied(ctx context.Context, q *gorm.DB, accountID uuid.UUID) (
 func depositContext(ctx context.Context, q *gorm.DB, accountID uuid.UUID) (m im.Manager, managed, decided bool, err error) {
 	var row struct {
 		ID            *uuid.UUID
+		Subject       *string
 		Name          *string
 		Email         *string
 		ReferralCode  *string
@@ -176,19 +197,19 @@ func depositContext(ctx context.Context, q *gorm.DB, accountID uuid.UUID) (m im.
 		CreatedAt     *time.Time
 		Decided       bool
 	}
-	err = q.WithContext(ctx).Raw(`SELECT m.id, m.name, m.email, m.referral_code, m.commission_bps, m.created_at,
+	err = q.WithContext(ctx).Raw(`SELECT m.id, m.subject, m.name, m.email, m.referral_code, m.commission_bps, m.created_at,
 			EXISTS (SELECT 1 FROM referrals_applied r WHERE r.account_id = @account) AS decided
 		FROM (SELECT 1) AS one
 		LEFT JOIN account_links l ON l.account_id = @account
 		LEFT JOIN managers m ON m.id = l.manager_id`, sql.Named("account", accountID)).Row().
-		Scan(&row.ID, &row.Name, &row.Email, &row.ReferralCode, &row.CommissionBps, &row.CreatedAt, &row.Decided)
+		Scan(&row.ID, &row.Subject, &row.Name, &row.Email, &row.ReferralCode, &row.CommissionBps, &row.CreatedAt, &row.Decided)
 	if err != nil {
 		return m, false, false, err
 	}
 	if row.ID == nil {
 		return m, false, row.Decided, nil
 	}
-	m = im.Manager{ID: *row.ID, Name: *row.Name, Email: *row.Email, ReferralCode: *row.ReferralCode,
+	m = im.Manager{ID: *row.ID, Subject: *row.Subject, Name: *row.Name, Email: *row.Email, ReferralCode: *row.ReferralCode,
 		CommissionBps: *row.CommissionBps, CreatedAt: row.CreatedAt.UTC()}
 	return m, true, row.Decided, nil
 }

@@ -22,8 +22,9 @@ import (
 type Subject struct {
 	// IM is the implementation under test.
 	IM im.IM
-	// NewManager creates a manager with the name, email, referral code and
-	// commission of m, and returns it as created (with its id and created_at).
+	// NewManager creates a manager with the subject, name, email, referral
+	// code and commission of m, and returns it as created (with its id and
+	// created_at).
 	NewManager func(t testing.TB, m im.Manager) im.Manager
 	// NewAccount opens an account that the accounts context knows and that has
 	// no manager.
@@ -101,13 +102,13 @@ func Run(t *testing.T, newSubject func(t *testing.T) Subject) {
 	})
 }
 
-// manager describes a new manager with a referral code unique to this run, so
-// that subjects sharing one database never collide.
+// manager describes a new manager with a person and a referral code unique
+// to this run, so that subjects sharing one database never collide.
 func manager(name string, bps int) im.Manager {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	code := "CT-" + hex.EncodeToString(b[:])
-	return im.Manager{Name: name, Email: code + "@managers.example", ReferralCode: code, CommissionBps: bps}
+	return im.Manager{Subject: "person-" + code, Name: name, Email: code + "@managers.example", ReferralCode: code, CommissionBps: bps}
 }
 
 func notFound(t *testing.T, impl im.IM, account uuid.UUID) {
@@ -125,7 +126,7 @@ func notFound(t *testing.T, impl im.IM, account uuid.UUID) {
 // read from the database and one decoded from JSON may differ in location only.
 func sameManager(t *testing.T, got, want im.Manager) {
 	t.Helper()
-	if got.ID != want.ID || got.Name != want.Name || got.Email != want.Email ||
+	if got.ID != want.ID || got.Subject != want.Subject || got.Name != want.Name || got.Email != want.Email ||
 		got.ReferralCode != want.ReferralCode || got.CommissionBps != want.CommissionBps ||
 		!got.CreatedAt.Equal(want.CreatedAt) {
 		t.Fatalf("manager = %+v\nwant      %+v", got, want)
