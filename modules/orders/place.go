@@ -102,8 +102,8 @@ func requestHash(account uuid.UUID, lines []line) (string, error) {
 // order, and is its customer's: a retry of theirs with the same key and
 // request gets that order, after waiting a little for its saga to finish, and
 // never starts a second saga (replayed is true); the same key with another
-// request is problem.ErrIdempotencyMismatch. Another customer's key is none
-// of theirs.
+// request is problem.ErrIdempotencyMismatch. The same key sent by another
+// customer is theirs, and places an order of their own.
 // Orders keeps its keys itself, not through idempotency.Do, so it checks the
 // key as Do would: a key idempotency.CheckKey refuses is never stored.
 func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gateway.Order, replayed bool, err error) {
