@@ -17,16 +17,24 @@ const Name = "orders"
 
 // Orders is what other modules may ask of the orders context.
 type Orders interface {
-	// Get returns one order, or ErrOrderNotFound.
+	// Get returns one order, or ErrOrderNotFound. Called on a person's
+	// behalf, it answers as GET /v1/orders/{id} does: the order of a customer
+	// for that customer alone, any order for staff, ErrOrderNotFound for
+	// someone else's, and the forbidden problem for any other role. Called
+	// for no person, it answers every order.
 	Get(ctx context.Context, id uuid.UUID) (Order, error)
 }
 
 // Order is an order as DOMAIN.md describes it.
 type Order struct {
-	ID           uuid.UUID `json:"id"`
-	AccountID    uuid.UUID `json:"account_id"`
-	Status       string    `json:"status"`
-	RejectReason *string   `json:"reject_reason"`
+	ID        uuid.UUID `json:"id"`
+	AccountID uuid.UUID `json:"account_id"`
+	// Customer is the subject of the customer who placed the order: whom
+	// staff, who read every order, are helping. "" for an order placed
+	// before people had tokens.
+	Customer     string  `json:"customer"`
+	Status       string  `json:"status"`
+	RejectReason *string `json:"reject_reason"`
 	// RefundError says why the order is refund_failed; nil in any other
 	// status.
 	RefundError *RefundError `json:"refund_error"`

@@ -33,8 +33,8 @@ func TestOrderLifecycle(t *testing.T) {
 	account := w.newAccount(t, "USD", 10_000)
 
 	o := w.placed(t, account, line{SKU: pen, Quantity: 3}, line{SKU: book, Quantity: 2})
-	if o.Status != ordersgw.StatusPaid || o.RejectReason != nil || o.AccountID != account {
-		t.Fatalf("order = %+v, want paid on account %s", o, account)
+	if o.Status != ordersgw.StatusPaid || o.RejectReason != nil || o.AccountID != account.ID || o.Customer != account.owner.subject {
+		t.Fatalf("order = %+v, want paid on account %s, placed by %s", o, account.ID, account.owner.subject)
 	}
 	if o.Total != 3400 || o.Currency != "USD" {
 		t.Errorf("total %d %s, want 3400 USD (2 × 1250 + 3 × 300)", o.Total, o.Currency)
@@ -61,12 +61,12 @@ func TestOrderLifecycle(t *testing.T) {
 	w.wantStock(t, book, 10, 2)
 	w.wantStock(t, pen, 5, 3)
 	awaitEvent(t, seen, events.TopicOrderPaid, func(e events.OrderPaid) bool {
-		return e.OrderID == o.ID && e.AccountID == account && e.Total == 3400 && e.Currency == "USD" && len(e.Lines) == 2
+		return e.OrderID == o.ID && e.AccountID == account.ID && e.Total == 3400 && e.Currency == "USD" && len(e.Lines) == 2
 	})
 
 	// The warehouse picks it on order_paid; its dispatch ships the order.
 	sh := w.shipmentOf(t, o.ID, "picking")
-	apptest.Do(t, http.MethodPost, w.warehouse("/v1/shipments/"+sh.ID.String()+"/dispatch"), nil).Expect(t, http.StatusOK)
+	w.dispatch(t, sh.ID).Expect(t, http.StatusOK)
 	shipped := w.awaitStatus(t, o.ID, ordersgw.StatusShipped, 10*time.Second)
 	if shipped.Total != 3400 || shipped.UpdatedAt.Before(o.UpdatedAt) {
 		t.Errorf("shipped order = %+v", shipped)
@@ -76,7 +76,7 @@ func TestOrderLifecycle(t *testing.T) {
 	})
 	w.wantStock(t, book, 8, 0)
 	w.wantStock(t, pen, 2, 0)
-	w.cancel(t, o.ID).ExpectProblem(t, http.StatusConflict, "not_cancellable")
+	w.cancel(t, account.owner, o.ID).ExpectProblem(t, http.StatusConflict, "not_cancellable")
 	if got := w.order(t, o.ID); got.Status != ordersgw.StatusShipped {
 		t.Errorf("a refused cancellation changed the order: %+v", got)
 	}
@@ -89,7 +89,7 @@ func TestOrderLifecycle(t *testing.T) {
 	w.shipmentOf(t, second.ID, "picking")
 	w.wantStock(t, book, 8, 1)
 	var cancelled ordersgw.Order
-	w.cancel(t, second.ID).Expect(t, http.StatusOK).Decode(t, &cancelled)
+	w.cancel(t, account.owner, second.ID).Expect(t, http.StatusOK).Decode(t, &cancelled)
 	if cancelled.ID != second.ID || cancelled.Status != ordersgw.StatusCancelled || cancelled.Total != 1250 {
 		t.Fatalf("cancelled = %+v, want the order cancelled", cancelled)
 	}
@@ -102,14 +102,13 @@ func TestOrderLifecycle(t *testing.T) {
 	w.wantStock(t, book, 8, 0)
 	cancelledShipment := w.shipmentOf(t, second.ID, "cancelled")
 	awaitEvent(t, seen, events.TopicOrderCancelled, func(e events.OrderCancelled) bool {
-		return e.OrderID == second.ID && e.AccountID == account && e.Refunded == 1250 && e.Currency == "USD"
+		return e.OrderID == second.ID && e.AccountID == account.ID && e.Refunded == 1250 && e.Currency == "USD"
 	})
-	apptest.Do(t, http.MethodPost, w.warehouse("/v1/shipments/"+cancelledShipment.ID.String()+"/dispatch"), nil).
-		ExpectProblem(t, http.StatusConflict, "")
+	w.dispatch(t, cancelledShipment.ID).ExpectProblem(t, http.StatusConflict, "")
 
 	// Cancelling again answers the cancelled order, unchanged, with no second refund.
 	var again ordersgw.Order
-	w.cancel(t, second.ID).Expect(t, http.StatusOK).Decode(t, &again)
+	w.cancel(t, account.owner, second.ID).Expect(t, http.StatusOK).Decode(t, &again)
 	if again.Status != ordersgw.StatusCancelled || !again.UpdatedAt.Equal(cancelled.UpdatedAt) {
 		t.Errorf("second cancellation = %+v, want %+v unchanged", again, cancelled)
 	}
@@ -121,20 +120,18 @@ func TestOrderLifecycle(t *testing.T) {
 	poor := w.newAccount(t, "USD", 10)
 	rejected := w.placed(t, poor, line{SKU: book, Quantity: 1})
 	wantRejected(t, rejected, ordersgw.RejectInsufficientFunds)
-	w.cancel(t, rejected.ID).ExpectProblem(t, http.StatusConflict, "not_cancellable")
+	w.cancel(t, poor.owner, rejected.ID).ExpectProblem(t, http.StatusConflict, "not_cancellable")
 
-	// The account's orders, newest first.
-	var list struct {
-		Items []ordersgw.Order `json:"items"`
+	// The account's orders, newest first, as its holder and as staff see them.
+	for who, header := range map[string][]string{"the customer": account.owner.header, "staff": w.staff} {
+		list := w.ordersOf(t, account.ID, header)
+		if len(list) != 2 || list[0].ID != second.ID || list[1].ID != o.ID ||
+			list[0].Status != ordersgw.StatusCancelled || list[1].Status != ordersgw.StatusShipped {
+			t.Errorf("orders of the account as %s = %+v, want the cancelled one, then the shipped one", who, list)
+		}
 	}
-	apptest.Do(t, http.MethodGet, w.orders("/v1/orders?account_id="+account.String()), nil).Expect(t, http.StatusOK).Decode(t, &list)
-	if len(list.Items) != 2 || list.Items[0].ID != second.ID || list.Items[1].ID != o.ID ||
-		list.Items[0].Status != ordersgw.StatusCancelled || list.Items[1].Status != ordersgw.StatusShipped {
-		t.Errorf("orders of the account = %+v, want the cancelled one, then the shipped one", list.Items)
-	}
-	apptest.Do(t, http.MethodGet, w.orders("/v1/orders?account_id="+uuid.NewString()), nil).Expect(t, http.StatusOK).Decode(t, &list)
-	if list.Items == nil || len(list.Items) != 0 {
-		t.Errorf("orders of an account without any = %+v, want an empty list", list.Items)
+	if list := w.ordersOf(t, uuid.New(), account.owner.header); list == nil || len(list) != 0 {
+		t.Errorf("orders of an account without any = %+v, want an empty list", list)
 	}
 	if dls := w.DeadLetters(t, ordersgw.Name); len(dls) != 0 {
 		t.Errorf("dead letters: %+v", dls)
@@ -151,7 +148,7 @@ func TestShipmentDispatchedIsAppliedOnce(t *testing.T) {
 	account := w.newAccount(t, "USD", 1000)
 	o := w.placed(t, account, line{SKU: sku, Quantity: 1})
 	sh := w.shipmentOf(t, o.ID, "picking")
-	apptest.Do(t, http.MethodPost, w.warehouse("/v1/shipments/"+sh.ID.String()+"/dispatch"), nil).Expect(t, http.StatusOK)
+	w.dispatch(t, sh.ID).Expect(t, http.StatusOK)
 	shipped := w.awaitStatus(t, o.ID, ordersgw.StatusShipped, 10*time.Second)
 
 	again := whevents.ShipmentDispatched{ShipmentID: sh.ID, OrderID: o.ID, DispatchedAt: time.Now().UTC()}
@@ -163,7 +160,7 @@ func TestShipmentDispatchedIsAppliedOnce(t *testing.T) {
 	awaitEvent(t, seen, events.TopicOrderShipped, func(e events.OrderShipped) bool { return e.OrderID == o.ID })
 
 	// A rejected order does not become shipped, whatever the event says.
-	rejected := w.placed(t, uuid.New(), line{SKU: sku, Quantity: 1})
+	rejected := w.placed(t, w.noAccount(t), line{SKU: sku, Quantity: 1})
 	wantRejected(t, rejected, ordersgw.RejectUnknownAccount)
 	w.Publish(t, whevents.ShipmentDispatched{ShipmentID: uuid.New(), OrderID: rejected.ID, DispatchedAt: time.Now().UTC()})
 	if got := w.order(t, rejected.ID); got.Status != ordersgw.StatusRejected {
@@ -183,33 +180,33 @@ func TestRejections(t *testing.T) {
 
 	cases := []struct {
 		name    string
-		arrange func(t *testing.T) (account uuid.UUID, lines []line, skus []string)
+		arrange func(t *testing.T) (a account, lines []line, skus []string)
 		reason  string
 	}{
-		{"an unknown account", func(t *testing.T) (uuid.UUID, []line, []string) {
+		{"an unknown account", func(t *testing.T) (account, []line, []string) {
 			sku := w.newProduct(t, 500, "USD", 10)
-			return uuid.New(), []line{{sku, 1}}, []string{sku}
+			return w.noAccount(t), []line{{sku, 1}}, []string{sku}
 		}, ordersgw.RejectUnknownAccount},
-		{"an unknown SKU", func(t *testing.T) (uuid.UUID, []line, []string) {
+		{"an unknown SKU", func(t *testing.T) (account, []line, []string) {
 			sku := w.newProduct(t, 500, "USD", 10)
 			return w.newAccount(t, "USD", 10_000), []line{{sku, 1}, {unique("NOPE"), 1}}, []string{sku}
 		}, ordersgw.RejectUnknownSKU},
-		{"a SKU the warehouse cannot even spell", func(t *testing.T) (uuid.UUID, []line, []string) {
+		{"a SKU the warehouse cannot even spell", func(t *testing.T) (account, []line, []string) {
 			return w.newAccount(t, "USD", 10_000), []line{{"no such product!", 1}}, nil
 		}, ordersgw.RejectUnknownSKU},
-		{"too little stock of one line", func(t *testing.T) (uuid.UUID, []line, []string) {
+		{"too little stock of one line", func(t *testing.T) (account, []line, []string) {
 			plenty, scarce := w.newProduct(t, 500, "USD", 10), w.newProduct(t, 500, "USD", 1)
 			return w.newAccount(t, "USD", 10_000), []line{{plenty, 3}, {scarce, 2}}, []string{plenty, scarce}
 		}, ordersgw.RejectOutOfStock},
-		{"insufficient funds", func(t *testing.T) (uuid.UUID, []line, []string) {
+		{"insufficient funds", func(t *testing.T) (account, []line, []string) {
 			sku := w.newProduct(t, 500, "USD", 10)
 			return w.newAccount(t, "USD", 999), []line{{sku, 2}}, []string{sku}
 		}, ordersgw.RejectInsufficientFunds},
-		{"a product in EUR for a USD account", func(t *testing.T) (uuid.UUID, []line, []string) {
+		{"a product in EUR for a USD account", func(t *testing.T) (account, []line, []string) {
 			sku := w.newProduct(t, 500, "EUR", 10)
 			return w.newAccount(t, "USD", 10_000), []line{{sku, 1}}, []string{sku}
 		}, ordersgw.RejectCurrencyMismatch},
-		{"products in two currencies", func(t *testing.T) (uuid.UUID, []line, []string) {
+		{"products in two currencies", func(t *testing.T) (account, []line, []string) {
 			usd, eur := w.newProduct(t, 500, "USD", 10), w.newProduct(t, 500, "EUR", 10)
 			return w.newAccount(t, "USD", 10_000), []line{{usd, 1}, {eur, 1}}, []string{usd, eur}
 		}, ordersgw.RejectCurrencyMismatch},
@@ -217,18 +214,18 @@ func TestRejections(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			account, lines, skus := c.arrange(t)
+			acc, lines, skus := c.arrange(t)
 			before := map[string]product{}
 			for _, sku := range skus {
 				before[sku] = w.product(t, sku)
 			}
 			var balance int64
 			if c.reason != ordersgw.RejectUnknownAccount {
-				balance = w.balance(t, account)
+				balance = w.balance(t, acc)
 			}
 
 			var o ordersgw.Order
-			w.place(t, account, lines).Expect(t, http.StatusCreated).Decode(t, &o)
+			w.place(t, acc, lines).Expect(t, http.StatusCreated).Decode(t, &o)
 			wantRejected(t, o, c.reason)
 			if got := w.order(t, o.ID); got.Status != ordersgw.StatusRejected || *got.RejectReason != c.reason {
 				t.Errorf("GET = %+v, want it rejected for %s", got, c.reason)
@@ -237,15 +234,15 @@ func TestRejections(t *testing.T) {
 				w.wantStock(t, sku, before[sku].OnHand, before[sku].Reserved)
 			}
 			if c.reason != ordersgw.RejectUnknownAccount {
-				if b := w.balance(t, account); b != balance {
+				if b := w.balance(t, acc); b != balance {
 					t.Errorf("balance %d, want %d untouched", b, balance)
 				}
-				w.wantCharged(t, account, o.ID, 0)
+				w.wantCharged(t, acc, o.ID, 0)
 			}
 			awaitEvent(t, seen, events.TopicOrderRejected, func(e events.OrderRejected) bool {
-				return e.OrderID == o.ID && e.AccountID == account && e.Reason == c.reason
+				return e.OrderID == o.ID && e.AccountID == acc.ID && e.Reason == c.reason
 			})
-			w.cancel(t, o.ID).ExpectProblem(t, http.StatusConflict, "not_cancellable")
+			w.cancel(t, acc.owner, o.ID).ExpectProblem(t, http.StatusConflict, "not_cancellable")
 		})
 	}
 
@@ -271,7 +268,7 @@ func TestRejections(t *testing.T) {
 		w.wantCharged(t, account, o.ID, 0)
 		w.wantStock(t, sku, 10, 3)
 		w.shipmentOf(t, o.ID, "picking")
-		w.cancel(t, o.ID).Expect(t, http.StatusOK)
+		w.cancel(t, account.owner, o.ID).Expect(t, http.StatusOK)
 		w.wantStock(t, sku, 10, 0)
 		if credits := w.movements(t, account, accountsgw.KindCredit, o.ID); len(credits) != 0 {
 			t.Errorf("a free order was refunded %+v", credits)
@@ -292,9 +289,9 @@ func TestCancelAfterDispatchIsRefused(t *testing.T) {
 	account := w.newAccount(t, "USD", 1000)
 	o := w.placed(t, account, line{sku, 2})
 	sh := w.shipmentOf(t, o.ID, "picking")
-	apptest.Do(t, http.MethodPost, w.warehouse("/v1/shipments/"+sh.ID.String()+"/dispatch"), nil).Expect(t, http.StatusOK)
+	w.dispatch(t, sh.ID).Expect(t, http.StatusOK)
 
-	w.cancel(t, o.ID).ExpectProblem(t, http.StatusConflict, "not_cancellable")
+	w.cancel(t, account.owner, o.ID).ExpectProblem(t, http.StatusConflict, "not_cancellable")
 	if got := w.order(t, o.ID); got.Status != ordersgw.StatusPaid {
 		t.Fatalf("order after a refused cancellation = %+v, want it still paid", got)
 	}
@@ -305,7 +302,7 @@ func TestCancelAfterDispatchIsRefused(t *testing.T) {
 
 	bus.release()
 	w.awaitStatus(t, o.ID, ordersgw.StatusShipped, 10*time.Second)
-	w.cancel(t, o.ID).ExpectProblem(t, http.StatusConflict, "not_cancellable")
+	w.cancel(t, account.owner, o.ID).ExpectProblem(t, http.StatusConflict, "not_cancellable")
 	var unfinished int
 	if err := w.Schema(t, ordersgw.Name).Raw(`SELECT count(*) FROM orders WHERE saga_step <> 'done' OR lease_token IS NOT NULL`).
 		Row().Scan(&unfinished); err != nil {

@@ -22,16 +22,24 @@ import (
 // refund accounts refused, now or before, is refund_failed and
 // gateway.ErrRefundFailed: asking again cannot help.
 //
+// Only the customer who placed the order cancels it (ownScope): a refund
+// moves money, and staff never move money. Someone else's order is
+// ErrOrderNotFound, as if it did not exist.
+//
 // done is false when the cancellation is recorded but could not finish now (a
 // dependency is unavailable, or another request is running it): the order is
 // still paid, and the recovery completes the cancellation.
 func (s *service) Cancel(ctx context.Context, id uuid.UUID) (o gateway.Order, done bool, err error) {
+	sc, err := ownScope(ctx)
+	if err != nil {
+		return gateway.Order{}, false, err
+	}
 	for attempt := 0; ; attempt++ {
 		cur, found, err := orderByID(ctx, s.db.DB, id)
 		if err != nil {
 			return gateway.Order{}, false, problem.Wrapf(err, "orders: cancel")
 		}
-		if !found {
+		if !found || !sc.covers(cur) {
 			return gateway.Order{}, false, notFound(id)
 		}
 		if cur.Status != gateway.StatusPaid {

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/google/uuid"
-
 	accountsgw "github.com/uberservice/uberservice/gateway/accounts"
 	ordersgw "github.com/uberservice/uberservice/gateway/orders"
 	"github.com/uberservice/uberservice/platform/app"
@@ -23,7 +21,7 @@ func TestConcurrentOrders(t *testing.T) {
 	t.Run("five units for thirty orders", func(t *testing.T) {
 		t.Parallel()
 		sku := w.newProduct(t, 100, "USD", 5)
-		accounts := make([]uuid.UUID, orders)
+		accounts := make([]account, orders)
 		for i := range accounts {
 			accounts[i] = w.newAccount(t, "USD", 1_000_000)
 		}
@@ -81,8 +79,8 @@ func TestConcurrentOrders(t *testing.T) {
 
 // placedOrNothing places an order from a goroutine: a failure is reported and
 // answered with the zero Order.
-func (w world) placedOrNothing(t *testing.T, account uuid.UUID, lines ...line) ordersgw.Order {
-	res := w.place(t, account, lines)
+func (w world) placedOrNothing(t *testing.T, a account, lines ...line) ordersgw.Order {
+	res := w.place(t, a, lines)
 	if res.Status != http.StatusCreated {
 		t.Errorf("place: %d %s", res.Status, res.Body)
 		return ordersgw.Order{}

@@ -30,11 +30,11 @@ func TestGatewayContract(t *testing.T) {
 			return o
 		}
 		if _, err := apptest.Local(t, w.System, accountsgw.Gateway).Credit(t.Context(), accountsgw.Movement{
-			AccountID: account, Amount: 1, Currency: a.Currency, Reference: o.ID.String(),
+			AccountID: account.ID, Amount: 1, Currency: a.Currency, Reference: o.ID.String(),
 		}); err != nil {
 			t.Fatalf("the conflicting credit: %v", err)
 		}
-		w.cancel(t, o.ID).ExpectProblem(t, http.StatusConflict, "refund_failed")
+		w.cancel(t, account.owner, o.ID).ExpectProblem(t, http.StatusConflict, "refund_failed")
 		return w.order(t, o.ID)
 	}
 	apptest.EachImplementation(t, w.System, ordersgw.Gateway, func(t *testing.T, impl ordersgw.Orders) {

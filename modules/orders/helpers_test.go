@@ -19,6 +19,7 @@ import (
 	"github.com/uberservice/uberservice/modules/warehouse"
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // all are the modules the orders module needs beside it: accounts and
@@ -33,12 +34,13 @@ func all() []app.Module {
 type world struct {
 	*apptest.System
 	accountsURL string
+	staff       []string // the Authorization header of a member of staff
 }
 
 func start(t *testing.T, cfg app.Config) world {
 	t.Helper()
 	sys := apptest.Start(t, all(), cfg)
-	return world{System: sys, accountsURL: sys.URL(accountsgw.Name)}
+	return world{System: sys, accountsURL: sys.URL(accountsgw.Name), staff: sys.Person(t, "staff", identity.Staff)}
 }
 
 // apart is the shop with accounts in a process of its own, on one database:
@@ -60,7 +62,8 @@ func startApart(t *testing.T, shop app.Config) apart {
 	a := apart{accounts: accounts, db: db, addr: accounts.Addr(accountsgw.Name), internal: accounts.InternalAddr(accountsgw.Name)}
 	shop.Modules, shop.DatabaseURL = []string{"warehouse", ordersgw.Name}, db
 	shop.Peers = map[string]string{accountsgw.Name: "http://" + a.internal}
-	a.world = world{System: apptest.Start(t, all(), shop), accountsURL: "http://" + a.addr}
+	sys := apptest.Start(t, all(), shop)
+	a.world = world{System: sys, accountsURL: "http://" + a.addr, staff: sys.Person(t, "staff", identity.Staff)}
 	return a
 }
 
@@ -76,22 +79,19 @@ func (w world) orders(path string) string    { return w.URL(ordersgw.Name) + pat
 func (w world) accounts(path string) string  { return w.accountsURL + path }
 func (w world) warehouse(path string) string { return w.URL("warehouse") + path }
 
-// The wire shapes of the other modules' public APIs, spelled out here rather
-// than borrowed from them.
-
-type product struct {
-	SKU       string `json:"sku"`
-	Price     int64  `json:"price"`
-	Currency  string `json:"currency"`
-	OnHand    int64  `json:"on_hand"`
-	Reserved  int64  `json:"reserved"`
-	Available int64  `json:"available"`
+// person is someone the tests act as: their subject, and the Authorization
+// header of a token of theirs.
+type person struct {
+	subject string
+	header  []string
 }
 
-type shipment struct {
-	ID      uuid.UUID `json:"id"`
-	OrderID uuid.UUID `json:"order_id"`
-	Status  string    `json:"status"`
+// newCustomer is a customer of a subject no other test uses, with no
+// account yet.
+func (w world) newCustomer(t testing.TB) person {
+	t.Helper()
+	subject := unique("customer")
+	return person{subject: subject, header: w.Person(t, subject, identity.Customer)}
 }
 
 // line is one line of an order request.
@@ -107,139 +107,50 @@ func unique(prefix string) string {
 	return prefix + "-" + hex.EncodeToString(b[:])
 }
 
-// newProduct creates a product of price in currency with stock units on hand,
-// and returns its SKU.
-func (w world) newProduct(t testing.TB, price int64, currency string, stock int64) string {
+// place posts an order of lines on a, as the customer who holds it.
+func (w world) place(t testing.TB, a account, lines []line, headers ...string) apptest.Response {
 	t.Helper()
-	sku := unique("SKU")
-	apptest.Do(t, http.MethodPost, w.warehouse("/v1/products"), map[string]any{
-		"sku": sku, "name": "Product " + sku, "price": price, "currency": currency,
-	}).Expect(t, http.StatusCreated)
-	if stock > 0 {
-		apptest.Do(t, http.MethodPost, w.warehouse("/v1/products/"+sku+"/stock"), map[string]any{"quantity": stock}).
-			Expect(t, http.StatusOK)
-	}
-	return sku
+	return w.placeAs(t, a.owner, a.ID, lines, headers...)
 }
 
-func (w world) product(t testing.TB, sku string) product {
+// placeAs posts an order of lines on account as who, whoever holds it.
+func (w world) placeAs(t testing.TB, who person, account uuid.UUID, lines []line, headers ...string) apptest.Response {
 	t.Helper()
-	var p product
-	apptest.Do(t, http.MethodGet, w.warehouse("/v1/products/"+sku), nil).Expect(t, http.StatusOK).Decode(t, &p)
-	return p
+	return apptest.Do(t, http.MethodPost, w.orders("/v1/orders"), map[string]any{"account_id": account, "lines": lines},
+		append(slices.Clone(who.header), headers...)...)
 }
 
-// wantStock fails t unless sku has on hand and reserved units.
-func (w world) wantStock(t testing.TB, sku string, onHand, reserved int64) {
-	t.Helper()
-	p := w.product(t, sku)
-	if p.OnHand != onHand || p.Reserved != reserved || p.Available != onHand-reserved {
-		t.Fatalf("product %s: on hand %d, reserved %d, available %d; want %d, %d, %d",
-			sku, p.OnHand, p.Reserved, p.Available, onHand, reserved, onHand-reserved)
-	}
-}
-
-// newAccount opens an account in currency holding balance.
-func (w world) newAccount(t testing.TB, currency string, balance int64) uuid.UUID {
-	t.Helper()
-	var a accountsgw.Account
-	apptest.Do(t, http.MethodPost, w.accounts("/v1/accounts"), map[string]any{
-		"owner_name": "Ada Buyer", "email": "ada@buyers.example", "currency": currency,
-	}).Expect(t, http.StatusCreated).Decode(t, &a)
-	if balance > 0 {
-		apptest.Do(t, http.MethodPost, w.accounts("/v1/accounts/"+a.ID.String()+"/deposits"), map[string]any{"amount": balance}).
-			Expect(t, http.StatusCreated)
-	}
-	return a.ID
-}
-
-func (w world) balance(t testing.TB, account uuid.UUID) int64 {
-	t.Helper()
-	var a accountsgw.Account
-	apptest.Do(t, http.MethodGet, w.accounts("/v1/accounts/"+account.String()), nil).Expect(t, http.StatusOK).Decode(t, &a)
-	return a.Balance
-}
-
-// transactions reads the whole ledger of account, every page of it.
-func (w world) transactions(t testing.TB, account uuid.UUID) []accountsgw.Transaction {
-	t.Helper()
-	return apptest.Items[accountsgw.Transaction](t, w.accounts("/v1/accounts/"+account.String()+"/transactions"))
-}
-
-// movements returns the movements of kind on account for order.
-func (w world) movements(t testing.TB, account uuid.UUID, kind string, order uuid.UUID) []accountsgw.Transaction {
-	t.Helper()
-	var out []accountsgw.Transaction
-	for _, tx := range w.transactions(t, account) {
-		if tx.Kind == kind && tx.Reference == order.String() {
-			out = append(out, tx)
-		}
-	}
-	return out
-}
-
-// wantCharged fails t unless account was debited exactly once for order, by
-// amount, or not at all when amount is 0.
-func (w world) wantCharged(t testing.TB, account, order uuid.UUID, amount int64) {
-	t.Helper()
-	debits := w.movements(t, account, accountsgw.KindDebit, order)
-	switch {
-	case amount == 0 && len(debits) != 0:
-		t.Fatalf("order %s was debited %+v, want no debit", order, debits)
-	case amount > 0 && (len(debits) != 1 || debits[0].Amount != amount):
-		t.Fatalf("debits of order %s: %+v, want exactly one of %d", order, debits, amount)
-	}
-}
-
-// place posts an order of lines for account.
-func (w world) place(t testing.TB, account uuid.UUID, lines []line, headers ...string) apptest.Response {
-	t.Helper()
-	return apptest.Do(t, http.MethodPost, w.orders("/v1/orders"), map[string]any{"account_id": account, "lines": lines}, headers...)
-}
-
-// placed places an order and returns it, answered 201.
-func (w world) placed(t testing.TB, account uuid.UUID, lines ...line) ordersgw.Order {
+// placed places an order on a, as its holder, and returns it, answered 201.
+func (w world) placed(t testing.TB, a account, lines ...line) ordersgw.Order {
 	t.Helper()
 	var o ordersgw.Order
-	w.place(t, account, lines).Expect(t, http.StatusCreated).Decode(t, &o)
+	w.place(t, a, lines).Expect(t, http.StatusCreated).Decode(t, &o)
 	return o
 }
 
+// order reads an order as staff, who read any, as support does.
 func (w world) order(t testing.TB, id uuid.UUID) ordersgw.Order {
 	t.Helper()
 	var o ordersgw.Order
-	apptest.Do(t, http.MethodGet, w.orders("/v1/orders/"+id.String()), nil).Expect(t, http.StatusOK).Decode(t, &o)
+	apptest.Do(t, http.MethodGet, w.orders("/v1/orders/"+id.String()), nil, w.staff...).Expect(t, http.StatusOK).Decode(t, &o)
 	return o
 }
 
-func (w world) cancel(t testing.TB, id uuid.UUID) apptest.Response {
-	t.Helper()
-	return apptest.Do(t, http.MethodPost, w.orders("/v1/orders/"+id.String()+"/cancel"), nil)
-}
-
-func (w world) shipments(t testing.TB, order uuid.UUID) []shipment {
+// ordersOf reads the first page of the orders of account, as who sees them.
+func (w world) ordersOf(t testing.TB, account uuid.UUID, who []string) []ordersgw.Order {
 	t.Helper()
 	var list struct {
-		Items []shipment `json:"items"`
+		Items []ordersgw.Order `json:"items"`
 	}
-	apptest.Do(t, http.MethodGet, w.warehouse("/v1/shipments?order_id="+order.String()), nil).
+	apptest.Do(t, http.MethodGet, w.orders("/v1/orders?account_id="+account.String()), nil, who...).
 		Expect(t, http.StatusOK).Decode(t, &list)
 	return list.Items
 }
 
-// shipmentOf waits for the shipment of order to be in status, and returns it.
-func (w world) shipmentOf(t testing.TB, order uuid.UUID, status string) shipment {
+// cancel asks, as who, for order id to be cancelled.
+func (w world) cancel(t testing.TB, who person, id uuid.UUID) apptest.Response {
 	t.Helper()
-	var sh shipment
-	apptest.Eventually(t, 10*time.Second, "a "+status+" shipment of order "+order.String(), func() bool {
-		list := w.shipments(t, order)
-		if len(list) == 1 && list[0].Status == status {
-			sh = list[0]
-			return true
-		}
-		return false
-	})
-	return sh
+	return apptest.Do(t, http.MethodPost, w.orders("/v1/orders/"+id.String()+"/cancel"), nil, who.header...)
 }
 
 // awaitStatus waits for order to reach status, and returns it.

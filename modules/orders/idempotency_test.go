@@ -11,7 +11,6 @@ import (
 
 	ordersgw "github.com/uberservice/uberservice/gateway/orders"
 	"github.com/uberservice/uberservice/platform/app"
-	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/idempotency"
 )
 
@@ -53,7 +52,7 @@ func TestIdempotencyKey(t *testing.T) {
 		for _, lines := range [][]line{{{a, 3}, {b, 1}}, {{a, 2}}} {
 			w.place(t, account, lines, idempotency.Header, key).ExpectProblem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
 		}
-		other := w.newAccount(t, "USD", 10_000)
+		other := w.openAccount(t, account.owner, "USD", 10_000)
 		w.place(t, other, []line{{a, 2}, {b, 1}}, idempotency.Header, key).ExpectProblem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
 		w.wantStock(t, a, 10, 2)
 		if n := len(w.transactions(t, other)); n != 1 {
@@ -66,6 +65,31 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 	})
 
+	// A key is its customer's: another customer who happens to send the same
+	// key places an order of their own, and learns nothing of the first.
+	t.Run("another customer's key is none of theirs", func(t *testing.T) {
+		t.Parallel()
+		sku := w.newProduct(t, 100, "USD", 10)
+		ada := w.newAccount(t, "USD", 10_000)
+		key := unique("key")
+		var first ordersgw.Order
+		w.place(t, ada, []line{{sku, 1}}, idempotency.Header, key).Expect(t, http.StatusCreated).Decode(t, &first)
+		// The same request, and another one, each of another customer.
+		for _, quantity := range []int64{1, 2} {
+			other := w.newAccount(t, "USD", 10_000)
+			res := w.place(t, other, []line{{sku, quantity}}, idempotency.Header, key).Expect(t, http.StatusCreated)
+			var o ordersgw.Order
+			res.Decode(t, &o)
+			if o.ID == first.ID || o.Customer != other.owner.subject || o.Status != ordersgw.StatusPaid ||
+				res.Header.Get("Idempotent-Replayed") != "" {
+				t.Fatalf("another customer's order with ada's key = %+v (%v), want a paid order of their own", o, res.Header)
+			}
+			w.wantCharged(t, other, o.ID, quantity*100)
+		}
+		w.wantCharged(t, ada, first.ID, 100)
+		w.wantStock(t, sku, 10, 4)
+	})
+
 	t.Run("a rejected order is replayed rejected", func(t *testing.T) {
 		t.Parallel()
 		sku := w.newProduct(t, 100, "USD", 10)
@@ -74,8 +98,7 @@ func TestIdempotencyKey(t *testing.T) {
 		var first, again ordersgw.Order
 		w.place(t, account, []line{{sku, 1}}, idempotency.Header, key).Expect(t, http.StatusCreated).Decode(t, &first)
 		wantRejected(t, first, ordersgw.RejectInsufficientFunds)
-		apptest.Do(t, http.MethodPost, w.accounts("/v1/accounts/"+account.String()+"/deposits"), map[string]any{"amount": 1000}).
-			Expect(t, http.StatusCreated)
+		w.deposit(t, account, 1000)
 		w.place(t, account, []line{{sku, 1}}, idempotency.Header, key).Expect(t, http.StatusCreated).Decode(t, &again)
 		if again.ID != first.ID {
 			t.Fatalf("retry placed order %s, want %s again", again.ID, first.ID)
@@ -117,10 +140,8 @@ func TestIdempotencyKey(t *testing.T) {
 		o := w.awaitStatus(t, ids[0], ordersgw.StatusPaid, 5*time.Second)
 		w.wantCharged(t, account, o.ID, 300)
 		w.wantStock(t, sku, 100, 3)
-		var list struct{ Items []ordersgw.Order }
-		apptest.Do(t, http.MethodGet, w.orders("/v1/orders?account_id="+account.String()), nil).Expect(t, http.StatusOK).Decode(t, &list)
-		if len(list.Items) != 1 {
-			t.Errorf("the account has %d orders, want 1", len(list.Items))
+		if list := w.ordersOf(t, account.ID, account.owner.header); len(list) != 1 {
+			t.Errorf("the account has %d orders, want 1", len(list))
 		}
 		if placed := strings.Count(strings.Join(statuses, ","), ordersgw.StatusPlaced); placed != 0 {
 			t.Logf("%d answers still placed: their wait for the first request's saga ran out", placed)

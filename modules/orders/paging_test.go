@@ -25,5 +25,6 @@ func TestOrdersArePaged(t *testing.T) {
 		w.placed(t, other, line{SKU: sku, Quantity: 1})
 		want = append([]string{place(t)}, want...)
 	}
-	apptest.ExpectPaged(t, apptest.List{URL: w.orders("/v1/orders?account_id=" + account.String()), Want: want, Add: place})
+	apptest.ExpectPaged(t, apptest.List{URL: w.orders("/v1/orders?account_id=" + account.ID.String()), Header: account.owner.header,
+		Want: want, Add: place})
 }

@@ -93,13 +93,24 @@ func requestHash(account uuid.UUID, lines []line) (string, error) {
 // order exists and the recovery finishes it, so a dependency outage is never
 // a failure of the request.
 //
+// Only a customer places orders (ownScope), for themselves: the order is the
+// caller's, and its saga acts for them, so accounts debits none but their own
+// accounts. To a customer, someone else's account does not exist: an order
+// on one is rejected for unknown_account.
+//
 // key is the request's Idempotency-Key, "" for none. It is stored on the
-// order: a retry with the same key and request gets that order, after waiting
-// a little for its saga to finish, and never starts a second saga (replayed is
-// true); the same key with another request is problem.ErrIdempotencyMismatch.
+// order, and is its customer's: a retry of theirs with the same key and
+// request gets that order, after waiting a little for its saga to finish, and
+// never starts a second saga (replayed is true); the same key with another
+// request is problem.ErrIdempotencyMismatch. The same key sent by another
+// customer is theirs, and places an order of their own.
 // Orders keeps its keys itself, not through idempotency.Do, so it checks the
 // key as Do would: a key idempotency.CheckKey refuses is never stored.
 func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gateway.Order, replayed bool, err error) {
+	sc, err := ownScope(ctx)
+	if err != nil {
+		return gateway.Order{}, false, err
+	}
 	if err := idempotency.CheckKey(key); err != nil {
 		return gateway.Order{}, false, err
 	}
@@ -111,7 +122,7 @@ func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gate
 	if err != nil {
 		return gateway.Order{}, false, fmt.Errorf("orders: place: new id: %w", err)
 	}
-	placed := order{ID: id, AccountID: account, Status: gateway.StatusPlaced, SagaStep: stepReserving, Lines: lines}
+	placed := order{ID: id, AccountID: account, Customer: sc.customer, Status: gateway.StatusPlaced, SagaStep: stepReserving, Lines: lines}
 	var keyArg *string
 	if key != "" {
 		hash, err := requestHash(account, lines)
@@ -130,7 +141,7 @@ func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gate
 		return gateway.Order{}, false, problem.Wrapf(err, "orders: place")
 	}
 	if !inserted {
-		return s.replay(ctx, key, *placed.RequestHash)
+		return s.replay(ctx, sc.customer, key, *placed.RequestHash)
 	}
 	s.log.InfoContext(ctx, "order placed", "order_id", id, "account_id", account, "lines", len(lines))
 
@@ -145,9 +156,10 @@ func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gate
 	return s.current(ctx, placed), false, nil
 }
 
-// replay answers a request whose Idempotency-Key is already an order's.
-func (s *service) replay(ctx context.Context, key, hash string) (gateway.Order, bool, error) {
-	prev, found, err := orderByKey(ctx, s.db.DB, key)
+// replay answers a request of customer whose Idempotency-Key is already an
+// order's of theirs.
+func (s *service) replay(ctx context.Context, customer, key, hash string) (gateway.Order, bool, error) {
+	prev, found, err := orderByKey(ctx, s.db.DB, customer, key)
 	if err != nil {
 		return gateway.Order{}, false, problem.Wrapf(err, "orders: place")
 	}

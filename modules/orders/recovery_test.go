@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	accountsgw "github.com/uberservice/uberservice/gateway/accounts"
 	ordersgw "github.com/uberservice/uberservice/gateway/orders"
 	"github.com/uberservice/uberservice/platform/app"
@@ -43,7 +41,7 @@ func TestCrashRecovery(t *testing.T) {
 		cancel    bool   // the crash happens while cancelling a paid order
 		want      string // the status the order ends in
 		// arranged
-		account uuid.UUID
+		account account
 		sku     string
 		order   ordersgw.Order
 	}
@@ -66,7 +64,7 @@ func TestCrashRecovery(t *testing.T) {
 			c.order = w.placed(t, c.account, line{c.sku, quantity})
 			w.shipmentOf(t, c.order.ID, "picking")
 			disable := failpoint.Enable(c.failpoint, "abandon")
-			res := w.cancel(t, c.order.ID)
+			res := w.cancel(t, c.account.owner, c.order.ID)
 			disable()
 			// The cancellation is recorded but did not finish: 202, still paid.
 			res.Expect(t, http.StatusAccepted).Decode(t, &c.order)
@@ -170,7 +168,7 @@ func TestAccountsOutage(t *testing.T) {
 		t.Fatalf("stop accounts: %v", err)
 	}
 	var accepted ordersgw.Order
-	w.cancel(t, o.ID).Expect(t, http.StatusAccepted).Decode(t, &accepted)
+	w.cancel(t, account.owner, o.ID).Expect(t, http.StatusAccepted).Decode(t, &accepted)
 	if accepted.Status != ordersgw.StatusPaid {
 		t.Fatalf("order whose refund waits for accounts = %+v, want it still paid", accepted)
 	}

@@ -30,11 +30,11 @@ func TestAnotherModulesReferenceDoesNotStopARefund(t *testing.T) {
 	o := w.placed(t, account, line{sku, 2})
 	asIM := accountsgw.Gateway.Local(apptest.Local(t, w.System, accountsgw.Gateway), "im")
 	if _, err := asIM.Credit(t.Context(), accountsgw.Movement{
-		AccountID: account, Amount: 1, Currency: "USD", Reference: o.ID.String(),
+		AccountID: account.ID, Amount: 1, Currency: "USD", Reference: o.ID.String(),
 	}); err != nil {
 		t.Fatalf("im's credit with the order's id: %v", err)
 	}
-	w.cancel(t, o.ID).Expect(t, http.StatusOK)
+	w.cancel(t, account.owner, o.ID).Expect(t, http.StatusOK)
 	if got := w.order(t, o.ID); got.Status != ordersgw.StatusCancelled {
 		t.Fatalf("order %s, want cancelled", got.Status)
 	}
@@ -57,26 +57,26 @@ func TestRefundRefused(t *testing.T) {
 		name string
 		code string
 		// refuse makes accounts refuse the refund of o, paid from account.
-		refuse func(t *testing.T, account uuid.UUID, o ordersgw.Order)
+		refuse func(t *testing.T, a account, o ordersgw.Order)
 	}{
 		// Only orders itself can take its own reference (a bug in orders, or
 		// data from before references had owners): another module's credit
 		// with it is a credit of its own (TestAnotherModulesReferenceDoesNotStopARefund).
 		{"a credit of orders' with the order's reference and another amount", ordersgw.RefundReferenceConflict,
-			func(t *testing.T, account uuid.UUID, o ordersgw.Order) {
+			func(t *testing.T, a account, o ordersgw.Order) {
 				acc := accountsgw.Gateway.Local(apptest.Local(t, w.System, accountsgw.Gateway), ordersgw.Name)
 				if _, err := acc.Credit(t.Context(), accountsgw.Movement{
-					AccountID: account, Amount: 1, Currency: "USD", Reference: o.ID.String(),
+					AccountID: a.ID, Amount: 1, Currency: "USD", Reference: o.ID.String(),
 				}); err != nil {
 					t.Fatalf("the conflicting credit: %v", err)
 				}
 			}},
 		{"a balance at its limit", ordersgw.RefundBalanceLimit,
-			func(t *testing.T, account uuid.UUID, _ ordersgw.Order) {
+			func(t *testing.T, a account, _ ordersgw.Order) {
 				// As the accounts module's own tests reach the limit: no API
 				// deposits 9e18 in fewer than thousands of deposits.
 				if err := w.Schema(t, accountsgw.Name).Exec(`UPDATE accounts SET balance = ? WHERE id = ?`,
-					int64(math.MaxInt64), account).Error; err != nil {
+					int64(math.MaxInt64), a.ID).Error; err != nil {
 					t.Fatal(err)
 				}
 			}},
@@ -89,7 +89,7 @@ func TestRefundRefused(t *testing.T) {
 			w.shipmentOf(t, o.ID, "picking")
 			r.refuse(t, account, o)
 
-			p := w.cancel(t, o.ID).ExpectProblem(t, http.StatusConflict, "refund_failed")
+			p := w.cancel(t, account.owner, o.ID).ExpectProblem(t, http.StatusConflict, "refund_failed")
 			if detail, _ := p["detail"].(string); !strings.Contains(detail, r.code) {
 				t.Errorf("the cancellation's problem says %q, want it to name %s", detail, r.code)
 			}
@@ -106,7 +106,7 @@ func TestRefundRefused(t *testing.T) {
 				}
 			}
 
-			again := w.cancel(t, o.ID).ExpectProblem(t, http.StatusConflict, "refund_failed")
+			again := w.cancel(t, account.owner, o.ID).ExpectProblem(t, http.StatusConflict, "refund_failed")
 			if again["detail"] != p["detail"] {
 				t.Errorf("a second cancellation says %q, the first %q", again["detail"], p["detail"])
 			}
@@ -136,7 +136,7 @@ func TestRefundRefusedInRecovery(t *testing.T) {
 	o := w.placed(t, account, line{sku, 2})
 	w.shipmentOf(t, o.ID, "picking")
 	if _, err := accountsgw.Gateway.Local(apptest.Local(t, accounts, accountsgw.Gateway), ordersgw.Name).Credit(t.Context(), accountsgw.Movement{
-		AccountID: account, Amount: 1, Currency: "USD", Reference: o.ID.String(),
+		AccountID: account.ID, Amount: 1, Currency: "USD", Reference: o.ID.String(),
 	}); err != nil {
 		t.Fatalf("the conflicting credit: %v", err)
 	}
@@ -144,7 +144,7 @@ func TestRefundRefusedInRecovery(t *testing.T) {
 		t.Fatalf("stop accounts: %v", err)
 	}
 	var accepted ordersgw.Order
-	w.cancel(t, o.ID).Expect(t, http.StatusAccepted).Decode(t, &accepted)
+	w.cancel(t, account.owner, o.ID).Expect(t, http.StatusAccepted).Decode(t, &accepted)
 	if accepted.Status != ordersgw.StatusPaid || accepted.RefundError != nil {
 		t.Fatalf("order whose refund waits for accounts = %+v, want it still paid", accepted)
 	}
@@ -153,7 +153,7 @@ func TestRefundRefusedInRecovery(t *testing.T) {
 
 	got := w.awaitStatus(t, o.ID, ordersgw.StatusRefundFailed, recoveryTimeout)
 	wantRefundFailed(t, got, ordersgw.RefundReferenceConflict)
-	w.cancel(t, o.ID).ExpectProblem(t, http.StatusConflict, "refund_failed")
+	w.cancel(t, account.owner, o.ID).ExpectProblem(t, http.StatusConflict, "refund_failed")
 	wantSagaOver(t, w, o.ID)
 
 	time.Sleep(5 * time.Second) // two passes of the recovery and more

@@ -1,6 +1,7 @@
 package orders_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -20,12 +21,13 @@ func TestPublicAPIRefusesBadInput(t *testing.T) {
 	w.placed(t, account, line{SKU: sku, Quantity: 1}) // two orders: a list that gives a cursor to break
 	o := w.placed(t, account, line{SKU: sku, Quantity: 1})
 	w.awaitStatus(t, o.ID, ordersgw.StatusPaid, 5*time.Second)
+	owner := account.owner.header
 	w.RefusesBadInput(t, ordersgw.Name,
 		apptest.Example{Method: "POST", URL: w.orders("/v1/orders"),
-			Body:   `{"account_id":"` + account.String() + `","lines":[{"sku":"` + sku + `","quantity":2}]}`,
-			Header: []string{idempotency.Header, "order-1"}},
-		apptest.Example{Method: "GET", URL: w.orders("/v1/orders?account_id=" + account.String())},
-		apptest.Example{Method: "GET", URL: w.orders("/v1/orders/" + o.ID.String())},
-		apptest.Example{Method: "POST", URL: w.orders("/v1/orders/" + o.ID.String() + "/cancel")},
+			Body:   `{"account_id":"` + account.ID.String() + `","lines":[{"sku":"` + sku + `","quantity":2}]}`,
+			Header: append(slices.Clone(owner), idempotency.Header, "order-1")},
+		apptest.Example{Method: "GET", URL: w.orders("/v1/orders?account_id=" + account.ID.String()), Header: owner},
+		apptest.Example{Method: "GET", URL: w.orders("/v1/orders/" + o.ID.String()), Header: owner},
+		apptest.Example{Method: "POST", URL: w.orders("/v1/orders/" + o.ID.String() + "/cancel"), Header: owner},
 	)
 }

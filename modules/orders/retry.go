@@ -44,9 +44,11 @@ func retryDelay(n int) time.Duration {
 // recovery leaves it alone, and lets the lease go. A lost lease and a
 // refused cancellation are outcomes, not failures, and a driver stopped by
 // its caller (a shutdown) or by a failpoint (a crash) has not failed: those
-// change nothing. It logs the
-// failure and returns drive's error, for the caller to tell the outcomes.
+// change nothing. It logs the failure and returns drive's error, for the
+// caller to tell the outcomes. The saga acts for o's customer (forCustomer),
+// whoever drives it.
 func (s *saga) run(ctx context.Context, o *order, token uuid.UUID) error {
+	ctx = forCustomer(ctx, *o)
 	err := s.drive(ctx, o, token)
 	switch {
 	case err == nil, errors.Is(err, errLeaseLost), errors.Is(err, errDispatched):

@@ -39,21 +39,33 @@ const (
 	awaitPoll    = 25 * time.Millisecond
 )
 
-// Get implements gateway.Orders.
+// Get implements gateway.Orders: the order, for a caller who may read it
+// (readScope); an order of someone else's is ErrOrderNotFound, as if it did
+// not exist.
 func (s *service) Get(ctx context.Context, id uuid.UUID) (gateway.Order, error) {
+	sc, err := readScope(ctx)
+	if err != nil {
+		return gateway.Order{}, err
+	}
 	o, found, err := orderByID(ctx, s.db.DB, id)
 	if err != nil {
 		return gateway.Order{}, problem.Wrapf(err, "orders: get")
 	}
-	if !found {
+	if !found || !sc.covers(o) {
 		return gateway.Order{}, notFound(id)
 	}
 	return o.dto(), nil
 }
 
-// List returns one page of the orders of account, newest first.
+// List returns one page of the orders of account, newest first: those the
+// caller placed, for a customer, every one for staff (readScope). An account
+// of someone else's is an empty list, as an account with no orders is.
 func (s *service) List(ctx context.Context, account uuid.UUID, req page.Request) (page.Page[gateway.Order], error) {
-	p, err := ordersOfAccount(ctx, s.db.DB, account, req)
+	sc, err := readScope(ctx)
+	if err != nil {
+		return page.Page[gateway.Order]{}, err
+	}
+	p, err := ordersOfAccount(ctx, s.db.DB, account, sc, req)
 	if err != nil {
 		return page.Page[gateway.Order]{}, problem.Wrapf(err, "orders: list")
 	}
@@ -95,7 +107,7 @@ func (s *service) current(ctx context.Context, o order) gateway.Order {
 // refund_failed; a line not yet priced shows a price of 0.
 func (o order) dto() gateway.Order {
 	out := gateway.Order{
-		ID: o.ID, AccountID: o.AccountID, Status: o.Status, Total: o.Total, Currency: o.Currency,
+		ID: o.ID, AccountID: o.AccountID, Customer: o.Customer, Status: o.Status, Total: o.Total, Currency: o.Currency,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Lines: make([]gateway.Line, len(o.Lines)),
 	}
 	if o.Status == gateway.StatusRejected && o.RejectReason != nil {

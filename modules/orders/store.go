@@ -23,6 +23,7 @@ import (
 type order struct {
 	ID                uuid.UUID
 	AccountID         uuid.UUID
+	Customer          string // who placed it, whom its saga acts for: a subject; "" before people had tokens
 	Status            string
 	RejectReason      *string
 	RefundError       *string
@@ -47,7 +48,7 @@ type line struct {
 	UnitPrice *int64    `gorm:"column:unit_price"`
 }
 
-const orderColumns = `id, account_id, status, reject_reason, refund_error, refund_error_detail, saga_step,
+const orderColumns = `id, account_id, customer, status, reject_reason, refund_error, refund_error_detail, saga_step,
 	attempts, next_attempt_at, total, currency, request_hash, created_at, updated_at`
 
 // leaseSQL is the end of a lease of the duration given as the next argument,
@@ -55,18 +56,18 @@ const orderColumns = `id, account_id, status, reject_reason, refund_error, refun
 // shares.
 const leaseSQL = `now() + ? * interval '1 millisecond'`
 
-// insertOrder writes o, its lines and its lease, unless key is already another order's:
-// then it writes nothing and inserted is false. A concurrent insert with the
-// same key waits on the unique index until the first one commits, so the loser
-// finds the winner's order afterwards.
+// insertOrder writes o, its lines and its lease, unless key is already another
+// order's of o's customer: then it writes nothing and inserted is false. A
+// concurrent insert with the same key waits on the unique index until the
+// first one commits, so the loser finds the winner's order afterwards.
 func insertOrder(ctx context.Context, tx *gorm.DB, o *order, key *string, token uuid.UUID, lease time.Duration) (inserted bool, err error) {
 	var times struct{ CreatedAt, UpdatedAt time.Time }
 	res := tx.WithContext(ctx).Raw(`INSERT INTO orders
-		(id, account_id, status, saga_step, idempotency_key, request_hash, lease_token, lease_until)
-		VALUES (?, ?, ?, ?, ?, ?, ?, `+leaseSQL+`)
-		ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+		(id, account_id, customer, status, saga_step, idempotency_key, request_hash, lease_token, lease_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, `+leaseSQL+`)
+		ON CONFLICT (customer, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 		RETURNING created_at, updated_at`,
-		o.ID, o.AccountID, o.Status, o.SagaStep, key, o.RequestHash, token, lease.Milliseconds()).Scan(&times)
+		o.ID, o.AccountID, o.Customer, o.Status, o.SagaStep, key, o.RequestHash, token, lease.Milliseconds()).Scan(&times)
 	if res.Error != nil {
 		return false, fmt.Errorf("insert order: %w", res.Error)
 	}
@@ -92,10 +93,11 @@ func orderByID(ctx context.Context, db *gorm.DB, id uuid.UUID) (order, bool, err
 	return oneOrder(ctx, db, "read order", `SELECT `+orderColumns+` FROM orders WHERE id = ?`, id)
 }
 
-// orderByKey returns the order placed with the Idempotency-Key key, or found
-// false.
-func orderByKey(ctx context.Context, db *gorm.DB, key string) (order, bool, error) {
-	return oneOrder(ctx, db, "read order", `SELECT `+orderColumns+` FROM orders WHERE idempotency_key = ?`, key)
+// orderByKey returns the order customer placed with the Idempotency-Key key,
+// or found false.
+func orderByKey(ctx context.Context, db *gorm.DB, customer, key string) (order, bool, error) {
+	return oneOrder(ctx, db, "read order", `SELECT `+orderColumns+` FROM orders WHERE customer = ? AND idempotency_key = ?`,
+		customer, key)
 }
 
 // oneOrder runs query, which returns the columns of at most one order, and
@@ -120,10 +122,13 @@ func oneOrder(ctx context.Context, db *gorm.DB, what, query string, args ...any)
 // those placed in one instant.
 var orderOrder = page.NewKeyset("orders.orders", page.Time("created_at"), page.UUID("id"))
 
-// ordersOfAccount returns one page of the orders of account, newest first,
-// with their lines.
-func ordersOfAccount(ctx context.Context, db *gorm.DB, account uuid.UUID, req page.Request) (page.Page[order], error) {
+// ordersOfAccount returns one page of the orders of account within sc,
+// newest first, with their lines.
+func ordersOfAccount(ctx context.Context, db *gorm.DB, account uuid.UUID, sc scope, req page.Request) (page.Page[order], error) {
 	q := db.WithContext(ctx).Table("orders").Select(orderColumns).Where("account_id = ?", account)
+	if !sc.all {
+		q = q.Where("customer = ?", sc.customer)
+	}
 	p, err := page.Find(q, orderOrder, req, func(o order) []any { return []any{o.CreatedAt, o.ID} })
 	if err != nil {
 		return page.Page[order]{}, problem.Wrapf(err, "list orders")
