@@ -47,7 +47,11 @@ func CheckBatch(ids []uuid.UUID) error {
 
 // Account is an account as other contexts see it.
 type Account struct {
-	ID           uuid.UUID `json:"id"`
+	ID uuid.UUID `json:"id"`
+	// Owner is the subject of the person who opened the account, the customer
+	// it belongs to; "" for an account opened before people had tokens, which
+	// belongs to nobody and is for staff alone to see.
+	Owner        string    `json:"owner"`
 	OwnerName    string    `json:"owner_name"`
 	Email        string    `json:"email"`
 	Currency     string    `json:"currency"`
