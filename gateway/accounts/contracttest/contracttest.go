@@ -41,7 +41,7 @@ type Subject struct {
 // own. Cases run in parallel.
 func Run(t *testing.T, newSubject func(t *testing.T) Subject) {
 	t.Helper()
-	for _, c := range cases {
+	for _, c := range slices.Concat(cases, onBehalf) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.run(t, newSubject(t))
