@@ -70,6 +70,15 @@ func (a api) open(t testing.TB, currency string) gateway.Account {
 	return acc
 }
 
+// openGraces opens an account of Grace's and returns it.
+func (a api) openGraces(t testing.TB) gateway.Account {
+	t.Helper()
+	var acc gateway.Account
+	apptest.Do(t, http.MethodPost, a.base, map[string]string{"owner_name": "Grace Hopper", "email": "grace@example.com"},
+		a.as(t, grace, identity.Customer)...).Expect(t, http.StatusCreated).Decode(t, &acc)
+	return acc
+}
+
 // fund deposits amount into Ada's account id, in as many deposits as
 // MaxAmount needs.
 func (a api) fund(t testing.TB, id uuid.UUID, amount int64) {
