@@ -19,6 +19,21 @@ import (
 const Name = "accounts"
 
 // Accounts is what other modules may ask of the accounts context.
+//
+// A call made on a person's behalf (the ctx carries an identity.Person, which
+// crosses processes with the call) touches only what that person may:
+//
+//   - Get and GetMany see the accounts the person owns, and any account
+//     when the person is staff; other accounts are unknown (ErrAccountNotFound,
+//     or left out of a batch).
+//   - Debit and Credit move only the money of an account the person owns,
+//     whatever their roles: staff never move money. Another account is
+//     ErrAccountNotFound.
+//
+// A call with no person in its ctx is a module acting on its own authority
+// (an event handler, a saga resumed after a crash, or a module that checked
+// the person itself and called with identity.WithoutPerson) and may touch
+// any account.
 type Accounts interface {
 	// Get returns one account, or ErrAccountNotFound.
 	Get(ctx context.Context, id uuid.UUID) (Account, error)
@@ -47,7 +62,11 @@ func CheckBatch(ids []uuid.UUID) error {
 
 // Account is an account as other contexts see it.
 type Account struct {
-	ID           uuid.UUID `json:"id"`
+	ID uuid.UUID `json:"id"`
+	// Owner is the subject of the person who opened the account, the customer
+	// it belongs to; "" for an account opened before people had tokens, which
+	// belongs to nobody and is for staff alone to see.
+	Owner        string    `json:"owner"`
 	OwnerName    string    `json:"owner_name"`
 	Email        string    `json:"email"`
 	Currency     string    `json:"currency"`

@@ -34,7 +34,7 @@ import (
 // Values of the size the shop sends: a real account, a debit for an order.
 var (
 	benchAccount = accounts.Account{
-		ID: uuid.MustParse("0195f0a0-1111-7000-8000-000000000001"), OwnerName: "Bob Buyer",
+		ID: uuid.MustParse("0195f0a0-1111-7000-8000-000000000001"), Owner: "bob", OwnerName: "Bob Buyer",
 		Email: "bob@example.com", Currency: "EUR", Balance: 1_250_00, Status: "active",
 		ReferralCode: "ALICE2024", CreatedAt: time.Date(2025, 3, 14, 9, 26, 53, 589793000, time.UTC),
 	}

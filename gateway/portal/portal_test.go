@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,17 +32,16 @@ func TestAccountView(t *testing.T) {
 	sys := apptest.Start(t, modules(), app.Config{})
 
 	t.Run("shows the account and its manager", func(t *testing.T) {
-		manager := apptest.Do(t, http.MethodPost, sys.URL("im")+"/v1/managers", map[string]any{
-			"name": "Alice Adviser", "email": "alice@example.com", "referral_code": "ALICE2024", "commission_bps": 150,
-		}).Expect(t, http.StatusCreated).JSON(t)
-		account := createAccount(t, sys, map[string]any{
+		manager := createManager(t, sys, "ALICE2024")
+		bob := customer(t, sys, "bob")
+		account := createAccount(t, sys, bob, map[string]any{
 			"owner_name": "Bob Buyer", "email": "bob@example.com", "referral_code": "ALICE2024",
 		})
 
 		// im links the account when it handles account_created, a moment later.
 		var view map[string]any
 		apptest.Eventually(t, 10*time.Second, "the account to be linked to its manager", func() bool {
-			view = accountView(t, sys.URL("portal"), account["id"])
+			view = accountView(t, sys.URL("portal"), bob, account["id"])
 			if d := degraded(t, view); len(d) != 0 {
 				t.Fatalf("degraded %v with every module up: %v", d, view)
 			}
@@ -56,8 +56,9 @@ func TestAccountView(t *testing.T) {
 	})
 
 	t.Run("an unmanaged account has no manager and nothing degraded", func(t *testing.T) {
-		account := createAccount(t, sys, map[string]any{"owner_name": "Carol Cash", "email": "carol@example.com"})
-		view := accountView(t, sys.URL("portal"), account["id"])
+		carol := customer(t, sys, "carol")
+		account := createAccount(t, sys, carol, map[string]any{"owner_name": "Carol Cash", "email": "carol@example.com"})
+		view := accountView(t, sys.URL("portal"), carol, account["id"])
 		sameAccount(t, view["account"], account)
 		if m, ok := view["manager"]; !ok || m != nil {
 			t.Fatalf("manager %v (present: %v), want null", m, ok)
@@ -68,12 +69,12 @@ func TestAccountView(t *testing.T) {
 	})
 
 	t.Run("an unknown account is 404", func(t *testing.T) {
-		apptest.Do(t, http.MethodGet, sys.URL("portal")+"/v1/portal/accounts/"+uuid.NewString(), nil).
+		apptest.Do(t, http.MethodGet, sys.URL("portal")+"/v1/portal/accounts/"+uuid.NewString(), nil, customer(t, sys, "dora")...).
 			ExpectProblem(t, http.StatusNotFound, "account_not_found")
 	})
 
 	t.Run("a malformed id is 404", func(t *testing.T) {
-		apptest.Do(t, http.MethodGet, sys.URL("portal")+"/v1/portal/accounts/not-a-uuid", nil).
+		apptest.Do(t, http.MethodGet, sys.URL("portal")+"/v1/portal/accounts/not-a-uuid", nil, customer(t, sys, "dora")...).
 			ExpectProblem(t, http.StatusNotFound, "account_not_found")
 	})
 }
@@ -83,11 +84,12 @@ func TestAccountViewWhenIMIsDown(t *testing.T) {
 	logs := &logBuffer{t: t}
 	accountsSys, sys := startSplit(t, deadURL(t),
 		slog.New(correlation.Handler(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))))
-	account := createAccount(t, accountsSys, map[string]any{"owner_name": "Dan Down", "email": "dan@example.com"})
+	dan := customer(t, accountsSys, "dan")
+	account := createAccount(t, accountsSys, dan, map[string]any{"owner_name": "Dan Down", "email": "dan@example.com"})
 
 	start := time.Now()
 	r := apptest.Do(t, http.MethodGet, sys.URL("portal")+"/v1/portal/accounts/"+account["id"].(string), nil,
-		correlation.Header, "portal-im-down-1")
+		slices.Concat(dan, []string{correlation.Header, "portal-im-down-1"})...)
 	elapsed := time.Since(start)
 
 	view := r.Expect(t, http.StatusOK).JSON(t)
@@ -106,7 +108,7 @@ func TestAccountViewWhenIMIsDown(t *testing.T) {
 	}
 
 	t.Run("an unknown account is still 404", func(t *testing.T) {
-		apptest.Do(t, http.MethodGet, sys.URL("portal")+"/v1/portal/accounts/"+uuid.NewString(), nil).
+		apptest.Do(t, http.MethodGet, sys.URL("portal")+"/v1/portal/accounts/"+uuid.NewString(), nil, dan...).
 			ExpectProblem(t, http.StatusNotFound, "account_not_found")
 	})
 }
@@ -124,10 +126,11 @@ func TestAccountViewWhenIMIsSlow(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	accountsSys, sys := startSplit(t, slow.URL, nil)
-	account := createAccount(t, accountsSys, map[string]any{"owner_name": "Sam Slow", "email": "sam@example.com"})
+	sam := customer(t, accountsSys, "sam")
+	account := createAccount(t, accountsSys, sam, map[string]any{"owner_name": "Sam Slow", "email": "sam@example.com"})
 
 	start := time.Now()
-	view := accountView(t, sys.URL("portal"), account["id"])
+	view := accountView(t, sys.URL("portal"), sam, account["id"])
 	elapsed := time.Since(start)
 
 	sameAccount(t, view["account"], account)
@@ -154,7 +157,7 @@ func TestAccountViewWhenAccountsIsDown(t *testing.T) {
 	})
 
 	start := time.Now()
-	r := apptest.Do(t, http.MethodGet, sys.URL("portal")+"/v1/portal/accounts/"+uuid.NewString(), nil)
+	r := apptest.Do(t, http.MethodGet, sys.URL("portal")+"/v1/portal/accounts/"+uuid.NewString(), nil, customer(t, sys, "una")...)
 	elapsed := time.Since(start)
 
 	r.ExpectProblem(t, http.StatusServiceUnavailable, "unavailable")
@@ -176,8 +179,9 @@ func TestPortalStartsWithoutIM(t *testing.T) {
 		Modules: []string{"portal"},
 		Peers:   map[string]string{"accounts": accountsSys.InternalURL("accounts")},
 	})
-	account := createAccount(t, accountsSys, map[string]any{"owner_name": "Olga Optional", "email": "olga@example.com"})
-	view := accountView(t, sys.URL("portal"), account["id"])
+	olga := customer(t, accountsSys, "olga")
+	account := createAccount(t, accountsSys, olga, map[string]any{"owner_name": "Olga Optional", "email": "olga@example.com"})
+	view := accountView(t, sys.URL("portal"), olga, account["id"])
 	sameAccount(t, view["account"], account)
 	if m, ok := view["manager"]; !ok || m != nil {
 		t.Fatalf("manager %v (present: %v), want null", m, ok)
@@ -190,7 +194,7 @@ func TestPortalStartsWithoutIM(t *testing.T) {
 		Modules: []string{"portal"},
 		Peers:   map[string]string{"accounts": deadURL(t)},
 	})
-	apptest.Do(t, http.MethodGet, alone.URL("portal")+"/v1/portal/accounts/"+uuid.NewString(), nil).
+	apptest.Do(t, http.MethodGet, alone.URL("portal")+"/v1/portal/accounts/"+uuid.NewString(), nil, olga...).
 		ExpectProblem(t, http.StatusServiceUnavailable, "unavailable")
 }
 
@@ -206,22 +210,6 @@ func startSplit(t *testing.T, imURL string, log *slog.Logger) (accountsSys, port
 		Log:     log,
 	})
 	return accountsSys, portalSys
-}
-
-// createAccount creates an account through the accounts module's public API.
-func createAccount(t *testing.T, sys *apptest.System, body map[string]any) map[string]any {
-	t.Helper()
-	return apptest.Do(t, http.MethodPost, sys.URL("accounts")+"/v1/accounts", body).Expect(t, http.StatusCreated).JSON(t)
-}
-
-// accountView gets the portal's view of account id and expects a 200.
-func accountView(t *testing.T, portalURL string, id any) map[string]any {
-	t.Helper()
-	s, ok := id.(string)
-	if !ok {
-		t.Fatalf("account id %v is not a string", id)
-	}
-	return apptest.Do(t, http.MethodGet, portalURL+"/v1/portal/accounts/"+s, nil).Expect(t, http.StatusOK).JSON(t)
 }
 
 // degraded returns the view's degraded list, which must be an array, never null.
@@ -241,7 +229,7 @@ func sameAccount(t *testing.T, got any, want map[string]any) {
 	if !ok {
 		t.Fatalf("account is %#v, want an object", got)
 	}
-	for _, k := range []string{"id", "owner_name", "email", "currency", "balance", "status", "referral_code"} {
+	for _, k := range []string{"id", "owner", "owner_name", "email", "currency", "balance", "status", "referral_code"} {
 		if acc[k] != want[k] {
 			t.Errorf("account %s = %#v, want %#v", k, acc[k], want[k])
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/uberservice/uberservice/gateway/accounts"
 	"github.com/uberservice/uberservice/gateway/im"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -52,10 +53,22 @@ type managerResult struct {
 	err     error
 }
 
+// The people the account view is for: the customer who owns the account,
+// and staff, for support work.
+var viewers = []identity.Role{identity.Customer, identity.Staff}
+
 // Account returns the view of account id. It asks accounts and im at once;
 // accounts decides the outcome (an unknown or unreachable account fails the
 // view), while any failure of im only drops the manager and marks im degraded.
+//
+// Both are asked on behalf of the person in ctx, which goes with the calls:
+// accounts, whose data it is, answers someone else's account as unknown, so
+// the portal keeps no rule of who owns what. im's answer is shown only with
+// the account's.
 func (v *views) Account(ctx context.Context, id uuid.UUID) (AccountView, error) {
+	if err := identity.Require(ctx, viewers...); err != nil {
+		return AccountView{}, err
+	}
 	// When accounts fails nobody reads im's answer: the cancel stops the
 	// lookup, and the buffer lets it finish without a reader.
 	imCtx, cancelIM := context.WithTimeout(ctx, imTimeout)

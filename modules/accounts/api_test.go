@@ -15,32 +15,36 @@ import (
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/idempotency"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/mail"
 )
 
 func TestAPI(t *testing.T) {
 	sys := start(t)
-	api := apiOf(sys)
+	api := apiOf(t, sys)
 
-	t.Run("an account opens empty and active, in USD by default", func(t *testing.T) {
+	t.Run("an account opens empty and active, in USD by default, owned by who opens it", func(t *testing.T) {
+		asGrace := api.as(t, grace, identity.Customer)
 		res := apptest.Do(t, http.MethodPost, api.base, map[string]string{
 			"owner_name": "Grace Hopper", "email": "grace@example.com", "referral_code": "IM-7",
-		}).Expect(t, http.StatusCreated)
+		}, asGrace...).Expect(t, http.StatusCreated)
 		var opened gateway.Account
 		res.Decode(t, &opened)
-		if opened.ID == uuid.Nil || opened.OwnerName != "Grace Hopper" || opened.Email != "grace@example.com" ||
+		if opened.ID == uuid.Nil || opened.Owner != grace || opened.OwnerName != "Grace Hopper" || opened.Email != "grace@example.com" ||
 			opened.Currency != "USD" || opened.Balance != 0 || opened.Status != "active" || opened.ReferralCode != "IM-7" {
 			t.Fatalf("opened %+v", opened)
 		}
 		if opened.CreatedAt.IsZero() || opened.CreatedAt.Location() != time.UTC {
 			t.Errorf("created_at %v, want a UTC time", opened.CreatedAt)
 		}
-		if got := api.get(t, opened.ID); got != opened {
+		var got gateway.Account
+		apptest.Do(t, http.MethodGet, api.account(opened.ID), nil, asGrace...).Expect(t, http.StatusOK).Decode(t, &got)
+		if got != opened {
 			t.Errorf("GET = %+v, want %+v", got, opened)
 		}
 		// Every field of the contract is on the wire, in snake case.
 		body := res.JSON(t)
-		for _, f := range []string{"id", "owner_name", "email", "currency", "balance", "status", "referral_code", "created_at"} {
+		for _, f := range []string{"id", "owner", "owner_name", "email", "currency", "balance", "status", "referral_code", "created_at"} {
 			if _, ok := body[f]; !ok {
 				t.Errorf("the account has no %q: %s", f, res.Body)
 			}
@@ -50,20 +54,20 @@ func TestAPI(t *testing.T) {
 	t.Run("deposits and withdrawals move the balance; the ledger lists them newest first", func(t *testing.T) {
 		id := api.open(t, "EUR").ID
 		var dep gateway.Transaction
-		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 1000}).
+		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 1000}, api.owner...).
 			Expect(t, http.StatusCreated).Decode(t, &dep)
 		if dep.Kind != gateway.KindDeposit || dep.Amount != 1000 || dep.BalanceAfter != 1000 || dep.AccountID != id {
 			t.Fatalf("deposit = %+v", dep)
 		}
 		var wd gateway.Transaction
-		apptest.Do(t, http.MethodPost, api.account(id)+"/withdrawals", map[string]int64{"amount": 300}).
+		apptest.Do(t, http.MethodPost, api.account(id)+"/withdrawals", map[string]int64{"amount": 300}, api.owner...).
 			Expect(t, http.StatusCreated).Decode(t, &wd)
 		if wd.Kind != gateway.KindWithdrawal || wd.Amount != 300 || wd.BalanceAfter != 700 {
 			t.Fatalf("withdrawal = %+v", wd)
 		}
-		apptest.Do(t, http.MethodPost, api.account(id)+"/withdrawals", map[string]int64{"amount": 701}).
+		apptest.Do(t, http.MethodPost, api.account(id)+"/withdrawals", map[string]int64{"amount": 701}, api.owner...).
 			ExpectProblem(t, http.StatusConflict, "insufficient_funds")
-		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 5}).Expect(t, http.StatusCreated)
+		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 5}, api.owner...).Expect(t, http.StatusCreated)
 
 		if got := api.get(t, id).Balance; got != 705 {
 			t.Fatalf("balance %d, want 705", got)
@@ -85,11 +89,11 @@ func TestAPI(t *testing.T) {
 	t.Run("the owner gets an email for each deposit and withdrawal, and the mailer has it", func(t *testing.T) {
 		acc := api.open(t, "USD")
 		api.fund(t, acc.ID, 500)
-		apptest.Do(t, http.MethodPost, api.account(acc.ID)+"/withdrawals", map[string]int64{"amount": 200}).Expect(t, http.StatusCreated)
+		apptest.Do(t, http.MethodPost, api.account(acc.ID)+"/withdrawals", map[string]int64{"amount": 200}, api.owner...).Expect(t, http.StatusCreated)
 
 		var list struct{ Items []mail.Notification }
 		apptest.Eventually(t, 5*time.Second, "both emails recorded", func() bool {
-			apptest.Do(t, http.MethodGet, api.account(acc.ID)+"/notifications", nil).Expect(t, http.StatusOK).Decode(t, &list)
+			apptest.Do(t, http.MethodGet, api.account(acc.ID)+"/notifications", nil, api.owner...).Expect(t, http.StatusOK).Decode(t, &list)
 			if len(list.Items) != 2 {
 				return false
 			}
@@ -122,7 +126,7 @@ func TestAPI(t *testing.T) {
 	t.Run("an Idempotency-Key replays the first answer and refuses another body", func(t *testing.T) {
 		id := api.open(t, "USD").ID
 		deposit := func(amount int64, key string) apptest.Response {
-			return apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": amount}, idempotency.Header, key)
+			return apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": amount}, api.with(idempotency.Header, key)...)
 		}
 		first := deposit(500, "dep-1").Expect(t, http.StatusCreated)
 		again := deposit(500, "dep-1").Expect(t, http.StatusCreated)
@@ -135,7 +139,7 @@ func TestAPI(t *testing.T) {
 		deposit(501, "dep-1").ExpectProblem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
 
 		withdraw := func(amount int64, key string) apptest.Response {
-			return apptest.Do(t, http.MethodPost, api.account(id)+"/withdrawals", map[string]int64{"amount": amount}, idempotency.Header, key)
+			return apptest.Do(t, http.MethodPost, api.account(id)+"/withdrawals", map[string]int64{"amount": amount}, api.with(idempotency.Header, key)...)
 		}
 		// A key is scoped to its operation and account: the deposit's key is free here.
 		w := withdraw(200, "dep-1").Expect(t, http.StatusCreated)
@@ -153,7 +157,7 @@ func TestAPI(t *testing.T) {
 			t.Fatalf("%d transactions, want 3", n)
 		}
 		var emails struct{ Items []mail.Notification }
-		apptest.Do(t, http.MethodGet, api.account(id)+"/notifications", nil).Expect(t, http.StatusOK).Decode(t, &emails)
+		apptest.Do(t, http.MethodGet, api.account(id)+"/notifications", nil, api.owner...).Expect(t, http.StatusOK).Decode(t, &emails)
 		if len(emails.Items) != 3 {
 			t.Fatalf("%d emails, want one per movement: 3", len(emails.Items))
 		}
@@ -165,10 +169,10 @@ func TestAPI(t *testing.T) {
 		if err := sys.Schema(t, gateway.Name).Exec(`UPDATE accounts SET balance = ? WHERE id = ?`, int64(math.MaxInt64-10), id).Error; err != nil {
 			t.Fatal(err)
 		}
-		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 11}).
+		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 11}, api.owner...).
 			ExpectProblem(t, http.StatusUnprocessableEntity, "balance_limit")
 		var tx gateway.Transaction
-		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 10}).
+		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 10}, api.owner...).
 			Expect(t, http.StatusCreated).Decode(t, &tx)
 		if tx.BalanceAfter != math.MaxInt64 {
 			t.Fatalf("balance after %d, want %d", tx.BalanceAfter, int64(math.MaxInt64))
@@ -178,12 +182,12 @@ func TestAPI(t *testing.T) {
 
 func TestEvents(t *testing.T) {
 	sys := start(t)
-	api := apiOf(sys)
+	api := apiOf(t, sys)
 	topics := sys.Subscribe(t, events.All...)
 
 	res := apptest.Do(t, http.MethodPost, api.base, map[string]string{
 		"owner_name": "Ada Lovelace", "email": "ada@example.com", "currency": "EUR", "referral_code": "IM-42",
-	}, correlation.Header, "req-open").Expect(t, http.StatusCreated)
+	}, api.with(correlation.Header, "req-open")...).Expect(t, http.StatusCreated)
 	var acc gateway.Account
 	res.Decode(t, &acc)
 
@@ -195,7 +199,7 @@ func TestEvents(t *testing.T) {
 
 	var dep gateway.Transaction
 	apptest.Do(t, http.MethodPost, api.account(acc.ID)+"/deposits", map[string]int64{"amount": 1200},
-		correlation.Header, "req-deposit").Expect(t, http.StatusCreated).Decode(t, &dep)
+		api.with(correlation.Header, "req-deposit")...).Expect(t, http.StatusCreated).Decode(t, &dep)
 	var deposited events.FundsDeposited
 	apptest.Receive(t, topics[events.TopicFundsDeposited], "req-deposit", &deposited)
 	want := events.Movement{TransactionID: dep.ID, AccountID: acc.ID, Amount: 1200, Currency: "EUR", BalanceAfter: 1200, OccurredAt: dep.CreatedAt}
@@ -208,7 +212,7 @@ func TestEvents(t *testing.T) {
 	}
 
 	apptest.Do(t, http.MethodPost, api.account(acc.ID)+"/withdrawals", map[string]int64{"amount": 200},
-		correlation.Header, "req-withdraw").Expect(t, http.StatusCreated)
+		api.with(correlation.Header, "req-withdraw")...).Expect(t, http.StatusCreated)
 	var withdrawn events.FundsWithdrawn
 	apptest.Receive(t, topics[events.TopicFundsWithdrawn], "req-withdraw", &withdrawn)
 	if withdrawn.Amount != 200 || withdrawn.BalanceAfter != 1000 || withdrawn.AccountID != acc.ID {

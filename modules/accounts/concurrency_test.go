@@ -18,7 +18,7 @@ import (
 // never goes below zero.
 func TestConcurrentWithdrawals(t *testing.T) {
 	sys := start(t)
-	api := apiOf(sys)
+	api := apiOf(t, sys)
 	const (
 		funds    = 1000
 		amount   = 30
@@ -30,7 +30,13 @@ func TestConcurrentWithdrawals(t *testing.T) {
 		id := api.open(t, "USD").ID
 		api.fund(t, id, funds)
 		statuses := apptest.Race(requests, func(int) int {
-			res, err := http.Post(api.account(id)+"/withdrawals", "application/json", strings.NewReader(fmt.Sprintf(`{"amount":%d}`, amount)))
+			req, err := http.NewRequest(http.MethodPost, api.account(id)+"/withdrawals", strings.NewReader(fmt.Sprintf(`{"amount":%d}`, amount)))
+			if err != nil {
+				return 0
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set(api.owner[0], api.owner[1])
+			res, err := http.DefaultClient.Do(req)
 			if err != nil {
 				return 0
 			}

@@ -14,7 +14,7 @@ import (
 // the module's real server binding, to the same suite.
 func TestContract(t *testing.T) {
 	sys := start(t)
-	api := apiOf(sys)
+	api := apiOf(t, sys)
 	newAccount := func(t *testing.T, currency string, balance int64) uuid.UUID {
 		t.Helper()
 		id := api.open(t, currency).ID
@@ -24,7 +24,7 @@ func TestContract(t *testing.T) {
 
 	apptest.EachImplementation(t, sys, gateway.Gateway, func(t *testing.T, impl gateway.Accounts) {
 		contracttest.Run(t, func(*testing.T) contracttest.Subject {
-			return contracttest.Subject{Accounts: impl, NewAccount: newAccount}
+			return contracttest.Subject{Accounts: impl, NewAccount: newAccount, Owner: ada}
 		})
 	})
 }

@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/google/uuid"
@@ -11,6 +12,7 @@ import (
 	"github.com/uberservice/uberservice/modules/accounts"
 	"github.com/uberservice/uberservice/platform/app"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // start runs the accounts module alone, for real, against a fresh database.
@@ -19,44 +21,95 @@ func start(t *testing.T) *apptest.System {
 	return apptest.Start(t, []app.Module{accounts.Module()}, app.Config{})
 }
 
-// api is the module's public HTTP API as a client sees it.
-type api struct{ base string }
+// The people of the tests. Ada, a customer, opens the accounts the helpers
+// open; Grace is another customer, who must not see them.
+const (
+	ada   = "ada"
+	grace = "grace"
+)
 
-func apiOf(sys *apptest.System) api { return api{base: sys.URL(gateway.Name) + "/v1/accounts"} }
+// api is the module's public HTTP API as a client sees it. Its helpers act
+// as Ada, whose Authorization header is owner.
+type api struct {
+	sys   *apptest.System
+	base  string
+	owner []string
+}
+
+func apiOf(t *testing.T, sys *apptest.System) api {
+	t.Helper()
+	return api{sys: sys, base: sys.URL(gateway.Name) + "/v1/accounts", owner: sys.Person(t, ada, identity.Customer)}
+}
 
 func (a api) account(id uuid.UUID) string { return fmt.Sprintf("%s/%s", a.base, id) }
 
-// open opens an account in currency and returns it.
-func (a api) open(t *testing.T, currency string) gateway.Account {
+// as is the Authorization header of subject with roles.
+func (a api) as(t testing.TB, subject string, roles ...identity.Role) []string {
+	t.Helper()
+	return a.sys.Person(t, subject, roles...)
+}
+
+// with is Ada's Authorization header and more pairs of name and value.
+func (a api) with(pairs ...string) []string {
+	return append(slices.Clone(a.owner), pairs...)
+}
+
+// staff is the Authorization header of a member of staff.
+func (a api) staff(t testing.TB) []string {
+	t.Helper()
+	return a.as(t, "sam", identity.Staff)
+}
+
+// open opens an account of Ada's in currency and returns it.
+func (a api) open(t testing.TB, currency string) gateway.Account {
 	t.Helper()
 	var acc gateway.Account
 	apptest.Do(t, http.MethodPost, a.base, map[string]string{
 		"owner_name": "Ada Lovelace", "email": "ada@example.com", "currency": currency,
-	}).Expect(t, http.StatusCreated).Decode(t, &acc)
+	}, a.owner...).Expect(t, http.StatusCreated).Decode(t, &acc)
 	return acc
 }
 
-// fund deposits amount into id, in as many deposits as MaxAmount needs.
-func (a api) fund(t *testing.T, id uuid.UUID, amount int64) {
+// openGraces opens an account of Grace's and returns it.
+func (a api) openGraces(t testing.TB) gateway.Account {
+	t.Helper()
+	var acc gateway.Account
+	apptest.Do(t, http.MethodPost, a.base, map[string]string{"owner_name": "Grace Hopper", "email": "grace@example.com"},
+		a.as(t, grace, identity.Customer)...).Expect(t, http.StatusCreated).Decode(t, &acc)
+	return acc
+}
+
+// fund deposits amount into Ada's account id, in as many deposits as
+// MaxAmount needs.
+func (a api) fund(t testing.TB, id uuid.UUID, amount int64) {
 	t.Helper()
 	for amount > 0 {
 		n := min(amount, accounts.MaxAmount)
-		apptest.Do(t, http.MethodPost, a.account(id)+"/deposits", map[string]int64{"amount": n}).Expect(t, http.StatusCreated)
+		apptest.Do(t, http.MethodPost, a.account(id)+"/deposits", map[string]int64{"amount": n}, a.owner...).Expect(t, http.StatusCreated)
 		amount -= n
 	}
 }
 
-func (a api) get(t *testing.T, id uuid.UUID) gateway.Account {
+// deposit deposits amount into Ada's account id and returns the transaction.
+func (a api) deposit(t testing.TB, id uuid.UUID, amount int64) gateway.Transaction {
+	t.Helper()
+	var tx gateway.Transaction
+	apptest.Do(t, http.MethodPost, a.account(id)+"/deposits", map[string]int64{"amount": amount}, a.owner...).
+		Expect(t, http.StatusCreated).Decode(t, &tx)
+	return tx
+}
+
+func (a api) get(t testing.TB, id uuid.UUID) gateway.Account {
 	t.Helper()
 	var acc gateway.Account
-	apptest.Do(t, http.MethodGet, a.account(id), nil).Expect(t, http.StatusOK).Decode(t, &acc)
+	apptest.Do(t, http.MethodGet, a.account(id), nil, a.owner...).Expect(t, http.StatusOK).Decode(t, &acc)
 	return acc
 }
 
 // transactions reads the whole ledger of id, every page of it.
 func (a api) transactions(t *testing.T, id uuid.UUID) []gateway.Transaction {
 	t.Helper()
-	return apptest.Items[gateway.Transaction](t, a.account(id)+"/transactions")
+	return apptest.Items[gateway.Transaction](t, a.account(id)+"/transactions", a.owner...)
 }
 
 // wantLedger checks the invariant that ties the ledger to the balance: the

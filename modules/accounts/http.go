@@ -50,7 +50,7 @@ func (h handlers) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.svc.Get(c.Request().Context(), id)
+	a, err := h.svc.Account(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/uberservice/uberservice/gateway/accounts/events"
 	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/idempotency"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/money"
@@ -27,10 +28,10 @@ const MaxAmount int64 = 1_000_000_000_000_000
 // in characters.
 const maxReference = 255
 
-// Deposit puts amount into account id for its owner and returns the ledger
-// entry. key is the request's Idempotency-Key, possibly empty: the entry is
-// stored with the key, so a retry with the same key gets it again (replayed
-// true) and moves nothing.
+// Deposit puts amount into account id for its owner, the customer in ctx,
+// and returns the ledger entry. key is the request's Idempotency-Key,
+// possibly empty: the entry is stored with the key, so a retry with the same
+// key gets it again (replayed true) and moves nothing.
 func (s *service) Deposit(ctx context.Context, id uuid.UUID, amount int64, key string) (t gateway.Transaction, replayed bool, err error) {
 	return s.moveForOwner(ctx, deposit, id, amount, key)
 }
@@ -41,10 +42,19 @@ func (s *service) Withdraw(ctx context.Context, id uuid.UUID, amount int64, key 
 }
 
 func (s *service) moveForOwner(ctx context.Context, k kind, id uuid.UUID, amount int64, key string) (gateway.Transaction, bool, error) {
+	if err := identity.Require(ctx, moving...); err != nil {
+		return gateway.Transaction{}, false, err
+	}
 	var v problem.Violations
 	validate.Positive(&v, "amount", amount, MaxAmount)
 	if err := v.Err(); err != nil {
 		return gateway.Transaction{}, false, err
+	}
+	// Before the key is looked at: a key replays its answer to whoever sends
+	// it, so someone else's account must be unknown first. An account's owner
+	// never changes, so this holds for the transaction that follows.
+	if err := mayTouch(ctx, s.db.WithContext(ctx), id, mayMove); err != nil {
+		return gateway.Transaction{}, false, problem.Wrapf(err, "accounts: %s", k.name)
 	}
 	// The request as the key remembers it: a retry must ask for the same amount.
 	request := struct {
@@ -77,7 +87,8 @@ func (s *service) Credit(ctx context.Context, req gateway.Movement) (gateway.Tra
 // racing callers get one effect and the same transaction. The unique
 // constraint on (account_id, kind, reference_owner, reference) is the
 // database's guarantee of the same rule. A reference is the calling module's
-// (contract.CallingModule).
+// (contract.CallingModule). On a person's behalf, only the person's own
+// account moves; another is not found.
 func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movement) (gateway.Transaction, error) {
 	var v problem.Violations
 	validate.Positive(&v, "amount", req.Amount, MaxAmount)
@@ -88,20 +99,20 @@ func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movem
 	}
 	// The reference is the calling module's: another module's movement with
 	// the same reference is another movement, and cannot pre-empt this one.
-	owner := contract.CallingModule(ctx)
+	module := contract.CallingModule(ctx)
 	var t gateway.Transaction
 	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
 		a, found, err := lockAccount(tx, req.AccountID)
 		if err != nil {
 			return err
 		}
-		if !found {
+		if !found || !mayMove(ctx, a.Owner) {
 			return notFound(req.AccountID)
 		}
 		if a.Currency != req.Currency {
 			return gateway.ErrCurrencyMismatch.WithDetail("account %s is in %s, not %s", a.ID, a.Currency, req.Currency)
 		}
-		prev, found, err := transactionByReference(tx, a.ID, k.name, owner, req.Reference)
+		prev, found, err := transactionByReference(tx, a.ID, k.name, module, req.Reference)
 		if err != nil {
 			return err
 		}
@@ -112,7 +123,7 @@ func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movem
 			t = prev
 			return nil
 		}
-		t, err = s.move(ctx, tx, k, a.ID, req.Amount, owner, req.Reference)
+		t, err = s.move(ctx, tx, k, a.ID, req.Amount, module, req.Reference)
 		return err
 	})
 	if err != nil {
@@ -159,7 +170,7 @@ var (
 
 // move applies one movement inside tx: the balance, the ledger entry, the
 // event and the owner's email commit together or not at all.
-func (s *service) move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, amount int64, owner, reference string) (gateway.Transaction, error) {
+func (s *service) move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, amount int64, module, reference string) (gateway.Transaction, error) {
 	delta := amount
 	if k.out {
 		delta = -amount
@@ -169,7 +180,7 @@ func (s *service) move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, a
 		return gateway.Transaction{}, fmt.Errorf("new transaction id: %w", err)
 	}
 	t := gateway.Transaction{ID: txID, AccountID: id, Kind: k.name, Amount: amount, Reference: reference}
-	a, ok, err := applyMovement(tx, &t, owner, delta)
+	a, ok, err := applyMovement(tx, &t, module, delta)
 	if err != nil {
 		return gateway.Transaction{}, err
 	}

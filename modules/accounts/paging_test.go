@@ -1,11 +1,8 @@
 package accounts_test
 
 import (
-	"net/http"
 	"slices"
 	"testing"
-
-	"github.com/google/uuid"
 
 	gateway "github.com/uberservice/uberservice/gateway/accounts"
 	"github.com/uberservice/uberservice/platform/apptest"
@@ -17,15 +14,8 @@ import (
 // nothing of another account's, and bad paging refused.
 func TestListsArePaged(t *testing.T) {
 	sys := start(t)
-	api := apiOf(sys)
+	api := apiOf(t, sys)
 	acc, other := api.open(t, "USD"), api.open(t, "USD")
-	deposit := func(t testing.TB, id uuid.UUID) gateway.Transaction {
-		t.Helper()
-		var tx gateway.Transaction
-		apptest.Do(t, http.MethodPost, api.account(id)+"/deposits", map[string]int64{"amount": 100}).
-			Expect(t, http.StatusCreated).Decode(t, &tx)
-		return tx
-	}
 	db := sys.Schema(t, gateway.Name)
 	emails := func(t testing.TB) []string {
 		t.Helper()
@@ -43,7 +33,7 @@ func TestListsArePaged(t *testing.T) {
 	move := func(t testing.TB) (tx, email string) {
 		t.Helper()
 		before := emails(t)
-		tx = deposit(t, acc.ID).ID.String()
+		tx = api.deposit(t, acc.ID, 100).ID.String()
 		for _, id := range emails(t) {
 			if !slices.Contains(before, id) {
 				email = id
@@ -56,16 +46,16 @@ func TestListsArePaged(t *testing.T) {
 		return tx, email
 	}
 	for range 7 {
-		deposit(t, other.ID)
+		api.deposit(t, other.ID, 100)
 		move(t)
 	}
 
 	t.Run("transactions", func(t *testing.T) {
-		apptest.ExpectPaged(t, apptest.List{URL: api.account(acc.ID) + "/transactions", Want: slices.Clone(ledger),
+		apptest.ExpectPaged(t, apptest.List{URL: api.account(acc.ID) + "/transactions", Header: api.owner, Want: slices.Clone(ledger),
 			Add: func(t testing.TB) string { tx, _ := move(t); return tx }})
 	})
 	t.Run("notifications", func(t *testing.T) {
-		apptest.ExpectPaged(t, apptest.List{URL: api.account(acc.ID) + "/notifications", Want: slices.Clone(mails),
+		apptest.ExpectPaged(t, apptest.List{URL: api.account(acc.ID) + "/notifications", Header: api.owner, Want: slices.Clone(mails),
 			Add: func(t testing.TB) string { _, email := move(t); return email }})
 	})
 }

@@ -14,7 +14,7 @@ import (
 // still a conflict.
 func TestAReferenceBelongsToTheModuleThatGaveIt(t *testing.T) {
 	sys := start(t)
-	api := apiOf(sys)
+	api := apiOf(t, sys)
 	acc := api.open(t, "USD")
 	impl := apptest.Local(t, sys, gateway.Gateway)
 	as := func(module string) gateway.Accounts { return gateway.Gateway.Local(impl, module) }

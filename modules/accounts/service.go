@@ -11,6 +11,7 @@ import (
 	gateway "github.com/uberservice/uberservice/gateway/accounts"
 	"github.com/uberservice/uberservice/gateway/accounts/events"
 	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/money"
@@ -63,8 +64,12 @@ func (r *OpenAccount) normalize() error {
 	return v.Err()
 }
 
-// Open opens an account with a zero balance and announces it.
+// Open opens an account with a zero balance for the customer in ctx, who
+// owns it, and announces it.
 func (s *service) Open(ctx context.Context, req OpenAccount) (gateway.Account, error) {
+	if err := identity.Require(ctx, opening...); err != nil {
+		return gateway.Account{}, err
+	}
 	if err := req.normalize(); err != nil {
 		return gateway.Account{}, err
 	}
@@ -74,6 +79,7 @@ func (s *service) Open(ctx context.Context, req OpenAccount) (gateway.Account, e
 	}
 	a := gateway.Account{
 		ID:           id,
+		Owner:        ownerFor(ctx),
 		OwnerName:    req.OwnerName,
 		Email:        req.Email,
 		Currency:     req.Currency,
@@ -99,13 +105,23 @@ func (s *service) Open(ctx context.Context, req OpenAccount) (gateway.Account, e
 	return a, nil
 }
 
-// Get implements gateway.Accounts.
+// Account returns account id to the person in ctx, who must be its owner or
+// staff: the public API's read of an account.
+func (s *service) Account(ctx context.Context, id uuid.UUID) (gateway.Account, error) {
+	if err := identity.Require(ctx, reading...); err != nil {
+		return gateway.Account{}, err
+	}
+	return s.Get(ctx, id)
+}
+
+// Get implements gateway.Accounts: an account the person in ctx, if any, may
+// not see is not found.
 func (s *service) Get(ctx context.Context, id uuid.UUID) (gateway.Account, error) {
 	a, found, err := findAccount(s.db.WithContext(ctx), id)
 	if err != nil {
 		return gateway.Account{}, problem.Wrapf(err, "accounts: get")
 	}
-	if !found {
+	if !found || !mayRead(ctx, a.Owner) {
 		return gateway.Account{}, notFound(id)
 	}
 	return a, nil
@@ -113,6 +129,8 @@ func (s *service) Get(ctx context.Context, id uuid.UUID) (gateway.Account, error
 
 // GetMany implements gateway.Accounts. One query answers the whole batch; an
 // id given twice is answered twice, so the result lines up with the input.
+// The accounts the person in ctx, if any, may not see are left out, as
+// unknown ids are.
 func (s *service) GetMany(ctx context.Context, ids []uuid.UUID) ([]gateway.Account, error) {
 	if len(ids) > gateway.MaxBatch {
 		return nil, problem.Invalid(problem.Field("ids", fmt.Sprintf("at most %d ids", gateway.MaxBatch)))
@@ -127,7 +145,9 @@ func (s *service) GetMany(ctx context.Context, ids []uuid.UUID) ([]gateway.Accou
 	}
 	byID := make(map[uuid.UUID]gateway.Account, len(found))
 	for _, a := range found {
-		byID[a.ID] = a
+		if mayRead(ctx, a.Owner) {
+			byID[a.ID] = a
+		}
 	}
 	for _, id := range ids {
 		if a, ok := byID[id]; ok {
@@ -137,10 +157,14 @@ func (s *service) GetMany(ctx context.Context, ids []uuid.UUID) ([]gateway.Accou
 	return out, nil
 }
 
-// Transactions returns one page of the ledger of account id, newest first.
+// Transactions returns one page of the ledger of account id, newest first, to
+// its owner or staff.
 func (s *service) Transactions(ctx context.Context, id uuid.UUID, req page.Request) (page.Page[gateway.Transaction], error) {
+	if err := identity.Require(ctx, reading...); err != nil {
+		return page.Page[gateway.Transaction]{}, err
+	}
 	db := s.db.WithContext(ctx)
-	if err := mustExist(db, id); err != nil {
+	if err := mayTouch(ctx, db, id, mayRead); err != nil {
 		return page.Page[gateway.Transaction]{}, problem.Wrapf(err, "accounts: transactions")
 	}
 	out, err := listTransactions(db, id, req)
@@ -151,9 +175,12 @@ func (s *service) Transactions(ctx context.Context, id uuid.UUID, req page.Reque
 }
 
 // Notifications returns one page of the emails sent to the owner of account
-// id, newest first.
+// id, newest first, to that owner or staff.
 func (s *service) Notifications(ctx context.Context, id uuid.UUID, req page.Request) (page.Page[mail.Notification], error) {
-	if err := mustExist(s.db.WithContext(ctx), id); err != nil {
+	if err := identity.Require(ctx, reading...); err != nil {
+		return page.Page[mail.Notification]{}, err
+	}
+	if err := mayTouch(ctx, s.db.WithContext(ctx), id, mayRead); err != nil {
 		return page.Page[mail.Notification]{}, problem.Wrapf(err, "accounts: notifications")
 	}
 	out, err := mail.List(ctx, s.db.DB, id.String(), req)
@@ -161,17 +188,6 @@ func (s *service) Notifications(ctx context.Context, id uuid.UUID, req page.Requ
 		return page.Page[mail.Notification]{}, problem.Wrapf(err, "accounts: notifications")
 	}
 	return out, nil
-}
-
-func mustExist(db *gorm.DB, id uuid.UUID) error {
-	exists, err := accountExists(db, id)
-	if err != nil {
-		return err
-	}
-	if !exists {
-		return notFound(id)
-	}
-	return nil
 }
 
 func notFound(id uuid.UUID) error {

@@ -18,14 +18,14 @@ import (
 // context and, for writes, the transaction they belong to. It knows tables,
 // not rules: the service decides what a missing row means.
 
-const accountColumns = `id, owner_name, email, currency, balance, status, referral_code, created_at`
+const accountColumns = `id, owner, owner_name, email, currency, balance, status, referral_code, created_at`
 
 const transactionColumns = `id, account_id, kind, amount, balance_after, COALESCE(reference, '') AS reference, created_at`
 
 func insertAccount(db *gorm.DB, a *gateway.Account) error {
-	err := db.Raw(`INSERT INTO accounts (id, owner_name, email, currency, balance, status, referral_code)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING created_at`,
-		a.ID, a.OwnerName, a.Email, a.Currency, a.Balance, a.Status, a.ReferralCode).Row().Scan(&a.CreatedAt)
+	err := db.Raw(`INSERT INTO accounts (id, owner, owner_name, email, currency, balance, status, referral_code)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING created_at`,
+		a.ID, a.Owner, a.OwnerName, a.Email, a.Currency, a.Balance, a.Status, a.ReferralCode).Row().Scan(&a.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("insert account: %w", err)
 	}
@@ -55,6 +55,19 @@ func findAccounts(db *gorm.DB, ids []uuid.UUID) ([]gateway.Account, error) {
 	return out, nil
 }
 
+// accountOwner returns the owner of account id, or found false: all that
+// the rules of who may touch an account ask of it.
+func accountOwner(db *gorm.DB, id uuid.UUID) (owner string, found bool, err error) {
+	err = db.Raw(`SELECT owner FROM accounts WHERE id = ?`, id).Row().Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("look up account: %w", err)
+	}
+	return owner, true, nil
+}
+
 func accountExists(db *gorm.DB, id uuid.UUID) (bool, error) {
 	var exists bool
 	if err := db.Raw(`SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?)`, id).Row().Scan(&exists); err != nil {
@@ -78,7 +91,8 @@ func lockAccount(db *gorm.DB, id uuid.UUID) (a gateway.Account, found bool, err 
 // t.AccountID and writes t to the ledger with the balance after it, in one
 // statement: one round trip to the database where two would do, on the path
 // every deposit takes. It returns the account as it is afterwards and sets
-// t.BalanceAfter and t.CreatedAt.
+// t.BalanceAfter and t.CreatedAt. module is the module whose reference t
+// carries, "" for a movement with none.
 //
 // The condition on the UPDATE is the whole concurrency story: the balance
 // neither goes below zero nor overflows, however many movements race, because
@@ -86,7 +100,7 @@ func lockAccount(db *gorm.DB, id uuid.UUID) (a gateway.Account, found bool, err 
 // is written under the row lock the UPDATE took. ok is false, and nothing is
 // written, when the condition failed or the account does not exist; the caller
 // tells which.
-func applyMovement(db *gorm.DB, t *gateway.Transaction, owner string, delta int64) (a gateway.Account, ok bool, err error) {
+func applyMovement(db *gorm.DB, t *gateway.Transaction, module string, delta int64) (a gateway.Account, ok bool, err error) {
 	var ref *string
 	if t.Reference != "" {
 		ref = &t.Reference
@@ -106,8 +120,8 @@ func applyMovement(db *gorm.DB, t *gateway.Transaction, owner string, delta int6
 			RETURNING created_at
 		)
 		SELECT moved.*, ledger.created_at FROM moved, ledger`,
-		delta, t.AccountID, bound, t.ID, t.Kind, t.Amount, ref, owner).Row().
-		Scan(&a.ID, &a.OwnerName, &a.Email, &a.Currency, &a.Balance, &a.Status, &a.ReferralCode, &a.CreatedAt, &t.CreatedAt)
+		delta, t.AccountID, bound, t.ID, t.Kind, t.Amount, ref, module).Row().
+		Scan(&a.ID, &a.Owner, &a.OwnerName, &a.Email, &a.Currency, &a.Balance, &a.Status, &a.ReferralCode, &a.CreatedAt, &t.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return gateway.Account{}, false, nil
 	}
@@ -121,11 +135,11 @@ func applyMovement(db *gorm.DB, t *gateway.Transaction, owner string, delta int6
 }
 
 // transactionByReference returns the kind movement of account with reference,
-// or found false.
-func transactionByReference(db *gorm.DB, account uuid.UUID, kind, owner, reference string) (t gateway.Transaction, found bool, err error) {
+// given by module, or found false.
+func transactionByReference(db *gorm.DB, account uuid.UUID, kind, module, reference string) (t gateway.Transaction, found bool, err error) {
 	res := db.Raw(`SELECT `+transactionColumns+` FROM transactions
 		WHERE account_id = ? AND kind = ? AND reference = ? AND reference_owner IN (?, '')
-		ORDER BY reference_owner = '' LIMIT 1`, account, kind, reference, owner).Scan(&t)
+		ORDER BY reference_owner = '' LIMIT 1`, account, kind, reference, module).Scan(&t)
 	if res.Error != nil {
 		return t, false, fmt.Errorf("read %s %q: %w", kind, reference, res.Error)
 	}

@@ -31,6 +31,9 @@ type Subject struct {
 	// other means than Accounts, the module's public API say, and returns its
 	// id. It fails t when it cannot.
 	NewAccount func(t *testing.T, currency string, balance int64) uuid.UUID
+	// Owner is the subject of the customer who owns the accounts NewAccount
+	// opens: the cases made on a person's behalf act as them, and as others.
+	Owner string
 }
 
 // Run runs the suite. newSubject is called once per case, in that case's t;
@@ -38,7 +41,7 @@ type Subject struct {
 // own. Cases run in parallel.
 func Run(t *testing.T, newSubject func(t *testing.T) Subject) {
 	t.Helper()
-	for _, c := range cases {
+	for _, c := range slices.Concat(cases, onBehalf) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.run(t, newSubject(t))
@@ -63,6 +66,9 @@ var cases = []testCase{
 		}
 		if a.OwnerName == "" || a.Email == "" || a.CreatedAt.IsZero() {
 			t.Errorf("Get = %+v, want owner name, email and creation time", a)
+		}
+		if a.Owner != s.Owner {
+			t.Errorf("Get = %+v, want owner %q", a, s.Owner)
 		}
 	}},
 	{"Get/not found", func(t *testing.T, s Subject) {
