@@ -100,6 +100,8 @@ func suites() []suite {
 		{name: "shop", run: onSystem(shopSuite)},
 		{name: "shop-concurrency", run: onSystem(shopConcurrencySuite)},
 		{name: "boundaries", run: onSystem(boundarySuite)},
+		// Who may do what, over the real processes: 401, 403 and 404.
+		{name: "people", run: onSystem(peopleSuite)},
 		{name: "roles", run: rolesSuite},
 		{name: "brokers", run: brokerSuite, in: func(c *cluster.Cluster) bool { return c.Topology().BrokerUsers }},
 		// im stopped while accounts takes deposits: needs im in a process
