@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // boundarySuite holds a running system to its modules' declarations at
@@ -13,10 +14,11 @@ import (
 // alone. Whatever is refused changes nothing.
 func boundarySuite(t *testing.T, sys system) {
 	acc := sys.URL("accounts")
+	bea := person(t, sys, "bea-boundary", identity.Customer)
 	var a account
 	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
 		"owner_name": "Bea Boundary", "email": "bea@example.com",
-	}), http.StatusCreated, &a, accountKeys...)
+	}, bea...), http.StatusCreated, &a, accountKeys...)
 	credit := map[string]any{"account_id": a.ID, "amount": 1000000, "currency": "USD", "reference": "x-" + randomHex(4)}
 	credits := "/gateway/accounts/v1/credits"
 
@@ -38,7 +40,7 @@ func boundarySuite(t *testing.T, sys system) {
 		ExpectProblem(t, http.StatusUnauthorized, "unauthenticated")
 
 	var after account
-	expectJSON(t, apptest.Do(t, http.MethodGet, acc+"/v1/accounts/"+a.ID, nil), http.StatusOK, &after, accountKeys...)
+	expectJSON(t, apptest.Do(t, http.MethodGet, acc+"/v1/accounts/"+a.ID, nil, bea...), http.StatusOK, &after, accountKeys...)
 	if after.Balance != 0 {
 		t.Fatalf("refused credits moved money: the balance is %d, want 0", after.Balance)
 	}
@@ -52,21 +54,22 @@ func boundarySuite(t *testing.T, sys system) {
 	apptest.Do(t, http.MethodPost, sys.InternalURL("accounts")+credits, credit, asOrders...).Expect(t, http.StatusOK)
 
 	t.Log("a credit by im with an order's id as its reference does not stop that order's refund")
-	shop := shopOn(sys)
+	shop := shopOn(t, sys)
 	sku := "BOUNDARY-" + randomHex(4)
 	shop.createProduct(t, sku, "Boundary Book", 500, "")
 	shop.receive(t, sku, 5, 5)
-	buyer := shop.openAccount(t, "Bo Buyer", "USD", 10000)
-	o := shop.place(t, buyer.ID, []line{{SKU: sku, Quantity: 2}})
+	bo := person(t, sys, "bo", identity.Customer)
+	buyer := shop.openAccount(t, bo, "Bo Buyer", "USD", 10000)
+	o := shop.place(t, bo, buyer.ID, []line{{SKU: sku, Quantity: 2}})
 	asIM, err := sys.As("im", "accounts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	squat := map[string]any{"account_id": buyer.ID, "amount": 1, "currency": "USD", "reference": o.ID}
 	apptest.Do(t, http.MethodPost, sys.InternalURL("accounts")+credits, squat, asIM...).Expect(t, http.StatusOK)
-	cancelled := checkOrder(t, apptest.Do(t, http.MethodPost, shop.ord+"/v1/orders/"+o.ID+"/cancel", nil), http.StatusOK, buyer.ID)
-	if cancelled.Status != "cancelled" || shop.balance(t, buyer.ID) != 10000+1 {
+	cancelled := checkOrder(t, shop.cancel(t, bo, o.ID), http.StatusOK, buyer.ID)
+	if cancelled.Status != "cancelled" || shop.balance(t, bo, buyer.ID) != 10000+1 {
 		t.Fatalf("order %s with balance %d after im took its id as a reference; want cancelled and refunded: %d",
-			cancelled.Status, shop.balance(t, buyer.ID), 10000+1)
+			cancelled.Status, shop.balance(t, bo, buyer.ID), 10000+1)
 	}
 }

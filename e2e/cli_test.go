@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // TestModulesCommand: `uberservice modules` lists every module with its default
@@ -241,11 +242,12 @@ func TestMigrateThenRunNoMigrate(t *testing.T) {
 	}
 
 	p := startSystem(t, db, "--no-migrate")
+	mia := person(t, p, "mia", identity.Customer)
 	var a account
 	expectJSON(t, apptest.Do(t, http.MethodPost, p.URL("accounts")+"/v1/accounts", map[string]any{
 		"owner_name": "Mia Migrated", "email": "mia@example.com",
-	}), http.StatusCreated, &a, accountKeys...)
-	deposit(t, p.URL("accounts"), a.ID, 700, 700)
+	}, mia...), http.StatusCreated, &a, accountKeys...)
+	deposit(t, p.URL("accounts"), mia, a.ID, 700, 700)
 
 	// On a database never migrated, --no-migrate does not start: the modules'
 	// roles do not exist yet, and the error says to migrate first.

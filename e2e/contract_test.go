@@ -15,6 +15,7 @@ import (
 
 type account struct {
 	ID           string `json:"id"`
+	Owner        string `json:"owner"` // the subject of the customer who opened it
 	OwnerName    string `json:"owner_name"`
 	Email        string `json:"email"`
 	Currency     string `json:"currency"`
@@ -39,6 +40,7 @@ var transactionKeys = []string{"id", "account_id", "kind", "amount", "balance_af
 
 type manager struct {
 	ID            string `json:"id"`
+	Subject       string `json:"subject"` // the manager's person
 	Name          string `json:"name"`
 	Email         string `json:"email"`
 	ReferralCode  string `json:"referral_code"`

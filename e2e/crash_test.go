@@ -11,6 +11,7 @@ import (
 
 	"github.com/uberservice/uberservice/internal/cluster"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // crashed is how long a saga may take to finish after a restart: the dead
@@ -95,19 +96,20 @@ func TestSagaSurvivesACrash(t *testing.T) {
 			sku := "CRASH-" + randomHex(3)
 			s.createProduct(t, sku, "Crash test dummy", price, "")
 			s.receive(t, sku, stock, stock)
-			a := s.openAccount(t, "Carl Crash", "", c.funds)
+			carl := person(t, s.sys, "carl-crash", identity.Customer)
+			a := s.openAccount(t, carl, "Carl Crash", "", c.funds)
 			lines := []line{{SKU: sku, Quantity: units}}
 			key := "crash-" + randomHex(8)
 
 			var id string
 			if c.cancel {
-				o := s.place(t, a.ID, lines)
+				o := s.place(t, carl, a.ID, lines)
 				expectPaid(t, o, "USD", lines, map[string]int64{sku: price})
 				s.waitShipment(t, o.ID, "picking")
 				id = o.ID
-				postExpectingDeath(t, s.ord+"/v1/orders/"+id+"/cancel", nil)
+				postExpectingDeath(t, s.ord+"/v1/orders/"+id+"/cancel", nil, carl...)
 			} else {
-				postExpectingDeath(t, s.ord+"/v1/orders", orderRequest(a.ID, lines...), "Idempotency-Key", key)
+				postExpectingDeath(t, s.ord+"/v1/orders", orderRequest(a.ID, lines...), append([]string{"Idempotency-Key", key}, carl...)...)
 			}
 			expectDeath(t, s.p, c.failpoint)
 
@@ -116,29 +118,30 @@ func TestSagaSurvivesACrash(t *testing.T) {
 			if !c.cancel {
 				// The retry with the same key learns the order and starts no
 				// second saga.
-				r := apptest.Do(t, http.MethodPost, s.ord+"/v1/orders", orderRequest(a.ID, lines...), "Idempotency-Key", key)
+				r := apptest.Do(t, http.MethodPost, s.ord+"/v1/orders", orderRequest(a.ID, lines...),
+					append([]string{"Idempotency-Key", key}, carl...)...)
 				o := checkOrder(t, r, http.StatusCreated, a.ID)
 				if r.Header.Get("Idempotent-Replayed") != "true" {
 					t.Fatalf("the retry after the crash is not a replay (no Idempotent-Replayed): %s", r.Body)
 				}
 				id = o.ID
 			}
-			o := s.waitOrder(t, id, crashed, "the end of the saga", func(o order) bool {
+			o := s.waitOrder(t, carl, id, crashed, "the end of the saga", func(o order) bool {
 				return o.Status != "placed" && (!c.cancel || o.Status != "paid")
 			})
-			if list := s.orders(t, a.ID); len(list) != 1 || list[0].ID != id {
+			if list := s.orders(t, carl, a.ID); len(list) != 1 || list[0].ID != id {
 				t.Fatalf("the account has orders %s, want only %s", describe(list), id)
 			}
 
 			switch c.want {
 			case "paid":
 				expectPaid(t, o, "USD", lines, map[string]int64{sku: price})
-				s.expectLedger(t, a.ID, c.funds-total, map[string]int64{id: total}, map[string]int64{})
+				s.expectLedger(t, carl, a.ID, c.funds-total, map[string]int64{id: total}, map[string]int64{})
 				s.expectStock(t, sku, stock, units)
 				s.waitShipment(t, id, "picking")
 			case "rejected":
 				expectRejected(t, o, "insufficient_funds")
-				s.expectLedger(t, a.ID, c.funds, map[string]int64{}, map[string]int64{})
+				s.expectLedger(t, carl, a.ID, c.funds, map[string]int64{}, map[string]int64{})
 				s.expectStock(t, sku, stock, 0)
 				if list := s.shipments(t, id); len(list) != 0 {
 					t.Fatalf("rejected order %s has shipments %s", id, describe(list))
@@ -147,7 +150,7 @@ func TestSagaSurvivesACrash(t *testing.T) {
 				if o.Status != "cancelled" || o.Total != total {
 					t.Fatalf("order %s after the crash: %s, want cancelled with total %d", id, describe(o), total)
 				}
-				s.expectLedger(t, a.ID, c.funds, map[string]int64{id: total}, map[string]int64{id: total})
+				s.expectLedger(t, carl, a.ID, c.funds, map[string]int64{id: total}, map[string]int64{id: total})
 				s.expectStock(t, sku, stock, 0)
 				s.waitShipment(t, id, "cancelled")
 			}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/uberservice/uberservice/internal/cluster"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // settle bounds how long the effects of a fault may take to add up once the
@@ -33,27 +34,28 @@ const settle = 60 * time.Second
 // circuit breaker lets a call through.
 func imDownSuite(t *testing.T, c *cluster.Cluster) {
 	acc, im, portal := c.URL("accounts"), c.URL("im"), c.URL("portal")
+	staff := person(t, c, "sol-staff", identity.Staff)
+	dan := person(t, c, "dan", identity.Customer)
 	code := "DOWN-" + randomHex(4)
-	var mgr manager
-	expectJSON(t, apptest.Do(t, http.MethodPost, im+"/v1/managers", map[string]any{
+	mgr, dora := newManager(t, c, staff, "dora", map[string]any{
 		"name": "Dora Down", "email": "dora." + randomHex(3) + "@im.example.com", "referral_code": code, "commission_bps": 150,
-	}), http.StatusCreated, &mgr, managerKeys...)
+	})
 	var a account
 	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
 		"owner_name": "Dan Depositor", "email": "dan." + randomHex(3) + "@example.com", "referral_code": code,
-	}), http.StatusCreated, &a, accountKeys...)
-	waitManaged(t, portal, a.ID, mgr.ID)
+	}, dan...), http.StatusCreated, &a, accountKeys...)
+	waitManaged(t, portal, dan, a.ID, mgr.ID)
 	var before []notification
-	items(t, im+"/v1/managers/"+mgr.ID+"/notifications", &before)
+	items(t, im+"/v1/managers/"+mgr.ID+"/notifications", &before, dora...)
 
 	must(t, c.Stop("im"))
-	d1 := deposit(t, acc, a.ID, 10000, 10000)
-	d2 := deposit(t, acc, a.ID, 2000, 12000)
+	d1 := deposit(t, acc, dan, a.ID, 10000, 10000)
+	d2 := deposit(t, acc, dan, a.ID, 2000, 12000)
 	// Enough views to open the portal's circuit breaker on im (5 failures
 	// in a row): it then fails fast, and stays open a while after im is back.
 	for range 6 {
 		var v portalView
-		m := expectJSON(t, apptest.Do(t, http.MethodGet, portal+"/v1/portal/accounts/"+a.ID, nil), http.StatusOK, &v,
+		m := expectJSON(t, apptest.Do(t, http.MethodGet, portal+"/v1/portal/accounts/"+a.ID, nil, dan...), http.StatusOK, &v,
 			"account", "manager", "degraded")
 		if m["manager"] != nil || !slices.Equal(v.Degraded, []string{"im"}) || v.Account.ID != a.ID || v.Account.Balance != 12000 {
 			t.Fatalf("portal with im down: %s, want the account at 12000, manager null, degraded [im]", describe(m))
@@ -61,18 +63,18 @@ func imDownSuite(t *testing.T, c *cluster.Cluster) {
 	}
 
 	restart(t, c, "im")
-	cs := waitCommissions(t, im, mgr.ID, 2)
+	cs := waitCommissions(t, im, dora, mgr.ID, 2)
 	expectCommissions(t, cs, a.ID, map[string]int64{d1.ID: 150, d2.ID: 30}, 180)
-	waitSent(t, im+"/v1/managers/"+mgr.ID+"/notifications", len(before)+2)
+	waitSent(t, im+"/v1/managers/"+mgr.ID+"/notifications", dora, len(before)+2)
 	start := time.Now()
 	apptest.Eventually(t, eventually, "the portal showing the manager again", func() bool {
 		var v portalView
-		r := apptest.Do(t, http.MethodGet, portal+"/v1/portal/accounts/"+a.ID, nil)
+		r := apptest.Do(t, http.MethodGet, portal+"/v1/portal/accounts/"+a.ID, nil, dan...)
 		expectJSON(t, r, http.StatusOK, &v, "account", "manager", "degraded")
 		return len(v.Degraded) == 0 && v.Manager != nil && v.Manager.ID == mgr.ID
 	})
 	t.Logf("the portal showed the manager again %s after im was ready", time.Since(start).Round(time.Millisecond))
-	portalOf(t, portal, a.ID)
+	portalOf(t, portal, dan, a.ID)
 }
 
 // killUnderLoadSuite: under a load of deposits into managed accounts,
@@ -132,14 +134,21 @@ func TestBrokerOutage(t *testing.T) {
 }
 
 // fixture is what a load works on: a manager with managed accounts to
-// deposit into, and a funded buyer ordering a product of limited stock.
+// deposit into, each a customer's of their own, and a funded buyer ordering
+// a product of limited stock, which staff make, stock and dispatch. One
+// customer per account spreads the deposits over several people's rate
+// limits.
 type fixture struct {
 	c        *cluster.Cluster
+	staff    []string // the Authorization header of staff
 	mgr      manager
+	manager  []string // the manager's Authorization header
 	bps      int64
 	managed  []account
-	mgrMails int // the manager's emails before the load
+	owners   map[string][]string // managed account id -> its owner's Authorization header
+	mgrMails int                 // the manager's emails before the load
 	buyer    account
+	buyerAs  []string // the buyer's Authorization header
 	funds    int64
 	sku      string
 	price    int64
@@ -148,35 +157,49 @@ type fixture struct {
 
 func newFixture(t *testing.T, c *cluster.Cluster) *fixture {
 	t.Helper()
-	fx := &fixture{c: c, bps: 150, funds: 1_000_000, sku: "LOAD-" + randomHex(3), price: 1200, stock: 14}
+	fx := &fixture{c: c, bps: 150, funds: 1_000_000, sku: "LOAD-" + randomHex(3), price: 1200, stock: 14,
+		owners: map[string][]string{}}
 	acc, im, portal := c.URL("accounts"), c.URL("im"), c.URL("portal")
+	fx.staff = person(t, c, "lee-staff", identity.Staff)
 	code := "LOAD-" + randomHex(4)
-	expectJSON(t, apptest.Do(t, http.MethodPost, im+"/v1/managers", map[string]any{
+	fx.mgr, fx.manager = newManager(t, c, fx.staff, "lou", map[string]any{
 		"name": "Lou Load", "email": "lou." + randomHex(3) + "@im.example.com", "referral_code": code, "commission_bps": fx.bps,
-	}), http.StatusCreated, &fx.mgr, managerKeys...)
+	})
 	for i := range 3 {
+		owner := person(t, c, fmt.Sprintf("managed-%d", i), identity.Customer)
 		var a account
 		expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
 			"owner_name": fmt.Sprintf("Managed %d", i), "email": "managed." + randomHex(4) + "@example.com", "referral_code": code,
-		}), http.StatusCreated, &a, accountKeys...)
+		}, owner...), http.StatusCreated, &a, accountKeys...)
 		fx.managed = append(fx.managed, a)
+		fx.owners[a.ID] = owner
 	}
 	for _, a := range fx.managed {
-		waitManaged(t, portal, a.ID, fx.mgr.ID)
+		waitManaged(t, portal, fx.owners[a.ID], a.ID, fx.mgr.ID)
 	}
 	var ns []notification
-	items(t, im+"/v1/managers/"+fx.mgr.ID+"/notifications", &ns)
+	items(t, im+"/v1/managers/"+fx.mgr.ID+"/notifications", &ns, fx.manager...)
 	fx.mgrMails = len(ns)
-	s := shopOn(c)
+	s := fx.shop(t)
 	s.createProduct(t, fx.sku, "Under load", fx.price, "")
 	s.receive(t, fx.sku, fx.stock, fx.stock)
-	fx.buyer = s.openAccount(t, "Bill Buyer", "", fx.funds)
+	fx.buyerAs = person(t, c, "bill", identity.Customer)
+	fx.buyer = s.openAccount(t, fx.buyerAs, "Bill Buyer", "", fx.funds)
 	return fx
+}
+
+// shop is the fixture's cluster as a shop run by the fixture's staff.
+func (fx *fixture) shop(t testing.TB) shop {
+	t.Helper()
+	s := shopOn(t, fx.c)
+	s.staff = fx.staff
+	return s
 }
 
 // call is one request of a load and its last answer.
 type call struct {
-	key      string // its Idempotency-Key
+	key      string   // its Idempotency-Key
+	as       []string // the Authorization header of the person who makes it
 	url      string
 	body     any
 	status   int   // 0: no answer
@@ -208,6 +231,9 @@ func (c *call) do(client *http.Client) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", c.key)
+	for i := 0; i+1 < len(c.as); i += 2 {
+		req.Header.Set(c.as[i], c.as[i+1])
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		c.status, c.err, c.answer = 0, err, nil
@@ -222,9 +248,9 @@ func (c *call) do(client *http.Client) {
 	}
 }
 
-// load is deposits into the managed accounts and orders of one unit by the
-// buyer, interleaved, run by a few workers at a pace; paid orders are
-// dispatched (every other one) as their shipments appear.
+// load is deposits into the managed accounts by their owners and orders of
+// one unit by the buyer, interleaved, run by a few workers at a pace; staff
+// dispatch paid orders (every other one) as their shipments appear.
 type load struct {
 	fx       *fixture
 	client   *http.Client
@@ -261,12 +287,13 @@ func (fx *fixture) start(t *testing.T, deposits, orders, inFlight int, pace time
 	for i := range deposits {
 		a := fx.managed[i%len(fx.managed)]
 		amount := int64(1000 + 137*i)
-		d := &call{key: "load-dep-" + randomHex(6), url: acc + "/v1/accounts/" + a.ID + "/deposits", body: map[string]any{"amount": amount}}
+		d := &call{key: "load-dep-" + randomHex(6), as: fx.owners[a.ID], url: acc + "/v1/accounts/" + a.ID + "/deposits",
+			body: map[string]any{"amount": amount}}
 		l.deposits = append(l.deposits, d)
 		l.amounts[d] = deposited{account: a.ID, amount: amount}
 	}
 	for range orders {
-		l.orders = append(l.orders, &call{key: "load-ord-" + randomHex(6), url: ord + "/v1/orders",
+		l.orders = append(l.orders, &call{key: "load-ord-" + randomHex(6), as: fx.buyerAs, url: ord + "/v1/orders",
 			body: orderRequest(fx.buyer.ID, line{SKU: fx.sku, Quantity: 1})})
 	}
 	// Interleave: an order after every two deposits.
@@ -340,7 +367,7 @@ func (l *load) dispatch(stop chan struct{}) {
 		}
 		l.mu.Unlock()
 		for _, id := range todo {
-			resp, err := l.client.Get(wh + "/v1/shipments?order_id=" + id)
+			resp, err := l.send(http.MethodGet, wh+"/v1/shipments?order_id="+id)
 			if err != nil {
 				continue
 			}
@@ -353,7 +380,7 @@ func (l *load) dispatch(stop chan struct{}) {
 			l.mu.Lock()
 			l.tried++
 			l.mu.Unlock()
-			resp, err = l.client.Post(wh+"/v1/shipments/"+page.Items[0].ID+"/dispatch", "application/json", nil)
+			resp, err = l.send(http.MethodPost, wh+"/v1/shipments/"+page.Items[0].ID+"/dispatch")
 			if err != nil {
 				continue
 			}
@@ -365,6 +392,16 @@ func (l *load) dispatch(stop chan struct{}) {
 			}
 		}
 	}
+}
+
+// send sends a request with no body as the fixture's staff.
+func (l *load) send(method, url string) (*http.Response, error) {
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set(l.fx.staff[0], l.fx.staff[1])
+	return l.client.Do(req)
 }
 
 // waitDone waits until n requests of the load have had their answer.
@@ -409,7 +446,7 @@ func (l *load) wait() { <-l.finished }
 func (l *load) check(t *testing.T, strict bool) {
 	t.Helper()
 	fx, c := l.fx, l.fx.c
-	s := shopOn(c)
+	s := fx.shop(t)
 	start := time.Now()
 	var failed []*call
 	for _, call := range slices.Concat(l.deposits, l.orders) {
@@ -463,7 +500,7 @@ func (l *load) check(t *testing.T, strict bool) {
 	}
 	for _, a := range fx.managed {
 		var txs []transaction
-		items(t, c.URL("accounts")+"/v1/accounts/"+a.ID+"/transactions", &txs)
+		items(t, c.URL("accounts")+"/v1/accounts/"+a.ID+"/transactions", &txs, fx.owners[a.ID]...)
 		var sum int64
 		for _, tx := range txs {
 			if amount, ok := want[a.ID][tx.ID]; !ok || tx.Kind != "deposit" || tx.Amount != amount {
@@ -474,7 +511,7 @@ func (l *load) check(t *testing.T, strict bool) {
 		if len(txs) != len(want[a.ID]) {
 			t.Fatalf("account %s has %d transactions, want the %d deposits answered", a.ID, len(txs), len(want[a.ID]))
 		}
-		expectBalance(t, c.URL("accounts"), a.ID, sum)
+		expectBalance(t, c.URL("accounts"), fx.owners[a.ID], a.ID, sum)
 	}
 
 	// Orders: one per Idempotency-Key, none left placed.
@@ -490,8 +527,8 @@ func (l *load) check(t *testing.T, strict bool) {
 		known[got.ID] = true
 	}
 	var list []order
-	apptest.Eventually(t, settle, "every order of the load finished (none placed)", func() bool {
-		list = s.orders(t, fx.buyer.ID)
+	poll(t, settle, "every order of the load finished (none placed)", func() bool {
+		list = s.orders(t, fx.buyerAs, fx.buyer.ID)
 		for _, o := range list {
 			if o.Status == "placed" {
 				return false
@@ -509,15 +546,21 @@ func (l *load) check(t *testing.T, strict bool) {
 	}
 
 	// Shipments: one per paid order, dispatched exactly when the order is
-	// shipped; none for a rejected order.
-	var paid, shipped, rejected int64
-	debited := map[string]int64{}
-	apptest.Eventually(t, settle, "one shipment per paid order, dispatched exactly for the shipped ones", func() bool {
-		paid, shipped, rejected = 0, 0, 0
-		debited = map[string]int64{}
-		settled := true
-		for _, o := range s.orders(t, fx.buyer.ID) {
+	// shipped; none for a rejected order. An order whose shipments agree
+	// with it stays so (nothing dispatches once the load is over), and is not
+	// asked about again: staff then read the shipments of the few orders
+	// still settling (the paid ones, as many as the units in stock, at most),
+	// not of every order every round, and a round every 250ms keeps them
+	// well within staff's rate limit for as long as settle.
+	settled := map[string]order{}
+	pollEvery(t, settle, 250*time.Millisecond, "one shipment per paid order, dispatched exactly for the shipped ones", func() bool {
+		all := true
+		for _, o := range s.orders(t, fx.buyerAs, fx.buyer.ID) {
+			if _, ok := settled[o.ID]; ok {
+				continue
+			}
 			ships := s.shipments(t, o.ID)
+			done := true
 			switch o.Status {
 			case "rejected":
 				if o.reason() != "out_of_stock" {
@@ -526,41 +569,53 @@ func (l *load) check(t *testing.T, strict bool) {
 				if len(ships) != 0 {
 					t.Fatalf("rejected order %s has shipments %s", o.ID, describe(ships))
 				}
-				rejected++
 			case "paid", "shipped":
-				debited[o.ID] = o.Total
 				if len(ships) > 1 {
 					t.Fatalf("order %s has %d shipments, want one: %s", o.ID, len(ships), describe(ships))
 				}
 				if len(ships) == 0 || (ships[0].Status == "dispatched") != (o.Status == "shipped") {
-					settled = false
-				}
-				if o.Status == "shipped" {
-					shipped++
-				} else {
-					paid++
+					done = false
 				}
 				l.mu.Lock()
 				if l.dispatched[o.ID] && o.Status != "shipped" {
-					settled = false
+					done = false
 				}
 				l.mu.Unlock()
 			default:
 				t.Fatalf("order %s is %s after the load: %s", o.ID, o.Status, describe(o))
 			}
+			if done {
+				settled[o.ID] = o
+			} else {
+				all = false
+			}
 		}
-		return settled
+		return all
 	})
+	var paid, shipped, rejected int64
+	debited := map[string]int64{}
+	for _, o := range settled {
+		switch o.Status {
+		case "rejected":
+			rejected++
+		case "paid":
+			paid++
+			debited[o.ID] = o.Total
+		case "shipped":
+			shipped++
+			debited[o.ID] = o.Total
+		}
+	}
 	t.Logf("orders: %d paid, %d shipped, %d rejected", paid, shipped, rejected)
 	if paid+shipped != min(fx.stock, int64(len(l.orders))) {
 		t.Fatalf("%d orders paid or shipped, want the %d units in stock sold", paid+shipped, min(fx.stock, int64(len(l.orders))))
 	}
 	s.expectStock(t, fx.sku, fx.stock-shipped, paid)
-	s.expectLedger(t, fx.buyer.ID, fx.funds-fx.price*(paid+shipped), debited, map[string]int64{})
+	s.expectLedger(t, fx.buyerAs, fx.buyer.ID, fx.funds-fx.price*(paid+shipped), debited, map[string]int64{})
 
 	// Commissions and manager emails: one per deposit.
 	im := c.URL("im")
-	cs := waitCommissionsWithin(t, settle, im, fx.mgr.ID, len(deposits))
+	cs := waitCommissionsWithin(t, settle, im, fx.manager, fx.mgr.ID, len(deposits))
 	var total int64
 	seen := map[string]bool{}
 	byTx := map[string]transaction{}
@@ -578,7 +633,7 @@ func (l *load) check(t *testing.T, strict bool) {
 	if len(cs.Items) != len(deposits) || cs.Total != total {
 		t.Fatalf("%d commissions totalling %d, want %d (one per deposit) totalling %d", len(cs.Items), cs.Total, len(deposits), total)
 	}
-	waitSentWithin(t, settle, im+"/v1/managers/"+fx.mgr.ID+"/notifications", fx.mgrMails+len(deposits))
+	waitSentWithin(t, settle, im+"/v1/managers/"+fx.mgr.ID+"/notifications", fx.manager, fx.mgrMails+len(deposits))
 
 	// Nothing waits for an operator.
 	for _, m := range []string{"accounts", "im", "orders", "warehouse"} {
@@ -591,10 +646,10 @@ func (l *load) check(t *testing.T, strict bool) {
 	t.Logf("every effect of the load added up %s after it ended", time.Since(start).Round(time.Millisecond))
 	// A second look: no late redelivery added anything.
 	time.Sleep(time.Second)
-	if again := waitCommissions(t, im, fx.mgr.ID, len(deposits)); len(again.Items) != len(deposits) {
+	if again := waitCommissions(t, im, fx.manager, fx.mgr.ID, len(deposits)); len(again.Items) != len(deposits) {
 		t.Fatalf("%d commissions a second later, want %d", len(again.Items), len(deposits))
 	}
-	waitSent(t, im+"/v1/managers/"+fx.mgr.ID+"/notifications", fx.mgrMails+len(deposits))
+	waitSent(t, im+"/v1/managers/"+fx.mgr.ID+"/notifications", fx.manager, fx.mgrMails+len(deposits))
 }
 
 // startNATS starts a NATS server with JetStream of the test's own, so that

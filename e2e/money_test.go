@@ -9,20 +9,25 @@ import (
 	"testing"
 
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // moneySuite: concurrent withdrawals never take a balance below zero, and
-// concurrent requests with one Idempotency-Key have one effect.
+// concurrent requests with one Idempotency-Key have one effect. A customer,
+// Connie, moves the money of her own account: some fifty requests, well
+// within her rate limit.
 func moneySuite(t *testing.T, p system) {
 	acc := p.URL("accounts")
+	connie := person(t, p, "connie", identity.Customer)
 	var a account
 	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
 		"owner_name": "Connie Current", "email": "connie@example.com",
-	}), http.StatusCreated, &a, accountKeys...)
-	deposit(t, acc, a.ID, 1000, 1000)
+	}, connie...), http.StatusCreated, &a, accountKeys...)
+	deposit(t, acc, connie, a.ID, 1000, 1000)
+	withdrawals := acc + "/v1/accounts/" + a.ID + "/withdrawals"
 
 	// 25 withdrawals of 100 from 1000: exactly 10 succeed.
-	statuses := parallel(t, 25, acc+"/v1/accounts/"+a.ID+"/withdrawals", `{"amount": 100}`)
+	statuses := parallel(t, 25, withdrawals, `{"amount": 100}`, connie...)
 	count := map[int]int{}
 	for _, r := range statuses {
 		count[r.Status]++
@@ -33,10 +38,11 @@ func moneySuite(t *testing.T, p system) {
 	if count[http.StatusCreated] != 10 || count[http.StatusConflict] != 15 {
 		t.Fatalf("25 concurrent withdrawals of 100 from 1000: statuses %v, want 10×201 and 15×409", count)
 	}
-	expectBalance(t, acc, a.ID, 0)
+	expectBalance(t, acc, connie, a.ID, 0)
 
 	// 10 concurrent deposits with one key: one deposit, ten identical answers.
-	replies := parallel(t, 10, acc+"/v1/accounts/"+a.ID+"/deposits", `{"amount": 77}`, "Idempotency-Key", "dep-"+randomHex(6))
+	replies := parallel(t, 10, acc+"/v1/accounts/"+a.ID+"/deposits", `{"amount": 77}`,
+		append([]string{"Idempotency-Key", "dep-" + randomHex(6)}, connie...)...)
 	var first transaction
 	for i, r := range replies {
 		var tx transaction
@@ -47,28 +53,28 @@ func moneySuite(t *testing.T, p system) {
 			t.Fatalf("concurrent replays answered %+v and %+v, want the same transaction", first, tx)
 		}
 	}
-	expectBalance(t, acc, a.ID, 77)
+	expectBalance(t, acc, connie, a.ID, 77)
 
 	// A withdrawal key is replayed like a deposit key; a key whose request
 	// failed stays free.
-	key := "wd-" + randomHex(6)
-	expectProblem(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/withdrawals", map[string]any{"amount": 100},
-		"Idempotency-Key", key), http.StatusConflict, "insufficient_funds")
-	deposit(t, acc, a.ID, 23, 100)
+	withKey := append([]string{"Idempotency-Key", "wd-" + randomHex(6)}, connie...)
+	expectProblem(t, apptest.Do(t, http.MethodPost, withdrawals, map[string]any{"amount": 100}, withKey...),
+		http.StatusConflict, "insufficient_funds")
+	deposit(t, acc, connie, a.ID, 23, 100)
 	var w1, w2 transaction
-	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/withdrawals", map[string]any{"amount": 100},
-		"Idempotency-Key", key), http.StatusCreated, &w1, transactionKeys...)
-	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/withdrawals", map[string]any{"amount": 100},
-		"Idempotency-Key", key), http.StatusCreated, &w2, transactionKeys...)
+	expectJSON(t, apptest.Do(t, http.MethodPost, withdrawals, map[string]any{"amount": 100}, withKey...),
+		http.StatusCreated, &w1, transactionKeys...)
+	expectJSON(t, apptest.Do(t, http.MethodPost, withdrawals, map[string]any{"amount": 100}, withKey...),
+		http.StatusCreated, &w2, transactionKeys...)
 	if w1 != w2 || w1.Kind != "withdrawal" || w1.BalanceAfter != 0 {
 		t.Fatalf("withdrawal %+v and its replay %+v, want one withdrawal to 0", w1, w2)
 	}
-	expectProblem(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts/"+a.ID+"/withdrawals", map[string]any{"amount": 1},
-		"Idempotency-Key", key), http.StatusUnprocessableEntity, "")
-	expectBalance(t, acc, a.ID, 0)
+	expectProblem(t, apptest.Do(t, http.MethodPost, withdrawals, map[string]any{"amount": 1}, withKey...),
+		http.StatusUnprocessableEntity, "")
+	expectBalance(t, acc, connie, a.ID, 0)
 
 	var txs []transaction
-	items(t, acc+"/v1/accounts/"+a.ID+"/transactions", &txs)
+	items(t, acc+"/v1/accounts/"+a.ID+"/transactions", &txs, connie...)
 	var sum int64
 	for _, tx := range txs {
 		sum += signed(tx)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/uberservice/uberservice/internal/cluster"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // On a broker a consumer group exists from its creation on, and the events
@@ -50,21 +51,22 @@ func TestMigrateProvisionsGroupsSoEarlyEventsWaitForAModuleThatNeverRan(t *testi
 	// (Postgres, in this database) and so never touches the NATS namespace.
 	setup := startOne(t, "postgres", []string{"im"}, config(db, "--no-migrate", "--peer", "accounts="+accounts.InternalURL("accounts")))
 	code := "EARLY-" + randomHex(4)
-	var mgr manager
-	expectJSON(t, apptest.Do(t, http.MethodPost, setup.URL("im")+"/v1/managers", map[string]any{
+	staff := person(t, setup, "sue-staff", identity.Staff)
+	mgr, ada := newManager(t, setup, staff, "ada-early", map[string]any{
 		"name": "Ada Early", "email": "ada." + randomHex(3) + "@im.example.com", "referral_code": code, "commission_bps": 150,
-	}), http.StatusCreated, &mgr, managerKeys...)
+	})
 	if exit, ok := setup.Process("im").Signal(syscall.SIGTERM, 25*time.Second); !ok || exit != 0 {
 		t.Fatalf("the setup im after SIGTERM: exited=%v code %d, want 0", ok, exit)
 	}
 
 	// accounts publishes account_created and funds_deposited while im has
 	// never run on this bus.
+	early := person(t, accounts, "early", identity.Customer)
 	var a account
 	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
 		"owner_name": "Early Customer", "email": "early." + randomHex(3) + "@example.com", "referral_code": code,
-	}), http.StatusCreated, &a, accountKeys...)
-	d := deposit(t, acc, a.ID, 100000, 100000)
+	}, early...), http.StatusCreated, &a, accountKeys...)
+	d := deposit(t, acc, early, a.ID, 100000, 100000)
 	conn := connect(t, db)
 	apptest.Eventually(t, eventually, "accounts' outbox relayed to NATS", func() bool {
 		var left int
@@ -88,7 +90,7 @@ func TestMigrateProvisionsGroupsSoEarlyEventsWaitForAModuleThatNeverRan(t *testi
 	inNS = config(db, "--no-migrate", "--peer", "accounts="+accounts.InternalURL("accounts"))
 	inNS.Namespace = ns
 	im := startOne(t, bus, []string{"im"}, inNS)
-	cs := waitCommissions(t, im.URL("im"), mgr.ID, 1)
+	cs := waitCommissions(t, im.URL("im"), ada, mgr.ID, 1)
 	if len(cs.Items) != 1 || cs.Items[0].TransactionID != d.ID || cs.Items[0].AccountID != a.ID || cs.Items[0].Amount != 1500 {
 		t.Fatalf("commissions %s, want one of 1500 on deposit %s into %s", describe(cs), d.ID, a.ID)
 	}
@@ -103,7 +105,7 @@ func TestMigrateProvisionsGroupsSoEarlyEventsWaitForAModuleThatNeverRan(t *testi
 		return err == nil && slices.Contains(handlers, "im.accounts.account_created.v1") &&
 			slices.Contains(handlers, "im.accounts.funds_deposited.v1")
 	})
-	s := getSummary(t, im.URL("im"), mgr.ID)
+	s := getSummary(t, im.URL("im"), ada, mgr.ID)
 	if len(s.Accounts) != 1 || s.Accounts[0].AccountID != a.ID || s.CommissionTotal != 1500 {
 		t.Fatalf("summary %s, want account %s managed, commission_total 1500", describe(s), a.ID)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/uberservice/uberservice/internal/cluster"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // The shop's DTOs (design/DOMAIN.md, orders and warehouse), as a client
@@ -84,15 +85,22 @@ func orderRequest(accountID string, lines ...line) map[string]any {
 	return map[string]any{"account_id": accountID, "lines": lines}
 }
 
-// shop is a running system with every module, seen by its base URLs.
+// shop is a running system with every module, seen by its base URLs, and
+// the staff who run the store: they make the products, receive the stock,
+// read the shipments and dispatch them. Customers are the tests' own, each
+// acting on the accounts and orders of their own.
 type shop struct {
+	sys                  system
 	p                    *cluster.Process // the process, when startShop started one
 	acc, ord, wh, portal string
+	staff                []string // the Authorization header of the store's staff
 }
 
-// shopOn is the shop of a running system.
-func shopOn(sys system) shop {
-	return shop{acc: sys.URL("accounts"), ord: sys.URL("orders"), wh: sys.URL("warehouse"), portal: sys.URL("portal")}
+// shopOn is the shop of a running system, with staff of its own.
+func shopOn(t testing.TB, sys system) shop {
+	t.Helper()
+	return shop{sys: sys, acc: sys.URL("accounts"), ord: sys.URL("orders"), wh: sys.URL("warehouse"), portal: sys.URL("portal"),
+		staff: person(t, sys, "stan-staff", identity.Staff)}
 }
 
 // startShop runs every module in one process against db, with env
@@ -102,7 +110,7 @@ func startShop(t testing.TB, db string, env ...string) shop {
 	cfg := config(db)
 	cfg.Env = env
 	c := startOne(t, "gochannel", catalogue.Names(), cfg)
-	s := shopOn(c)
+	s := shopOn(t, c)
 	s.p = c.Processes()[0]
 	return s
 }
@@ -116,7 +124,7 @@ func (s shop) createProduct(t testing.TB, sku, name string, price int64, currenc
 		currency = "USD"
 	}
 	var p product
-	expectJSON(t, apptest.Do(t, http.MethodPost, s.wh+"/v1/products", body), http.StatusCreated, &p, productKeys...)
+	expectJSON(t, apptest.Do(t, http.MethodPost, s.wh+"/v1/products", body, s.staff...), http.StatusCreated, &p, productKeys...)
 	if p.SKU != sku || p.Name != name || p.Price != price || p.Currency != currency || p.OnHand != 0 || p.Reserved != 0 || p.Available != 0 {
 		t.Fatalf("created product %+v, want %s %q at %d %s with no stock", p, sku, name, price, currency)
 	}
@@ -126,7 +134,7 @@ func (s shop) createProduct(t testing.TB, sku, name string, price int64, currenc
 func (s shop) receive(t testing.TB, sku string, quantity, onHand int64) {
 	t.Helper()
 	var p product
-	expectJSON(t, apptest.Do(t, http.MethodPost, s.wh+"/v1/products/"+sku+"/stock", map[string]any{"quantity": quantity}),
+	expectJSON(t, apptest.Do(t, http.MethodPost, s.wh+"/v1/products/"+sku+"/stock", map[string]any{"quantity": quantity}, s.staff...),
 		http.StatusOK, &p, productKeys...)
 	if p.SKU != sku || p.OnHand != onHand || p.Available != onHand-p.Reserved {
 		t.Fatalf("after receiving %d of %s: %+v, want on_hand %d", quantity, sku, p, onHand)
@@ -136,7 +144,7 @@ func (s shop) receive(t testing.TB, sku string, quantity, onHand int64) {
 func (s shop) product(t testing.TB, sku string) product {
 	t.Helper()
 	var p product
-	expectJSON(t, apptest.Do(t, http.MethodGet, s.wh+"/v1/products/"+sku, nil), http.StatusOK, &p, productKeys...)
+	expectJSON(t, apptest.Do(t, http.MethodGet, s.wh+"/v1/products/"+sku, nil, s.staff...), http.StatusOK, &p, productKeys...)
 	return p
 }
 
@@ -151,47 +159,50 @@ func (s shop) expectStock(t testing.TB, sku string, onHand, reserved int64) {
 	}
 }
 
-// openAccount opens an account in currency (USD when empty) and deposits
-// amount into it (nothing when 0).
-func (s shop) openAccount(t testing.TB, owner string, currency string, amount int64) account {
+// openAccount opens an account of the customer as, in currency (USD when
+// empty), and deposits amount into it (nothing when 0).
+func (s shop) openAccount(t testing.TB, as []string, owner string, currency string, amount int64) account {
 	t.Helper()
 	body := map[string]any{"owner_name": owner, "email": "shopper." + randomHex(4) + "@example.com"}
 	if currency != "" {
 		body["currency"] = currency
 	}
 	var a account
-	expectJSON(t, apptest.Do(t, http.MethodPost, s.acc+"/v1/accounts", body), http.StatusCreated, &a, accountKeys...)
+	expectJSON(t, apptest.Do(t, http.MethodPost, s.acc+"/v1/accounts", body, as...), http.StatusCreated, &a, accountKeys...)
 	if amount > 0 {
-		deposit(t, s.acc, a.ID, amount, amount)
+		deposit(t, s.acc, as, a.ID, amount, amount)
 		a.Balance = amount
 	}
 	return a
 }
 
-func (s shop) balance(t testing.TB, accountID string) int64 {
+// balance is the balance of an account, read by the person as (its owner,
+// or staff).
+func (s shop) balance(t testing.TB, as []string, accountID string) int64 {
 	t.Helper()
 	var a account
-	expectJSON(t, apptest.Do(t, http.MethodGet, s.acc+"/v1/accounts/"+accountID, nil), http.StatusOK, &a, accountKeys...)
+	expectJSON(t, apptest.Do(t, http.MethodGet, s.acc+"/v1/accounts/"+accountID, nil, as...), http.StatusOK, &a, accountKeys...)
 	return a.Balance
 }
 
-func (s shop) ledger(t testing.TB, accountID string) []entry {
+// ledger is the transactions of an account, read by the person as.
+func (s shop) ledger(t testing.TB, as []string, accountID string) []entry {
 	t.Helper()
 	var es []entry
-	items(t, s.acc+"/v1/accounts/"+accountID+"/transactions", &es)
+	items(t, s.acc+"/v1/accounts/"+accountID+"/transactions", &es, as...)
 	return es
 }
 
 // expectLedger fails unless the account's balance is balance, its
 // transactions add up to it, and each order of orders has exactly one debit of
 // its total (with the order id as reference) and, when refunded, one credit
-// of it; no other debit or credit exists.
-func (s shop) expectLedger(t testing.TB, accountID string, balance int64, debited map[string]int64, refunded map[string]int64) []entry {
+// of it; no other debit or credit exists. The person as reads them.
+func (s shop) expectLedger(t testing.TB, as []string, accountID string, balance int64, debited map[string]int64, refunded map[string]int64) []entry {
 	t.Helper()
-	if got := s.balance(t, accountID); got != balance {
+	if got := s.balance(t, as, accountID); got != balance {
 		t.Fatalf("balance of %s is %d, want %d", accountID, got, balance)
 	}
-	es := s.ledger(t, accountID)
+	es := s.ledger(t, as, accountID)
 	var sum int64
 	debits, credits := map[string]int{}, map[string]int{}
 	for _, e := range es {
@@ -260,11 +271,12 @@ func checkOrder(t testing.TB, r apptest.Response, status int, accountID string) 
 	return o
 }
 
-// place places an order and expects 201.
-func (s shop) place(t testing.TB, accountID string, lines []line, headers ...string) order {
+// place places an order from accountID as the customer as, with headers,
+// and expects 201.
+func (s shop) place(t testing.TB, as []string, accountID string, lines []line, headers ...string) order {
 	t.Helper()
-	return checkOrder(t, apptest.Do(t, http.MethodPost, s.ord+"/v1/orders", orderRequest(accountID, lines...), headers...),
-		http.StatusCreated, accountID)
+	return checkOrder(t, apptest.Do(t, http.MethodPost, s.ord+"/v1/orders", orderRequest(accountID, lines...),
+		append(slices.Clone(headers), as...)...), http.StatusCreated, accountID)
 }
 
 // expectPaid fails unless o is paid at prices (sku -> unit price), in
@@ -313,22 +325,24 @@ func expectRejected(t testing.TB, o order, reason string) {
 	}
 }
 
-func (s shop) order(t testing.TB, id string) order {
+// order is order id, read by the person as (its customer, or staff).
+func (s shop) order(t testing.TB, as []string, id string) order {
 	t.Helper()
 	var o order
-	expectJSON(t, apptest.Do(t, http.MethodGet, s.ord+"/v1/orders/"+id, nil), http.StatusOK, &o, orderKeys...)
+	expectJSON(t, apptest.Do(t, http.MethodGet, s.ord+"/v1/orders/"+id, nil, as...), http.StatusOK, &o, orderKeys...)
 	if o.ID != id {
 		t.Fatalf("GET order %s answered order %s", id, o.ID)
 	}
 	return o
 }
 
-// waitOrder polls order id until done holds, for up to timeout.
-func (s shop) waitOrder(t testing.TB, id string, timeout time.Duration, what string, done func(order) bool) order {
+// waitOrder polls order id as the person as until done holds, for up to
+// timeout.
+func (s shop) waitOrder(t testing.TB, as []string, id string, timeout time.Duration, what string, done func(order) bool) order {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		o := s.order(t, id)
+		o := s.order(t, as, id)
 		if done(o) {
 			return o
 		}
@@ -339,18 +353,33 @@ func (s shop) waitOrder(t testing.TB, id string, timeout time.Duration, what str
 	}
 }
 
-func (s shop) orders(t testing.TB, accountID string) []order {
+// orders are the orders of accountID that the person as sees: those they
+// placed, or every one for staff.
+func (s shop) orders(t testing.TB, as []string, accountID string) []order {
 	t.Helper()
 	var list []order
-	items(t, s.ord+"/v1/orders?account_id="+accountID, &list)
+	items(t, s.ord+"/v1/orders?account_id="+accountID, &list, as...)
 	return list
 }
 
+// shipments are the shipments of orderID, read by staff.
 func (s shop) shipments(t testing.TB, orderID string) []shipment {
 	t.Helper()
 	var list []shipment
-	items(t, s.wh+"/v1/shipments?order_id="+orderID, &list)
+	items(t, s.wh+"/v1/shipments?order_id="+orderID, &list, s.staff...)
 	return list
+}
+
+// dispatch has staff dispatch shipment id.
+func (s shop) dispatch(t testing.TB, id string) apptest.Response {
+	t.Helper()
+	return apptest.Do(t, http.MethodPost, s.wh+"/v1/shipments/"+id+"/dispatch", nil, s.staff...)
+}
+
+// cancel has the customer as cancel order id.
+func (s shop) cancel(t testing.TB, as []string, id string) apptest.Response {
+	t.Helper()
+	return apptest.Do(t, http.MethodPost, s.ord+"/v1/orders/"+id+"/cancel", nil, as...)
 }
 
 // waitShipment polls the shipments of orderID until it has exactly one, in
@@ -379,11 +408,13 @@ func (s shop) waitShipment(t testing.TB, orderID, status string) shipment {
 }
 
 // shopSuite walks the shop through HTTP only, on a running system (see
-// TestTopologies): a product and its stock, a funded account, an order paid,
-// picked, dispatched and shipped; a paid order cancelled and refunded; every
-// reason to reject an order; and an order retried with an Idempotency-Key.
+// TestTopologies): staff make a product and receive its stock; a customer,
+// Grace, funds her account and orders, and her order is paid, picked,
+// dispatched by staff and shipped; a paid order cancelled and refunded;
+// every reason to reject an order; and an order retried with an
+// Idempotency-Key.
 func shopSuite(t *testing.T, sys system) {
-	s := shopOn(sys)
+	s := shopOn(t, sys)
 	for _, m := range catalogue.Names() {
 		for _, path := range []string{"/healthz", "/readyz"} {
 			apptest.Do(t, http.MethodGet, sys.URL(m)+path, nil).Expect(t, http.StatusOK)
@@ -395,7 +426,7 @@ func shopSuite(t *testing.T, sys system) {
 	s.createProduct(t, book, "The Go Programming Language", 3999, "")
 	s.createProduct(t, pen, "A pen", 250, "")
 	s.createProduct(t, euro, "Ein Buch", 2000, "EUR")
-	expectProblem(t, apptest.Do(t, http.MethodPost, s.wh+"/v1/products", map[string]any{"sku": book, "name": "Again", "price": 1}),
+	expectProblem(t, apptest.Do(t, http.MethodPost, s.wh+"/v1/products", map[string]any{"sku": book, "name": "Again", "price": 1}, s.staff...),
 		http.StatusConflict, "")
 	s.receive(t, book, 10, 10)
 	s.receive(t, pen, 5, 5)
@@ -403,14 +434,15 @@ func shopSuite(t *testing.T, sys system) {
 	prices := map[string]int64{book: 3999, pen: 250, euro: 2000}
 
 	// A customer with 100000 in the account.
-	a := s.openAccount(t, "Grace Customer", "", 100000)
+	grace := person(t, sys, "grace", identity.Customer)
+	a := s.openAccount(t, grace, "Grace Customer", "", 100000)
 	balance := int64(100000)
 	debited, refunded := map[string]int64{}, map[string]int64{}
 	var placed []string // the ids of a's orders, oldest first
 
 	// An order of two books and a pen: paid, debited, reserved.
 	lines1 := []line{{SKU: pen, Quantity: 1}, {SKU: book, Quantity: 2}}
-	o1 := s.place(t, a.ID, lines1)
+	o1 := s.place(t, grace, a.ID, lines1)
 	placed = append(placed, o1.ID)
 	expectPaid(t, o1, "USD", lines1, prices)
 	if o1.Total != 2*3999+250 {
@@ -418,15 +450,18 @@ func shopSuite(t *testing.T, sys system) {
 	}
 	balance -= o1.Total
 	debited[o1.ID] = o1.Total
-	s.expectLedger(t, a.ID, balance, debited, refunded)
+	s.expectLedger(t, grace, a.ID, balance, debited, refunded)
 	s.expectStock(t, book, 10, 2)
 	s.expectStock(t, pen, 5, 1)
-	if got := s.order(t, o1.ID); describe(got) != describe(o1) {
+	if got := s.order(t, grace, o1.ID); describe(got) != describe(o1) {
 		t.Fatalf("GET order = %s, want the answer to the POST %s", describe(got), describe(o1))
 	}
-	expectProblem(t, apptest.Do(t, http.MethodGet, s.ord+"/v1/orders/"+newUUID(), nil), http.StatusNotFound, "")
+	if got := s.order(t, s.staff, o1.ID); describe(got) != describe(o1) {
+		t.Fatalf("GET order as staff = %s, want the answer to the POST %s", describe(got), describe(o1))
+	}
+	expectProblem(t, apptest.Do(t, http.MethodGet, s.ord+"/v1/orders/"+newUUID(), nil, grace...), http.StatusNotFound, "")
 
-	// order_paid makes the warehouse pick it; dispatching it ships the order.
+	// order_paid makes the warehouse pick it; staff dispatching it ships the order.
 	sh1 := s.waitShipment(t, o1.ID, "picking")
 	gotLines := map[string]int64{}
 	for _, l := range sh1.Lines {
@@ -436,62 +471,61 @@ func shopSuite(t *testing.T, sys system) {
 		t.Fatalf("shipment lines %s, want 2×%s and 1×%s", describe(sh1.Lines), book, pen)
 	}
 	var dispatched shipment
-	expectJSON(t, apptest.Do(t, http.MethodPost, s.wh+"/v1/shipments/"+sh1.ID+"/dispatch", nil), http.StatusOK, &dispatched,
-		"id", "order_id", "status", "lines")
+	expectJSON(t, s.dispatch(t, sh1.ID), http.StatusOK, &dispatched, "id", "order_id", "status", "lines")
 	if dispatched.ID != sh1.ID || dispatched.Status != "dispatched" {
 		t.Fatalf("dispatch answered %s, want shipment %s dispatched", describe(dispatched), sh1.ID)
 	}
-	shipped := s.waitOrder(t, o1.ID, eventually, "shipped", func(o order) bool { return o.Status == "shipped" })
+	shipped := s.waitOrder(t, grace, o1.ID, eventually, "shipped", func(o order) bool { return o.Status == "shipped" })
 	if shipped.Total != o1.Total || describe(shipped.Lines) != describe(o1.Lines) {
 		t.Fatalf("shipped order %s changed its lines or total: was %s", describe(shipped), describe(o1))
 	}
 	s.expectStock(t, book, 8, 0)
 	s.expectStock(t, pen, 4, 0)
-	s.expectLedger(t, a.ID, balance, debited, refunded)
+	s.expectLedger(t, grace, a.ID, balance, debited, refunded)
 
 	// A second order, paid, then cancelled: refunded, stock back, shipment cancelled.
 	lines2 := []line{{SKU: book, Quantity: 1}}
-	o2 := s.place(t, a.ID, lines2)
+	o2 := s.place(t, grace, a.ID, lines2)
 	placed = append(placed, o2.ID)
 	expectPaid(t, o2, "USD", lines2, prices)
 	debited[o2.ID] = o2.Total
-	s.expectLedger(t, a.ID, balance-o2.Total, debited, refunded)
+	s.expectLedger(t, grace, a.ID, balance-o2.Total, debited, refunded)
 	s.expectStock(t, book, 8, 1)
 	sh2 := s.waitShipment(t, o2.ID, "picking")
-	cancel := apptest.Do(t, http.MethodPost, s.ord+"/v1/orders/"+o2.ID+"/cancel", nil)
-	c2 := checkOrder(t, cancel, http.StatusOK, a.ID)
+	c2 := checkOrder(t, s.cancel(t, grace, o2.ID), http.StatusOK, a.ID)
 	if c2.ID != o2.ID || c2.Status != "cancelled" || c2.Total != o2.Total {
 		t.Fatalf("cancel answered %s, want order %s cancelled with its total %d", describe(c2), o2.ID, o2.Total)
 	}
 	refunded[o2.ID] = o2.Total
-	s.expectLedger(t, a.ID, balance, debited, refunded)
+	s.expectLedger(t, grace, a.ID, balance, debited, refunded)
 	s.expectStock(t, book, 8, 0)
 	if got := s.waitShipment(t, o2.ID, "cancelled"); got.ID != sh2.ID {
 		t.Fatalf("the cancelled shipment is %s, want the picking one %s", got.ID, sh2.ID)
 	}
-	expectProblem(t, apptest.Do(t, http.MethodPost, s.wh+"/v1/shipments/"+sh2.ID+"/dispatch", nil), http.StatusConflict, "")
+	expectProblem(t, s.dispatch(t, sh2.ID), http.StatusConflict, "")
 	s.expectStock(t, book, 8, 0)
 	// Cancelling again changes nothing.
-	again := checkOrder(t, apptest.Do(t, http.MethodPost, s.ord+"/v1/orders/"+o2.ID+"/cancel", nil), http.StatusOK, a.ID)
+	again := checkOrder(t, s.cancel(t, grace, o2.ID), http.StatusOK, a.ID)
 	if describe(again) != describe(c2) {
 		t.Fatalf("a second cancel answered %s, want the cancelled order unchanged %s", describe(again), describe(c2))
 	}
-	s.expectLedger(t, a.ID, balance, debited, refunded)
+	s.expectLedger(t, grace, a.ID, balance, debited, refunded)
 	// A shipped order cannot be cancelled.
-	expectProblem(t, apptest.Do(t, http.MethodPost, s.ord+"/v1/orders/"+o1.ID+"/cancel", nil), http.StatusConflict, "not_cancellable")
-	if got := s.order(t, o1.ID); got.Status != "shipped" {
+	expectProblem(t, s.cancel(t, grace, o1.ID), http.StatusConflict, "not_cancellable")
+	if got := s.order(t, grace, o1.ID); got.Status != "shipped" {
 		t.Fatalf("order %s is %s after a refused cancel, want shipped", o1.ID, got.Status)
 	}
-	expectProblem(t, apptest.Do(t, http.MethodPost, s.ord+"/v1/orders/"+newUUID()+"/cancel", nil), http.StatusNotFound, "")
-	s.expectLedger(t, a.ID, balance, debited, refunded)
+	expectProblem(t, s.cancel(t, grace, newUUID()), http.StatusNotFound, "")
+	s.expectLedger(t, grace, a.ID, balance, debited, refunded)
 
 	// An Idempotency-Key: the retry gets the same order, with one debit.
 	key := "order-" + randomHex(8)
 	lines3 := []line{{SKU: book, Quantity: 1}}
-	o3 := s.place(t, a.ID, lines3, "Idempotency-Key", key)
+	o3 := s.place(t, grace, a.ID, lines3, "Idempotency-Key", key)
 	placed = append(placed, o3.ID)
 	expectPaid(t, o3, "USD", lines3, prices)
-	replay := apptest.Do(t, http.MethodPost, s.ord+"/v1/orders", orderRequest(a.ID, lines3...), "Idempotency-Key", key)
+	replay := apptest.Do(t, http.MethodPost, s.ord+"/v1/orders", orderRequest(a.ID, lines3...),
+		append([]string{"Idempotency-Key", key}, grace...)...)
 	r3 := checkOrder(t, replay, http.StatusCreated, a.ID)
 	if describe(r3) != describe(o3) {
 		t.Fatalf("the replay answered %s, want the first order %s", describe(r3), describe(o3))
@@ -500,37 +534,38 @@ func shopSuite(t *testing.T, sys system) {
 		t.Fatalf("the replay is not marked Idempotent-Replayed: %v", replay.Header)
 	}
 	expectProblem(t, apptest.Do(t, http.MethodPost, s.ord+"/v1/orders", orderRequest(a.ID, line{SKU: book, Quantity: 2}),
-		"Idempotency-Key", key), http.StatusUnprocessableEntity, "")
+		append([]string{"Idempotency-Key", key}, grace...)...), http.StatusUnprocessableEntity, "")
 	balance -= o3.Total
 	debited[o3.ID] = o3.Total
-	s.expectLedger(t, a.ID, balance, debited, refunded)
+	s.expectLedger(t, grace, a.ID, balance, debited, refunded)
 	s.expectStock(t, book, 8, 1)
 
 	// Every reason to reject an order; a rejection changes no stock and no money.
 	unknownAccount := newUUID()
-	ua := s.place(t, unknownAccount, []line{{SKU: book, Quantity: 1}})
+	ua := s.place(t, grace, unknownAccount, []line{{SKU: book, Quantity: 1}})
 	expectRejected(t, ua, "unknown_account")
-	if list := s.orders(t, unknownAccount); len(list) != 1 || list[0].ID != ua.ID {
+	if list := s.orders(t, grace, unknownAccount); len(list) != 1 || list[0].ID != ua.ID {
 		t.Fatalf("orders of the unknown account: %s, want the rejected one", describe(list))
 	}
 
-	us := s.place(t, a.ID, []line{{SKU: book, Quantity: 1}, {SKU: "NOPE-" + randomHex(3), Quantity: 1}})
+	us := s.place(t, grace, a.ID, []line{{SKU: book, Quantity: 1}, {SKU: "NOPE-" + randomHex(3), Quantity: 1}})
 	placed = append(placed, us.ID)
 	expectRejected(t, us, "unknown_sku")
 
-	oos := s.place(t, a.ID, []line{{SKU: pen, Quantity: 1}, {SKU: book, Quantity: 8}})
+	oos := s.place(t, grace, a.ID, []line{{SKU: pen, Quantity: 1}, {SKU: book, Quantity: 8}})
 	placed = append(placed, oos.ID)
 	expectRejected(t, oos, "out_of_stock")
 
-	poor := s.openAccount(t, "Percy Poor", "", 1000)
-	nsf := s.place(t, poor.ID, []line{{SKU: book, Quantity: 1}})
+	percy := person(t, sys, "percy", identity.Customer)
+	poor := s.openAccount(t, percy, "Percy Poor", "", 1000)
+	nsf := s.place(t, percy, poor.ID, []line{{SKU: book, Quantity: 1}})
 	expectRejected(t, nsf, "insufficient_funds")
-	s.expectLedger(t, poor.ID, 1000, map[string]int64{}, map[string]int64{})
+	s.expectLedger(t, percy, poor.ID, 1000, map[string]int64{}, map[string]int64{})
 
-	cm := s.place(t, a.ID, []line{{SKU: euro, Quantity: 1}})
+	cm := s.place(t, grace, a.ID, []line{{SKU: euro, Quantity: 1}})
 	placed = append(placed, cm.ID)
 	expectRejected(t, cm, "currency_mismatch")
-	mixed := s.place(t, a.ID, []line{{SKU: euro, Quantity: 1}, {SKU: pen, Quantity: 1}})
+	mixed := s.place(t, grace, a.ID, []line{{SKU: euro, Quantity: 1}, {SKU: pen, Quantity: 1}})
 	placed = append(placed, mixed.ID)
 	expectRejected(t, mixed, "currency_mismatch")
 
@@ -538,9 +573,9 @@ func shopSuite(t *testing.T, sys system) {
 	s.expectStock(t, book, 8, 1)
 	s.expectStock(t, pen, 4, 0)
 	s.expectStock(t, euro, 3, 0)
-	s.expectLedger(t, a.ID, balance, debited, refunded)
+	s.expectLedger(t, grace, a.ID, balance, debited, refunded)
 	for _, o := range []order{ua, us, oos, nsf, cm, mixed} {
-		if got := s.order(t, o.ID); got.Status != "rejected" || got.reason() != o.reason() {
+		if got := s.order(t, s.staff, o.ID); got.Status != "rejected" || got.reason() != o.reason() {
 			t.Fatalf("GET rejected order %s: %s, want rejected for %s", o.ID, describe(got), o.reason())
 		}
 		if list := s.shipments(t, o.ID); len(list) != 0 {
@@ -548,37 +583,40 @@ func shopSuite(t *testing.T, sys system) {
 		}
 	}
 	// A rejected order cannot be cancelled.
-	expectProblem(t, apptest.Do(t, http.MethodPost, s.ord+"/v1/orders/"+nsf.ID+"/cancel", nil), http.StatusConflict, "not_cancellable")
+	expectProblem(t, s.cancel(t, percy, nsf.ID), http.StatusConflict, "not_cancellable")
 	// A EUR account pays for the EUR product.
-	eur := s.openAccount(t, "Emma Euro", "EUR", 5000)
-	eo := s.place(t, eur.ID, []line{{SKU: euro, Quantity: 2}})
+	emma := person(t, sys, "emma", identity.Customer)
+	eur := s.openAccount(t, emma, "Emma Euro", "EUR", 5000)
+	eo := s.place(t, emma, eur.ID, []line{{SKU: euro, Quantity: 2}})
 	expectPaid(t, eo, "EUR", []line{{SKU: euro, Quantity: 2}}, prices)
-	s.expectLedger(t, eur.ID, 1000, map[string]int64{eo.ID: 4000}, map[string]int64{})
+	s.expectLedger(t, emma, eur.ID, 1000, map[string]int64{eo.ID: 4000}, map[string]int64{})
 	s.expectStock(t, euro, 3, 2)
 
-	// The account's orders, newest first.
-	list := s.orders(t, a.ID)
-	var ids []string
-	for _, o := range list {
-		ids = append(ids, o.ID)
-	}
+	// The account's orders, newest first, as its customer and as staff.
 	want := slices.Clone(placed)
 	slices.Reverse(want)
-	if !slices.Equal(ids, want) {
-		t.Fatalf("GET /v1/orders?account_id lists %v, want newest first %v", ids, want)
-	}
 	wantStatus := map[string]string{o1.ID: "shipped", o2.ID: "cancelled", o3.ID: "paid", us.ID: "rejected", oos.ID: "rejected",
 		cm.ID: "rejected", mixed.ID: "rejected"}
-	for i, o := range list {
-		if o.Status != wantStatus[o.ID] || o.AccountID != a.ID {
-			t.Fatalf("listed order %s: %s, want status %s", o.ID, describe(o), wantStatus[o.ID])
+	for _, as := range [][]string{grace, s.staff} {
+		list := s.orders(t, as, a.ID)
+		var ids []string
+		for _, o := range list {
+			ids = append(ids, o.ID)
 		}
-		if i > 0 && expectTime(t, "created_at", o.CreatedAt).After(expectTime(t, "created_at", list[i-1].CreatedAt)) {
-			t.Fatalf("orders not newest first: %s before %s", list[i-1].CreatedAt, o.CreatedAt)
+		if !slices.Equal(ids, want) {
+			t.Fatalf("GET /v1/orders?account_id lists %v, want newest first %v", ids, want)
+		}
+		for i, o := range list {
+			if o.Status != wantStatus[o.ID] || o.AccountID != a.ID {
+				t.Fatalf("listed order %s: %s, want status %s", o.ID, describe(o), wantStatus[o.ID])
+			}
+			if i > 0 && expectTime(t, "created_at", o.CreatedAt).After(expectTime(t, "created_at", list[i-1].CreatedAt)) {
+				t.Fatalf("orders not newest first: %s before %s", list[i-1].CreatedAt, o.CreatedAt)
+			}
 		}
 	}
-	expectProblem(t, apptest.Do(t, http.MethodGet, s.ord+"/v1/orders", nil), http.StatusUnprocessableEntity, "")
-	if l := s.orders(t, poor.ID); len(l) != 1 || l[0].ID != nsf.ID {
+	expectProblem(t, apptest.Do(t, http.MethodGet, s.ord+"/v1/orders", nil, grace...), http.StatusUnprocessableEntity, "")
+	if l := s.orders(t, percy, poor.ID); len(l) != 1 || l[0].ID != nsf.ID {
 		t.Fatalf("orders of the poor account: %s, want only %s", describe(l), nsf.ID)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/uberservice/uberservice/internal/cluster"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // topologies are the deployments every suite runs in, of every module the
@@ -30,12 +31,16 @@ func topologies() []cluster.Topology {
 }
 
 // system is a running uberservice as the suites see it: the base URL of each
-// module, and the log of the process(es) that ran a module.
+// module, the Authorization headers of the people and modules it trusts, and
+// the log of the process(es) that ran a module.
 type system interface {
 	URL(module string) string                    // the public API
 	InternalURL(module string) string            // the gateway and ops routes
 	Operator() ([]string, error)                 // an operator's Authorization header
 	As(module, gateway string) ([]string, error) // module's Authorization header for gateway
+	// Person is the Authorization header of the person subject, with
+	// roles, for the public API.
+	Person(subject string, roles ...identity.Role) ([]string, error)
 	Logs(module string) string
 }
 
@@ -48,6 +53,29 @@ func operator(t testing.TB, sys system) []string {
 	}
 	return h
 }
+
+// person is the Authorization header of a new person of sys with roles: the
+// subject is name with a random suffix, so that every run of a suite meets
+// people of its own, whatever ran before on the same system (a person has
+// one manager record at most, say).
+func person(t testing.TB, sys system, name string, roles ...identity.Role) []string {
+	t.Helper()
+	return personAs(t, sys, unique(name), roles...)
+}
+
+// personAs is the Authorization header of the person subject of sys, with
+// roles: for a test that needs to know the subject.
+func personAs(t testing.TB, sys system, subject string, roles ...identity.Role) []string {
+	t.Helper()
+	h, err := sys.Person(subject, roles...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// unique is name with a random suffix: a subject no other run uses.
+func unique(name string) string { return name + "-" + randomHex(4) }
 
 // suite is a part of the end-to-end suite that runs unchanged on any
 // running system.
@@ -72,6 +100,8 @@ func suites() []suite {
 		{name: "shop", run: onSystem(shopSuite)},
 		{name: "shop-concurrency", run: onSystem(shopConcurrencySuite)},
 		{name: "boundaries", run: onSystem(boundarySuite)},
+		// Who may do what, over the real processes: 401, 403 and 404.
+		{name: "people", run: onSystem(peopleSuite)},
 		{name: "roles", run: rolesSuite},
 		{name: "brokers", run: brokerSuite, in: func(c *cluster.Cluster) bool { return c.Topology().BrokerUsers }},
 		// im stopped while accounts takes deposits: needs im in a process
