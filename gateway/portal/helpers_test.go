@@ -25,7 +25,7 @@ func staff(t *testing.T, sys *apptest.System) []string {
 func createManager(t *testing.T, sys *apptest.System, referralCode string) map[string]any {
 	t.Helper()
 	return apptest.Do(t, http.MethodPost, sys.URL("im")+"/v1/managers", map[string]any{
-		"name": "Alice Adviser", "email": "alice@example.com", "referral_code": referralCode, "commission_bps": 150,
+		"name": "Alice Adviser", "email": "alice@example.com", "referral_code": referralCode, "commission_bps": 150, "subject": "alice-" + referralCode,
 	}, staff(t, sys)...).Expect(t, http.StatusCreated).JSON(t)
 }
 
