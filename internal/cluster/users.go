@@ -34,7 +34,7 @@ func newBrokerUsers(ctx context.Context, binary, bus, dir string, cat Catalogue)
 	}
 	passwords := map[string]string{}
 	for _, m := range cat.Names() {
-		passwords[m] = randomHex(12)
+		passwords[m] = brokerPassword()
 	}
 	switch {
 	case strings.HasPrefix(bus, "nats://"):
@@ -47,7 +47,7 @@ func newBrokerUsers(ctx context.Context, binary, bus, dir string, cat Catalogue)
 
 // natsUsers starts a NATS server with the rendered configuration conf.
 func natsUsers(ctx context.Context, conf, dir string, passwords map[string]string) (*brokerUsers, error) {
-	admin := randomHex(12)
+	admin := brokerPassword()
 	env := []string{deploy.NATSPasswordEnv("") + "=" + admin}
 	for m, pw := range passwords {
 		env = append(env, deploy.NATSPasswordEnv(m)+"="+pw)
@@ -119,3 +119,9 @@ func (u *brokerUsers) url(modules []string) string {
 	}
 	return u.admin
 }
+
+// brokerPassword is a fresh password for a broker user. It starts with a
+// letter: nats-server reads the value of a variable its configuration names
+// as a configuration value, and one that starts with a digit is a number, or
+// an error, rather than the password.
+func brokerPassword() string { return "pw" + randomHex(12) }
