@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -22,17 +20,9 @@ const crashed = 40 * time.Second
 // the test unless the request gets no answer: the server dies handling it.
 func postExpectingDeath(t testing.TB, url string, body any, headers ...string) {
 	t.Helper()
-	data, err := json.Marshal(body)
+	req, err := apptest.NewRequest(http.MethodPost, url, body, headers...)
 	if err != nil {
 		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := client.Do(req)

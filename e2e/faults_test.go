@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -223,16 +222,10 @@ func (c *call) String() string {
 // do sends the call (again) and records the answer.
 func (c *call) do(client *http.Client) {
 	c.tries++
-	data, _ := json.Marshal(c.body)
-	req, err := http.NewRequest(http.MethodPost, c.url, bytes.NewReader(data))
+	req, err := apptest.NewRequest(http.MethodPost, c.url, c.body, append([]string{"Idempotency-Key", c.key}, c.as...)...)
 	if err != nil {
 		c.status, c.err = 0, err
 		return
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", c.key)
-	for i := 0; i+1 < len(c.as); i += 2 {
-		req.Header.Set(c.as[i], c.as[i+1])
 	}
 	resp, err := client.Do(req)
 	if err != nil {

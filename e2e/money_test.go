@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"errors"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 
@@ -96,23 +94,12 @@ func parallel(t testing.TB, n int, url, body string, headers ...string) []apptes
 		go func() {
 			defer wg.Done()
 			<-start
-			req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+			req, err := apptest.NewRequest(http.MethodPost, url, body, headers...)
 			if err != nil {
 				errs[i] = err
 				return
 			}
-			req.Header.Set("Content-Type", "application/json")
-			for j := 0; j+1 < len(headers); j += 2 {
-				req.Header.Set(headers[j], headers[j+1])
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer resp.Body.Close()
-			data, err := io.ReadAll(resp.Body)
-			out[i], errs[i] = apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, err
+			out[i], errs[i] = apptest.Send(http.DefaultClient, req)
 		}()
 	}
 	close(start)

@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -32,28 +29,14 @@ func postAll(t testing.TB, url string, bodies []any, inFlight int, headers ...st
 			<-start
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			data, err := json.Marshal(body)
+			req, err := apptest.NewRequest(http.MethodPost, url, body, headers...)
 			if err != nil {
 				errs[i] = err
 				return
 			}
-			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(data))
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			req.Header.Set("Content-Type", "application/json")
-			for j := 0; j+1 < len(headers); j += 2 {
-				req.Header.Set(headers[j], headers[j+1])
-			}
-			resp, err := client.Do(req)
-			if err != nil {
+			if out[i], err = apptest.Send(client, req); err != nil {
 				errs[i] = fmt.Errorf("request %d: %w", i, err)
-				return
 			}
-			defer resp.Body.Close()
-			answer, err := io.ReadAll(resp.Body)
-			out[i], errs[i] = apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: answer}, err
 		})
 	}
 	close(start)
@@ -225,23 +208,12 @@ func postEach(t testing.TB, posts ...post) []apptest.Response {
 	for i, p := range posts {
 		wg.Go(func() {
 			<-start
-			req, err := http.NewRequest(http.MethodPost, p.url, nil)
+			req, err := apptest.NewRequest(http.MethodPost, p.url, nil, append([]string{"Content-Type", "application/json"}, p.headers...)...)
 			if err != nil {
 				errs[i] = err
 				return
 			}
-			req.Header.Set("Content-Type", "application/json")
-			for j := 0; j+1 < len(p.headers); j += 2 {
-				req.Header.Set(p.headers[j], p.headers[j+1])
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer resp.Body.Close()
-			answer, err := io.ReadAll(resp.Body)
-			out[i], errs[i] = apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: answer}, err
+			out[i], errs[i] = apptest.Send(http.DefaultClient, req)
 		})
 	}
 	close(start)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -30,18 +29,15 @@ func TestConcurrentWithdrawals(t *testing.T) {
 		id := api.open(t, "USD").ID
 		api.fund(t, id, funds)
 		statuses := apptest.Race(requests, func(int) int {
-			req, err := http.NewRequest(http.MethodPost, api.account(id)+"/withdrawals", strings.NewReader(fmt.Sprintf(`{"amount":%d}`, amount)))
+			req, err := apptest.NewRequest(http.MethodPost, api.account(id)+"/withdrawals", fmt.Sprintf(`{"amount":%d}`, amount), api.owner...)
 			if err != nil {
 				return 0
 			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set(api.owner[0], api.owner[1])
-			res, err := http.DefaultClient.Do(req)
+			res, err := apptest.Send(http.DefaultClient, req)
 			if err != nil {
 				return 0
 			}
-			res.Body.Close()
-			return res.StatusCode
+			return res.Status
 		})
 		counts := map[int]int{}
 		for _, s := range statuses {

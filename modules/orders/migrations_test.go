@@ -2,12 +2,7 @@ package orders_test
 
 import (
 	"context"
-	"database/sql"
 	"testing"
-
-	"github.com/golang-migrate/migrate/v4"
-	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
-	"github.com/golang-migrate/migrate/v4/source/iofs"
 
 	ordersgw "github.com/uberservice/uberservice/gateway/orders"
 	"github.com/uberservice/uberservice/migrations"
@@ -28,7 +23,7 @@ func TestCustomersMigrateDownAndUpAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	m := orderMigrator(t, db)
+	m := apptest.Migrator(t, db, migrations.For(ordersgw.Name), database.ModuleTable)
 	if err := m.Migrate(2); err != nil {
 		t.Fatalf("up to 0002: %v", err)
 	}
@@ -84,28 +79,4 @@ func TestCustomersMigrateDownAndUpAgain(t *testing.T) {
 	if ok, err := database.AtHead(ctx, db, migrations.For(ordersgw.Name), database.ModuleTable); err != nil || !ok {
 		t.Fatalf("at head after going up again: %v, %v", ok, err)
 	}
-}
-
-// orderMigrator steps the orders module's migrations of db's schema one way
-// or the other, which database.Migrate, going only up, does not.
-func orderMigrator(t *testing.T, db *database.DB) *migrate.Migrate {
-	t.Helper()
-	src, err := iofs.New(migrations.For(ordersgw.Name), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, err := sql.Open("pgx", db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	driver, err := migratepgx.WithInstance(sqlDB, &migratepgx.Config{MigrationsTable: database.ModuleTable, SchemaName: db.Schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := migrate.NewWithInstance("iofs", src, "postgres", driver)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(); sqlDB.Close() })
-	return m
 }

@@ -1,10 +1,6 @@
 package warehouse
 
-import (
-	"github.com/labstack/echo/v4"
-
-	"github.com/uberservice/uberservice/platform/identity"
-)
+import "github.com/uberservice/uberservice/platform/identity"
 
 // Who may do what in the warehouse (DOMAIN.md, "Identity and access"): staff
 // run the store, and a customer reads the products they may order.
@@ -25,19 +21,3 @@ var (
 	// customer sees what they may order, staff do support work.
 	readsCatalogue = []identity.Role{identity.Customer, identity.Staff}
 )
-
-// admit is the middleware of a route that admits roles: it refuses anyone
-// else (identity.ErrForbidden) before the handler reads the request, so that
-// a stranger is told 403 whatever they send, never what is wrong with their
-// input. The service checks the same roles again: it is the rule, this only
-// puts it first.
-func admit(roles ...identity.Role) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if err := identity.Require(c.Request().Context(), roles...); err != nil {
-				return err
-			}
-			return next(c)
-		}
-	}
-}

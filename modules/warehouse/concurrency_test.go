@@ -166,19 +166,17 @@ func raceReleaseAndDispatch(t *testing.T, w world, local gateway.Warehouse, orde
 	wg.Go(func() { releaseErr = local.Release(t.Context(), order) })
 	wg.Go(func() {
 		// Not apptest.Do, which fails the test from this goroutine.
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, w.url("/v1/shipments/"+shipment.String()+"/dispatch"), nil)
+		req, err := apptest.NewRequest(http.MethodPost, w.url("/v1/shipments/"+shipment.String()+"/dispatch"), nil, w.staff...)
 		if err != nil {
 			t.Errorf("dispatch %s: %v", shipment, err)
 			return
 		}
-		req.Header.Set(w.staff[0], w.staff[1])
-		res, err := http.DefaultClient.Do(req)
+		res, err := apptest.Send(http.DefaultClient, req.WithContext(t.Context()))
 		if err != nil {
 			t.Errorf("dispatch %s: %v", shipment, err)
 			return
 		}
-		res.Body.Close()
-		status = res.StatusCode
+		status = res.Status
 	})
 	wg.Wait()
 	switch {

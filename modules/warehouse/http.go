@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uberservice/uberservice/platform/idempotency"
+	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/web"
@@ -20,12 +21,12 @@ type handlers struct{ svc *service }
 // (see access.go).
 func mountAPI(e *echo.Echo, svc *service) {
 	h := handlers{svc: svc}
-	e.POST("/v1/products", h.createProduct, admit(runsStore...))
-	e.GET("/v1/products/:sku", h.getProduct, admit(readsCatalogue...))
-	e.POST("/v1/products/:sku/stock", h.receiveStock, admit(runsStore...))
-	e.GET("/v1/shipments", h.shipments, admit(runsStore...))
-	e.GET("/v1/shipments/:id", h.getShipment, admit(runsStore...))
-	e.POST("/v1/shipments/:id/dispatch", h.dispatch, admit(runsStore...))
+	e.POST("/v1/products", h.createProduct, identity.Admit(runsStore...))
+	e.GET("/v1/products/:sku", h.getProduct, identity.Admit(readsCatalogue...))
+	e.POST("/v1/products/:sku/stock", h.receiveStock, identity.Admit(runsStore...))
+	e.GET("/v1/shipments", h.shipments, identity.Admit(runsStore...))
+	e.GET("/v1/shipments/:id", h.getShipment, identity.Admit(runsStore...))
+	e.POST("/v1/shipments/:id/dispatch", h.dispatch, identity.Admit(runsStore...))
 }
 
 // stockRequest is the body of a receipt of goods.

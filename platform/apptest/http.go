@@ -41,16 +41,60 @@ func (r Response) Decode(t testing.TB, v any) {
 // body is sent as application/json unless headers say otherwise.
 func Do(t testing.TB, method, url string, body any, headers ...string) Response {
 	t.Helper()
-	if body != nil {
-		headers = append([]string{"Content-Type", "application/json"}, headers...)
-	}
-	return DoRaw(t, method, url, body, headers...)
+	return do(t, jsonHeaders(body, headers), method, url, body)
 }
 
 // DoRaw is Do with no header but those given: a body without a
 // Content-Type is sent without one.
 func DoRaw(t testing.TB, method, url string, body any, headers ...string) Response {
 	t.Helper()
+	return do(t, headers, method, url, body)
+}
+
+func do(t testing.TB, headers []string, method, url string, body any) Response {
+	t.Helper()
+	req, err := request(method, url, body, headers)
+	if err != nil {
+		t.Fatalf("apptest: %v", err)
+	}
+	res, err := Send(http.DefaultClient, req)
+	if err != nil {
+		t.Fatalf("apptest: %v", err)
+	}
+	return res
+}
+
+// NewRequest is the request Do sends, for a test that sends it itself: on
+// a client of its own, or from goroutines, where a failed request is an
+// error to collect rather than a test to stop.
+func NewRequest(method, url string, body any, headers ...string) (*http.Request, error) {
+	return request(method, url, body, jsonHeaders(body, headers))
+}
+
+// Send sends req on client and reads the answer whole.
+func Send(client *http.Client, req *http.Request) (Response, error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return Response{}, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Response{}, fmt.Errorf("read %s %s: %w", req.Method, req.URL, err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+}
+
+// jsonHeaders are headers, after a JSON Content-Type when there is a body.
+func jsonHeaders(body any, headers []string) []string {
+	if body == nil {
+		return headers
+	}
+	return append([]string{"Content-Type", "application/json"}, headers...)
+}
+
+// request builds a request of body, encoded as Do says, with headers.
+func request(method, url string, body any, headers []string) (*http.Request, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -61,27 +105,18 @@ func DoRaw(t testing.TB, method, url string, body any, headers ...string) Respon
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
-			t.Fatalf("apptest: encode body: %v", err)
+			return nil, fmt.Errorf("encode body: %w", err)
 		}
 		rd = bytes.NewReader(data)
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		t.Fatalf("apptest: build request: %v", err)
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("apptest: %s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("apptest: read %s %s: %v", method, url, err)
-	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	return req, nil
 }
 
 // Eventually polls cond every 20ms until it holds or timeout passes.

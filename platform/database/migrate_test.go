@@ -2,13 +2,9 @@ package database_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"testing"
 
-	"github.com/golang-migrate/migrate/v4"
-	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
-	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/uberservice/uberservice/platform/apptest"
@@ -54,7 +50,7 @@ func TestPlatformMigrationsGoDownAndUpAgain(t *testing.T) {
 	}
 	refused("delivered")
 
-	m := migrator(t, db)
+	m := apptest.Migrator(t, db, database.PlatformMigrations(), database.PlatformTable)
 	if err := m.Steps(-1); err != nil {
 		t.Fatalf("one step down: %v", err)
 	}
@@ -84,28 +80,4 @@ func TestPlatformMigrationsGoDownAndUpAgain(t *testing.T) {
 	if err := insert(recorded, "recorded"); err != nil {
 		t.Errorf("a recorded notification after going up again: %v", err)
 	}
-}
-
-// migrator steps the platform's migrations of db's schema one way or the
-// other, which database.Migrate, going only up, does not.
-func migrator(t *testing.T, db *database.DB) *migrate.Migrate {
-	t.Helper()
-	src, err := iofs.New(database.PlatformMigrations(), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, err := sql.Open("pgx", db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	driver, err := migratepgx.WithInstance(sqlDB, &migratepgx.Config{MigrationsTable: database.PlatformTable, SchemaName: db.Schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := migrate.NewWithInstance("iofs", src, "postgres", driver)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(); sqlDB.Close() })
-	return m
 }

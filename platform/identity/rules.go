@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -38,4 +40,20 @@ type noPerson struct{}
 // accounts), calls on its own authority, not on the person's.
 func WithoutPerson(ctx context.Context) context.Context {
 	return context.WithValue(ctx, personKey{}, noPerson{})
+}
+
+// Admit is the middleware of a route that admits roles: it refuses anyone
+// else (ErrForbidden) before the handler reads the request, so that a
+// stranger is told 403 whatever they send, never what is wrong with their
+// input. The module's service checks the same roles with Require: that is
+// the rule, this only puts it first.
+func Admit(roles ...Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if err := Require(c.Request().Context(), roles...); err != nil {
+				return err
+			}
+			return next(c)
+		}
+	}
 }
