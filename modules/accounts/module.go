@@ -20,6 +20,7 @@ func Module() app.Module {
 		Port:       8081,
 		Migrations: migrations.For(gateway.Name),
 		Publishes:  events.All,
+		Payloads:   events.Payloads,
 		Init: func(_ context.Context, env *app.Env) error {
 			svc := &service{db: env.DB, outbox: env.Outbox}
 			mountAPI(env.HTTP, svc)

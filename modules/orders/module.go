@@ -33,6 +33,7 @@ func Module() app.Module {
 		Migrations: migrations.For(gateway.Name),
 		Uses:       app.Deps(accounts.Gateway, warehouse.Gateway),
 		Publishes:  events.All,
+		Payloads:   events.Payloads,
 		Consumes:   app.Topics(whevents.ShipmentDispatched{}),
 		Init:       initModule,
 	}

@@ -26,6 +26,7 @@ func Module() app.Module {
 		Port:       8084,
 		Migrations: migrations.For(gateway.Name),
 		Publishes:  events.All,
+		Payloads:   events.Payloads,
 		Consumes:   app.Topics(orderevents.OrderPaid{}, orderevents.OrderCancelled{}),
 		Init:       initModule,
 	}

@@ -17,7 +17,7 @@ const usageText = `uberservice runs any subset of its modules: all in one proces
 Usage:
   uberservice [run] [flags]      start modules (the default command)
   uberservice migrate [flags]    apply migrations and exit
-  uberservice modules [--format json]   list the modules: port, gateways, events
+  uberservice modules [--format json|mermaid|markdown]   list the modules: port, gateways, events; or their map, or their document
   uberservice keys generate|rotate|retire|token   make a key set, rotate a key, end a rotation, print an operator's token
   uberservice token --subject SUBJECT --role ROLE[,ROLE] [--ttl D]   print a person's token of the development issuer, for the public API
   uberservice probe URL          GET URL; exit 0 on a 2xx (a health check for images with no shell)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/web"
 )
@@ -17,6 +18,8 @@ type Inspection struct {
 	Resolves []string
 	// Provides are the gateways it provides.
 	Provides []string
+	// Methods are the methods of each gateway it provides, by gateway.
+	Methods map[string][]contract.Description
 }
 
 // Inspect runs m's Init for what it registers, with no database, bus or
@@ -35,7 +38,7 @@ func Inspect(ctx context.Context, m Module) (Inspection, error) {
 	if err := m.Init(ctx, env); err != nil {
 		return Inspection{}, err
 	}
-	var in Inspection
+	in := Inspection{Methods: s.methods}
 	if env.Events != nil {
 		in.Handles = env.Events.Topics()
 	}
@@ -45,4 +48,18 @@ func Inspect(ctx context.Context, m Module) (Inspection, error) {
 	slices.Sort(in.Provides)
 	in.Resolves = slices.Compact(slices.Sorted(slices.Values(s.resolved)))
 	return in, nil
+}
+
+// describe records the methods of a gateway provided while inspecting, when
+// the runtime holds nothing else of them; methods is called only then.
+func (s *System) describe(gateway string, methods func() []contract.Description) {
+	if !s.inspecting {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.methods == nil {
+		s.methods = map[string][]contract.Description{}
+	}
+	s.methods[gateway] = methods()
 }

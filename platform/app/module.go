@@ -46,6 +46,10 @@ type Module struct {
 	// Publishes lists the topics the module publishes. Publishing any other
 	// is an error at the call.
 	Publishes []string
+	// Payloads are the events of Publishes, one value of each type
+	// (events.Payloads): `uberservice modules --format markdown` documents
+	// each topic's fields from them.
+	Payloads []messaging.Event
 	// Consumes lists the topics the module handles: Topics(events.X{}, ...).
 	// Init must register a handler for each of them and for no other.
 	Consumes []string
@@ -147,6 +151,7 @@ func (e *Env) Background(run func(ctx context.Context)) {
 // server, for modules elsewhere: never on its public one.
 func Provide[T any](env *Env, g contract.Gateway[T], impl T) {
 	env.sys.provide(g.Name(), impl)
+	env.sys.describe(g.Name(), g.Methods)
 	g.Mount(env.Internal, impl, env.sys.callers(g.Name()))
 }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/uberservice/uberservice/platform/moduledoc"
 )
 
 // Catalogue is what `uberservice modules --format json` prints: every module
@@ -60,7 +63,7 @@ func catalogue(modules []Module) Catalogue {
 
 func listCommand(args []string, modules []Module, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("modules", flag.ContinueOnError)
-	format := fs.String("format", "table", "table (for people) or json (for programs)")
+	format := fs.String("format", "table", "table (for people), json (for programs), mermaid (the module map) or markdown (the document of docs/modules.md)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -70,9 +73,20 @@ func listCommand(args []string, modules []Module, stdout, stderr io.Writer) erro
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(c)
+	case "mermaid", "markdown":
+		d, err := document(context.Background(), modules)
+		if err != nil {
+			return err
+		}
+		render := moduledoc.Markdown
+		if *format == "mermaid" {
+			render = moduledoc.Mermaid
+		}
+		_, err = io.WriteString(stdout, render(d))
+		return err
 	case "table":
 	default:
-		return usagef("--format %q: want table or json", *format)
+		return usagef("--format %q: want table, json, mermaid or markdown", *format)
 	}
 	return writeTable(stdout, c)
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/idempotency"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
@@ -39,6 +40,9 @@ type System struct {
 	mu       sync.Mutex
 	local    map[string]any // gateway name -> local implementation
 	resolved []string       // gateway names Resolve was asked for
+
+	// methods are, by gateway, the methods Provide saw while inspecting.
+	methods map[string][]contract.Description
 }
 
 type running struct {

@@ -58,6 +58,7 @@ type Gateway[T any] struct {
 // Endpoint is one method of a gateway: a Method or an Action.
 type Endpoint[T any] interface {
 	route() string
+	describe() Description
 	mount(e *echo.Echo, impl T, mw []echo.MiddlewareFunc)
 }
 
@@ -162,6 +163,7 @@ type M[T, In, Out any] struct {
 	after      string // the path after {param}
 	serve      func(T, context.Context, In) (Out, error)
 	idempotent func(In) bool // nil: never sent twice
+	retry      Retry         // what idempotent says, for Describe
 	notFound   *problem.Problem
 	noContent  bool
 }
@@ -176,7 +178,7 @@ func Method[T, In, Out any](name string, serve func(T, context.Context, In) (Out
 	if !ok || !strings.HasPrefix(path, "/") {
 		panic(fmt.Sprintf("contract: %s: route %q is not \"METHOD /path\"", name, route))
 	}
-	m := M[T, In, Out]{name: name, verb: verb, path: path, serve: serve, notFound: problem.ErrNotFound}
+	m := M[T, In, Out]{name: name, verb: verb, path: path, serve: serve, notFound: problem.ErrNotFound, retry: RetryNever}
 	if open := strings.Index(path, "{"); open >= 0 {
 		end := strings.Index(path, "}")
 		if end < open || strings.Count(path, "{") != 1 {
@@ -207,6 +209,7 @@ func Action[T, In any](name string, serve func(T, context.Context, In) error, ro
 // id that a reservation is keyed by, say).
 func (m M[T, In, Out]) Idempotent() M[T, In, Out] {
 	m.idempotent = func(In) bool { return true }
+	m.retry = RetryAlways
 	return m
 }
 
@@ -215,6 +218,7 @@ func (m M[T, In, Out]) Idempotent() M[T, In, Out] {
 // reference, one without is not.
 func (m M[T, In, Out]) IdempotentIf(safe func(In) bool) M[T, In, Out] {
 	m.idempotent = safe
+	m.retry = RetryIfInput
 	return m
 }
 

@@ -22,7 +22,9 @@ import (
 
 // Event is a payload published on a versioned topic such as
 // "accounts.funds_deposited.v1". Gateways declare their events as plain structs.
-type Event interface {
+// It is an alias, so that an events package can list its events (for
+// app.Module.Payloads) without importing this package.
+type Event = interface {
 	Topic() string
 }
 

@@ -21,6 +21,11 @@ const (
 // All lists every topic the context publishes.
 var All = []string{TopicAccountCreated, TopicFundsDeposited, TopicFundsWithdrawn, TopicAccountDebited, TopicAccountCredited}
 
+// Payloads lists one value of each event the context publishes, in the order
+// of All: the module declares them (app.Module.Payloads) so that its events'
+// fields are documented.
+var Payloads = []interface{ Topic() string }{AccountCreated{}, FundsDeposited{}, FundsWithdrawn{}, AccountDebited{}, AccountCredited{}}
+
 // AccountCreated is published when an account is opened.
 type AccountCreated struct {
 	AccountID    uuid.UUID `json:"account_id"`

@@ -18,6 +18,11 @@ const (
 // All lists every topic the context publishes.
 var All = []string{TopicOrderPaid, TopicOrderRejected, TopicOrderCancelled, TopicOrderShipped}
 
+// Payloads lists one value of each event the context publishes, in the order
+// of All: the module declares them (app.Module.Payloads) so that its events'
+// fields are documented.
+var Payloads = []interface{ Topic() string }{OrderPaid{}, OrderRejected{}, OrderCancelled{}, OrderShipped{}}
+
 // Line is one product of an order.
 type Line struct {
 	SKU       string `json:"sku"`

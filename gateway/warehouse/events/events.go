@@ -15,6 +15,11 @@ const (
 // All lists every topic the context publishes.
 var All = []string{TopicShipmentDispatched}
 
+// Payloads lists one value of each event the context publishes, in the order
+// of All: the module declares them (app.Module.Payloads) so that its events'
+// fields are documented.
+var Payloads = []interface{ Topic() string }{ShipmentDispatched{}}
+
 // ShipmentDispatched is published when an order's goods leave the warehouse.
 type ShipmentDispatched struct {
 	ShipmentID   uuid.UUID `json:"shipment_id"`
