@@ -56,6 +56,14 @@ deploy-check:
 	echo; echo "compose-spec deploy/compose.yaml"; \
 	cd deploy && $(COMPOSE_SPEC) compose.yaml > /dev/null
 
+.PHONY: docs
+
+## docs: render docs/modules.md, the module map and what every module, topic and gateway is, from
+## the binary's modules (`uberservice modules --format markdown`); commit the result.
+## go test ./docs/ fails when it drifts.
+docs:
+	$(GO) run ./cmd/uberservice modules --format markdown > docs/modules.md.new && mv docs/modules.md.new docs/modules.md
+
 # The benchmarks (bench/, see BENCHMARKS.md): the real binary against the Postgres,
 # NATS and RabbitMQ of this machine, with pgbench for the database's own ceiling.
 # BENCH_ARGS passes flags, e.g. BENCH_ARGS="-only deposits,events".
