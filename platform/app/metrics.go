@@ -12,7 +12,7 @@ import (
 
 // MetricsPath is where every module's internal server serves the system's
 // metrics, for Prometheus to scrape.
-const MetricsPath = "/metrics"
+const MetricsPath = web.MetricsPath
 
 // instrument gives env's module its metrics, before Init mounts anything:
 // the middleware that records every request on its two servers, what its

@@ -11,6 +11,10 @@ import (
 	"github.com/uberservice/uberservice/platform/metrics"
 )
 
+// MetricsPath is where a module's internal server serves the metrics (see
+// package app); its requests are logged at DEBUG, like the probes'.
+const MetricsPath = "/metrics"
+
 // Unmatched is the route label of a request that matched no route: the
 // path it asked for is not a label, or anyone could make series at will.
 const Unmatched = "unmatched"
