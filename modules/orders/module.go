@@ -49,6 +49,9 @@ func initModule(_ context.Context, env *app.Env) error {
 		return fmt.Errorf("resolve warehouse gateway: %w", err)
 	}
 	s := newSaga(env.DB, env.Outbox, acc, wh, env.Log)
+	if err := declareMetrics(env, s); err != nil {
+		return err
+	}
 	svc := &service{db: env.DB, outbox: env.Outbox, saga: s, log: env.Log}
 	messaging.Handle(env.Events, svc.onShipmentDispatched)
 	mountAPI(env.HTTP, svc)

@@ -73,6 +73,7 @@ func (s *saga) recoverOne(ctx context.Context, id uuid.UUID) error {
 	if !claimed {
 		return nil // another instance took it, or it finished meanwhile
 	}
+	s.recoveries.Inc(sagaName)
 	s.log.InfoContext(ctx, "resuming an unfinished saga", "order_id", id, "step", o.SagaStep, "status", o.Status,
 		"attempts", o.Attempts)
 	_ = s.run(ctx, &o, token) // run logs a failure and postpones the saga

@@ -18,6 +18,7 @@ import (
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/failpoint"
 	"github.com/uberservice/uberservice/platform/messaging"
+	"github.com/uberservice/uberservice/platform/metrics"
 	"github.com/uberservice/uberservice/platform/problem"
 )
 
@@ -92,6 +93,8 @@ type saga struct {
 	warehouse warehouse.Warehouse
 	log       *slog.Logger
 	lease     time.Duration
+	// recoveries counts the sagas the recovery resumes (metrics.go).
+	recoveries *metrics.Counter
 }
 
 func newSaga(db *database.DB, outbox *messaging.Outbox, acc accounts.Accounts, wh warehouse.Warehouse, log *slog.Logger) *saga {

@@ -177,6 +177,7 @@ func Resolve[T any](env *Env, g contract.Gateway[T]) (T, error) {
 		if opts.Log == nil {
 			opts.Log = env.Log.With("peer", g.Name())
 		}
+		opts.Module, opts.Gateway = env.Module.Name, g.Name() // its metrics' labels
 		var err error
 		if opts.Credentials, err = env.credentials(g.Name()); err != nil {
 			return zero, err

@@ -15,6 +15,7 @@ import (
 	"github.com/uberservice/uberservice/platform/idempotency"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
+	"github.com/uberservice/uberservice/platform/metrics"
 	"github.com/uberservice/uberservice/platform/web"
 )
 
@@ -43,6 +44,8 @@ type System struct {
 
 	// methods are, by gateway, the methods Provide saw while inspecting.
 	methods map[string][]contract.Description
+
+	metrics *metrics.Registry // served on every module's internal server
 }
 
 type running struct {
@@ -102,7 +105,7 @@ func newSystem(all []Module, cfg Config, topology bool) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &System{cfg: cfg, log: cfg.Log, all: all, local: map[string]any{}}
+	s := &System{cfg: cfg, log: cfg.Log, all: all, local: map[string]any{}, metrics: metrics.NewRegistry(cfg.Log)}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.runCtx = runCtx
 	s.onStop(func(context.Context) error { cancel(); return nil })
@@ -206,6 +209,9 @@ func (s *System) initModules(ctx context.Context) error {
 		env, m := r.env, r.env.Module
 		env.HTTP = web.New(m.Name, env.Log)
 		env.Internal = web.New(m.Name, env.Log.With("api", "internal"))
+		if err := s.instrument(env); err != nil {
+			return err
+		}
 		// Here rather than in web, which the gateways' bindings import: the
 		// key's rule lives with the store, and that is no gateway's business.
 		env.HTTP.Use(s.publicAPI(env), idempotency.CheckKeys)

@@ -24,8 +24,9 @@
 // which is then a uuid.UUID; otherwise the input travels as a JSON body. The
 // answer is JSON, or 204 No Content for an Action.
 //
-// The package is light to import: it brings in Echo, the HTTP client and the
-// problem type, nothing of the runtime (no database, no bus).
+// The package is light to import: it brings in Echo, the HTTP client, the
+// problem type and the metrics' vectors, nothing of the runtime (no
+// database, no bus).
 package contract
 
 import (
@@ -33,10 +34,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/uberservice/uberservice/platform/metrics"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/web"
 )
@@ -270,8 +273,12 @@ func (m M[T, In, Out]) Call(ctx context.Context, c Caller, in In) (Out, error) {
 	if l, ok := c.(local[T]); ok {
 		// In this process: a Go call of the method, saying who calls, with
 		// no route to build and parse back.
-		return m.serve(l.impl, WithCallingModule(ctx, l.caller), in)
+		start := time.Now()
+		out, err := m.serve(l.impl, WithCallingModule(ctx, l.caller), in)
+		metrics.ObserveCall(l.caller, l.gateway.name, m.name, metrics.Outcome(err), start)
+		return out, err
 	}
+	ctx = metrics.WithGatewayMethod(ctx, m.name) // the HTTP client's label
 	var out Out
 	path, body := m.path, any(in)
 	if m.param != "" {

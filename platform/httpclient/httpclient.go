@@ -61,6 +61,10 @@ type Options struct {
 	// the calling module's identity (package peerauth). A call whose token
 	// cannot be had is not sent.
 	Credentials func() (string, error)
+	// Module and Gateway name the calling module and the gateway the client
+	// reaches, for the metrics of its calls and its breaker (metrics.go);
+	// with no Gateway, nothing is recorded.
+	Module, Gateway string
 }
 
 // ErrCircuitOpen is (wrapped in problem.ErrUnavailable) the error of a call
@@ -123,8 +127,10 @@ func New(baseURL string, opts Options) *Client {
 				}
 				opts.Log.Log(context.Background(), level, "circuit breaker state changed",
 					"peer", peer, "from", from.String(), "to", to.String())
+				c.recordState(to)
 			},
 		})
+		c.recordState(gobreaker.StateClosed)
 	}
 	return c
 }
@@ -146,6 +152,15 @@ func (c *Client) CircuitState() string {
 // POST with a caller-chosen reference), are retried on transport failures and
 // 502/503/504; other calls are tried once.
 func (c *Client) Call(ctx context.Context, method, path string, in, out any, idempotent bool) error {
+	start, begun := time.Now(), ctx.Err() == nil
+	err := c.call(ctx, method, path, in, out, idempotent)
+	if begun { // a caller that gave up before made no call
+		c.observe(ctx, method, start, err)
+	}
+	return err
+}
+
+func (c *Client) call(ctx context.Context, method, path string, in, out any, idempotent bool) error {
 	var body []byte
 	if in != nil {
 		var err error

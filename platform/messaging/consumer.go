@@ -214,6 +214,7 @@ func (c *Consumers) Running() bool {
 // neither is possible (the database is down) does it ask for redelivery.
 func (c *Consumers) deliver(msg *message.Message, h *handler) error {
 	ctx := withMetadata(msg.Context(), msg.Metadata)
+	delivered(c.module, h.topic)
 	var err error
 	if h.batcher != nil {
 		err = h.batcher.apply(ctx, msg.UUID, msg.Payload)
@@ -221,6 +222,7 @@ func (c *Consumers) deliver(msg *message.Message, h *handler) error {
 		err = c.apply(ctx, h, msg.UUID, msg.Payload)
 	}
 	if err == nil {
+		handled(c.module, h.topic, msg.Metadata)
 		return nil
 	}
 	md, _ := json.Marshal(msg.Metadata)
@@ -281,12 +283,15 @@ func (c *Consumers) recordFailure(ctx context.Context, h *handler, msgID string,
 	if errors.As(cause, new(permanentError)) || c.policy.MaxAttempts <= 1 {
 		status, next = "dead", nil
 	}
-	err := c.db.WithContext(ctx).Exec(`INSERT INTO dead_letters
+	res := c.db.WithContext(ctx).Exec(`INSERT INTO dead_letters
 		(message_id, handler, topic, payload, metadata, status, attempts, last_error, next_attempt_at)
 		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (message_id, handler) DO NOTHING`,
-		msgID, h.name, h.topic, payload, string(md), status, database.StorableText(cause.Error()), next).Error
-	if err != nil {
-		return fmt.Errorf("messaging: record failed %s: %w", h.name, err)
+		msgID, h.name, h.topic, payload, string(md), status, database.StorableText(cause.Error()), next)
+	if res.Error != nil {
+		return fmt.Errorf("messaging: record failed %s: %w", h.name, res.Error)
+	}
+	if status == "dead" && res.RowsAffected == 1 {
+		deadLettered(c.module, h.topic)
 	}
 	c.retry.Nudge()
 	return nil
@@ -328,7 +333,7 @@ var ErrNoDeadLetter = errors.New("messaging: no such dead letter")
 // letter is removed; on failure it stays, with the new error.
 func (c *Consumers) Replay(ctx context.Context, id int64) error {
 	var dl DeadLetter
-	res := c.db.WithContext(ctx).Raw(`SELECT id, message_id, handler, topic, attempts, payload, metadata
+	res := c.db.WithContext(ctx).Raw(`SELECT id, message_id, handler, topic, status, attempts, payload, metadata
 		FROM dead_letters WHERE id = ?`, id).Scan(&dl)
 	if res.Error != nil {
 		return fmt.Errorf("messaging: read dead letter %d: %w", id, res.Error)
@@ -397,7 +402,12 @@ func (c *Consumers) rerun(ctx context.Context, dl DeadLetter, manual bool) error
 	} else {
 		var md map[string]string
 		_ = json.Unmarshal(dl.Metadata, &md) // stored by recordFailure; a bad one just loses the ids
-		cause = c.apply(withMetadata(ctx, md), h, dl.MessageID, dl.Payload)
+		if !manual {
+			retried(c.module, dl.Topic)
+		}
+		if cause = c.apply(withMetadata(ctx, md), h, dl.MessageID, dl.Payload); cause == nil {
+			handled(c.module, dl.Topic, md)
+		}
 	}
 	if cause == nil {
 		return c.db.WithContext(ctx).Exec("DELETE FROM dead_letters WHERE id = ?", dl.ID).Error
@@ -406,6 +416,9 @@ func (c *Consumers) rerun(ctx context.Context, dl DeadLetter, manual bool) error
 	status, next := "retrying", any(time.Now().Add(c.policy.delay(attempts)))
 	if manual || attempts >= c.policy.MaxAttempts || errors.As(cause, new(permanentError)) {
 		status, next = "dead", nil
+	}
+	if status == "dead" && dl.Status != "dead" { // a retry's has none: it is retrying
+		deadLettered(c.module, dl.Topic)
 	}
 	if err := c.db.WithContext(ctx).Exec(`UPDATE dead_letters SET status = ?, attempts = ?, last_error = ?,
 		next_attempt_at = ?, updated_at = now() WHERE id = ?`, status, attempts, database.StorableText(cause.Error()), next, dl.ID).Error; err != nil {

@@ -167,11 +167,13 @@ func (r *Relay) step(ctx context.Context) (time.Duration, error) {
 			if err := r.pub.Publish(run[0].Topic, msgs...); err != nil {
 				return fmt.Errorf("publish %s: %w", run[0].Topic, err)
 			}
+			published(r.producer, run[0].Topic, len(run))
 		}
 		n = len(rows)
 		return tx.Exec("DELETE FROM outbox WHERE id = ANY(?::bigint[])", database.Int64s(ids)).Error
 	})
 	if err != nil {
+		relayFailed(r.producer)
 		return 0, fmt.Errorf("messaging: relay %s: %w", r.producer, err)
 	}
 	if n == r.batch {

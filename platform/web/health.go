@@ -20,8 +20,11 @@ const (
 	ReadyPath  = "/readyz"
 )
 
-// isProbe reports whether c is routed to a probe.
-func isProbe(c echo.Context) bool { return c.Path() == HealthPath || c.Path() == ReadyPath }
+// isProbe reports whether c is routed to a probe, or to a scrape of the
+// metrics, which comes as often.
+func isProbe(c echo.Context) bool {
+	return c.Path() == HealthPath || c.Path() == ReadyPath || c.Path() == MetricsPath
+}
 
 // MountHealth adds GET /healthz (the process is alive) and GET /readyz (every
 // check passes; 503 listing the failures otherwise). Both answer HEAD, and

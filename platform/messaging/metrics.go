@@ -1,0 +1,44 @@
+package messaging
+
+import (
+	"time"
+
+	"github.com/uberservice/uberservice/platform/metrics"
+)
+
+// The hooks by which the relay and the consumers record what they do in
+// package metrics' vectors (uberservice_relay_*, uberservice_consumer_*).
+
+// published records n events of topic that the relay of module handed to
+// the bus. A pass that then fails to delete them hands them over again, and
+// they are counted again: they were published twice.
+func published(module, topic string, n int) {
+	metrics.RelayPublished.WithLabelValues(module, topic).Add(float64(n))
+}
+
+// relayFailed records a relay pass of module that failed.
+func relayFailed(module string) { metrics.RelayFailures.WithLabelValues(module).Inc() }
+
+// delivered records a message of topic that the bus delivered to module.
+func delivered(module, topic string) {
+	metrics.ConsumerDeliveries.WithLabelValues(module, topic).Inc()
+}
+
+// handled records a message of topic that module handled (or found handled
+// already), and how long after the event occurred: the time its producer
+// wrote it to the outbox, in its metadata. A message with no such time (a
+// producer outside the platform) is counted, and its lag is not observed.
+func handled(module, topic string, md map[string]string) {
+	metrics.ConsumerHandled.WithLabelValues(module, topic).Inc()
+	if at, err := time.Parse(time.RFC3339Nano, md[MetaOccurredAt]); err == nil {
+		metrics.ConsumerLag.WithLabelValues(module, topic).Observe(max(time.Since(at).Seconds(), 0))
+	}
+}
+
+// retried records an automatic retry of a failed message of topic.
+func retried(module, topic string) { metrics.ConsumerRetries.WithLabelValues(module, topic).Inc() }
+
+// deadLettered records a message of topic that became a dead letter.
+func deadLettered(module, topic string) {
+	metrics.ConsumerDeadLettered.WithLabelValues(module, topic).Inc()
+}

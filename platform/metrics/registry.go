@@ -1,0 +1,89 @@
+package metrics
+
+import (
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Registry is the metrics of one running system: the package's vectors, the
+// build, the Go runtime and the process, and what AddDatabase, Gauge and
+// Counter add for its modules.
+type Registry struct {
+	reg *prometheus.Registry
+	log *slog.Logger
+
+	mu       sync.Mutex
+	counters map[string]*prometheus.CounterVec // by module and name
+}
+
+// NewRegistry returns the registry of a system. log hears of the scrapes
+// that skip a module whose database did not answer in time.
+func NewRegistry(log *slog.Logger) *Registry {
+	if log == nil {
+		log = slog.Default()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(vectors...)
+	reg.MustRegister(buildInfo(),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &Registry{reg: reg, log: log, counters: map[string]*prometheus.CounterVec{}}
+}
+
+// buildInfo is uberservice_build_info: the binary's version, VCS revision
+// and Go version, as the binary records them.
+func buildInfo() prometheus.Collector {
+	version, revision := "unknown", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; v != "" {
+			version = v
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && s.Value != "" {
+				revision = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "build_info",
+		Help:        "The binary's version, VCS revision and Go version; always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
+	})
+	g.Set(1)
+	return g
+}
+
+// Gatherer is what the registry serves, for tests.
+func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
+
+// Handler serves the registry in Prometheus's text format. A collector that
+// fails fails no scrape: what it could not say is left out, and the rest is
+// served.
+func (r *Registry) Handler() http.Handler {
+	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:      slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+	})
+}
+
+// AddDatabase registers what module's database says: its pool
+// (go_sql_*{db_name=module}) and, at every scrape, its outbox, dead letters
+// and mail (see tables.go).
+func (r *Registry) AddDatabase(module string, db *sql.DB) error {
+	if err := r.reg.Register(collectors.NewDBStatsCollector(db, module)); err != nil {
+		return fmt.Errorf("metrics: pool of %s: %w", module, err)
+	}
+	if err := r.reg.Register(newTables(module, db, r.log)); err != nil {
+		return fmt.Errorf("metrics: tables of %s: %w", module, err)
+	}
+	return nil
+}
