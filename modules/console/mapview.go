@@ -132,18 +132,32 @@ func eventEdges(views []moduleView) []eventEdge {
 	return out
 }
 
-// edge draws a curved arrow from box a to box b, bent by bend units to its
-// left, so that the two kinds of edge between two modules stay apart.
+// edge draws a curved arrow from box a to box c, bent by bend units, so
+// that the two kinds of edge between two modules stay apart.
 func edge(b *strings.Builder, a, c point, bend float64, class, arrow, title string) {
 	dx, dy := c.x-a.x, c.y-a.y
+	// The bend is to the left of the pair's own direction, whichever way
+	// the arrow goes: two edges of a pair with bends of opposite signs then
+	// stay apart, even when they point opposite ways.
+	if a.x > c.x || a.x == c.x && a.y > c.y {
+		bend = -bend
+	}
 	n := math.Hypot(dx, dy)
 	if n == 0 {
 		return
 	}
-	if math.Abs(dy) < 1 { // same row: bend more, over the boxes between
+	switch rows := math.Abs(dy) / (nodeH + gapY); {
+	case rows < 0.1: // same row: bend more, over the boxes between
 		bend *= 3
+	case rows > 1.5: // past a row: around the boxes on it
+		bend = math.Copysign(200, bend)
 	}
-	ctl := point{(a.x+c.x)/2 - dy/n*bend, (a.y+c.y)/2 + dx/n*bend}
+	mid := point{(a.x + c.x) / 2, (a.y + c.y) / 2}
+	ctl := point{mid.x - dy/n*bend, mid.y + dx/n*bend}
+	if math.Abs(bend) >= 200 && (ctl.x-mid.x)*dx < 0 {
+		// Round the boxes on the outside of the turn, not through them.
+		ctl = point{mid.x + dy/n*bend, mid.y - dx/n*bend}
+	}
 	from, to := clipToBox(a, ctl), clipToBox(c, ctl)
 	fmt.Fprintf(b, `<path d="M%.1f,%.1f Q%.1f,%.1f %.1f,%.1f" class="edge %s" marker-end="url(#%s)"><title>%s</title></path>`,
 		from.x, from.y, ctl.x, ctl.y, to.x, to.y, class, arrow, html.EscapeString(title))

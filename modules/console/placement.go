@@ -120,7 +120,7 @@ func groupProcesses(views []moduleView) {
 			continue
 		}
 		if _, ok := names[key]; !ok {
-			names[key] = "P" + string(next)
+			names[key] = string(next)
 			next++
 		}
 		v.Process = names[key]

@@ -95,7 +95,7 @@ func TestGroupProcesses(t *testing.T) {
 	for _, v := range views {
 		got = append(got, v.Process)
 	}
-	if want := []string{"PA", "PA", "PB", "PC"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"A", "A", "B", "C"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("processes = %q, want %q", got, want)
 	}
 }
