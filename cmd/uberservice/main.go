@@ -8,6 +8,7 @@ import (
 
 	"github.com/uberservice/uberservice/gateway/portal"
 	"github.com/uberservice/uberservice/modules/accounts"
+	"github.com/uberservice/uberservice/modules/console"
 	"github.com/uberservice/uberservice/modules/im"
 	"github.com/uberservice/uberservice/modules/orders"
 	"github.com/uberservice/uberservice/modules/warehouse"
@@ -21,6 +22,7 @@ var modules = []app.Module{
 	orders.Module(),
 	warehouse.Module(),
 	portal.Module(),
+	console.Module(),
 }
 
 func main() { os.Exit(app.Main(os.Args[1:], modules...)) }

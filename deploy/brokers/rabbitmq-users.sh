@@ -82,3 +82,9 @@ user portal "${UBERSERVICE_RABBITMQ_PASSWORD_PORTAL:?set UBERSERVICE_RABBITMQ_PA
   '^$' \
   '^$' \
   '^$'
+
+# console: calls no other module; publishes and consumes no events.
+user console "${UBERSERVICE_RABBITMQ_PASSWORD_CONSOLE:?set UBERSERVICE_RABBITMQ_PASSWORD_CONSOLE}" \
+  '^$' \
+  '^$' \
+  '^$'

@@ -324,14 +324,13 @@ func (c *Cluster) plan(ports []int) {
 		for _, m := range mods {
 			args = append(args, "--listen", m+"="+c.addrs[m], "--internal-listen", m+"="+c.internal[m])
 		}
+		// Every module deployed elsewhere is a peer, as the Kubernetes base
+		// has it: the gateways a module calls are among them, and the
+		// console shows every module, whose gateway it calls or not.
 		var peers []string
-		for _, m := range mods {
-			info, _ := c.catalogue.Module(m)
-			for _, use := range info.Uses {
-				dep := use.Gateway
-				if _, deployed := c.addrs[dep]; deployed && !slices.Contains(mods, dep) && !slices.Contains(peers, dep) {
-					peers = append(peers, dep)
-				}
+		for _, dep := range c.topo.Modules() {
+			if !slices.Contains(mods, dep) {
+				peers = append(peers, dep)
 			}
 		}
 		slices.Sort(peers)

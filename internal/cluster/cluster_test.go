@@ -73,8 +73,7 @@ func TestTopologiesComeFromTheCatalogue(t *testing.T) {
 }
 
 // plan gives each process its modules, their listen addresses, a peer for
-// every gateway used that runs elsewhere (an optional one too), and the
-// shared flags.
+// every module that runs elsewhere, and the shared flags.
 func TestPlan(t *testing.T) {
 	cat, err := parseCatalogue([]byte(catalogueOutput))
 	if err != nil {
@@ -89,6 +88,7 @@ func TestPlan(t *testing.T) {
 	want := [][]string{
 		{"run", "--modules", "accounts,im", "--listen", "accounts=127.0.0.1:1001", "--internal-listen", "accounts=127.0.0.1:2001",
 			"--listen", "im=127.0.0.1:1002", "--internal-listen", "im=127.0.0.1:2002",
+			"--peer", "portal=http://127.0.0.1:2003",
 			"--database-url", "postgres://db", "--bus", "nats://x:4222", "--keys", "/keys", "--log-format", "json", "--bus-namespace", "ns-1", "--log-level", "warn"},
 		{"run", "--modules", "portal", "--listen", "portal=127.0.0.1:1003", "--internal-listen", "portal=127.0.0.1:2003",
 			"--peer", "accounts=http://127.0.0.1:2001", "--peer", "im=http://127.0.0.1:2002",

@@ -52,7 +52,10 @@ type Config struct {
 	// its zero value sets no bound.
 	RateLimit ratelimit.Config
 	PoolSize  int
-	Log       *slog.Logger
+	// TraceUI is the base URL of the trace backend's query API (Jaeger's),
+	// for the operator's views that look a trace up (Env.TraceUI).
+	TraceUI string
+	Log     *slog.Logger
 	// ShutdownTimeout bounds a graceful stop; default 20s.
 	ShutdownTimeout time.Duration
 }

@@ -39,6 +39,7 @@ type flags struct {
 	burst     string
 	poolSize  int
 	debug     string
+	traceUI   string
 }
 
 func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.FlagSet {
@@ -74,6 +75,7 @@ func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.Fla
 		fs.BoolVar(&f.noMigrate, "no-migrate", os.Getenv("UBERSERVICE_NO_MIGRATE") == "true", "do not apply migrations at start-up (env UBERSERVICE_NO_MIGRATE=true)")
 		fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "bound on a graceful stop")
 		fs.IntVar(&f.poolSize, "db-pool-size", 10, "connections per module pool")
+		fs.StringVar(&f.traceUI, "trace-ui", os.Getenv("UBERSERVICE_TRACE_UI"), "base URL of the trace backend's query API (Jaeger's, e.g. http://localhost:16686), where the console looks traces up (env UBERSERVICE_TRACE_UI; default none)")
 		fs.StringVar(&f.debug, "debug-listen", os.Getenv("UBERSERVICE_DEBUG_LISTEN"), "ADDR to serve Go's profiler on (/debug/pprof/), e.g. 127.0.0.1:6060 (env UBERSERVICE_DEBUG_LISTEN; default off)")
 	}
 	return fs
@@ -85,7 +87,7 @@ func (f *flags) config(modules []Module, stderr io.Writer) (Config, *slog.Logger
 		return Config{}, nil, err
 	}
 	cfg := Config{Log: log, Migrate: !f.noMigrate, ShutdownTimeout: f.shutdown, PoolSize: f.poolSize,
-		DatabaseURL: f.databases.shared, ModuleURLs: f.databases.modules, BusURL: f.bus, BusNamespace: f.busNS}
+		DatabaseURL: f.databases.shared, ModuleURLs: f.databases.modules, BusURL: f.bus, BusNamespace: f.busNS, TraceUI: f.traceUI}
 	if cfg.RateLimit, err = f.rateLimit(); err != nil {
 		return cfg, log, err
 	}

@@ -46,12 +46,7 @@ func (s *System) callers(gateway string) echo.MiddlewareFunc {
 // operators is the middleware of the ops routes: an operator's token
 // (`uberservice keys token`), never a module's and never none.
 func (s *System) operators() echo.MiddlewareFunc {
-	return s.authenticate(peerauth.OpsAudience, func(c peerauth.Claims) error {
-		if c.Subject != peerauth.Operator || !c.HasRole(peerauth.Operator) {
-			return errForbidden.WithDetail("the ops routes are an operator's")
-		}
-		return nil
-	})
+	return s.authenticate(peerauth.OpsAudience, operatorOnly)
 }
 
 // authenticate verifies the bearer token of a request for audience, then
