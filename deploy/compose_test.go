@@ -227,8 +227,8 @@ func TestComposeRunsEveryModule(t *testing.T) {
 				}
 			}
 			peers := pairs(t, m.name+": UBERSERVICE_PEERS", env["UBERSERVICE_PEERS"])
-			if got := slices.Sorted(maps.Keys(peers)); !slices.Equal(got, slices.Sorted(slices.Values(m.uses))) {
-				t.Errorf("UBERSERVICE_PEERS names %q; the module calls %q", got, m.uses)
+			if got := slices.Sorted(maps.Keys(peers)); !slices.Equal(got, slices.Sorted(slices.Values(m.peers()))) {
+				t.Errorf("UBERSERVICE_PEERS names %q; the module reaches %q", got, m.peers())
 			}
 			for peer, u := range peers {
 				host, port := peerURL(t, m.name, u)

@@ -49,6 +49,24 @@ type module struct {
 	internal int
 	uses     []string // the modules whose gateways it calls, optional ones too
 	database bool     // it keeps data: a schema, and a role of its own
+	// observes says it reads every module's internal API as an operator
+	// (the console): it is given and admitted to every other module.
+	observes bool
+}
+
+// peers are the modules whose internal API m reaches: those whose gateways
+// it calls, or every other module when it observes them all.
+func (m module) peers() []string {
+	if !m.observes {
+		return m.uses
+	}
+	var out []string
+	for _, o := range modules {
+		if o.name != m.name {
+			out = append(out, o.name)
+		}
+	}
+	return out
 }
 
 var (
@@ -104,6 +122,7 @@ func decodeModules(data []byte) ([]module, error) {
 			Port         int    `json:"port"`
 			InternalPort int    `json:"internal_port"`
 			Database     bool   `json:"database"`
+			Observes     bool   `json:"observes"`
 			Uses         []struct {
 				Gateway string `json:"gateway"`
 			} `json:"uses"`
@@ -117,7 +136,7 @@ func decodeModules(data []byte) ([]module, error) {
 		if m.Name == "" || m.Port == 0 || m.InternalPort == 0 {
 			return nil, fmt.Errorf("a module without name, port or internal port: %+v", m)
 		}
-		mod := module{name: m.Name, port: m.Port, internal: m.InternalPort, database: m.Database}
+		mod := module{name: m.Name, port: m.Port, internal: m.InternalPort, database: m.Database, observes: m.Observes}
 		for _, u := range m.Uses {
 			mod.uses = append(mod.uses, u.Gateway)
 		}

@@ -184,7 +184,7 @@ func declared(src, dst party, port int) bool {
 		return true
 	}
 	caller, ok := moduleNamed(src.module)
-	return ok && slices.Contains(caller.uses, m.name)
+	return ok && slices.Contains(caller.peers(), m.name)
 }
 
 // breaches lists every connection between parties, on ports, that policies
@@ -287,7 +287,7 @@ func TestNetworkPolicyJudgeFindsBreaches(t *testing.T) {
 		}
 	}
 	for _, m := range modules {
-		if m.name != callee.name && !slices.Contains(m.uses, callee.name) {
+		if m.name != callee.name && !slices.Contains(m.peers(), callee.name) {
 			stranger = m
 		}
 	}

@@ -26,7 +26,7 @@ const Name = "console"
 // events. Its page is on its public port, 8085; its internal port serves
 // the probes alone.
 func Module() app.Module {
-	return app.Module{Name: Name, Port: 8085, Init: initModule}
+	return app.Module{Name: Name, Port: 8085, Observes: true, Init: initModule}
 }
 
 func initModule(_ context.Context, env *app.Env) error {

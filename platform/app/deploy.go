@@ -76,7 +76,7 @@ func deployModules(c Catalogue) []deploy.Module {
 	for _, m := range c.Modules {
 		d := deploy.Module{
 			Name: m.Name, Port: m.Port, InternalPort: m.InternalPort, Database: m.Database,
-			Publishes: m.Publishes, Consumes: m.Consumes,
+			Publishes: m.Publishes, Consumes: m.Consumes, Observes: m.Observes,
 		}
 		for _, u := range m.Uses {
 			d.Uses = append(d.Uses, deploy.Use{Gateway: u.Gateway, Optional: u.Optional})

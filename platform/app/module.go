@@ -53,6 +53,12 @@ type Module struct {
 	// Consumes lists the topics the module handles: Topics(events.X{}, ...).
 	// Init must register a handler for each of them and for no other.
 	Consumes []string
+	// Observes says the module reads every module's internal API as an
+	// operator does (the console): deployments give it a peer URL for every
+	// module, not only the gateways it Uses, and admit it on every module's
+	// internal port. It calls no gateway for that; what it may do there is
+	// what the operator's token it forwards allows.
+	Observes bool
 	// Init builds the module: it mounts routes on env.HTTP, registers event
 	// handlers on env.Events, provides its gateway and resolves the ones it uses.
 	// It must not start goroutines: long-running work goes to env.Background.

@@ -35,6 +35,9 @@ type ModuleInfo struct {
 	Uses      []UseInfo `json:"uses"`
 	Publishes []string  `json:"publishes"`
 	Consumes  []string  `json:"consumes"`
+	// Observes says the module reads every module's internal API as an
+	// operator (see Module.Observes).
+	Observes bool `json:"observes"`
 }
 
 // UseInfo is a gateway a module calls.
@@ -52,6 +55,7 @@ func catalogue(modules []Module) Catalogue {
 		info := ModuleInfo{
 			Name: m.Name, Port: m.Port, InternalPort: m.internalPort(), Database: m.Migrations != nil, Uses: []UseInfo{},
 			Publishes: append([]string{}, m.Publishes...), Consumes: append([]string{}, m.Consumes...),
+			Observes: m.Observes,
 		}
 		for _, u := range m.Uses {
 			info.Uses = append(info.Uses, UseInfo{Gateway: u.Gateway, Optional: u.Optional})

@@ -94,6 +94,10 @@ type Module struct {
 	// Publishes and Consumes are the topics of the events the module publishes
 	// and handles.
 	Publishes, Consumes []string
+	// Observes says the module reads every module's internal API with an
+	// operator's token (the console): it is given every module as a peer and
+	// admitted on every internal port.
+	Observes bool
 }
 
 // Use is a gateway a module calls.
@@ -215,6 +219,14 @@ func validate(modules []Module) error {
 // module provides has nowhere to be reached and is left out: m runs without it.
 func peers(modules []Module, m Module, url func(Module) string) string {
 	var out []string
+	if m.Observes {
+		for _, p := range modules {
+			if p.Name != m.Name {
+				out = append(out, p.Name+"="+url(p))
+			}
+		}
+		return strings.Join(out, ",")
+	}
 	for _, u := range m.Uses {
 		if p, ok := find(modules, u.Gateway); ok {
 			out = append(out, p.Name+"="+url(p))
@@ -223,12 +235,13 @@ func peers(modules []Module, m Module, url func(Module) string) string {
 	return strings.Join(out, ",")
 }
 
-// callers are the modules that use m's gateway, optionally or not, in the
-// order of modules: the only modules m's internal port admits on Kubernetes.
+// callers are the modules that use m's gateway, optionally or not, and those
+// that observe every module, in the order of modules: the only modules m's
+// internal port admits on Kubernetes.
 func callers(modules []Module, m Module) []Module {
 	var out []Module
 	for _, c := range modules {
-		if c.Name != m.Name && slices.ContainsFunc(c.Uses, func(u Use) bool { return u.Gateway == m.Name }) {
+		if c.Name != m.Name && (c.Observes || slices.ContainsFunc(c.Uses, func(u Use) bool { return u.Gateway == m.Name })) {
 			out = append(out, c)
 		}
 	}

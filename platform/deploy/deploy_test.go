@@ -464,6 +464,29 @@ func TestNetworkPoliciesFollowTheUses(t *testing.T) {
 	}
 }
 
+// A module that observes every module (the console) is admitted on every
+// other module's internal port and given every module as a peer, though it
+// uses no gateway; it admits no one but operators on its own.
+func TestAnObserverReachesEveryInternalPort(t *testing.T) {
+	ms := append(shop(), deploy.Module{Name: "console", Port: 9005, InternalPort: 9105, Uses: []deploy.Use{}, Observes: true})
+	files := renderAll(t, ms)
+	ps := policies(t, files)
+	for module, want := range map[string][]string{
+		"ledger":  {"reports", "front", "console", "operator"},
+		"reports": {"front", "console", "operator"},
+		"front":   {"console", "operator"},
+		"console": {"operator"},
+	} {
+		if got := internalFrom(t, ps["uberservice-"+module]); !slices.Equal(got, want) {
+			t.Errorf("%s: internal port admits %q, want %q", module, got, want)
+		}
+	}
+	compose := string(files["compose.yaml"])
+	if want := "UBERSERVICE_PEERS: ledger=http://ledger:9101,reports=http://reports:9102,front=http://front:9100"; !strings.Contains(compose, want) {
+		t.Errorf("compose.yaml: the console's peers are not every module; want %q in\n%s", want, compose)
+	}
+}
+
 // The comment above a module says what it calls and which events it carries.
 func TestCommentsDescribeTheModule(t *testing.T) {
 	files := renderAll(t, shop())

@@ -73,9 +73,9 @@ func Kubernetes(modules []Module) ([]File, error) {
 		switch len(names) {
 		case 0:
 		case 1:
-			admits = fmt.Sprintf("%s: its internal port %d admits %s, which uses its gateway, and operators.", m.Name, m.InternalPort, names[0])
+			admits = fmt.Sprintf("%s: its internal port %d admits %s, which %s, and operators.", m.Name, m.InternalPort, names[0], why(modules, names))
 		default:
-			admits = fmt.Sprintf("%s: its internal port %d admits %s, which use its gateway, and operators.", m.Name, m.InternalPort, and(names))
+			admits = fmt.Sprintf("%s: its internal port %d admits %s, which %s, and operators.", m.Name, m.InternalPort, and(names), why(modules, names))
 		}
 		holds := "UBERSERVICE_BUS, the broker as its own user, whose permissions are its declared topics"
 		if m.Database {
@@ -163,4 +163,30 @@ func keySecrets(modules []Module) any {
 	}
 	data.Public = append(slices.Clone(data.Modules), OperatorKey)
 	return data
+}
+
+// why says what admits the modules named on an internal port: their use of
+// its gateway, observing every module, or both among them.
+func why(modules []Module, names []string) string {
+	var uses, observes bool
+	for _, n := range names {
+		if c, ok := find(modules, n); ok && c.Observes {
+			observes = true
+		} else {
+			uses = true
+		}
+	}
+	verb := func(one, many string) string {
+		if len(names) == 1 {
+			return one
+		}
+		return many
+	}
+	switch {
+	case uses && observes:
+		return "use its gateway or observe every module"
+	case observes:
+		return verb("observes every module", "observe every module")
+	}
+	return verb("uses its gateway", "use its gateway")
 }
