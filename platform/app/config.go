@@ -11,6 +11,7 @@ import (
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/peerauth"
 	"github.com/uberservice/uberservice/platform/ratelimit"
+	"github.com/uberservice/uberservice/platform/tracing/otlp"
 )
 
 // Config says which modules to start and how.
@@ -52,7 +53,10 @@ type Config struct {
 	// its zero value sets no bound.
 	RateLimit ratelimit.Config
 	PoolSize  int
-	Log       *slog.Logger
+	// Traces says where the modules' traces go (--otlp-endpoint, or the
+	// OTEL_EXPORTER_OTLP_* environment); nowhere, by default.
+	Traces otlp.Config
+	Log    *slog.Logger
 	// ShutdownTimeout bounds a graceful stop; default 20s.
 	ShutdownTimeout time.Duration
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uberservice/uberservice/platform/problem"
+	"github.com/uberservice/uberservice/platform/tracing"
 	"github.com/uberservice/uberservice/platform/web"
 )
 
@@ -96,7 +97,7 @@ func (g Gateway[T]) Mount(e *echo.Echo, impl T, mw ...echo.MiddlewareFunc) {
 }
 
 // Client is the gateway of a peer that c reaches.
-func (g Gateway[T]) Client(c Caller) T { return g.client(c) }
+func (g Gateway[T]) Client(c Caller) T { return g.client(named{c, g.name}) }
 
 // Local is impl as the module called caller reaches it in this process: each
 // call is a Go call of impl's method through the table, with no encoding, and
@@ -262,13 +263,14 @@ func (m M[T, In, Out]) mount(e *echo.Echo, impl T, mw []echo.MiddlewareFunc) {
 
 // Call makes the call to the peer c reaches, with the retry safety the table
 // declares.
-func (m M[T, In, Out]) Call(ctx context.Context, c Caller, in In) (Out, error) {
+func (m M[T, In, Out]) Call(ctx context.Context, c Caller, in In) (out Out, err error) {
+	ctx, span := startCall(ctx, c, m.name)
+	defer func() { tracing.End(span, err) }()
 	if l, ok := c.(local[T]); ok {
 		// In this process: a Go call of the method, saying who calls, with
 		// no route to build and parse back.
 		return m.serve(l.impl, WithCallingModule(ctx, l.caller), in)
 	}
-	var out Out
 	path, body := m.path, any(in)
 	if m.param != "" {
 		path, body = m.before+any(in).(uuid.UUID).String()+m.after, nil
@@ -277,6 +279,6 @@ func (m M[T, In, Out]) Call(ctx context.Context, c Caller, in In) (Out, error) {
 	if m.noContent {
 		into = nil
 	}
-	err := c.Call(ctx, m.verb, path, body, into, m.idempotent != nil && m.idempotent(in))
+	err = c.Call(ctx, m.verb, path, body, into, m.idempotent != nil && m.idempotent(in))
 	return out, err
 }
