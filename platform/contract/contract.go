@@ -24,8 +24,10 @@
 // which is then a uuid.UUID; otherwise the input travels as a JSON body. The
 // answer is JSON, or 204 No Content for an Action.
 //
-// The package is light to import: it brings in Echo, the HTTP client and the
-// problem type, nothing of the runtime (no database, no bus).
+// Every call is a client span "<gateway>.<Method>" in the caller's trace
+// (package tracing). The package is light to import: it brings in Echo, the
+// HTTP client, the problem type and the OpenTelemetry API, nothing of the
+// runtime (no database, no bus, no tracing SDK).
 package contract
 
 import (
@@ -36,6 +38,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/tracing"
@@ -111,6 +114,7 @@ type local[T any] struct {
 	gateway Gateway[T]
 	impl    T
 	caller  string
+	tp      trace.TracerProvider // the provider's, for its side of the call; nil: untraced
 }
 
 // Call is never reached through the table: a method's Call serves a local
@@ -269,7 +273,10 @@ func (m M[T, In, Out]) Call(ctx context.Context, c Caller, in In) (out Out, err 
 	if l, ok := c.(local[T]); ok {
 		// In this process: a Go call of the method, saying who calls, with
 		// no route to build and parse back.
-		return m.serve(l.impl, WithCallingModule(ctx, l.caller), in)
+		ctx, served := l.startServe(ctx, m.route())
+		out, err = m.serve(l.impl, WithCallingModule(ctx, l.caller), in)
+		tracing.End(served, err)
+		return out, err
 	}
 	path, body := m.path, any(in)
 	if m.param != "" {
