@@ -169,3 +169,19 @@ func TestShutdownFlushesToTheEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// The SDK reads the sampler from the environment by itself.
+func TestOTELTracesSamplerIsHonoured(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("OTEL_TRACES_SAMPLER", "always_off")
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := otlp.New(context.Background(), otlp.Config{Exporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := tr.Provider("accounts").Tracer("test").Start(context.Background(), "work")
+	span.End()
+	if span.IsRecording() || len(exp.GetSpans()) != 0 {
+		t.Fatal("a span was recorded with OTEL_TRACES_SAMPLER=always_off")
+	}
+}
