@@ -21,7 +21,7 @@ import (
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/problem"
-	"github.com/uberservice/uberservice/platform/tracecontext"
+	"github.com/uberservice/uberservice/platform/tracing"
 	"github.com/uberservice/uberservice/platform/web"
 )
 
@@ -125,7 +125,8 @@ func BenchmarkRoundTrip(b *testing.B) {
 	}
 	// A request's context, as a handler calling the gateway has: the correlation
 	// id and trace context travel as headers.
-	ctx := tracecontext.With(correlation.With(context.Background(), "req-bench"), tracecontext.New())
+	ctx := tracing.Extract(correlation.With(context.Background(), "req-bench"),
+		map[string]string{tracing.MetadataKey: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
 	unknown := uuid.MustParse("0195f0a0-9999-7000-8000-000000000009")
 
 	for _, w := range ways {

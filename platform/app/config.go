@@ -11,6 +11,7 @@ import (
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/peerauth"
 	"github.com/uberservice/uberservice/platform/ratelimit"
+	"github.com/uberservice/uberservice/platform/tracing/otlp"
 )
 
 // Config says which modules to start and how.
@@ -55,7 +56,10 @@ type Config struct {
 	// TraceUI is the base URL of the trace backend's query API (Jaeger's),
 	// for the operator's views that look a trace up (Env.TraceUI).
 	TraceUI string
-	Log     *slog.Logger
+	// Traces says where the modules' traces go (--otlp-endpoint, or the
+	// OTEL_EXPORTER_OTLP_* environment); nowhere, by default.
+	Traces otlp.Config
+	Log    *slog.Logger
 	// ShutdownTimeout bounds a graceful stop; default 20s.
 	ShutdownTimeout time.Duration
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/uberservice/uberservice/platform/peerauth"
 	"github.com/uberservice/uberservice/platform/pgembed"
 	"github.com/uberservice/uberservice/platform/ratelimit"
+	"github.com/uberservice/uberservice/platform/tracing/otlp"
 )
 
 // flags are the options shared by run and migrate.
@@ -40,6 +41,7 @@ type flags struct {
 	poolSize  int
 	debug     string
 	traceUI   string
+	otlp      string
 }
 
 func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.FlagSet {
@@ -76,6 +78,7 @@ func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.Fla
 		fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "bound on a graceful stop")
 		fs.IntVar(&f.poolSize, "db-pool-size", 10, "connections per module pool")
 		fs.StringVar(&f.traceUI, "trace-ui", os.Getenv("UBERSERVICE_TRACE_UI"), "base URL of the trace backend's query API (Jaeger's, e.g. http://localhost:16686), where the console looks traces up (env UBERSERVICE_TRACE_UI; default none)")
+		fs.StringVar(&f.otlp, "otlp-endpoint", "", "URL of an OTLP/HTTP receiver to export traces to, e.g. http://localhost:4318 (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no traces are recorded)")
 		fs.StringVar(&f.debug, "debug-listen", os.Getenv("UBERSERVICE_DEBUG_LISTEN"), "ADDR to serve Go's profiler on (/debug/pprof/), e.g. 127.0.0.1:6060 (env UBERSERVICE_DEBUG_LISTEN; default off)")
 	}
 	return fs
@@ -87,7 +90,8 @@ func (f *flags) config(modules []Module, stderr io.Writer) (Config, *slog.Logger
 		return Config{}, nil, err
 	}
 	cfg := Config{Log: log, Migrate: !f.noMigrate, ShutdownTimeout: f.shutdown, PoolSize: f.poolSize,
-		DatabaseURL: f.databases.shared, ModuleURLs: f.databases.modules, BusURL: f.bus, BusNamespace: f.busNS, TraceUI: f.traceUI}
+		DatabaseURL: f.databases.shared, ModuleURLs: f.databases.modules, BusURL: f.bus, BusNamespace: f.busNS, TraceUI: f.traceUI,
+		Traces: otlp.Config{Endpoint: f.otlp}}
 	if cfg.RateLimit, err = f.rateLimit(); err != nil {
 		return cfg, log, err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/identity"
+	"github.com/uberservice/uberservice/platform/tracing"
 )
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -23,7 +24,7 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	default:
 		return nil, usagef("invalid --log-format %q (text or json)", format)
 	}
-	log := slog.New(identity.LogHandler(correlation.Handler(h)))
+	log := slog.New(tracing.LogHandler(identity.LogHandler(correlation.Handler(h))))
 	slog.SetDefault(log)
 	return log, nil
 }

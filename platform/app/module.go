@@ -176,7 +176,7 @@ func Resolve[T any](env *Env, g contract.Gateway[T]) (T, error) {
 		if !ok {
 			return zero, fmt.Errorf("app: gateway %s is provided as %T", g.Name(), impl)
 		}
-		return g.Local(t, env.Module.Name), nil
+		return g.LocalTraced(t, env.Module.Name, env.sys.tracing.Provider(g.Name())), nil
 	}
 	if url, ok := env.sys.cfg.Peers[g.Name()]; ok {
 		opts := env.sys.cfg.Client

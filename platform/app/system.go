@@ -16,6 +16,7 @@ import (
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/metrics"
+	"github.com/uberservice/uberservice/platform/tracing/otlp"
 	"github.com/uberservice/uberservice/platform/web"
 )
 
@@ -31,6 +32,7 @@ type System struct {
 	// consumers' retries.
 	runCtx  context.Context
 	workers sync.WaitGroup
+	tracing *otlp.Tracing // nil until startTracing: every provider a no-op one
 
 	// undo holds, in the order the phases ran, what stops each again.
 	undo []func(ctx context.Context) error
@@ -72,6 +74,7 @@ func Start(ctx context.Context, all []Module, cfg Config) (*System, error) {
 		return nil, err
 	}
 	err = s.run(ctx,
+		(*System).startTracing,  // stopped last: flushes what the others record
 		(*System).listen,        // a port in use fails before anything starts
 		(*System).verifyPeople,  // as does an identity provider out of reach
 		(*System).openDatabases, // and migrates them, when configured to
@@ -218,6 +221,7 @@ func (s *System) initModules(ctx context.Context) error {
 		env.Internal.Use(idempotency.CheckKeys)
 		if env.DB != nil {
 			env.Events = messaging.NewConsumers(m.Name, env.DB, s.cfg.Retry, env.Log)
+			env.Events.SetTracerProvider(r.tracer())
 			env.Outbox = messaging.NewOutbox(m.Name, m.Publishes)
 		}
 		if err := m.Init(ctx, env); err != nil {
@@ -311,6 +315,7 @@ func (s *System) startWorkers(context.Context) error {
 	for _, r := range s.modules {
 		if db := r.env.DB; db != nil {
 			relay := messaging.NewRelay(db, s.bus.Publisher(), r.env.Module.Name, r.env.Log)
+			relay.SetTracerProvider(r.tracer())
 			mailer := mail.NewDispatcher(r.env.Module.Name, db, s.cfg.Mail, r.env.Log)
 			s.goWorker(func() { relay.Run(ctx) })
 			s.goWorker(func() { mailer.Run(ctx) })
@@ -342,8 +347,8 @@ func (s *System) goWorker(f func()) {
 // accepting and finish the requests in flight, all at once.
 func (s *System) serve(context.Context) error {
 	for _, r := range s.modules {
-		r.public.server = web.NewServer(r.env.HTTP)
-		r.internal.server = web.NewServer(r.env.Internal)
+		r.public.server = web.NewServer(web.Traced(r.env.HTTP, r.tracer()))
+		r.internal.server = web.NewServer(web.Traced(r.env.Internal, r.tracer()))
 		for _, e := range []endpoint{r.public, r.internal} {
 			go func() {
 				if err := e.server.Serve(e.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {

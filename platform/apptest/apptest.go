@@ -30,6 +30,7 @@ import (
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
 	"github.com/uberservice/uberservice/platform/peerauth"
+	"github.com/uberservice/uberservice/platform/tracing"
 )
 
 // AdminURL is the server the test databases are created on:
@@ -186,7 +187,7 @@ func Logger(t testing.TB) *slog.Logger {
 	if os.Getenv("UBERSERVICE_TEST_LOG") == "debug" {
 		level = slog.LevelDebug
 	}
-	return slog.New(identity.LogHandler(correlation.Handler(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))))
+	return slog.New(tracing.LogHandler(identity.LogHandler(correlation.Handler(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level})))))
 }
 
 type testWriter struct{ t testing.TB }

@@ -24,9 +24,11 @@
 // which is then a uuid.UUID; otherwise the input travels as a JSON body. The
 // answer is JSON, or 204 No Content for an Action.
 //
-// The package is light to import: it brings in Echo, the HTTP client, the
-// problem type and the metrics' vectors, nothing of the runtime (no
-// database, no bus).
+// Every call is a client span "<gateway>.<Method>" in the caller's trace
+// (package tracing) and counts in the metrics of the caller (package
+// metrics). The package is light to import: it brings in Echo, the HTTP
+// client, the problem type, the metrics' vectors and the OpenTelemetry API,
+// nothing of the runtime (no database, no bus, no tracing SDK).
 package contract
 
 import (
@@ -38,9 +40,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/uberservice/uberservice/platform/metrics"
 	"github.com/uberservice/uberservice/platform/problem"
+	"github.com/uberservice/uberservice/platform/tracing"
 	"github.com/uberservice/uberservice/platform/web"
 )
 
@@ -100,7 +104,7 @@ func (g Gateway[T]) Mount(e *echo.Echo, impl T, mw ...echo.MiddlewareFunc) {
 }
 
 // Client is the gateway of a peer that c reaches.
-func (g Gateway[T]) Client(c Caller) T { return g.client(c) }
+func (g Gateway[T]) Client(c Caller) T { return g.client(named{c, g.name}) }
 
 // Local is impl as the module called caller reaches it in this process: each
 // call is a Go call of impl's method through the table, with no encoding, and
@@ -114,6 +118,7 @@ type local[T any] struct {
 	gateway Gateway[T]
 	impl    T
 	caller  string
+	tp      trace.TracerProvider // the provider's, for its side of the call; nil: untraced
 }
 
 // Call is never reached through the table: a method's Call serves a local
@@ -269,17 +274,20 @@ func (m M[T, In, Out]) mount(e *echo.Echo, impl T, mw []echo.MiddlewareFunc) {
 
 // Call makes the call to the peer c reaches, with the retry safety the table
 // declares.
-func (m M[T, In, Out]) Call(ctx context.Context, c Caller, in In) (Out, error) {
+func (m M[T, In, Out]) Call(ctx context.Context, c Caller, in In) (out Out, err error) {
+	ctx, span := startCall(ctx, c, m.name)
+	defer func() { tracing.End(span, err) }()
 	if l, ok := c.(local[T]); ok {
 		// In this process: a Go call of the method, saying who calls, with
 		// no route to build and parse back.
 		start := time.Now()
-		out, err := m.serve(l.impl, WithCallingModule(ctx, l.caller), in)
+		ctx, served := l.startServe(ctx, m.route())
+		out, err = m.serve(l.impl, WithCallingModule(ctx, l.caller), in)
+		tracing.End(served, err)
 		metrics.ObserveCall(l.caller, l.gateway.name, m.name, metrics.Outcome(err), start)
 		return out, err
 	}
 	ctx = metrics.WithGatewayMethod(ctx, m.name) // the HTTP client's label
-	var out Out
 	path, body := m.path, any(in)
 	if m.param != "" {
 		path, body = m.before+any(in).(uuid.UUID).String()+m.after, nil
@@ -288,6 +296,6 @@ func (m M[T, In, Out]) Call(ctx context.Context, c Caller, in In) (Out, error) {
 	if m.noContent {
 		into = nil
 	}
-	err := c.Call(ctx, m.verb, path, body, into, m.idempotent != nil && m.idempotent(in))
+	err = c.Call(ctx, m.verb, path, body, into, m.idempotent != nil && m.idempotent(in))
 	return out, err
 }

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 
 	"github.com/google/uuid"
-
-	"github.com/uberservice/uberservice/platform/tracecontext"
 )
 
 // Header is the HTTP header that carries the id between processes.
@@ -68,8 +66,8 @@ func ID(ctx context.Context) string {
 }
 
 // Handler wraps a slog.Handler so that every record logged with a context that
-// carries an id gets a correlation_id attribute, and one that carries a trace
-// context (package tracecontext) gets trace_id and span_id attributes.
+// carries an id gets a correlation_id attribute. (tracing.LogHandler adds the
+// trace's ids.)
 func Handler(h slog.Handler) slog.Handler { return handler{h} }
 
 type handler struct{ slog.Handler }
@@ -77,9 +75,6 @@ type handler struct{ slog.Handler }
 func (h handler) Handle(ctx context.Context, r slog.Record) error {
 	if id := ID(ctx); id != "" {
 		r.AddAttrs(slog.String(MetadataKey, id))
-	}
-	if s, ok := tracecontext.From(ctx); ok {
-		r.AddAttrs(slog.String("trace_id", s.TraceID.String()), slog.String("span_id", s.SpanID.String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -23,6 +23,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/uberservice/uberservice/platform/tracing"
 )
 
 // DB is a module's handle on its schema.
@@ -135,8 +137,11 @@ func (t *touched) add(table string) {
 // statement that belongs to it. Each call is a transaction of its own, even
 // within another's fn.
 func (d *DB) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	ctx, span := d.startTransaction(ctx)
 	t := &touched{}
-	if err := d.WithContext(context.WithValue(ctx, touchedKey{}, t)).Transaction(fn); err != nil {
+	err := d.WithContext(context.WithValue(ctx, touchedKey{}, t)).Transaction(fn)
+	tracing.End(span, err)
+	if err != nil {
 		return err
 	}
 	if len(t.tables) == 0 {

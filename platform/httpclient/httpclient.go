@@ -1,5 +1,6 @@
 // Package httpclient is the transport under every gateway's HTTP client adapter:
-// JSON in and out, the correlation id and the W3C trace context forwarded,
+// JSON in and out, the correlation id and the W3C trace context forwarded
+// (each attempt a client span of its own when the call is traced),
 // problem+json answers decoded back into the *problem.Problem the server
 // returned (so errors.Is matches the gateway's sentinel errors), a timeout on
 // every call, retries with backoff for idempotent calls only, and a circuit
@@ -37,11 +38,12 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/problem"
-	"github.com/uberservice/uberservice/platform/tracecontext"
+	"github.com/uberservice/uberservice/platform/tracing"
 )
 
 // Options tune a client. Zero values mean the defaults.
@@ -110,7 +112,7 @@ func New(baseURL string, opts Options) *Client {
 			IdleConnTimeout:     90 * time.Second,
 		}
 	}
-	c := &Client{base: strings.TrimRight(baseURL, "/"), http: &http.Client{Transport: tr}, opts: opts}
+	c := &Client{base: strings.TrimRight(baseURL, "/"), http: &http.Client{Transport: traced(tr)}, opts: opts}
 	if opts.FailureThreshold > 0 {
 		c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 			Name:        c.base,
@@ -293,9 +295,7 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 	if id := correlation.ID(ctx); id != "" {
 		req.Header.Set(correlation.Header, id)
 	}
-	if span, ok := tracecontext.From(ctx); ok {
-		req.Header.Set(tracecontext.Header, span.Child().String()) // this attempt is a span of its own
-	}
+	tracing.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header)) // traced, the transport sends the attempt's own span
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return transient{problem.Unavailable(fmt.Errorf("%s %s%s: %w", method, c.base, path, err))}

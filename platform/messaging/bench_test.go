@@ -14,7 +14,7 @@ import (
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/messaging"
-	"github.com/uberservice/uberservice/platform/tracecontext"
+	"github.com/uberservice/uberservice/platform/tracing"
 )
 
 // The outbox benchmarks need Postgres, like the package's tests: without it
@@ -41,7 +41,8 @@ func benchEvent(n int) benched {
 // benchContext is the context of a request that publishes: its correlation id
 // and trace context go into every outbox row's metadata.
 func benchContext() context.Context {
-	return tracecontext.With(correlation.With(context.Background(), "req-bench"), tracecontext.New())
+	return tracing.Extract(correlation.With(context.Background(), "req-bench"),
+		map[string]string{tracing.MetadataKey: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
 }
 
 // BenchmarkPublish is the price of an event to the transaction that makes the

@@ -12,13 +12,14 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
-	"github.com/uberservice/uberservice/platform/tracecontext"
+	"github.com/uberservice/uberservice/platform/tracing"
 	"github.com/uberservice/uberservice/platform/worker"
 )
 
@@ -59,6 +60,7 @@ type Consumers struct {
 	db     *database.DB
 	log    *slog.Logger
 	policy RetryPolicy
+	tp     trace.TracerProvider // nil: untraced (see SetTracerProvider)
 
 	mu       sync.Mutex
 	handlers map[string]*handler // by topic
@@ -213,9 +215,10 @@ func (c *Consumers) Running() bool {
 // handler has committed or its failure is durably recorded for retry; only when
 // neither is possible (the database is down) does it ask for redelivery.
 func (c *Consumers) deliver(msg *message.Message, h *handler) error {
-	ctx := withMetadata(msg.Context(), msg.Metadata)
+	ctx, span := c.startHandling(withMetadata(msg.Context(), msg.Metadata), h, msg.UUID)
 	delivered(c.module, h.topic)
 	var err error
+	defer func() { tracing.End(span, err) }() // the handler's outcome, whatever becomes of the message
 	if h.batcher != nil {
 		err = h.batcher.apply(ctx, msg.UUID, msg.Payload)
 	} else {
@@ -236,13 +239,13 @@ func (c *Consumers) deliver(msg *message.Message, h *handler) error {
 }
 
 // withMetadata gives ctx the correlation id and trace context an event carries,
-// so the handler's logs and calls join the story that caused the event.
+// so the handler's span, logs and calls join the story that caused the event.
 func withMetadata(ctx context.Context, md map[string]string) context.Context {
 	// An event with no usable id (a producer outside the platform, say) gets
 	// one of its own, so that the handler's lines and what it publishes still
 	// share one; an oversized or forged id is never copied on.
 	ctx = correlation.With(ctx, correlation.OrNew(md[correlation.MetadataKey]))
-	return tracecontext.With(ctx, tracecontext.Continue(md[tracecontext.MetadataKey]))
+	return tracing.Extract(ctx, md)
 }
 
 // apply runs the handler and records the message in the inbox in one
@@ -405,7 +408,10 @@ func (c *Consumers) rerun(ctx context.Context, dl DeadLetter, manual bool) error
 		if !manual {
 			retried(c.module, dl.Topic)
 		}
-		if cause = c.apply(withMetadata(ctx, md), h, dl.MessageID, dl.Payload); cause == nil {
+		hctx, span := c.startHandling(withMetadata(ctx, md), h, dl.MessageID)
+		cause = c.apply(hctx, h, dl.MessageID, dl.Payload)
+		tracing.End(span, cause)
+		if cause == nil {
 			handled(c.module, dl.Topic, md)
 		}
 	}

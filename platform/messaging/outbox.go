@@ -12,11 +12,12 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/database"
-	"github.com/uberservice/uberservice/platform/tracecontext"
+	"github.com/uberservice/uberservice/platform/tracing"
 	"github.com/uberservice/uberservice/platform/worker"
 )
 
@@ -73,33 +74,42 @@ func (o *Outbox) Publish(ctx context.Context, tx *gorm.DB, events ...Event) erro
 // called in the transaction that makes the change the events describe.
 func publish(ctx context.Context, tx *gorm.DB, events ...Event) error {
 	for _, e := range events {
-		payload, err := json.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("messaging: encode %s: %w", e.Topic(), err)
-		}
-		md := map[string]string{MetaOccurredAt: time.Now().UTC().Format(time.RFC3339Nano)}
-		if id := correlation.ID(ctx); id != "" {
-			md[correlation.MetadataKey] = id
-		}
-		if span, ok := tracecontext.From(ctx); ok {
-			md[tracecontext.MetadataKey] = span.String()
-		}
-		mdJSON, err := json.Marshal(md)
-		if err != nil {
-			return fmt.Errorf("messaging: encode metadata: %w", err)
-		}
-		id, err := uuid.NewV7()
-		if err != nil {
-			return fmt.Errorf("messaging: message id: %w", err)
-		}
-		if err := tx.WithContext(ctx).Exec(
-			"INSERT INTO outbox (message_id, topic, payload, metadata) VALUES (?, ?, ?, ?)",
-			id, e.Topic(), payload, string(mdJSON)).Error; err != nil {
-			return fmt.Errorf("messaging: write %s to outbox: %w", e.Topic(), err)
+		if err := write(ctx, tx, e); err != nil {
+			return err
 		}
 	}
 	if len(events) > 0 {
 		database.Touch(tx, outboxTable)
+	}
+	return nil
+}
+
+// write writes one event to the outbox, with the correlation id and, in its
+// own span's context, the trace of the work that publishes it.
+func write(ctx context.Context, tx *gorm.DB, e Event) (err error) {
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("messaging: encode %s: %w", e.Topic(), err)
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("messaging: message id: %w", err)
+	}
+	ctx, span := startWrite(ctx, tx, e.Topic(), id.String())
+	defer func() { tracing.End(span, err) }()
+	md := map[string]string{MetaOccurredAt: time.Now().UTC().Format(time.RFC3339Nano)}
+	if id := correlation.ID(ctx); id != "" {
+		md[correlation.MetadataKey] = id
+	}
+	tracing.Inject(ctx, md)
+	mdJSON, err := json.Marshal(md)
+	if err != nil {
+		return fmt.Errorf("messaging: encode metadata: %w", err)
+	}
+	if err := tx.WithContext(ctx).Exec(
+		"INSERT INTO outbox (message_id, topic, payload, metadata) VALUES (?, ?, ?, ?)",
+		id, e.Topic(), payload, string(mdJSON)).Error; err != nil {
+		return fmt.Errorf("messaging: write %s to outbox: %w", e.Topic(), err)
 	}
 	return nil
 }
@@ -114,6 +124,7 @@ type Relay struct {
 	log      *slog.Logger
 	loop     *worker.Loop
 	batch    int
+	tp       trace.TracerProvider // nil: untraced (see SetTracerProvider)
 }
 
 // NewRelay returns a relay for db's outbox. It is nudged after every commit on
@@ -164,7 +175,10 @@ func (r *Relay) step(ctx context.Context) (time.Duration, error) {
 				msgs[i] = msg
 				ids = append(ids, row.ID)
 			}
-			if err := r.pub.Publish(run[0].Topic, msgs...); err != nil {
+			sent := r.startSend(run[0].Topic, msgs)
+			err := r.pub.Publish(run[0].Topic, msgs...)
+			sent(err)
+			if err != nil {
 				return fmt.Errorf("publish %s: %w", run[0].Topic, err)
 			}
 			published(r.producer, run[0].Topic, len(run))

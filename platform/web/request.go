@@ -9,20 +9,17 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/uberservice/uberservice/platform/correlation"
-	"github.com/uberservice/uberservice/platform/tracecontext"
 )
 
 // requestID gives the request its correlation id, the caller's X-Request-Id
 // when it is valid (correlation.Valid) and a fresh one otherwise, and echoes
-// it. The request continues the caller's W3C trace (a new span in it) when it
-// sends a valid traceparent, and starts a trace otherwise.
+// it. (The request's span, which continues the caller's trace, is Traced's.)
 func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		id := correlation.OrNew(req.Header.Get(correlation.Header))
 		c.Response().Header().Set(correlation.Header, id)
 		ctx := correlation.With(req.Context(), id)
-		ctx = tracecontext.With(ctx, tracecontext.Continue(req.Header.Get(tracecontext.Header)))
 		c.SetRequest(req.WithContext(ctx))
 		return next(c)
 	}

@@ -20,16 +20,17 @@ import (
 )
 
 // New returns an Echo server for the module called name, to be served by
-// NewServer. Every request gets, in this order, its correlation id and trace
-// (requestID), its log line (requestLogger), the limits on its headers
-// (limitHeaders), a 500 problem for a panic (recoverer) and the limit on its
-// body (limitBody).
+// NewServer. Every request gets, in this order, its correlation id
+// (requestID), its span's name and attributes (traceRoute), its log line
+// (requestLogger), the limits on its headers (limitHeaders), a 500 problem
+// for a panic (recoverer) and the limit on its body (limitBody).
 func New(name string, log *slog.Logger) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Use(requestID)
+	e.Use(traceRoute)
 	e.Use(requestLogger(log))
 	e.Use(limitHeaders)
 	e.Use(recoverer(log))

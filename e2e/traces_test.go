@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uberservice/uberservice/internal/cluster"
+	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/identity"
+)
+
+// TestTracesJaeger runs every module in a process of its own on NATS,
+// exporting traces to a real Jaeger, and follows two stories there: a portal
+// request is one trace with spans of the portal, accounts and im, each under
+// its own service; and a deposit's trace reaches im's handling of the
+// funds_deposited event, across the outbox and the broker.
+func TestTracesJaeger(t *testing.T) {
+	j := startJaeger(t)
+	cfg := config("")
+	cfg.Env = []string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT=" + j.OTLP,
+		"OTEL_BSP_SCHEDULE_DELAY=200", // milliseconds: spans reach Jaeger soon after they end
+	}
+	c := cluster.StartTB(t, cluster.OnePerModule("traces-nats", cluster.NATSURL(), catalogue), cfg)
+	acc, portal := c.URL("accounts"), c.URL("portal")
+
+	// A manager, and a customer's account that im links to them.
+	staff := person(t, c, "sam-staff", identity.Staff)
+	code := "TRACE-" + randomHex(4)
+	mgr, _ := newManager(t, c, staff, "ada", map[string]any{
+		"name": "Ada Lovelace", "email": "ada." + randomHex(3) + "@im.example.com", "referral_code": code, "commission_bps": 150,
+	})
+	olivia := person(t, c, "olivia", identity.Customer)
+	var a account
+	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
+		"owner_name": "Olivia Owner", "email": "olivia." + randomHex(3) + "@example.com", "referral_code": code,
+	}, olivia...), http.StatusCreated, &a, accountKeys...)
+	waitManaged(t, portal, olivia, a.ID, mgr.ID)
+
+	// The portal's view, in a trace the test starts: the portal calls
+	// accounts and im, each a span of its own service in the same trace.
+	traceID, caller := randomHex(16), randomHex(8)
+	apptest.Do(t, http.MethodGet, portal+"/v1/portal/accounts/"+a.ID, nil,
+		append([]string{"traceparent", "00-" + traceID + "-" + caller + "-01"}, olivia...)...).Expect(t, http.StatusOK)
+	spans := waitTrace(t, j, traceID, "spans of portal, accounts and im", func(spans []jaegerSpan) bool {
+		return hasService(spans, "portal") && hasService(spans, "accounts") && hasService(spans, "im")
+	})
+	root := find(spans, func(s jaegerSpan) bool { return s.Service == "portal" && s.Operation == "GET /v1/portal/accounts/:id" })
+	if root == nil || len(root.Parents) != 1 || root.Parents[0] != caller {
+		t.Fatalf("the portal's server span is %+v, want GET /v1/portal/accounts/:id, the child of the test's span %s\n%s", root, caller, describeSpans(spans))
+	}
+	for _, m := range []string{"accounts", "im"} {
+		call := find(spans, func(s jaegerSpan) bool { return s.Service == "portal" && strings.HasPrefix(s.Operation, m+".") })
+		served := find(spans, func(s jaegerSpan) bool {
+			return s.Service == m && strings.HasPrefix(s.Operation, "GET /gateway/"+m+"/")
+		})
+		if call == nil || served == nil {
+			t.Fatalf("no gateway call of %s from the portal, or no span of %s serving it\n%s", m, m, describeSpans(spans))
+		}
+		if !childOf(spans, served, call) {
+			t.Fatalf("%s's %s does not descend from the portal's %s\n%s", m, served.Operation, call.Operation, describeSpans(spans))
+		}
+	}
+
+	// A deposit, in a trace the test starts: accounts writes the event, the
+	// relay sends it over NATS, and im's commission handler handles it.
+	depositTrace := randomHex(16)
+	deposit(t, acc, olivia, a.ID, 10000, 10000, "traceparent", "00-"+depositTrace+"-"+randomHex(8)+"-01")
+	isWrite := func(s jaegerSpan) bool {
+		return s.Service == "accounts" && s.Operation == "create accounts.funds_deposited.v1"
+	}
+	isHandling := func(s jaegerSpan) bool {
+		return s.Service == "im" && s.Operation == "process accounts.funds_deposited.v1"
+	}
+	spans = waitTrace(t, j, depositTrace, "accounts' outbox write and im's handling of accounts.funds_deposited.v1", func(spans []jaegerSpan) bool {
+		return find(spans, isWrite) != nil && find(spans, isHandling) != nil
+	})
+	if !childOf(spans, find(spans, isHandling), find(spans, isWrite)) {
+		t.Fatalf("im's handling does not descend from accounts' outbox write\n%s", describeSpans(spans))
+	}
+}
+
+// waitTrace polls Jaeger for trace id until done says it holds what the
+// test waits for.
+func waitTrace(t *testing.T, j *jaeger, id, what string, done func([]jaegerSpan) bool) []jaegerSpan {
+	t.Helper()
+	var spans []jaegerSpan
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if spans = j.trace(t, id); done(spans) {
+			return spans
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Jaeger's trace %s has no %s after 30s:\n%s", id, what, describeSpans(spans))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func hasService(spans []jaegerSpan, service string) bool {
+	return find(spans, func(s jaegerSpan) bool { return s.Service == service }) != nil
+}
+
+func find(spans []jaegerSpan, match func(jaegerSpan) bool) *jaegerSpan {
+	for i := range spans {
+		if match(spans[i]) {
+			return &spans[i]
+		}
+	}
+	return nil
+}
+
+// childOf reports whether s descends from ancestor in spans.
+func childOf(spans []jaegerSpan, s, ancestor *jaegerSpan) bool {
+	byID := map[string]*jaegerSpan{}
+	for i := range spans {
+		byID[spans[i].SpanID] = &spans[i]
+	}
+	for seen := 0; s != nil && len(s.Parents) > 0 && seen < len(spans); seen++ {
+		if s.Parents[0] == ancestor.SpanID {
+			return true
+		}
+		s = byID[s.Parents[0]]
+	}
+	return false
+}
+
+func describeSpans(spans []jaegerSpan) string {
+	var b strings.Builder
+	for _, s := range spans {
+		fmt.Fprintf(&b, "  %s %s: %s (child of %v)\n", s.SpanID, s.Service, s.Operation, s.Parents)
+	}
+	return b.String()
+}
