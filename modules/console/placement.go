@@ -100,10 +100,10 @@ const minRateInterval = 2 * time.Second
 
 // groupProcesses names the processes the modules run in. The metrics of a
 // process are the same on every module's port, so two modules whose scrapes
-// share a host and a process_start_time_seconds run in one process; a
-// module started here shares the console's. Two processes of one host
-// started within the same hundredth of a second would be taken for one:
-// the start time is what the process collector gives.
+// carry one instance id (uberservice_build_info) run in one process; a
+// module started here shares the console's. Without an instance id, a host
+// and a process_start_time_seconds shared say so, less surely: two processes
+// of one host started within the same hundredth of a second look alike.
 func groupProcesses(views []moduleView) {
 	names := map[string]string{}
 	next := 'A'
@@ -113,6 +113,8 @@ func groupProcesses(views []moduleView) {
 		switch {
 		case v.Here:
 			key = "here"
+		case v.Metrics && v.Stats.Instance != "":
+			key = v.Stats.Instance
 		case v.Metrics && v.Stats.StartTime > 0:
 			host, _, _ := strings.Cut(v.Address, ":")
 			key = fmt.Sprintf("%s@%.2f", host, v.Stats.StartTime)

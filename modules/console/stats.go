@@ -37,6 +37,7 @@ type counters struct {
 // stats are what the console shows of a module's metrics, formatted.
 type stats struct {
 	Version   string // none when unknown
+	Instance  string // the process's instance id; "" from a binary that gives none
 	StartTime float64
 	Rate      string // requests a second
 	Errors    string // the 5xx share of requests
@@ -70,6 +71,7 @@ func summarize(module string, m metrics, prev *counters, now time.Time) (stats, 
 	if v, ok := m.label(metricBuildInfo, "version"); ok && v != "" {
 		st.Version = v
 	}
+	st.Instance, _ = m.label(metricBuildInfo, "instance_id")
 	st.StartTime, _ = m.value(metricStartTime)
 	mod := map[string]string{"module": module}
 	cur := counters{at: now, lag: map[string][2]float64{}}

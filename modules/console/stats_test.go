@@ -99,3 +99,21 @@ func TestGroupProcesses(t *testing.T) {
 		t.Errorf("processes = %q, want %q", got, want)
 	}
 }
+
+// Two processes of one host started in the same hundredth of a second are
+// told apart by their instance ids, and one process's modules kept together.
+func TestGroupProcessesByInstance(t *testing.T) {
+	views := []moduleView{
+		{Address: "127.0.0.1:9081", Metrics: true, Stats: stats{Instance: "p1", StartTime: 100.25}},
+		{Address: "127.0.0.1:9082", Metrics: true, Stats: stats{Instance: "p2", StartTime: 100.25}},
+		{Address: "127.0.0.1:9083", Metrics: true, Stats: stats{Instance: "p1", StartTime: 100.25}},
+	}
+	groupProcesses(views)
+	var got []string
+	for _, v := range views {
+		got = append(got, v.Process)
+	}
+	if want := []string{"A", "B", "A"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("processes = %q, want %q", got, want)
+	}
+}

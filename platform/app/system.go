@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uberservice/uberservice/platform/contract"
+
 	"github.com/uberservice/uberservice/platform/idempotency"
 	"github.com/uberservice/uberservice/platform/mail"
 	"github.com/uberservice/uberservice/platform/messaging"
@@ -48,6 +50,8 @@ type System struct {
 	methods map[string][]contract.Description
 
 	metrics *metrics.Registry // served on every module's internal server
+	// instance names this process in its metrics and traces.
+	instance string
 }
 
 type running struct {
@@ -108,7 +112,8 @@ func newSystem(all []Module, cfg Config, topology bool) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &System{cfg: cfg, log: cfg.Log, all: all, local: map[string]any{}, metrics: metrics.NewRegistry(cfg.Log)}
+	s := &System{cfg: cfg, log: cfg.Log, all: all, local: map[string]any{}, instance: uuid.NewString()}
+	s.metrics = metrics.NewRegistry(cfg.Log, s.instance)
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.runCtx = runCtx
 	s.onStop(func(context.Context) error { cancel(); return nil })

@@ -13,7 +13,9 @@ import (
 // environment). Stopped last, it flushes what the servers, relays and
 // consumers recorded until then, within the shutdown bound.
 func (s *System) startTracing(ctx context.Context) error {
-	t, err := otlp.New(ctx, s.cfg.Traces)
+	cfg := s.cfg.Traces
+	cfg.Instance = s.instance
+	t, err := otlp.New(ctx, cfg)
 	if err != nil {
 		return &UsageError{err.Error()}
 	}

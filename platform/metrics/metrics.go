@@ -10,7 +10,7 @@
 // Every series carries a module label (the module it belongs to) unless
 // noted; no label ever holds an id.
 //
-//	uberservice_build_info{version,revision,goversion}           gauge, 1 (no module)
+//	uberservice_build_info{version,revision,goversion,instance_id} gauge, 1 (no module; one per process)
 //	uberservice_http_requests_total{module,api,method,route,code} counter; api public|internal,
 //	                                                               route the route template, "unmatched" when none
 //	uberservice_http_request_duration_seconds{module,api,method,route} histogram

@@ -26,22 +26,26 @@ type Registry struct {
 }
 
 // NewRegistry returns the registry of a system. log hears of the scrapes
-// that skip a module whose database did not answer in time.
-func NewRegistry(log *slog.Logger) *Registry {
+// that skip a module whose database did not answer in time. instance names
+// the process (uberservice_build_info's instance_id, the id its traces carry
+// as service.instance.id): what tells two processes apart when their other
+// labels, and even their start times, are alike.
+func NewRegistry(log *slog.Logger, instance string) *Registry {
 	if log == nil {
 		log = slog.Default()
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(vectors...)
-	reg.MustRegister(buildInfo(),
+	reg.MustRegister(buildInfo(instance),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return &Registry{reg: reg, log: log, counters: map[string]*prometheus.CounterVec{}}
 }
 
 // buildInfo is uberservice_build_info: the binary's version, VCS revision
-// and Go version, as the binary records them.
-func buildInfo() prometheus.Collector {
+// and Go version, as the binary records them, and the process's instance id:
+// one series a process, so the label's values stay as many as the processes.
+func buildInfo(instance string) prometheus.Collector {
 	version, revision := "unknown", "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if v := bi.Main.Version; v != "" {
@@ -55,8 +59,8 @@ func buildInfo() prometheus.Collector {
 	}
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
-		Help:        "The binary's version, VCS revision and Go version; always 1.",
-		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
+		Help:        "The binary's version, VCS revision and Go version, and the process's instance id; always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version(), "instance_id": instance},
 	})
 	g.Set(1)
 	return g

@@ -52,6 +52,9 @@ type Config struct {
 	// Exporter, when set, receives every span as it ends, synchronously,
 	// instead of an OTLP exporter: a test's tracetest.InMemoryExporter.
 	Exporter sdktrace.SpanExporter
+	// Instance is the process's service.instance.id, shared with its
+	// metrics; a random one when empty.
+	Instance string
 }
 
 // Tracing is a process's tracing: one provider per module, one exporter. The
@@ -69,7 +72,10 @@ type Tracing struct {
 // New sets up tracing as cfg and the environment say. It connects to nothing:
 // the exporter sends its first batch when spans end.
 func New(ctx context.Context, cfg Config) (*Tracing, error) {
-	t := &Tracing{instance: uuid.NewString(), version: version(), providers: map[string]*sdktrace.TracerProvider{}}
+	t := &Tracing{instance: cfg.Instance, version: version(), providers: map[string]*sdktrace.TracerProvider{}}
+	if t.instance == "" {
+		t.instance = uuid.NewString()
+	}
 	switch {
 	case cfg.Exporter != nil:
 		t.proc = sdktrace.NewSimpleSpanProcessor(cfg.Exporter)
