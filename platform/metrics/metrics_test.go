@@ -16,7 +16,9 @@ import (
 	"github.com/uberservice/uberservice/platform/metrics"
 )
 
-func newRegistry() *metrics.Registry { return metrics.NewRegistry(slog.New(slog.DiscardHandler), "test-instance") }
+func newRegistry() *metrics.Registry {
+	return metrics.NewRegistry(slog.New(slog.DiscardHandler), "test-instance")
+}
 
 // A registry serves the build, the Go runtime and the process from the start.
 func TestARegistryServesTheBuildAndTheRuntime(t *testing.T) {
