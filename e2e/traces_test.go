@@ -9,6 +9,7 @@ import (
 
 	"github.com/uberservice/uberservice/internal/cluster"
 	"github.com/uberservice/uberservice/platform/apptest"
+	"github.com/uberservice/uberservice/platform/correlation"
 	"github.com/uberservice/uberservice/platform/identity"
 )
 
@@ -16,10 +17,11 @@ import (
 // exporting traces to a real Jaeger, and follows two stories there: a portal
 // request is one trace with spans of the portal, accounts and im, each under
 // its own service; and a deposit's trace reaches im's handling of the
-// funds_deposited event, across the outbox and the broker.
+// funds_deposited event, across the outbox and the broker. The console,
+// pointed at the same Jaeger, finds both by trace id and by correlation id.
 func TestTracesJaeger(t *testing.T) {
 	j := startJaeger(t)
-	cfg := config("")
+	cfg := config("", "--trace-ui", j.Query)
 	cfg.Env = []string{
 		"OTEL_EXPORTER_OTLP_ENDPOINT=" + j.OTLP,
 		"OTEL_BSP_SCHEDULE_DELAY=200", // milliseconds: spans reach Jaeger soon after they end
@@ -42,9 +44,9 @@ func TestTracesJaeger(t *testing.T) {
 
 	// The portal's view, in a trace the test starts: the portal calls
 	// accounts and im, each a span of its own service in the same trace.
-	traceID, caller := randomHex(16), randomHex(8)
+	traceID, caller, requestID := randomHex(16), randomHex(8), "trace-e2e-"+randomHex(6)
 	apptest.Do(t, http.MethodGet, portal+"/v1/portal/accounts/"+a.ID, nil,
-		append([]string{"traceparent", "00-" + traceID + "-" + caller + "-01"}, olivia...)...).Expect(t, http.StatusOK)
+		append([]string{"traceparent", "00-" + traceID + "-" + caller + "-01", correlation.Header, requestID}, olivia...)...).Expect(t, http.StatusOK)
 	spans := waitTrace(t, j, traceID, "spans of portal, accounts and im", func(spans []jaegerSpan) bool {
 		return hasService(spans, "portal") && hasService(spans, "accounts") && hasService(spans, "im")
 	})
@@ -80,6 +82,27 @@ func TestTracesJaeger(t *testing.T) {
 	})
 	if !childOf(spans, find(spans, isHandling), find(spans, isWrite)) {
 		t.Fatalf("im's handling does not descend from accounts' outbox write\n%s", describeSpans(spans))
+	}
+
+	// The console looks both up in Jaeger: the deposit by its trace id, the
+	// portal's request by its correlation id, each with a link to Jaeger.
+	operator, err := c.Operator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, look := range []struct{ query, trace string }{{depositTrace, depositTrace}, {requestID, traceID}} {
+		page := apptest.Do(t, http.MethodGet, c.URL("console")+"/?trace="+look.query, nil, operator...).Expect(t, http.StatusOK).Body
+		for _, want := range []string{
+			j.Query + "/trace/" + look.trace, "accounts", "im",
+		} {
+			if !strings.Contains(string(page), want) {
+				t.Fatalf("the console's look-up of %s does not show %q:\n%s", look.query, want, page)
+			}
+		}
+	}
+	page := string(apptest.Do(t, http.MethodGet, c.URL("console")+"/?trace="+depositTrace, nil, operator...).Body)
+	if !strings.Contains(page, "process accounts.funds_deposited.v1") {
+		t.Fatalf("the console's view of the deposit's trace lacks im's handling:\n%s", page)
 	}
 }
 
