@@ -33,8 +33,10 @@ func Traced(h http.Handler, tp trace.TracerProvider) http.Handler {
 		otelhttp.WithPropagators(tracing.Propagator),
 		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()), // metrics are not the traces' business
 		otelhttp.WithSpanNameFormatter(func(_ string, req *http.Request) string { return method(req) }),
+		// Probes and scrapes come every few seconds and say nothing of a
+		// request's path: traced, they would bury the traces that do.
 		otelhttp.WithFilter(func(req *http.Request) bool {
-			return req.URL.Path != HealthPath && req.URL.Path != ReadyPath
+			return req.URL.Path != HealthPath && req.URL.Path != ReadyPath && req.URL.Path != MetricsPath
 		}),
 	)
 }

@@ -54,6 +54,7 @@ func newRelay(t *testing.T, tp trace.TracerProvider) *relay {
 		return c.NoContent(http.StatusNoContent)
 	})
 	web.MountHealth(e, func() []web.Check { return nil })
+	e.GET(web.MetricsPath, func(c echo.Context) error { return c.String(http.StatusOK, "# scraped\n") })
 	r.h = web.Traced(e, tp)
 	return r
 }
@@ -192,11 +193,12 @@ func TestUntracedTheCallersTraceparentIsCarriedOn(t *testing.T) {
 	}
 }
 
-func TestProbesAreNotTraced(t *testing.T) {
+func TestProbesAndScrapesAreNotTraced(t *testing.T) {
 	r := newRelay(t, nil)
 	r.do(t, web.HealthPath, tracing.MetadataKey, callerTrace)
 	r.do(t, web.ReadyPath)
+	r.do(t, web.MetricsPath, tracing.MetadataKey, callerTrace)
 	if spans := r.spans.GetSpans(); len(spans) != 0 {
-		t.Fatalf("probes recorded %d spans", len(spans))
+		t.Fatalf("probes and scrapes recorded %d spans", len(spans))
 	}
 }
