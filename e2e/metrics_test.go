@@ -18,7 +18,6 @@ import (
 
 	"github.com/uberservice/uberservice/internal/cluster"
 	"github.com/uberservice/uberservice/platform/apptest"
-	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // The Prometheus server and its tool, as Debian's prometheus package installs
@@ -57,22 +56,11 @@ func TestMetricsPrometheus(t *testing.T) {
 
 	// The load: n deposits on an account a manager referred, n commissions.
 	const n = 5
-	acc, im := c.URL("accounts"), c.URL("im")
-	staff := person(t, c, "sam-staff", identity.Staff)
-	code := "MET-" + randomHex(4)
-	mgr, ada := newManager(t, c, staff, "ada", map[string]any{
-		"name": "Ada Metrics", "email": "ada." + randomHex(3) + "@im.example.com", "referral_code": code, "commission_bps": 100,
-	})
-	olivia := person(t, c, "olivia", identity.Customer)
-	var a account
-	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
-		"owner_name": "Olivia Metrics", "email": "olivia." + randomHex(3) + "@example.com", "referral_code": code,
-	}, olivia...), http.StatusCreated, &a, accountKeys...)
-	waitManaged(t, c.URL("portal"), olivia, a.ID, mgr.ID)
+	r := referred(t, c, "MET")
 	for i := range n {
-		deposit(t, acc, olivia, a.ID, 1000, int64(1000*(i+1)))
+		deposit(t, c.URL("accounts"), r.customer, r.account.ID, 1000, int64(1000*(i+1)))
 	}
-	waitCommissions(t, im, ada, mgr.ID, n)
+	waitCommissions(t, c.URL("im"), r.managerH, r.manager.ID, n)
 
 	const deposited = `topic="accounts.funds_deposited.v1"`
 	for query, want := range map[string]float64{

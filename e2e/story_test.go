@@ -298,6 +298,34 @@ func newManager(t testing.TB, sys system, staff []string, name string, fields ma
 	return m, personAs(t, sys, subject, identity.Manager)
 }
 
+// referral is a customer's account that im links to the manager who
+// referred it: what the metrics and traces suites load their system with.
+type referral struct {
+	manager  manager
+	managerH []string // the manager's Authorization header
+	customer []string // the customer's
+	account  account
+}
+
+// referred makes, as staff, a manager with a fresh referral code and 1.5%
+// commission, opens a customer's account with that code and waits until im
+// links the two.
+func referred(t testing.TB, p system, prefix string) referral {
+	t.Helper()
+	staff := person(t, p, "sam-staff", identity.Staff)
+	code := prefix + "-" + randomHex(4)
+	var r referral
+	r.manager, r.managerH = newManager(t, p, staff, "ada", map[string]any{
+		"name": "Ada Lovelace", "email": "ada." + randomHex(3) + "@im.example.com", "referral_code": code, "commission_bps": 150,
+	})
+	r.customer = person(t, p, "olivia", identity.Customer)
+	expectJSON(t, apptest.Do(t, http.MethodPost, p.URL("accounts")+"/v1/accounts", map[string]any{
+		"owner_name": "Olivia Owner", "email": "olivia." + randomHex(3) + "@example.com", "referral_code": code,
+	}, r.customer...), http.StatusCreated, &r.account, accountKeys...)
+	waitManaged(t, p.URL("portal"), r.customer, r.account.ID, r.manager.ID)
+	return r
+}
+
 // correlationSuite follows an X-Request-Id from a deposit request to the log
 // line of im handling the funds_deposited event it caused, in whichever
 // process im runs.

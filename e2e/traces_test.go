@@ -10,7 +10,6 @@ import (
 	"github.com/uberservice/uberservice/internal/cluster"
 	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/correlation"
-	"github.com/uberservice/uberservice/platform/identity"
 )
 
 // TestTracesJaeger runs every module in a process of its own on NATS,
@@ -30,17 +29,8 @@ func TestTracesJaeger(t *testing.T) {
 	acc, portal := c.URL("accounts"), c.URL("portal")
 
 	// A manager, and a customer's account that im links to them.
-	staff := person(t, c, "sam-staff", identity.Staff)
-	code := "TRACE-" + randomHex(4)
-	mgr, _ := newManager(t, c, staff, "ada", map[string]any{
-		"name": "Ada Lovelace", "email": "ada." + randomHex(3) + "@im.example.com", "referral_code": code, "commission_bps": 150,
-	})
-	olivia := person(t, c, "olivia", identity.Customer)
-	var a account
-	expectJSON(t, apptest.Do(t, http.MethodPost, acc+"/v1/accounts", map[string]any{
-		"owner_name": "Olivia Owner", "email": "olivia." + randomHex(3) + "@example.com", "referral_code": code,
-	}, olivia...), http.StatusCreated, &a, accountKeys...)
-	waitManaged(t, portal, olivia, a.ID, mgr.ID)
+	r := referred(t, c, "TRACE")
+	olivia, a := r.customer, r.account
 
 	// The portal's view, in a trace the test starts: the portal calls
 	// accounts and im, each a span of its own service in the same trace.

@@ -82,13 +82,7 @@ func New(modules []Module, payloads map[string]any, methods map[string][]Method)
 	d := Doc{Modules: modules}
 	topic := map[string]int{} // name -> index in d.Topics
 	add := func(name string) *Topic {
-		i, ok := topic[name]
-		if !ok {
-			i = len(d.Topics)
-			topic[name] = i
-			d.Topics = append(d.Topics, Topic{Name: name})
-		}
-		return &d.Topics[i]
+		return entry(&d.Topics, topic, name, func() Topic { return Topic{Name: name} })
 	}
 	for _, m := range modules {
 		for _, name := range m.Publishes {
@@ -108,13 +102,7 @@ func New(modules []Module, payloads map[string]any, methods map[string][]Method)
 
 	gateway := map[string]int{} // name -> index in d.Gateways
 	addGateway := func(name string) *Gateway {
-		i, ok := gateway[name]
-		if !ok {
-			i = len(d.Gateways)
-			gateway[name] = i
-			d.Gateways = append(d.Gateways, Gateway{Name: name})
-		}
-		return &d.Gateways[i]
+		return entry(&d.Gateways, gateway, name, func() Gateway { return Gateway{Name: name} })
 	}
 	for _, m := range modules {
 		if ms, ok := methods[m.Name]; ok {
@@ -178,4 +166,17 @@ func (d Doc) Placement(name string) Placement {
 		}
 	}
 	return p
+}
+
+// entry returns the element of *list that index says is name's, appending
+// the one made by make first when there is none: the topics and gateways are
+// listed in the order the modules first name them.
+func entry[T any](list *[]T, index map[string]int, name string, make func() T) *T {
+	i, ok := index[name]
+	if !ok {
+		i = len(*list)
+		index[name] = i
+		*list = append(*list, make())
+	}
+	return &(*list)[i]
 }
