@@ -6,12 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
-	"runtime/debug"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/uberservice/uberservice/platform/build"
 )
 
 // Registry is the metrics of one running system: the package's vectors, the
@@ -42,20 +43,13 @@ func NewRegistry(log *slog.Logger, instance string) *Registry {
 	return &Registry{reg: reg, log: log, counters: map[string]*prometheus.CounterVec{}}
 }
 
-// buildInfo is uberservice_build_info: the binary's version, VCS revision
-// and Go version, as the binary records them, and the process's instance id:
-// one series a process, so the label's values stay as many as the processes.
+// buildInfo is uberservice_build_info: the binary's version and VCS
+// revision (package build) and Go version, and the process's instance id: one
+// series a process, so the label's values stay as many as the processes.
 func buildInfo(instance string) prometheus.Collector {
-	version, revision := "unknown", "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v := bi.Main.Version; v != "" {
-			version = v
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && s.Value != "" {
-				revision = s.Value
-			}
-		}
+	version, revision := build.Version(), build.Revision()
+	if revision == "" {
+		revision = "unknown"
 	}
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",

@@ -20,7 +20,6 @@ import (
 	"net/url"
 	"os"
 	"path"
-	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -32,6 +31,8 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/uberservice/uberservice/platform/build"
 )
 
 // ModuleKey is the resource attribute that names the module, beside
@@ -72,7 +73,7 @@ type Tracing struct {
 // New sets up tracing as cfg and the environment say. It connects to nothing:
 // the exporter sends its first batch when spans end.
 func New(ctx context.Context, cfg Config) (*Tracing, error) {
-	t := &Tracing{instance: cfg.Instance, version: version(), providers: map[string]*sdktrace.TracerProvider{}}
+	t := &Tracing{instance: cfg.Instance, version: build.Version(), providers: map[string]*sdktrace.TracerProvider{}}
 	if t.instance == "" {
 		t.instance = uuid.NewString()
 	}
@@ -180,21 +181,3 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 type shared struct{ sdktrace.SpanProcessor }
 
 func (shared) Shutdown(context.Context) error { return nil }
-
-// version is the binary's module version, or its VCS revision when it was
-// built from a work tree, or "devel".
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && s.Value != "" {
-			return s.Value
-		}
-	}
-	return "devel"
-}
