@@ -28,7 +28,8 @@ func isProbe(c echo.Context) bool {
 
 // MountHealth adds GET /healthz (the process is alive) and GET /readyz (every
 // check passes; 503 listing the failures otherwise). Both answer HEAD, and
-// are logged at DEBUG.
+// are logged at DEBUG. /readyz also says the version and instance of a
+// server that Identify named.
 func MountHealth(e *echo.Echo, checks func() []Check) {
 	e.GET(HealthPath, func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -47,8 +48,8 @@ func MountHealth(e *echo.Echo, checks func() []Check) {
 			}
 		}
 		if !ok {
-			return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": results})
+			return c.JSON(http.StatusServiceUnavailable, identified(c, map[string]any{"status": "unavailable", "checks": results}))
 		}
-		return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": results})
+		return c.JSON(http.StatusOK, identified(c, map[string]any{"status": "ready", "checks": results}))
 	})
 }
