@@ -239,12 +239,14 @@ func (c *Consumers) deliver(msg *message.Message, h *handler) error {
 }
 
 // withMetadata gives ctx the correlation id and trace context an event carries,
-// so the handler's span, logs and calls join the story that caused the event.
+// so the handler's span, logs and calls join the story that caused the event,
+// and its producer (ProducerOf).
 func withMetadata(ctx context.Context, md map[string]string) context.Context {
 	// An event with no usable id (a producer outside the platform, say) gets
 	// one of its own, so that the handler's lines and what it publishes still
 	// share one; an oversized or forged id is never copied on.
 	ctx = correlation.With(ctx, correlation.OrNew(md[correlation.MetadataKey]))
+	ctx = withProducer(ctx, md)
 	return tracing.Extract(ctx, md)
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -45,8 +46,9 @@ const outboxTable = "outbox"
 // boundary test never heard of; the call fails instead, as consuming an
 // undeclared topic fails at start-up.
 type Outbox struct {
-	module string
-	topics []string
+	module   string
+	topics   []string
+	instance string // see SetInstance
 }
 
 // ErrUndeclaredTopic is the error of publishing a topic the module does not
@@ -67,14 +69,14 @@ func (o *Outbox) Publish(ctx context.Context, tx *gorm.DB, events ...Event) erro
 			return fmt.Errorf("module %s publishes %s: %w", o.module, e.Topic(), ErrUndeclaredTopic)
 		}
 	}
-	return publish(ctx, tx, events...)
+	return publish(ctx, tx, o.producer(), events...)
 }
 
 // publish writes events to the outbox of the schema tx belongs to. It must be
 // called in the transaction that makes the change the events describe.
-func publish(ctx context.Context, tx *gorm.DB, events ...Event) error {
+func publish(ctx context.Context, tx *gorm.DB, producer map[string]string, events ...Event) error {
 	for _, e := range events {
-		if err := write(ctx, tx, e); err != nil {
+		if err := write(ctx, tx, producer, e); err != nil {
 			return err
 		}
 	}
@@ -84,9 +86,10 @@ func publish(ctx context.Context, tx *gorm.DB, events ...Event) error {
 	return nil
 }
 
-// write writes one event to the outbox, with the correlation id and, in its
-// own span's context, the trace of the work that publishes it.
-func write(ctx context.Context, tx *gorm.DB, e Event) (err error) {
+// write writes one event to the outbox, with the producer's metadata, the
+// correlation id and, in its own span's context, the trace of the work that
+// publishes it.
+func write(ctx context.Context, tx *gorm.DB, producer map[string]string, e Event) (err error) {
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("messaging: encode %s: %w", e.Topic(), err)
@@ -97,7 +100,8 @@ func write(ctx context.Context, tx *gorm.DB, e Event) (err error) {
 	}
 	ctx, span := startWrite(ctx, tx, e.Topic(), id.String())
 	defer func() { tracing.End(span, err) }()
-	md := map[string]string{MetaOccurredAt: time.Now().UTC().Format(time.RFC3339Nano)}
+	md := maps.Clone(producer)
+	md[MetaOccurredAt] = time.Now().UTC().Format(time.RFC3339Nano)
 	if id := correlation.ID(ctx); id != "" {
 		md[correlation.MetadataKey] = id
 	}
