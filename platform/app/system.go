@@ -50,7 +50,8 @@ type System struct {
 	methods map[string][]contract.Description
 
 	metrics *metrics.Registry // served on every module's internal server
-	// instance names this process in its metrics and traces.
+	// instance names this process in its metrics, traces, logs, responses
+	// and events (see identity.go).
 	instance string
 }
 
@@ -102,6 +103,8 @@ func newSystem(all []Module, cfg Config, topology bool) (*System, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	instance := uuid.NewString()
+	cfg.Log = identifiedLog(cfg.Log, instance)
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 20 * time.Second
 	}
@@ -112,7 +115,7 @@ func newSystem(all []Module, cfg Config, topology bool) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &System{cfg: cfg, log: cfg.Log, all: all, local: map[string]any{}, instance: uuid.NewString()}
+	s := &System{cfg: cfg, log: cfg.Log, all: all, local: map[string]any{}, instance: instance}
 	s.metrics = metrics.NewRegistry(cfg.Log, s.instance)
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.runCtx = runCtx
@@ -229,6 +232,7 @@ func (s *System) initModules(ctx context.Context) error {
 			env.Events.SetTracerProvider(r.tracer())
 			env.Outbox = messaging.NewOutbox(m.Name, m.Publishes)
 		}
+		s.identify(env)
 		if err := m.Init(ctx, env); err != nil {
 			return fmt.Errorf("module %s: init: %w", m.Name, err)
 		}
