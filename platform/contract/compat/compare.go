@@ -114,7 +114,7 @@ func Compare(old, current Set) Report {
 		}
 		r = append(r, schemaChanges(name, "request", o.Request, n.Request, request)...)
 		switch {
-		case o.Status == n.Status && n.Status == http.StatusOK:
+		case o.Status == n.Status:
 			r = append(r, schemaChanges(name, "response", o.Response, n.Response, response)...)
 		case n.Status == http.StatusNoContent:
 			r = append(r, Change{Contract: name, Breaking: true,
