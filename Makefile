@@ -91,3 +91,11 @@ bench-smoke:
 ## outbox (Publish, relay throughput); under a minute. MICROBENCH_ARGS passes flags, e.g. -count 5.
 microbench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 $(MICROBENCH_ARGS) ./gateway/... ./platform/...
+
+.PHONY: contracts
+
+## contracts: write contracts/, the JSON Schemas of every event payload and gateway request and
+## response, from the Go types (`uberservice contracts`); commit the result. go test ./contracts/
+## fails when it drifts, and says whether the change breaks the other side of a contract.
+contracts:
+	$(GO) run ./cmd/uberservice contracts --out contracts

@@ -22,6 +22,7 @@ Usage:
   uberservice token --subject SUBJECT --role ROLE[,ROLE] [--ttl D]   print a person's token of the development issuer, for the public API
   uberservice probe URL          GET URL; exit 0 on a 2xx (a health check for images with no shell)
   uberservice deploy compose|kubernetes|brokers [--out DIR]   render the deployment files of the modules
+  uberservice contracts [--out DIR] [--check]   write the JSON Schemas of the events and gateways, or check them
 
 Run 'uberservice <command> -h' for the flags of a command.
 `
@@ -53,6 +54,8 @@ func run(args []string, modules []Module, stdout, stderr io.Writer) int {
 		err = tokenCommand(args, stdout)
 	case "deploy":
 		err = deployCommand(args, modules, stdout, stderr)
+	case "contracts":
+		err = contractsCommand(args, modules, stdout, stderr)
 	case "probe":
 		err = probeCommand(args)
 	case "help", "-h", "--help":

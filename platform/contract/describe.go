@@ -1,5 +1,7 @@
 package contract
 
+import "reflect"
+
 // Description is one method of a gateway as its table declares it: what the
 // generated documentation of the modules lists (`uberservice modules
 // --format markdown`).
@@ -10,6 +12,15 @@ type Description struct {
 	Route string
 	// Retry says when a call is safe to send again.
 	Retry Retry
+	// In and Out are the types of the method's input and answer, from which
+	// `uberservice contracts` writes its request and response schemas.
+	In, Out reflect.Type
+	// Param names the path parameter that carries In (a uuid.UUID); "" when
+	// In travels as the JSON body.
+	Param string
+	// NoContent says the method answers 204 with no body (an Action): Out
+	// is then struct{} and nothing of it crosses the wire.
+	NoContent bool
 }
 
 // Retry says when a call of a method is safe to send again after a failure
@@ -36,5 +47,6 @@ func (g Gateway[T]) Methods() []Description {
 }
 
 func (m M[T, In, Out]) describe() Description {
-	return Description{Name: m.name, Route: m.route(), Retry: m.retry}
+	return Description{Name: m.name, Route: m.route(), Retry: m.retry,
+		In: reflect.TypeFor[In](), Out: reflect.TypeFor[Out](), Param: m.param, NoContent: m.noContent}
 }
