@@ -26,6 +26,7 @@ func Module() app.Module {
 		Migrations: migrations.For(im.Name),
 		Uses:       app.Deps(accounts.Gateway),
 		Consumes:   app.Topics(events.AccountCreated{}, events.FundsDeposited{}),
+		Fitness:    effects,
 		Init:       initModule,
 	}
 }

@@ -20,6 +20,8 @@ Usage:
   uberservice modules [--format json|mermaid|markdown]   list the modules: port, gateways, events; or their map, or their document
   uberservice keys generate|rotate|retire|token   make a key set, rotate a key, end a rotation, print an operator's token
   uberservice token --subject SUBJECT --role ROLE[,ROLE] [--ttl D]   print a person's token of the development issuer, for the public API
+  uberservice compare MODULE --shadow NAME [--since 1h] [--format json]   compare a shadow's effects with the live module's
+  uberservice shadow remove MODULE --shadow NAME   drop a shadow's schema, role and consumer group
   uberservice probe URL          GET URL; exit 0 on a 2xx (a health check for images with no shell)
   uberservice deploy compose|kubernetes|brokers [--out DIR]   render the deployment files of the modules
   uberservice contracts [--out DIR] [--check]   write the JSON Schemas of the events and gateways, or check them
@@ -56,6 +58,10 @@ func run(args []string, modules []Module, stdout, stderr io.Writer) int {
 		err = deployCommand(args, modules, stdout, stderr)
 	case "contracts":
 		err = contractsCommand(args, modules, stdout, stderr)
+	case "compare":
+		err = compareCommand(args, modules, stdout, stderr)
+	case "shadow":
+		err = shadowCommand(args, modules, stdout, stderr)
 	case "probe":
 		err = probeCommand(args)
 	case "help", "-h", "--help":

@@ -53,6 +53,9 @@ type Config struct {
 	// its zero value sets no bound.
 	RateLimit ratelimit.Config
 	PoolSize  int
+	// Shadow, when set, runs every module started as a shadow of that name
+	// (see shadow.go): beside the live module, seen by nobody.
+	Shadow string
 	// TraceUI is the base URL of the trace backend's query API (Jaeger's),
 	// for the operator's views that look a trace up (Env.TraceUI).
 	TraceUI string

@@ -19,6 +19,7 @@ import (
 
 	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/database"
+	"github.com/uberservice/uberservice/platform/fitness"
 	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/messaging"
@@ -59,6 +60,10 @@ type Module struct {
 	// internal port. It calls no gateway for that; what it may do there is
 	// what the operator's token it forwards allows.
 	Observes bool
+	// Fitness are the module's effects as queries over its schema, by which
+	// `uberservice compare` holds a shadow of it (run --shadow) to the live
+	// module: see package fitness. None: the module cannot be compared.
+	Fitness []fitness.Effect
 	// Init builds the module: it mounts routes on env.HTTP, registers event
 	// handlers on env.Events, provides its gateway and resolves the ones it uses.
 	// It must not start goroutines: long-running work goes to env.Background.
@@ -156,6 +161,9 @@ func (e *Env) Background(run func(ctx context.Context)) {
 // in this process, and mounts g's server binding on the module's internal
 // server, for modules elsewhere: never on its public one.
 func Provide[T any](env *Env, g contract.Gateway[T], impl T) {
+	if env.sys.cfg.Shadow != "" {
+		return // nobody may call a shadow (see shadow.go)
+	}
 	env.sys.provide(g.Name(), impl)
 	env.sys.describe(g.Name(), g.Methods)
 	g.Mount(env.Internal, impl, env.sys.callers(g.Name()))

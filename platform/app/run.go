@@ -13,6 +13,7 @@ import (
 func runCommand(args []string, modules []Module, stdout, stderr io.Writer) error {
 	var f flags
 	fs := newFlagSet("run", &f, modules, true)
+	shadow := fs.String("shadow", os.Getenv("UBERSERVICE_SHADOW"), "run every module started as a shadow NAME: beside the live one, on its events, in schema MODULE_NAME, sending and publishing nothing and serving no public traffic; see 'uberservice compare' (env UBERSERVICE_SHADOW)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -26,6 +27,7 @@ func runCommand(args []string, modules []Module, stdout, stderr io.Writer) error
 	if cfg.Mail, err = mail.NewSender(f.mailURL, log); err != nil {
 		return &UsageError{err.Error()}
 	}
+	cfg.Shadow = *shadow
 	if cfg.Keys, err = loadKeys(f.keys, f.pgDir, modules, log); err != nil {
 		return err
 	}

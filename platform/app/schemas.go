@@ -27,7 +27,7 @@ func (s *System) openDatabases(ctx context.Context) error {
 			continue
 		}
 		g.Go(func() error {
-			m := r.env.Module
+			m := s.stored(r.env.Module)
 			if s.cfg.Migrate {
 				a, err := moduleAccess(s.cfg, m)
 				if err != nil {
@@ -88,7 +88,7 @@ func (s *System) ensureDatabases(ctx context.Context) error {
 		if r.env.Module.Migrations == nil {
 			continue
 		}
-		a, err := moduleAccess(s.cfg, r.env.Module)
+		a, err := moduleAccess(s.cfg, s.stored(r.env.Module))
 		if err != nil {
 			return err
 		}

@@ -86,6 +86,7 @@ func Start(ctx context.Context, all []Module, cfg Config) (*System, error) {
 		(*System).openBus,
 		(*System).initModules,
 		(*System).provision, // every consumer group, before anything is published
+		(*System).fork,      // a shadow's schema, from the live one's, once
 		(*System).subscribe, // every consumer, before any relay publishes
 		(*System).startWorkers,
 		(*System).serve,
@@ -113,6 +114,9 @@ func newSystem(all []Module, cfg Config, topology bool) (*System, error) {
 	}
 	selected, err := Select(all, cfg.Modules)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkShadow(&cfg, selected); err != nil {
 		return nil, err
 	}
 	s := &System{cfg: cfg, log: cfg.Log, all: all, local: map[string]any{}, instance: instance}
@@ -220,6 +224,7 @@ func (s *System) initModules(ctx context.Context) error {
 		env, m := r.env, r.env.Module
 		env.HTTP = web.New(m.Name, env.Log)
 		env.Internal = web.New(m.Name, env.Log.With("api", "internal"))
+		s.shadowPublic(env)
 		if err := s.instrument(env); err != nil {
 			return err
 		}
@@ -283,7 +288,7 @@ func (s *System) provision(ctx context.Context) error {
 		if m.Migrations == nil || len(m.Consumes) == 0 {
 			continue
 		}
-		if err := s.bus.Provision(ctx, m.Name, m.Consumes); err != nil {
+		if err := s.bus.Provision(ctx, s.stored(m).Name, m.Consumes); err != nil {
 			return fmt.Errorf("module %s: %w", m.Name, err)
 		}
 		r.env.Log.Info("provisioned the consumer group", "bus", s.bus.Name(), "topics", m.Consumes)
@@ -298,7 +303,7 @@ func (s *System) subscribe(context.Context) error {
 		if events == nil {
 			continue
 		}
-		sub, err := s.bus.Subscriber(r.env.Module.Name)
+		sub, err := s.bus.Subscriber(s.stored(r.env.Module).Name)
 		if err != nil {
 			return fmt.Errorf("module %s: subscribe: %w", r.env.Module.Name, err)
 		}
@@ -326,7 +331,9 @@ func (s *System) startWorkers(context.Context) error {
 			relay := messaging.NewRelay(db, s.bus.Publisher(), r.env.Module.Name, r.env.Log)
 			relay.SetTracerProvider(r.tracer())
 			mailer := mail.NewDispatcher(r.env.Module.Name, db, s.cfg.Mail, r.env.Log)
-			s.goWorker(func() { relay.Run(ctx) })
+			if s.cfg.Shadow == "" { // a shadow publishes nothing
+				s.goWorker(func() { relay.Run(ctx) })
+			}
 			s.goWorker(func() { mailer.Run(ctx) })
 		}
 		for _, run := range r.env.background {

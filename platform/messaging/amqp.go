@@ -90,6 +90,15 @@ func openAMQP(ctx context.Context, url string, opts Options) (Bus, error) {
 			return nil
 		},
 		closeConns: subConn.Close,
+		remove: func(_ context.Context, group, topic string) error {
+			ch, err := subConn.Connection().Channel()
+			if err != nil {
+				return err
+			}
+			defer ch.Close()
+			_, err = ch.QueueDelete(group+"."+topic, false, false, false)
+			return err
+		},
 	}), nil
 }
 

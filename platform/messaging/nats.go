@@ -88,6 +88,7 @@ func openNATS(ctx context.Context, url string, opts Options) (Bus, error) {
 		provision: func(_ context.Context, group, topic string) error {
 			return natsProvision(js, group, topic)
 		},
+		remove: func(_ context.Context, group, topic string) error { return natsRemove(js, group, topic) },
 	}), nil
 }
 

@@ -154,6 +154,12 @@ func openSQL(ctx context.Context, databaseURL string, opts Options) (Bus, error)
 			return nil
 		},
 		closeConns: closeDBs,
+		remove: func(ctx context.Context, group, topic string) error {
+			return sqlRemove(ctx, func(ctx context.Context, q string, args ...any) error {
+				_, err := subPool.ExecContext(ctx, q, args...)
+				return err
+			}, group, topic)
+		},
 	}), nil
 }
 

@@ -98,6 +98,8 @@ type brokerBus struct {
 	// consuming.
 	provision  func(ctx context.Context, group, topic string) error
 	closeConns func() error // after the publisher and subscribers; may be nil
+	// remove deletes group's durable state on a valid topic (remove.go).
+	remove func(ctx context.Context, group, topic string) error
 
 	mu     sync.Mutex
 	subs   []message.Subscriber
@@ -110,10 +112,11 @@ type transport struct {
 	subscribe  func(group string) (message.Subscriber, error)
 	provision  func(ctx context.Context, group, topic string) error
 	closeConns func() error
+	remove     func(ctx context.Context, group, topic string) error
 }
 
 func newBrokerBus(name string, t transport) *brokerBus {
-	return &brokerBus{name: name, pub: checkedPublisher{t.pub}, subscribe: t.subscribe, provision: t.provision, closeConns: t.closeConns}
+	return &brokerBus{name: name, pub: checkedPublisher{t.pub}, subscribe: t.subscribe, provision: t.provision, closeConns: t.closeConns, remove: t.remove}
 }
 
 // Publisher implements Bus.
