@@ -200,4 +200,3 @@ func TestAVersionedEventNeedsItsVersionsDeclared(t *testing.T) {
 		t.Fatalf("Older(pingedV2) = %v", got)
 	}
 }
-
