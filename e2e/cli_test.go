@@ -67,11 +67,11 @@ func TestModulesCommand(t *testing.T) {
 			m.consumes = append(m.consumes, strings.TrimSpace(topic))
 		}
 	}
-	accountTopics := []string{"accounts.account_created.v1", "accounts.funds_deposited.v1", "accounts.funds_withdrawn.v1",
+	accountTopics := []string{"accounts.account_created.v1", "accounts.funds_deposited.v1", "accounts.funds_deposited.v2", "accounts.funds_withdrawn.v1",
 		"accounts.account_debited.v1", "accounts.account_credited.v1"}
 	wants := map[string]module{
 		"accounts": {port: "8081/9081", publishes: accountTopics},
-		"im":       {port: "8082/9082", uses: []string{"accounts"}, consumes: []string{"accounts.account_created.v1", "accounts.funds_deposited.v1"}},
+		"im":       {port: "8082/9082", uses: []string{"accounts"}, consumes: []string{"accounts.account_created.v1", "accounts.funds_deposited.v2"}},
 		"portal":   {port: "8080/9080", uses: []string{"accounts", "im (optional)"}},
 	}
 	for name, w := range wants {

@@ -130,9 +130,9 @@ func publishDeposit(t *testing.T, c *cluster.Cluster) {
 	bus, err := messaging.Open(t.Context(), c.Bus(), messaging.Options{Namespace: c.Namespace(), Log: slog.New(slog.DiscardHandler)})
 	must(t, err)
 	defer bus.Close()
-	e := events.FundsDeposited{Movement: events.Movement{
+	e := events.DepositV2(events.Movement{
 		TransactionID: uuid.New(), AccountID: uuid.New(), Amount: 1000, Currency: "EUR", BalanceAfter: 1000, OccurredAt: time.Now().UTC(),
-	}}
+	})
 	payload, err := json.Marshal(e)
 	must(t, err)
 	msg := message.NewMessage(uuid.NewString(), payload)

@@ -62,10 +62,12 @@ func TestMetricsPrometheus(t *testing.T) {
 	}
 	waitCommissions(t, c.URL("im"), r.managerH, r.manager.ID, n)
 
-	const deposited = `topic="accounts.funds_deposited.v1"`
+	// accounts writes v2 and its relay publishes v1 too; im reads v2.
+	const deposited, depositedV2 = `topic="accounts.funds_deposited.v1"`, `topic="accounts.funds_deposited.v2"`
 	for query, want := range map[string]float64{
 		`sum(uberservice_relay_published_total{module="accounts",` + deposited + `})`:                          n,
-		`sum(uberservice_consumer_handled_total{module="im",` + deposited + `})`:                               n,
+		`sum(uberservice_relay_published_total{module="accounts",` + depositedV2 + `})`:                        n,
+		`sum(uberservice_consumer_handled_total{module="im",` + depositedV2 + `})`:                             n,
 		`sum(uberservice_http_requests_total{module="accounts",route="/v1/accounts/:id/deposits",code="201"})`: n,
 		`sum(uberservice_dead_letters)`:                              0,
 		`count(uberservice_dead_letters{module="im"})`:               2, // retrying and dead, both 0

@@ -62,12 +62,12 @@ func TestTracesJaeger(t *testing.T) {
 	depositTrace := randomHex(16)
 	deposit(t, acc, olivia, a.ID, 10000, 10000, "traceparent", "00-"+depositTrace+"-"+randomHex(8)+"-01")
 	isWrite := func(s jaegerSpan) bool {
-		return s.Service == "accounts" && s.Operation == "create accounts.funds_deposited.v1"
+		return s.Service == "accounts" && s.Operation == "create accounts.funds_deposited.v2"
 	}
 	isHandling := func(s jaegerSpan) bool {
-		return s.Service == "im" && s.Operation == "process accounts.funds_deposited.v1"
+		return s.Service == "im" && s.Operation == "process accounts.funds_deposited.v2"
 	}
-	spans = waitTrace(t, j, depositTrace, "accounts' outbox write and im's handling of accounts.funds_deposited.v1", func(spans []jaegerSpan) bool {
+	spans = waitTrace(t, j, depositTrace, "accounts' outbox write and im's handling of accounts.funds_deposited.v2", func(spans []jaegerSpan) bool {
 		return find(spans, isWrite) != nil && find(spans, isHandling) != nil
 	})
 	if !childOf(spans, find(spans, isHandling), find(spans, isWrite)) {
@@ -91,7 +91,7 @@ func TestTracesJaeger(t *testing.T) {
 		}
 	}
 	page := string(apptest.Do(t, http.MethodGet, c.URL("console")+"/?trace="+depositTrace, nil, operator...).Body)
-	if !strings.Contains(page, "process accounts.funds_deposited.v1") {
+	if !strings.Contains(page, "process accounts.funds_deposited.v2") {
 		t.Fatalf("the console's view of the deposit's trace lacks im's handling:\n%s", page)
 	}
 }

@@ -46,19 +46,20 @@ user() {
 }
 
 # accounts: calls no other module; publishes accounts.account_created.v1,
-# accounts.funds_deposited.v1, accounts.funds_withdrawn.v1,
-# accounts.account_debited.v1, accounts.account_credited.v1 (UBERSERVICE_BUS).
+# accounts.funds_deposited.v1, accounts.funds_deposited.v2,
+# accounts.funds_withdrawn.v1, accounts.account_debited.v1,
+# accounts.account_credited.v1 (UBERSERVICE_BUS).
 user accounts "${UBERSERVICE_RABBITMQ_PASSWORD_ACCOUNTS:?set UBERSERVICE_RABBITMQ_PASSWORD_ACCOUNTS}" \
-  '^(accounts\.account_created\.v1|accounts\.funds_deposited\.v1|accounts\.funds_withdrawn\.v1|accounts\.account_debited\.v1|accounts\.account_credited\.v1)$' \
-  '^(accounts\.account_created\.v1|accounts\.funds_deposited\.v1|accounts\.funds_withdrawn\.v1|accounts\.account_debited\.v1|accounts\.account_credited\.v1)$' \
+  '^(accounts\.account_created\.v1|accounts\.funds_deposited\.v1|accounts\.funds_deposited\.v2|accounts\.funds_withdrawn\.v1|accounts\.account_debited\.v1|accounts\.account_credited\.v1)$' \
+  '^(accounts\.account_created\.v1|accounts\.funds_deposited\.v1|accounts\.funds_deposited\.v2|accounts\.funds_withdrawn\.v1|accounts\.account_debited\.v1|accounts\.account_credited\.v1)$' \
   '^$'
 
 # im: calls accounts (UBERSERVICE_PEERS); consumes accounts.account_created.v1,
-# accounts.funds_deposited.v1 (UBERSERVICE_BUS).
+# accounts.funds_deposited.v2 (UBERSERVICE_BUS).
 user im "${UBERSERVICE_RABBITMQ_PASSWORD_IM:?set UBERSERVICE_RABBITMQ_PASSWORD_IM}" \
-  '^(accounts\.account_created\.v1|accounts\.funds_deposited\.v1|im\.accounts\.account_created\.v1|im\.accounts\.funds_deposited\.v1)$' \
-  '^(im\.accounts\.account_created\.v1|im\.accounts\.funds_deposited\.v1)$' \
-  '^(accounts\.account_created\.v1|accounts\.funds_deposited\.v1|im\.accounts\.account_created\.v1|im\.accounts\.funds_deposited\.v1)$'
+  '^(accounts\.account_created\.v1|accounts\.funds_deposited\.v2|im\.accounts\.account_created\.v1|im\.accounts\.funds_deposited\.v2)$' \
+  '^(im\.accounts\.account_created\.v1|im\.accounts\.funds_deposited\.v2)$' \
+  '^(accounts\.account_created\.v1|accounts\.funds_deposited\.v2|im\.accounts\.account_created\.v1|im\.accounts\.funds_deposited\.v2)$'
 
 # orders: calls accounts and warehouse (UBERSERVICE_PEERS); publishes
 # orders.order_paid.v1, orders.order_rejected.v1, orders.order_cancelled.v1,

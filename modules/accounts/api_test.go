@@ -200,6 +200,14 @@ func TestEvents(t *testing.T) {
 	var dep gateway.Transaction
 	apptest.Do(t, http.MethodPost, api.account(acc.ID)+"/deposits", map[string]int64{"amount": 1200},
 		api.with(correlation.Header, "req-deposit")...).Expect(t, http.StatusCreated).Decode(t, &dep)
+	// One deposit, written once, is published on both versions of the topic:
+	// v2 as written, then v1 as the events package converts it.
+	var depositedV2 events.FundsDepositedV2
+	apptest.Receive(t, topics[events.TopicFundsDepositedV2], "req-deposit", &depositedV2)
+	if depositedV2.TransactionID != dep.ID || depositedV2.Amount != (events.Money{Amount: 1200, Currency: "EUR"}) ||
+		depositedV2.BalanceAfter != (events.Money{Amount: 1200, Currency: "EUR"}) {
+		t.Errorf("funds_deposited.v2 = %+v", depositedV2)
+	}
 	var deposited events.FundsDeposited
 	apptest.Receive(t, topics[events.TopicFundsDeposited], "req-deposit", &deposited)
 	want := events.Movement{TransactionID: dep.ID, AccountID: acc.ID, Amount: 1200, Currency: "EUR", BalanceAfter: 1200, OccurredAt: dep.CreatedAt}

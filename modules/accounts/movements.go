@@ -144,7 +144,7 @@ type kind struct {
 var (
 	deposit = kind{
 		name:  gateway.KindDeposit,
-		event: func(m events.Movement) messaging.Event { return events.FundsDeposited{Movement: m} },
+		event: func(m events.Movement) messaging.Event { return events.DepositV2(m) },
 		email: func(a gateway.Account, t gateway.Transaction) mail.Message {
 			return confirmation(a, "Deposit received", "We received your deposit of %s.", t)
 		},

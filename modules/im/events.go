@@ -88,11 +88,14 @@ func (s *service) referralFirst(ctx context.Context, tx *gorm.DB, accountID uuid
 }
 
 // onFundsDeposited pays the manager of the account a commission on the
-// deposit, once per deposit, and sends the manager a separate email.
-func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, e events.FundsDeposited) error {
-	if e.TransactionID == uuid.Nil || e.AccountID == uuid.Nil || e.Amount <= 0 || e.Currency == "" {
+// deposit, once per deposit, and sends the manager a separate email. It reads
+// the second version of funds_deposited; im's instances of a build before it
+// read the first, and the inbox makes one deposit one commission between them
+// (see messaging.Versioned).
+func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, e events.FundsDepositedV2) error {
+	if e.TransactionID == uuid.Nil || e.AccountID == uuid.Nil || e.Amount.Amount <= 0 || e.Amount.Currency == "" {
 		return messaging.Permanent(fmt.Errorf("funds_deposited for transaction %s is incomplete: account %s, amount %d, currency %q",
-			e.TransactionID, e.AccountID, e.Amount, e.Currency))
+			e.TransactionID, e.AccountID, e.Amount.Amount, e.Amount.Currency))
 	}
 	m, managed, decided, err := depositContext(ctx, tx, e.AccountID)
 	if err != nil {
@@ -112,8 +115,8 @@ func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, e events.Fu
 	}
 	c := commission{
 		ID: id, ManagerID: m.ID, AccountID: e.AccountID, TransactionID: e.TransactionID,
-		Amount: commissionOn(e.Amount, m.CommissionBps), Currency: e.Currency,
-		DepositAmount: e.Amount, CommissionBps: m.CommissionBps,
+		Amount: commissionOn(e.Amount.Amount, m.CommissionBps), Currency: e.Amount.Currency,
+		DepositAmount: e.Amount.Amount, CommissionBps: m.CommissionBps,
 	}
 	log := s.log.With("manager_id", m.ID, "account_id", e.AccountID, "transaction_id", e.TransactionID)
 	recorded, err := insertCommission(ctx, tx, c)
@@ -125,7 +128,7 @@ func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, e events.Fu
 		log.InfoContext(ctx, "commission on this deposit already recorded; skipped")
 		return nil
 	}
-	if err := mail.Enqueue(ctx, tx, m.ID.String(), depositEmail(m, e.Movement, c.Amount)); err != nil {
+	if err := mail.Enqueue(ctx, tx, m.ID.String(), depositEmail(m, c)); err != nil {
 		return err
 	}
 	log.InfoContext(ctx, "commission recorded", "amount", c.Amount, "currency", c.Currency)
@@ -143,13 +146,13 @@ func commissionOn(amount int64, bps int) int64 {
 
 // depositEmail is the manager's own notice of a deposit: a separate email, not
 // a copy of the owner's confirmation.
-func depositEmail(m im.Manager, d events.Movement, commission int64) mail.Message {
+func depositEmail(m im.Manager, c commission) mail.Message {
 	return mail.Message{
 		To:      m.Email,
-		Subject: fmt.Sprintf("Deposit of %s into an account you manage", money.Format(d.Amount, d.Currency)),
+		Subject: fmt.Sprintf("Deposit of %s into an account you manage", money.Format(c.DepositAmount, c.Currency)),
 		Body: fmt.Sprintf("Hello %s,\n\nAccount %s received a deposit of %s (transaction %s).\n"+
 			"Your commission at %d.%02d%%: %s.\n",
-			m.Name, d.AccountID, money.Format(d.Amount, d.Currency), d.TransactionID,
-			m.CommissionBps/100, m.CommissionBps%100, money.Format(commission, d.Currency)),
+			m.Name, c.AccountID, money.Format(c.DepositAmount, c.Currency), c.TransactionID,
+			m.CommissionBps/100, m.CommissionBps%100, money.Format(c.Amount, c.Currency)),
 	}
 }

@@ -33,9 +33,9 @@ func TestRedeliveredDepositPaysOnce(t *testing.T) {
 
 	payload, txID := depositPayload(t, account.ID, 10000)
 	messageID := uuid.NewString()
-	w.Deliver(t, events.TopicFundsDeposited, messageID, payload)
-	w.Deliver(t, events.TopicFundsDeposited, messageID, payload)
-	w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+	w.Deliver(t, events.TopicFundsDepositedV2, messageID, payload)
+	w.Deliver(t, events.TopicFundsDepositedV2, messageID, payload)
+	w.Deliver(t, events.TopicFundsDepositedV2, uuid.NewString(), payload)
 
 	l := w.commissions(t, m)
 	if len(l.Items) != 1 || l.Items[0].TransactionID != txID || l.Items[0].Amount != 250 || l.Total != 250 {
@@ -119,7 +119,7 @@ func TestCommissionIsRoundedDownWithoutOverflow(t *testing.T) {
 		want := map[uuid.UUID]int64{}
 		for _, amount := range amounts {
 			payload, txID := depositPayload(t, account.ID, amount)
-			w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+			w.Deliver(t, events.TopicFundsDepositedV2, uuid.NewString(), payload)
 			exact := new(big.Int).Mul(big.NewInt(amount), big.NewInt(int64(bps)))
 			want[txID] = exact.Div(exact, big.NewInt(10000)).Int64()
 		}
@@ -147,14 +147,14 @@ func TestFailingMessagesBecomeDeadLetters(t *testing.T) {
 
 	t.Log("a payload that does not decode is dead at once; the next message goes through")
 	poison := uuid.NewString()
-	w.Deliver(t, events.TopicFundsDeposited, poison, []byte(`{"transaction_id": 42`))
+	w.Deliver(t, events.TopicFundsDepositedV2, poison, []byte(`{"transaction_id": 42`))
 	payload, _ := depositPayload(t, account.ID, 10000)
-	w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+	w.Deliver(t, events.TopicFundsDepositedV2, uuid.NewString(), payload)
 	if l := w.commissions(t, m); len(l.Items) != 1 || l.Total != 100 {
 		t.Errorf("commissions after the poison message = %+v, want the next deposit's", l)
 	}
 	dl := w.DeadLetter(t, imgw.Name, poison)
-	if dl.Status != "dead" || dl.Handler != "im."+events.TopicFundsDeposited || dl.Topic != events.TopicFundsDeposited || dl.LastError == "" {
+	if dl.Status != "dead" || dl.Handler != "im."+events.TopicFundsDeposited || dl.Topic != events.TopicFundsDepositedV2 || dl.LastError == "" {
 		t.Errorf("dead letter = %+v", dl)
 	}
 
@@ -162,7 +162,7 @@ func TestFailingMessagesBecomeDeadLetters(t *testing.T) {
 	exec(t, w.DB, "ALTER TABLE im.commissions RENAME TO commissions_offline")
 	payload, txID := depositPayload(t, account.ID, 20000)
 	failing := uuid.NewString()
-	w.Deliver(t, events.TopicFundsDeposited, failing, payload)
+	w.Deliver(t, events.TopicFundsDepositedV2, failing, payload)
 	apptest.Eventually(t, 10*time.Second, "the failing message is dead after its retries", func() bool {
 		dl := w.DeadLetter(t, imgw.Name, failing)
 		return dl.Status == "dead"

@@ -219,10 +219,10 @@ func (w world) managerOf(t testing.TB, accountID uuid.UUID) *imgw.Manager {
 func depositPayload(t testing.TB, accountID uuid.UUID, amount int64) ([]byte, uuid.UUID) {
 	t.Helper()
 	txID := uuid.New()
-	payload, err := json.Marshal(events.FundsDeposited{Movement: events.Movement{
+	payload, err := json.Marshal(events.DepositV2(events.Movement{
 		TransactionID: txID, AccountID: accountID, Amount: amount, Currency: "USD",
 		BalanceAfter: amount, OccurredAt: time.Now().UTC(),
-	}})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

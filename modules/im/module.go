@@ -25,7 +25,7 @@ func Module() app.Module {
 		Port:       8082,
 		Migrations: migrations.For(im.Name),
 		Uses:       app.Deps(accounts.Gateway),
-		Consumes:   app.Topics(events.AccountCreated{}, events.FundsDeposited{}),
+		Consumes:   app.Topics(events.AccountCreated{}, events.FundsDepositedV2{}),
 		Fitness:    effects,
 		Init:       initModule,
 	}

@@ -32,7 +32,7 @@ func TestDepositOvertakingAccountCreatedStillPaysOnce(t *testing.T) {
 	account := world{acc}.openAccount(t, "Bob Owner", "bob@owners.example", ada.ReferralCode)
 
 	payload, _ := depositPayload(t, account.ID, 10000)
-	w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+	w.Deliver(t, events.TopicFundsDepositedV2, uuid.NewString(), payload)
 	if c := w.commissions(t, ada); len(c.Items) != 1 || c.Total != 150 {
 		t.Fatalf("commissions after an overtaking deposit: %+v, want one of 150", c)
 	}

@@ -47,7 +47,7 @@ func TestListsArePaged(t *testing.T) {
 		t.Helper()
 		before := emails(t)
 		payload, txID := depositPayload(t, account, amount)
-		w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+		w.Deliver(t, events.TopicFundsDepositedV2, uuid.NewString(), payload)
 		if account != acc.ID {
 			return "", ""
 		}

@@ -21,7 +21,7 @@ func TestPublicAPIRefusesBadInput(t *testing.T) {
 	w.link(t, m.ID, linked.ID).Expect(t, 201)
 	for range 2 { // two commissions and two emails: lists that give a cursor to break
 		payload, _ := depositPayload(t, linked.ID, 10000)
-		w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+		w.Deliver(t, events.TopicFundsDepositedV2, uuid.NewString(), payload)
 	}
 	other := w.openAccount(t, "Alan", "alan@example.com", "")
 	manager, staff, self := w.im("/v1/managers/"+m.ID.String()), w.staff(t), w.as(t, m)

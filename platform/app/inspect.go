@@ -33,7 +33,7 @@ func Inspect(ctx context.Context, m Module) (Inspection, error) {
 	env := &Env{Module: m, Log: s.log, HTTP: web.New(m.Name, s.log), Internal: web.New(m.Name, s.log), sys: s}
 	if m.Migrations != nil {
 		env.Events = messaging.NewConsumers(m.Name, nil, messaging.RetryPolicy{}, s.log)
-		env.Outbox = messaging.NewOutbox(m.Name, m.Publishes)
+		env.Outbox = messaging.NewOutbox(m.Name, m.Publishes).WithVersions(messaging.NewVersions(m.Payloads))
 	}
 	if err := m.Init(ctx, env); err != nil {
 		return Inspection{}, err

@@ -40,5 +40,7 @@ func document(ctx context.Context, modules []Module) (moduledoc.Doc, error) {
 			}
 		}
 	}
-	return moduledoc.New(mods, payloads, methods), nil
+	d := moduledoc.New(mods, payloads, methods)
+	markVersions(&d, modules)
+	return d, nil
 }

@@ -92,7 +92,10 @@ func listCommand(args []string, modules []Module, stdout, stderr io.Writer) erro
 	default:
 		return usagef("--format %q: want table, json, mermaid or markdown", *format)
 	}
-	return writeTable(stdout, c)
+	if err := writeTable(stdout, c); err != nil {
+		return err
+	}
+	return writeVersions(stdout, modules)
 }
 
 // writeTable prints c for people, in 80 columns: a module's ports as

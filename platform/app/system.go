@@ -235,7 +235,7 @@ func (s *System) initModules(ctx context.Context) error {
 		if env.DB != nil {
 			env.Events = messaging.NewConsumers(m.Name, env.DB, s.cfg.Retry, env.Log)
 			env.Events.SetTracerProvider(r.tracer())
-			env.Outbox = messaging.NewOutbox(m.Name, m.Publishes)
+			env.Outbox = messaging.NewOutbox(m.Name, m.Publishes).WithVersions(messaging.NewVersions(m.Payloads))
 		}
 		s.identify(env)
 		if err := m.Init(ctx, env); err != nil {
@@ -328,7 +328,8 @@ func (s *System) startWorkers(context.Context) error {
 	ctx, cancel := context.WithCancel(s.runCtx)
 	for _, r := range s.modules {
 		if db := r.env.DB; db != nil {
-			relay := messaging.NewRelay(db, s.bus.Publisher(), r.env.Module.Name, r.env.Log)
+			relay := messaging.NewRelay(db, s.bus.Publisher(), r.env.Module.Name, r.env.Log).
+				WithVersions(messaging.NewVersions(r.env.Module.Payloads))
 			relay.SetTracerProvider(r.tracer())
 			mailer := mail.NewDispatcher(r.env.Module.Name, db, s.cfg.Mail, r.env.Log)
 			if s.cfg.Shadow == "" { // a shadow publishes nothing

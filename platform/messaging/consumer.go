@@ -71,7 +71,7 @@ type Consumers struct {
 }
 
 type handler struct {
-	name    string // unique per module and topic: the inbox key
+	name    string // the inbox key: unique per module and topic, shared by a topic's versions (handlerKey)
 	topic   string
 	batched bool     // registered with HandleBatched
 	batcher *batcher // while the consumers run, if batched
@@ -116,7 +116,7 @@ func register[E Event](c *Consumers, fn HandlerFunc[E], batched bool) {
 	var zero E
 	topic := zero.Topic()
 	h := &handler{
-		name:    c.module + "." + topic,
+		name:    handlerKey(c.module, zero),
 		topic:   topic,
 		batched: batched,
 		apply: func(ctx context.Context, tx *gorm.DB, payload []byte) error {
@@ -135,6 +135,11 @@ func register[E Event](c *Consumers, fn HandlerFunc[E], batched bool) {
 	defer c.mu.Unlock()
 	if _, dup := c.handlers[topic]; dup {
 		panic(fmt.Sprintf("messaging: %s registers two handlers for %s", c.module, topic))
+	}
+	for _, other := range c.handlers {
+		if other.name == h.name {
+			panic(fmt.Sprintf("messaging: %s registers handlers for two versions of one topic, %s and %s", c.module, other.topic, topic))
+		}
 	}
 	c.handlers[topic] = h
 }
@@ -168,7 +173,7 @@ func (c *Consumers) Start(ctx context.Context, sub message.Subscriber) error {
 		if h.batched {
 			h.batcher = newBatcher(c, h)
 		}
-		router.AddConsumerHandler(h.name, topic, sub, func(msg *message.Message) error {
+		router.AddConsumerHandler(c.module+"."+topic, topic, sub, func(msg *message.Message) error {
 			return c.deliver(msg, h)
 		})
 	}

@@ -48,7 +48,8 @@ const outboxTable = "outbox"
 type Outbox struct {
 	module   string
 	topics   []string
-	instance string // see SetInstance
+	instance string   // see SetInstance
+	versions Versions // see WithVersions
 }
 
 // ErrUndeclaredTopic is the error of publishing a topic the module does not
@@ -67,6 +68,9 @@ func (o *Outbox) Publish(ctx context.Context, tx *gorm.DB, events ...Event) erro
 	for _, e := range events {
 		if !slices.Contains(o.topics, e.Topic()) {
 			return fmt.Errorf("module %s publishes %s: %w", o.module, e.Topic(), ErrUndeclaredTopic)
+		}
+		if err := o.checkVersions(e); err != nil {
+			return err
 		}
 	}
 	return publish(ctx, tx, o.producer(), events...)
@@ -129,6 +133,7 @@ type Relay struct {
 	loop     *worker.Loop
 	batch    int
 	tp       trace.TracerProvider // nil: untraced (see SetTracerProvider)
+	versions Versions             // see WithVersions
 }
 
 // NewRelay returns a relay for db's outbox. It is nudged after every commit on
@@ -186,6 +191,9 @@ func (r *Relay) step(ctx context.Context) (time.Duration, error) {
 				return fmt.Errorf("publish %s: %w", run[0].Topic, err)
 			}
 			published(r.producer, run[0].Topic, len(run))
+			if err := r.publishOlder(run[0].Topic, msgs); err != nil {
+				return err
+			}
 		}
 		n = len(rows)
 		return tx.Exec("DELETE FROM outbox WHERE id = ANY(?::bigint[])", database.Int64s(ids)).Error

@@ -51,6 +51,10 @@ type Topic struct {
 	// when the publisher declares none, and Fields is then empty too.
 	Payload string
 	Fields  []Field
+	// VersionOf is the newer version of the topic whose events the
+	// publisher's relay publishes here too, converted, for the consumers that
+	// still read this one; "" for a topic its publisher writes itself.
+	VersionOf string
 }
 
 // Gateway is one gateway: a module's contract for the others.

@@ -101,6 +101,7 @@ func writeTopics(b *strings.Builder, d Doc) {
 		fmt.Fprintf(b, "\n### %s\n\n", t.Name)
 		fmt.Fprintf(b, "- Publisher: %s.\n", orNone(t.Publisher, "no module of the binary"))
 		fmt.Fprintf(b, "- Consumers: %s.\n", orNone(strings.Join(t.Consumers, ", "), "none"))
+		writeVersion(b, d, t)
 		if t.Payload == "" {
 			b.WriteString("- Payload: not declared (app.Module.Payloads).\n")
 			continue

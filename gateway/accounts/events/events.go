@@ -11,20 +11,24 @@ import (
 
 // Topics, versioned: a change that breaks consumers gets a new version.
 const (
-	TopicAccountCreated  = "accounts.account_created.v1"
-	TopicFundsDeposited  = "accounts.funds_deposited.v1"
-	TopicFundsWithdrawn  = "accounts.funds_withdrawn.v1"
-	TopicAccountDebited  = "accounts.account_debited.v1"
-	TopicAccountCredited = "accounts.account_credited.v1"
+	TopicAccountCreated = "accounts.account_created.v1"
+	TopicFundsDeposited = "accounts.funds_deposited.v1"
+	// TopicFundsDepositedV2 is the second version of funds_deposited (see
+	// FundsDepositedV2); the first is published beside it until no
+	// consumer reads it.
+	TopicFundsDepositedV2 = "accounts.funds_deposited.v2"
+	TopicFundsWithdrawn   = "accounts.funds_withdrawn.v1"
+	TopicAccountDebited   = "accounts.account_debited.v1"
+	TopicAccountCredited  = "accounts.account_credited.v1"
 )
 
 // All lists every topic the context publishes.
-var All = []string{TopicAccountCreated, TopicFundsDeposited, TopicFundsWithdrawn, TopicAccountDebited, TopicAccountCredited}
+var All = []string{TopicAccountCreated, TopicFundsDeposited, TopicFundsDepositedV2, TopicFundsWithdrawn, TopicAccountDebited, TopicAccountCredited}
 
 // Payloads lists one value of each event the context publishes, in the order
 // of All: the module declares them (app.Module.Payloads) so that its events'
 // fields are documented.
-var Payloads = []interface{ Topic() string }{AccountCreated{}, FundsDeposited{}, FundsWithdrawn{}, AccountDebited{}, AccountCredited{}}
+var Payloads = []interface{ Topic() string }{AccountCreated{}, FundsDeposited{}, FundsDepositedV2{}, FundsWithdrawn{}, AccountDebited{}, AccountCredited{}}
 
 // AccountCreated is published when an account is opened.
 type AccountCreated struct {
