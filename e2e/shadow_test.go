@@ -143,7 +143,10 @@ func TestShadowCompare(t *testing.T) {
 		t.Fatal("schema im_canary is still there after shadow remove")
 	}
 	js := jetStream(t, bus)
-	for _, topic := range []string{"accounts.account_created.v1", "accounts.funds_deposited.v1"} {
+	// The topics im consumes, as the binary declares them: the shadow's
+	// consumers were made on exactly those streams.
+	im, _ := catalogue.Module("im")
+	for _, topic := range im.Consumes {
 		stream := strings.ReplaceAll(ns+"."+topic, ".", "_")
 		if _, err := js.ConsumerInfo(stream, ns+"_im_canary"); !errors.Is(err, nats.ErrConsumerNotFound) {
 			t.Fatalf("the shadow's consumer on %s after shadow remove: %v, want not found", stream, err)
