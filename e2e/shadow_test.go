@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -28,6 +29,7 @@ import (
 // number of cents at 1.5%: there the two builds differ, and compare must say
 // so, by transaction id, and nothing else; the live side pays what the live
 // rules say and writes one email a deposit, and the shadow sends none.
+// The console's shadows page, from each side's own effects, says the same.
 // shadow remove then drops the shadow's schema and its consumer groups.
 func TestShadowCompare(t *testing.T) {
 	variant := buildVariant(t, "modules/im/events.go",
@@ -131,6 +133,30 @@ func TestShadowCompare(t *testing.T) {
 	}
 	if code, text, _ := runToExit(t, time.Minute, "compare", "im", "--shadow", "canary", "--database-url", db); code != 0 || !strings.Contains(text, wantDiffer[0]) {
 		t.Fatalf("compare (text) exited %d, want 0 and the differences by transaction id:\n%s", code, text)
+	}
+
+	// The console's shadows page tells the same from each side's own
+	// /ops/effects: a console of its own, told where every module and the
+	// shadow run, asked with the operator's token.
+	peers := []string{"--shadow-peer", "im/canary=" + shadow.InternalURL("im")}
+	for _, m := range []string{"accounts", "im", "portal"} {
+		peers = append(peers, "--peer", m+"="+live.InternalURL(m))
+	}
+	console := cluster.StartTB(t, cluster.Topology{Name: "shadow-console", Bus: "gochannel", Processes: [][]string{{"console"}}}, config(db, peers...))
+	operator, err := live.Operator()
+	must(t, err)
+	page := string(apptest.Do(t, http.MethodGet, console.URL("console")+"/shadows?since=1h", nil, operator...).Expect(t, http.StatusOK).Body)
+	for _, e := range rep.Effects {
+		row := fmt.Sprintf(`<tr data-effect="%s"><td class="name">%s</td><td class="agree">%d</td><td class="differ">%d</td><td class="live-only">0</td><td class="shadow-only">0</td></tr>`,
+			e.Name, e.Name, e.Agree, len(e.Differ))
+		if !strings.Contains(page, row) {
+			t.Fatalf("the console's shadows page lacks what compare said of %s (%s):\n%s", e.Name, row, page)
+		}
+	}
+	for _, id := range wantDiffer {
+		if !strings.Contains(page, "<code>"+id+"</code>") {
+			t.Fatalf("the console's shadows page does not show the difference on %s:\n%s", id, page)
+		}
 	}
 
 	// shadow remove, once the shadow is stopped: no schema, no consumer group.

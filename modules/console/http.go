@@ -43,6 +43,7 @@ var (
 //	POST /login            takes a pasted operator's token into a cookie
 //	POST /logout           forgets it
 //	GET  /live             the dashboard's live part, for the page's refresh
+//	GET  /shadows          each shadow's effects held to its live module's; ?since=1h
 //	POST /dead-letters/:module/:id/replay
 //	GET  /static/*         the page's style and script
 func mount(e *echo.Echo, c *console) {
@@ -52,6 +53,7 @@ func mount(e *echo.Echo, c *console) {
 	e.POST("/login", c.login)
 	e.POST("/logout", c.logout)
 	e.GET("/live", c.live)
+	e.GET("/shadows", c.shadowsPage)
 	e.POST("/dead-letters/:module/:id/replay", c.replayDeadLetter)
 }
 

@@ -3,7 +3,8 @@
 // its backlog and its dead letters, replays a dead letter, and looks a
 // request's trace up. It keeps no data of its own and calls no gateway: it
 // reads what every module's internal API gives an operator (/readyz,
-// /metrics, /ops/dead-letters), with the operator's own token, so that it
+// /metrics, /ops/dead-letters, and for the shadows page /ops/effects of a
+// live module and of its shadows), with the operator's own token, so that it
 // can show and do nothing the operator could not without it.
 package console
 
@@ -34,6 +35,7 @@ func initModule(_ context.Context, env *app.Env) error {
 	if err != nil {
 		return err
 	}
+	c.shadows = env.ShadowPeers
 	mount(env.HTTP, c)
 	return nil
 }
@@ -43,7 +45,8 @@ func initModule(_ context.Context, env *app.Env) error {
 type console struct {
 	placements func() []app.Placement
 	verify     func(token string) (peerauth.Claims, error)
-	traceUI    string // "" when no trace backend is configured
+	traceUI    string                  // "" when no trace backend is configured
+	shadows    func() []app.ShadowPeer // nil: none
 	client     *http.Client
 	pages      *template.Template
 	log        *slog.Logger

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/fitness"
@@ -126,7 +127,11 @@ func compareCommand(args []string, modules []Module, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	r, err := fitness.Compare(ctx, conn, a.module.Name, a.module.Name, a.stored().Name, a.module.Fitness, time.Now().Add(-since))
+	// One pool of the administrator's connection's settings: fitness reads
+	// with database/sql, as a module reads its own effects (see effects.go).
+	db := stdlib.OpenDB(*conn.Config())
+	defer db.Close()
+	r, err := fitness.Compare(ctx, db, a.module.Name, a.module.Name, a.stored().Name, a.module.Fitness, time.Now().Add(-since))
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,9 @@ type Config struct {
 	// Shadow, when set, runs every module started as a shadow of that name
 	// (see shadow.go): beside the live module, seen by nobody.
 	Shadow string
+	// ShadowPeers are shadows running elsewhere, for the console to compare
+	// with the live modules (--shadow-peer; Env.ShadowPeers).
+	ShadowPeers []ShadowPeer
 	// TraceUI is the base URL of the trace backend's query API (Jaeger's),
 	// for the operator's views that look a trace up (Env.TraceUI).
 	TraceUI string

@@ -42,6 +42,8 @@ type flags struct {
 	debug     string
 	traceUI   string
 	otlp      string
+	// shadowPeers is --shadow-peer MODULE/NAME=URL (effects.go).
+	shadowPeers multiFlag
 }
 
 func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.FlagSet {
@@ -79,6 +81,8 @@ func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.Fla
 		fs.IntVar(&f.poolSize, "db-pool-size", 10, "connections per module pool")
 		fs.StringVar(&f.traceUI, "trace-ui", os.Getenv("UBERSERVICE_TRACE_UI"), "base URL of the trace backend's query API (Jaeger's, e.g. http://localhost:16686), where the console looks traces up (env UBERSERVICE_TRACE_UI; default none)")
 		fs.StringVar(&f.otlp, "otlp-endpoint", "", "URL of an OTLP/HTTP receiver to export traces to, e.g. http://localhost:4318 (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no traces are recorded)")
+		f.shadowPeers = envList("UBERSERVICE_SHADOW_PEERS")
+		fs.Var(&f.shadowPeers, "shadow-peer", "MODULE/NAME=URL of the internal API of module's shadow NAME running elsewhere, for the console to compare with the live module, repeatable (env UBERSERVICE_SHADOW_PEERS, comma-separated)")
 		fs.StringVar(&f.debug, "debug-listen", os.Getenv("UBERSERVICE_DEBUG_LISTEN"), "ADDR to serve Go's profiler on (/debug/pprof/), e.g. 127.0.0.1:6060 (env UBERSERVICE_DEBUG_LISTEN; default off)")
 	}
 	return fs
@@ -122,6 +126,9 @@ func (f *flags) config(modules []Module, stderr io.Writer) (Config, *slog.Logger
 		if !names[m] {
 			return cfg, log, usagef("--database-url %s=...: unknown module %q", m, m)
 		}
+	}
+	if cfg.ShadowPeers, err = shadowPeers(f.shadowPeers, modules); err != nil {
+		return cfg, log, err
 	}
 	return cfg, log, nil
 }

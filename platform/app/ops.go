@@ -25,6 +25,7 @@ func mountOps(env *Env) {
 	ready := func() []web.Check { return readiness(env) }
 	web.MountHealth(env.HTTP, ready)
 	web.MountHealth(env.Internal, ready)
+	mountEffects(env)
 	if env.Events == nil {
 		return
 	}

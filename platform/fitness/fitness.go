@@ -11,6 +11,7 @@ package fitness
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -71,35 +72,53 @@ func (r Report) Agrees() bool {
 // maxExamples bounds the differences a report shows by value.
 const maxExamples = 5
 
-// Compare runs every effect's query on the live and the shadow schema of the
-// database conn is connected to, as conn's role, and compares the results.
-func Compare(ctx context.Context, conn *pgx.Conn, module, live, shadow string, effects []Effect, since time.Time) (Report, error) {
+// Compare reads every effect on the live and the shadow schema of db, as
+// db's role (one that may read both: the administrator's), and compares
+// them.
+func Compare(ctx context.Context, db *sql.DB, module, live, shadow string, effects []Effect, since time.Time) (Report, error) {
 	r := Report{Module: module, Live: live, Shadow: shadow, Since: since.UTC(), Effects: []EffectReport{}}
-	for _, schema := range []string{live, shadow} {
+	var sets [2]Set
+	for i, schema := range []string{live, shadow} {
 		var exists bool
-		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&exists); err != nil {
+		if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&exists); err != nil {
 			return r, fmt.Errorf("fitness: look up schema %s: %w", schema, err)
 		}
 		if !exists {
 			return r, fmt.Errorf("fitness: there is no schema %s", schema)
 		}
-	}
-	for _, e := range effects {
-		l, err := read(ctx, conn, live, e, since)
+		s, err := Read(ctx, db, schema, effects, since)
 		if err != nil {
 			return r, err
 		}
-		s, err := read(ctx, conn, shadow, e, since)
-		if err != nil {
-			return r, err
-		}
-		r.Effects = append(r.Effects, compare(e.Name, l, s))
+		sets[i] = s
 	}
+	r.Effects = Diff(sets[0], sets[1])
 	return r, nil
 }
 
+// Diff compares a live and a shadow set of effects, effect by effect, in
+// the order of their names. An effect only one side declares (a newer
+// build's) is compared with nothing: all its keys are one-sided.
+func Diff(live, shadow Set) []EffectReport {
+	var names []string
+	for name := range live {
+		names = append(names, name)
+	}
+	for name := range shadow {
+		if _, ok := live[name]; !ok {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	out := []EffectReport{}
+	for _, name := range names {
+		out = append(out, compare(name, live[name], shadow[name]))
+	}
+	return out
+}
+
 // compare compares one effect's values by key.
-func compare(name string, live, shadow map[string]string) EffectReport {
+func compare(name string, live, shadow Values) EffectReport {
 	er := EffectReport{Name: name, Differ: []string{}, LiveOnly: []string{}, ShadowOnly: []string{}, Examples: []Difference{}}
 	var diffs []Difference
 	for k, lv := range live {
@@ -144,30 +163,42 @@ func compare(name string, live, shadow map[string]string) EffectReport {
 	return er
 }
 
-// read runs e's query on schema, in a read-only transaction whose
-// search_path is schema.
-func read(ctx context.Context, conn *pgx.Conn, schema string, e Effect, since time.Time) (map[string]string, error) {
-	out := map[string]string{}
-	err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('search_path', $1, true)", pgx.Identifier{schema}.Sanitize()); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, e.Query, since)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k, v string
-			if err := rows.Scan(&k, &v); err != nil {
-				return err
-			}
-			out[k] = v
-		}
-		return rows.Err()
-	})
+// Read reads every effect recorded at or after since on schema, in one
+// read-only transaction of db whose search_path is schema: a module reads
+// its own with its own pool, an administrator either with theirs.
+func Read(ctx context.Context, db *sql.DB, schema string, effects []Effect, since time.Time) (Set, error) {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("fitness: effect %s on schema %s: %w", e.Name, schema, err)
+		return nil, fmt.Errorf("fitness: read schema %s: %w", schema, err)
 	}
-	return out, nil
+	defer func() { _ = tx.Rollback() }() // read-only: nothing to commit
+	if _, err := tx.ExecContext(ctx, "SELECT set_config('search_path', $1, true)", pgx.Identifier{schema}.Sanitize()); err != nil {
+		return nil, fmt.Errorf("fitness: read schema %s: %w", schema, err)
+	}
+	set := Set{}
+	for _, e := range effects {
+		v, err := readEffect(ctx, tx, e, since)
+		if err != nil {
+			return nil, fmt.Errorf("fitness: effect %s on schema %s: %w", e.Name, schema, err)
+		}
+		set[e.Name] = v
+	}
+	return set, nil
+}
+
+func readEffect(ctx context.Context, tx *sql.Tx, e Effect, since time.Time) (Values, error) {
+	rows, err := tx.QueryContext(ctx, e.Query, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := Values{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
 }
