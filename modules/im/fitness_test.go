@@ -23,7 +23,7 @@ func TestEffectsAreKeyedByTransaction(t *testing.T) {
 	account := w.openAccount(t, "Bob Owner", "bob@owners.example", "")
 	w.link(t, m.ID, account.ID).Expect(t, http.StatusCreated)
 	payload, txID := depositPayload(t, account.ID, 1001)
-	w.Deliver(t, events.TopicFundsDeposited, uuid.NewString(), payload)
+	w.Deliver(t, events.TopicFundsDepositedV2, uuid.NewString(), payload)
 
 	var s fitness.Snapshot
 	apptest.Do(t, http.MethodGet, w.InternalURL("im")+app.EffectsPath+"?since=1h", nil, w.Operator(t)...).Expect(t, http.StatusOK).Decode(t, &s)
