@@ -165,7 +165,9 @@ func TestAnOstrichIsABadGatewayAndABreakerFailure(t *testing.T) {
 		}
 	}
 	// An answer with fields the DTO lacks, or without its omitempty ones, is fine.
-	p := newPeer(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"id":"a","balance":1,"added":[1]}`)) })
+	p := newPeer(t, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"id":"a","balance":1,"added":[1]}`))
+	})
 	if _, err := get(p.client(httpclient.Options{}), context.Background()); err != nil {
 		t.Fatalf("a newer answer: %v", err)
 	}
