@@ -42,6 +42,7 @@ var scenarios = []scenarioFunc{
 	{"events", eventLatency},
 	{"gateway", crossingGateway},
 	{"orders", placeOrders},
+	{"racing", racing},
 }
 
 func main() { os.Exit(run()) }

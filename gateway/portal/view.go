@@ -12,6 +12,7 @@ import (
 
 	"github.com/uberservice/uberservice/gateway/accounts"
 	"github.com/uberservice/uberservice/gateway/im"
+	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/problem"
 )
@@ -113,6 +114,7 @@ func (v *views) managerOf(ctx context.Context, id uuid.UUID) (r managerResult) {
 // accountsError is the portal's answer when the account lookup fails. An
 // unknown account is the portal's 404 too. An accounts that cannot answer in
 // time is a 503 that names the dependency but not where it runs. Anything else
+// An answer off the contract is a 502 that says so, without where. Anything else
 // is the portal's 500, whatever accounts called it: the cause goes to the log
 // (formatted with %v so that the web layer sees no problem in it to echo).
 func (v *views) accountsError(ctx context.Context, id uuid.UUID, err error) error {
@@ -122,6 +124,9 @@ func (v *views) accountsError(ctx context.Context, id uuid.UUID, err error) erro
 	case errors.Is(err, problem.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		v.log.WarnContext(ctx, "accounts unavailable; cannot serve the account view", "account_id", id, "error", err)
 		return problem.ErrUnavailable.WithDetail("accounts is unavailable; try again shortly")
+	case errors.Is(err, contract.ErrBadGateway):
+		v.log.WarnContext(ctx, "accounts answered off contract; cannot serve the account view", "account_id", id, "error", err)
+		return contract.ErrBadGateway.WithDetail("accounts answered something that is not its contract")
 	default:
 		return fmt.Errorf("portal: get account %s: %v", id, err)
 	}

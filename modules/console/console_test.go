@@ -162,7 +162,7 @@ func TestDashboard(t *testing.T) {
 	}
 	for _, want := range []string{
 		`<tr data-module="accounts" class="down">`, `<tr data-module="im" class="ready">`, `<tr data-module="portal" class="unknown">`,
-		`1.4.2`, `10.0%`, `25ms`, `3, oldest 12.5s`, `accounts: open`, `accounts.funds_deposited.v1: 50ms`,
+		`1.4.2`, `10.0%`, `25ms`, `3, oldest 12.5s`, `accounts 127.0.0.1:9081: open`, `accounts.funds_deposited.v1: 50ms`,
 		`<svg class="map"`, `data-module="im"`, `im calls the accounts gateway`, `accounts → im: accounts.funds_deposited.v1`,
 		`ask accounts: &lt;unavailable&gt;`, `<button type="button" class="replay" data-module="im" data-id="7">`,
 		`No trace backend is configured`,

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -50,7 +51,9 @@ type stats struct {
 
 type topicLag struct{ Topic, Mean string }
 
-type breaker struct{ Gateway, State string }
+// breaker is the state of one endpoint's breaker, of a gateway the module
+// calls; Endpoint (host:port) is "" from a binary that gives none.
+type breaker struct{ Gateway, Endpoint, State string }
 
 // traffic says whether a request to route counts as the module's traffic:
 // the probes, the scrapes and the ops routes are the operators' own looking,
@@ -146,9 +149,11 @@ func summarize(module string, m metrics, prev *counters, now time.Time) (stats, 
 		st.Lag = append(st.Lag, topicLag{Topic: topic, Mean: mean})
 	}
 	m.each(metricBreaker, mod, func(s sample) {
-		st.Breakers = append(st.Breakers, breaker{Gateway: s.labels["gateway"], State: breakerState(s.value)})
+		st.Breakers = append(st.Breakers, breaker{Gateway: s.labels["gateway"], Endpoint: s.labels["endpoint"], State: breakerState(s.value)})
 	})
-	slices.SortFunc(st.Breakers, func(a, b breaker) int { return strings.Compare(a.Gateway, b.Gateway) })
+	slices.SortFunc(st.Breakers, func(a, b breaker) int {
+		return cmp.Or(strings.Compare(a.Gateway, b.Gateway), strings.Compare(a.Endpoint, b.Endpoint))
+	})
 	if dead, ok := m.sum(metricDeadLetters, mod); ok {
 		st.Dead = fmt.Sprintf("%.0f", dead)
 	}

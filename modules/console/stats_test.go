@@ -50,7 +50,7 @@ func TestSummarize(t *testing.T) {
 	want := stats{
 		Version: "1.4.2", StartTime: 1.76e9, Rate: none, Errors: "10.0%", Latency: "25ms", Outbox: "3, oldest 12.5s",
 		Lag:      []topicLag{{Topic: "accounts.funds_deposited.v1", Mean: "50ms"}},
-		Breakers: []breaker{{Gateway: "accounts", State: "open"}}, Dead: "3",
+		Breakers: []breaker{{"accounts", "127.0.0.1:9081", "open"}, {"accounts", "127.0.0.1:9181", "closed"}}, Dead: "3",
 	}
 	if !reflect.DeepEqual(first, want) {
 		t.Errorf("first scrape:\n got %+v\nwant %+v", first, want)

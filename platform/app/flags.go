@@ -74,7 +74,7 @@ func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.Fla
 		f.internal = envList("UBERSERVICE_INTERNAL_LISTEN")
 		fs.Var(&f.internal, "internal-listen", "MODULE=ADDR of a module's internal API (its gateway and ops routes), repeatable (env UBERSERVICE_INTERNAL_LISTEN, comma-separated; default each module's internal port)")
 		f.peers = envList("UBERSERVICE_PEERS")
-		fs.Var(&f.peers, "peer", "MODULE=URL of the internal API of a module running elsewhere, repeatable (env UBERSERVICE_PEERS, comma-separated)")
+		fs.Var(&f.peers, "peer", "MODULE=URL of the internal API of a module running elsewhere, repeatable (env UBERSERVICE_PEERS, comma-separated); a module of several instances: MODULE=URL;weight=N;version=V per endpoint, repeated or comma-separated after one MODULE=")
 		fs.StringVar(&f.mailURL, "mail-url", os.Getenv("UBERSERVICE_MAIL_URL"), "smtp://user:pass@host:port?from=ADDR, or log to record emails without sending (env UBERSERVICE_MAIL_URL; default log)")
 		fs.BoolVar(&f.noMigrate, "no-migrate", os.Getenv("UBERSERVICE_NO_MIGRATE") == "true", "do not apply migrations at start-up (env UBERSERVICE_NO_MIGRATE=true)")
 		fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "bound on a graceful stop")
@@ -119,7 +119,7 @@ func (f *flags) config(modules []Module, stderr io.Writer) (Config, *slog.Logger
 	if cfg.InternalListen, err = f.internal.pairs("--internal-listen", names); err != nil {
 		return cfg, log, err
 	}
-	if cfg.Peers, err = f.peers.pairs("--peer", names); err != nil {
+	if cfg.Peers, err = f.peers.peerSpecs(names); err != nil {
 		return cfg, log, err
 	}
 	for m := range cfg.ModuleURLs {

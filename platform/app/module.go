@@ -20,7 +20,6 @@ import (
 	"github.com/uberservice/uberservice/platform/contract"
 	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/fitness"
-	"github.com/uberservice/uberservice/platform/httpclient"
 	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/messaging"
 )
@@ -196,7 +195,11 @@ func Resolve[T any](env *Env, g contract.Gateway[T]) (T, error) {
 		if opts.Credentials, err = env.credentials(g.Name()); err != nil {
 			return zero, err
 		}
-		return g.Client(httpclient.New(url, opts)), nil
+		c, err := env.peerClient(url, opts)
+		if err != nil {
+			return zero, err
+		}
+		return g.Client(c), nil
 	}
 	if dep.Optional || env.sys.inspecting {
 		if !env.sys.inspecting {

@@ -27,7 +27,7 @@ func (e *Env) Placements() []Placement {
 		if addr := s.InternalAddr(info.Name); addr != "" {
 			p.Here, p.URL = true, "http://"+dialable(addr)
 		} else if peer := s.cfg.Peers[info.Name]; peer != "" {
-			p.URL = peer
+			p.URL = firstEndpoint(peer)
 		}
 		out = append(out, p)
 	}

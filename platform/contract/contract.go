@@ -174,6 +174,7 @@ type M[T, In, Out any] struct {
 	retry      Retry         // what idempotent says, for Describe
 	notFound   *problem.Problem
 	noContent  bool
+	hedge      time.Duration // > 0: Hedged (hedge.go)
 }
 
 // Method describes the method called name (as the interface calls it), served
@@ -296,6 +297,7 @@ func (m M[T, In, Out]) Call(ctx context.Context, c Caller, in In) (out Out, err 
 	if m.noContent {
 		into = nil
 	}
-	err = c.Call(ctx, m.verb, path, body, into, m.idempotent != nil && m.idempotent(in))
+	safe := m.idempotent != nil && m.idempotent(in)
+	err = c.Call(m.withHedge(ctx, safe), m.verb, path, body, into, safe)
 	return out, err
 }

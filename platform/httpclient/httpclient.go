@@ -5,12 +5,17 @@
 // returned (so errors.Is matches the gateway's sentinel errors), a timeout on
 // every call, retries with backoff for idempotent calls only, and a circuit
 // breaker per peer. A failure to reach the peer, and a call refused by an open
-// breaker, is problem.ErrUnavailable.
+// breaker, is problem.ErrUnavailable; an answer that is not the contract's is
+// ErrBadGateway (malformed.go).
+//
+// A peer may run as several endpoints (NewPeer): see balance.go for how calls
+// are spread over them, and hedge.go for a call that races two.
 //
 // # Circuit breaker
 //
-// Each Client has its own breaker (github.com/sony/gobreaker/v2), so one peer
-// that is down does not slow down the calls to the others. A call (all of its
+// Each endpoint of each Client has its own breaker (github.com/sony/gobreaker/v2),
+// so one peer, or one instance of it, that is down does not slow down the
+// calls to the others. A call (all of its
 // attempts together: a retried call that finally succeeds is one success)
 // fails when the peer cannot be reached, does not answer within the timeout or
 // the caller's deadline, or answers 5xx. Any other answer, 4xx problems such
@@ -35,6 +40,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -73,16 +79,22 @@ type Options struct {
 // that the breaker refused without trying, because the peer failed repeatedly.
 var ErrCircuitOpen = errors.New("circuit breaker open")
 
-// Client calls one peer module.
+// Client calls one peer module, at one endpoint or several.
 type Client struct {
-	base    string
-	http    *http.Client
-	opts    Options
-	breaker *gobreaker.CircuitBreaker[struct{}] // nil when disabled
+	http      *http.Client
+	opts      Options
+	endpoints []*endpoint
+	mu        sync.Mutex // the round robin's weights
 }
 
 // New returns a client for the peer at baseURL (such as http://accounts:8081).
 func New(baseURL string, opts Options) *Client {
+	return NewPeer([]Endpoint{{URL: baseURL, Weight: 1}}, opts)
+}
+
+// NewPeer returns a client for the peer that runs at endpoints (at least
+// one), each with a breaker of its own.
+func NewPeer(endpoints []Endpoint, opts Options) *Client {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Second
 	}
@@ -112,10 +124,26 @@ func New(baseURL string, opts Options) *Client {
 			IdleConnTimeout:     90 * time.Second,
 		}
 	}
-	c := &Client{base: strings.TrimRight(baseURL, "/"), http: &http.Client{Transport: traced(tr)}, opts: opts}
+	c := &Client{http: &http.Client{Transport: traced(tr)}, opts: opts}
+	for _, spec := range endpoints {
+		e := &endpoint{Endpoint: spec, label: hostPort(spec.URL)}
+		e.URL = strings.TrimRight(e.URL, "/")
+		if e.Weight < 1 {
+			e.Weight = 1
+		}
+		e.ready.Store(true) // until its probe says otherwise
+		c.endpoints = append(c.endpoints, e)
+		c.addBreaker(e)
+	}
+	return c
+}
+
+// addBreaker gives e its breaker, unless breakers are disabled.
+func (c *Client) addBreaker(e *endpoint) {
+	opts := c.opts
 	if opts.FailureThreshold > 0 {
-		c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
-			Name:        c.base,
+		e.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+			Name:        e.URL,
 			MaxRequests: 1, // one probe when half-open
 			Timeout:     opts.Cooldown,
 			ReadyToTrip: func(n gobreaker.Counts) bool {
@@ -129,24 +157,45 @@ func New(baseURL string, opts Options) *Client {
 				}
 				opts.Log.Log(context.Background(), level, "circuit breaker state changed",
 					"peer", peer, "from", from.String(), "to", to.String())
-				c.recordState(to)
+				c.recordState(e, to)
 			},
 		})
-		c.recordState(gobreaker.StateClosed)
+		c.recordState(e, gobreaker.StateClosed)
 	}
-	return c
 }
 
-// BaseURL is the peer's address.
-func (c *Client) BaseURL() string { return c.base }
+// BaseURL is the peer's address: its first endpoint's.
+func (c *Client) BaseURL() string { return c.endpoints[0].URL }
 
-// CircuitState is the state of the peer's breaker: "closed" (calls go
+// CircuitState is the state of the peer's breakers: "closed" (calls go
 // through), "open" (calls fail fast) or "half-open" (one probe goes through).
+// With several endpoints it is the best of theirs: closed while any endpoint
+// takes calls freely, open only when every endpoint is.
 func (c *Client) CircuitState() string {
-	if c.breaker == nil {
-		return gobreaker.StateClosed.String()
+	best := gobreaker.StateOpen
+	for _, e := range c.endpoints {
+		s := gobreaker.StateClosed
+		if e.breaker != nil {
+			s = e.breaker.State()
+		}
+		if s < best { // gobreaker numbers them closed, half-open, open
+			best = s
+		}
 	}
-	return c.breaker.State().String()
+	return best.String()
+}
+
+// EndpointStates is the state of each endpoint's breaker, by endpoint URL.
+func (c *Client) EndpointStates() map[string]string {
+	out := map[string]string{}
+	for _, e := range c.endpoints {
+		s := gobreaker.StateClosed
+		if e.breaker != nil {
+			s = e.breaker.State()
+		}
+		out[e.URL] = s.String()
+	}
+	return out
 }
 
 // Call sends in (when not nil) as JSON and decodes a 2xx answer into out (when
@@ -177,24 +226,36 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any, ide
 	if err := ctx.Err(); err != nil {
 		return problem.Unavailable(fmt.Errorf("%s %s: %w", method, path, err)) // no call, nothing to count
 	}
-	if c.breaker == nil {
-		return c.try(ctx, method, path, body, out, attempts)
+	if delay, ok := hedgeFrom(ctx); ok && attempts > 1 && len(c.endpoints) > 1 {
+		return c.hedged(ctx, delay, method, path, body, out)
 	}
-	var err error
-	ran := false
-	_, refused := c.breaker.Execute(func() (struct{}, error) {
+	return c.balanced(ctx, method, path, body, out, attempts)
+}
+
+// on makes the call on endpoint e, through e's breaker. ran is false when the
+// breaker refused it; err then says why.
+func (c *Client) on(ctx context.Context, e *endpoint, method, path string, body []byte, out any, attempts int) (err error, ran bool) {
+	if e.breaker == nil {
+		return c.try(ctx, e, method, path, body, out, attempts), true
+	}
+	_, refused := e.breaker.Execute(func() (struct{}, error) {
 		ran = true
-		err = c.try(ctx, method, path, body, out, attempts)
+		err = c.try(ctx, e, method, path, body, out, attempts)
 		return struct{}{}, verdict(ctx, err)
 	})
 	if !ran {
-		why := "the peer failed repeatedly"
-		if errors.Is(refused, gobreaker.ErrTooManyRequests) {
-			why = "half-open, a probe is in flight"
-		}
-		return problem.Unavailable(fmt.Errorf("%s %s%s: %w: %s", method, c.base, path, ErrCircuitOpen, why))
+		return circuitOpen(method, e.URL+path, refused), false
 	}
-	return err
+	return err, true
+}
+
+// circuitOpen is the error of a call no breaker let through.
+func circuitOpen(method, where string, refused error) error {
+	why := "the peer failed repeatedly"
+	if errors.Is(refused, gobreaker.ErrTooManyRequests) {
+		why = "half-open, a probe is in flight"
+	}
+	return problem.Unavailable(fmt.Errorf("%s %s: %w: %s", method, where, ErrCircuitOpen, why))
 }
 
 // errNotCounted is the verdict on a call the caller gave up on: it says nothing
@@ -231,7 +292,7 @@ func peerFailed(err error) bool {
 
 // try makes up to attempts attempts, with backoff between them, and stops
 // early when the breaker opens meanwhile.
-func (c *Client) try(ctx context.Context, method, path string, body []byte, out any, attempts int) error {
+func (c *Client) try(ctx context.Context, e *endpoint, method, path string, body []byte, out any, attempts int) error {
 	var lastErr error
 	for i := 0; i < attempts; i++ {
 		if i > 0 {
@@ -240,11 +301,11 @@ func (c *Client) try(ctx context.Context, method, path string, body []byte, out 
 			case <-ctx.Done():
 				return problem.Unavailable(fmt.Errorf("%s %s: %w (last error: %v)", method, path, ctx.Err(), lastErr))
 			}
-			if c.breaker != nil && c.breaker.State() == gobreaker.StateOpen {
+			if e.open() {
 				return lastErr // other calls found the peer down meanwhile
 			}
 		}
-		err := c.once(ctx, method, path, body, out)
+		err := c.once(ctx, e, method, path, body, out)
 		if err == nil || !retryable(err) {
 			return err
 		}
@@ -267,14 +328,15 @@ type statusError struct {
 
 func (s *statusError) Unwrap() error { return s.error }
 
-func (c *Client) once(ctx context.Context, method, path string, body []byte, out any) error {
+func (c *Client) once(ctx context.Context, e *endpoint, method, path string, body []byte, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	base := e.URL
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return fmt.Errorf("httpclient: build %s %s: %w", method, path, err)
 	}
@@ -298,19 +360,19 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 	tracing.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header)) // traced, the transport sends the attempt's own span
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return transient{problem.Unavailable(fmt.Errorf("%s %s%s: %w", method, c.base, path, err))}
+		return transient{problem.Unavailable(fmt.Errorf("%s %s%s: %w", method, base, path, err))}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return transient{problem.Unavailable(fmt.Errorf("read %s %s%s: %w", method, c.base, path, err))}
+		return transient{problem.Unavailable(fmt.Errorf("read %s %s%s: %w", method, base, path, err))}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if out == nil || len(data) == 0 {
+		if out == nil {
 			return nil
 		}
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("httpclient: decode answer to %s %s: %w", method, path, err)
+		if err := decodeStrict(data, out); err != nil {
+			return badGateway(fmt.Errorf("%s %s%s: the answer is not the contract's: %w", method, base, path, err))
 		}
 		return nil
 	}
@@ -323,7 +385,7 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 	}
 	switch resp.StatusCode {
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return transient{problem.Unavailable(fmt.Errorf("%s %s%s: %s", method, c.base, path, resp.Status))}
+		return transient{problem.Unavailable(fmt.Errorf("%s %s%s: %s", method, base, path, resp.Status))}
 	}
-	return &statusError{resp.StatusCode, fmt.Errorf("httpclient: %s %s%s: unexpected %s", method, c.base, path, resp.Status)}
+	return &statusError{resp.StatusCode, fmt.Errorf("httpclient: %s %s%s: unexpected %s", method, base, path, resp.Status)}
 }

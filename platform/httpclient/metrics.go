@@ -31,8 +31,9 @@ func (c *Client) observe(ctx context.Context, verb string, start time.Time, err 
 // uberservice_gateway_breaker_state is (0 closed, 1 half-open, 2 open). An
 // open breaker turns half-open when a call or State looks at it after the
 // cool-down, so the gauge may say open for a while longer when no call comes.
-func (c *Client) recordState(s gobreaker.State) {
+// Each endpoint has its own, labelled with its host:port.
+func (c *Client) recordState(e *endpoint, s gobreaker.State) {
 	if c.opts.Gateway != "" {
-		metrics.BreakerState.WithLabelValues(c.opts.Module, c.opts.Gateway).Set(float64(s))
+		metrics.BreakerState.WithLabelValues(c.opts.Module, c.opts.Gateway, e.label).Set(float64(s))
 	}
 }

@@ -3,6 +3,7 @@ package httpclient_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ func TestAClientRecordsItsCallsAndItsBreaker(t *testing.T) {
 	t.Parallel()
 	p := newPeer(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	c := p.client(httpclient.Options{Module: "caller", Gateway: "metered", FailureThreshold: 2, Cooldown: time.Hour, Retries: -1})
-	state := metrics.BreakerState.WithLabelValues("caller", "metered")
+	state := metrics.BreakerState.WithLabelValues("caller", "metered", strings.TrimPrefix(p.URL, "http://"))
 	if s := testutil.ToFloat64(state); s != 0 {
 		t.Fatalf("a new client's breaker state = %v, want 0 (closed)", s)
 	}

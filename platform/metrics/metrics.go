@@ -17,7 +17,7 @@
 //	uberservice_gateway_calls_total{module,gateway,method,outcome} counter; module is the caller,
 //	                                                               outcome ok|refused|failed|breaker_open
 //	uberservice_gateway_call_duration_seconds{module,gateway,method} histogram
-//	uberservice_gateway_breaker_state{module,gateway}             gauge: 0 closed, 1 half-open, 2 open
+//	uberservice_gateway_breaker_state{module,gateway,endpoint}    gauge: 0 closed, 1 half-open, 2 open
 //	uberservice_outbox_pending{module}                            gauge, rows not yet relayed
 //	uberservice_outbox_oldest_age_seconds{module}                 gauge, 0 when empty
 //	uberservice_relay_published_total{module,topic}               counter
@@ -83,8 +83,8 @@ var (
 	}, []string{"module", "gateway", "method"})
 	BreakerState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "gateway_breaker_state",
-		Help: "State of the circuit breaker of a gateway's HTTP client: 0 closed, 1 half-open, 2 open.",
-	}, []string{"module", "gateway"})
+		Help: "State of the circuit breaker of one endpoint (host:port) of a gateway's HTTP client: 0 closed, 1 half-open, 2 open.",
+	}, []string{"module", "gateway", "endpoint"})
 
 	RelayPublished = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "relay_published_total",
