@@ -22,7 +22,7 @@ import (
 func TestCanaryPeers(t *testing.T) {
 	t.Parallel()
 	db := apptest.FreshDatabase(t)
-	core := startSystem(t, db)
+	core := startOnNATS(t, db)
 	acc := core.URL("accounts")
 
 	var ostrichCalls atomic.Int32

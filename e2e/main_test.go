@@ -98,6 +98,13 @@ func startSystem(t testing.TB, db string, extra ...string) *cluster.Cluster {
 	return startOne(t, "gochannel", moduleNames, config(db, extra...))
 }
 
+// startOnNATS is startSystem with its events on the machine's NATS, for the
+// tests that claim real brokers (the canary and the racing).
+func startOnNATS(t testing.TB, db string, extra ...string) *cluster.Cluster {
+	t.Helper()
+	return startOne(t, cluster.NATSURL(), moduleNames, config(db, extra...))
+}
+
 // runToExit runs the binary with args and waits for it to exit by itself
 // within timeout. When the test fails, what it wrote goes to the test log.
 func runToExit(t testing.TB, timeout time.Duration, args ...string) (code int, stdout, stderr string) {

@@ -37,7 +37,7 @@ var accountsGet = regexp.MustCompile(`^/gateway/accounts/v1/accounts/[^/]+$`)
 func TestRacingSkipsAStuckEndpoint(t *testing.T) {
 	t.Parallel()
 	db := apptest.FreshDatabase(t)
-	core := startSystem(t, db)
+	core := startOnNATS(t, db)
 	acc := core.URL("accounts")
 
 	target, err := url.Parse(core.InternalURL("accounts"))
