@@ -76,6 +76,20 @@ func TestRollingUpgradeTopics(t *testing.T) {
 	pollEvery(t, eventually, 100*time.Millisecond, "the old im taking every v1 copy", func() bool {
 		return handledTotal(t, oldIM.InternalURL("im"), "accounts.funds_deposited.v1") >= 2*perPhase
 	})
+	// Each says which version it reads, for the console to show.
+	for _, s := range []struct {
+		who, base, topic string
+		want             float64
+	}{
+		{"old", oldIM.InternalURL("im"), "accounts.funds_deposited.v1", 1},
+		{"old", oldIM.InternalURL("im"), "accounts.funds_deposited.v2", 0},
+		{"new", c.InternalURL("im"), "accounts.funds_deposited.v2", 1},
+		{"new", c.InternalURL("im"), "accounts.funds_deposited.v1", 0},
+	} {
+		if got := imMetric(t, s.base, "uberservice_consumer_subscribed", s.topic); got != s.want {
+			t.Errorf("the %s im: uberservice_consumer_subscribed{topic=%q} %v, want %v", s.who, s.topic, got, s.want)
+		}
+	}
 	must(t, oldIM.Stop("im"))
 
 	t.Log("phase 3: only the new im")
@@ -145,6 +159,13 @@ func patch(t *testing.T, path, old, new string) {
 // process at base serves it on /metrics.
 func handledTotal(t *testing.T, base, topic string) float64 {
 	t.Helper()
+	return imMetric(t, base, "uberservice_consumer_handled_total", topic)
+}
+
+// imMetric is the sum of the series called name of im on topic, as the
+// process at base serves them on /metrics.
+func imMetric(t *testing.T, base, name, topic string) float64 {
+	t.Helper()
 	res, err := http.Get(base + "/metrics")
 	must(t, err)
 	defer res.Body.Close()
@@ -157,7 +178,7 @@ func handledTotal(t *testing.T, base, topic string) float64 {
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "uberservice_consumer_handled_total{") ||
+		if !strings.HasPrefix(line, name+"{") ||
 			!strings.Contains(line, `module="im"`) || !strings.Contains(line, fmt.Sprintf("topic=%q", topic)) {
 			continue
 		}

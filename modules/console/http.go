@@ -72,6 +72,7 @@ type live struct {
 	Modules      []moduleView
 	DeadLetters  []deadLetter
 	DeadProblems []string
+	Topics       []topicFamily
 	At           string
 }
 
@@ -105,7 +106,8 @@ func (c *console) dashboard(ctx echo.Context) error {
 func (c *console) snapshot(ctx echo.Context, token string) live {
 	views := c.look(ctx.Request().Context(), token)
 	dead, problems := c.deadLetters(ctx.Request().Context(), views, token)
-	return live{Map: moduleMap(views), Modules: views, DeadLetters: dead, DeadProblems: problems, At: c.now().UTC().Format("15:04:05Z")}
+	return live{Map: moduleMap(views), Modules: views, DeadLetters: dead, DeadProblems: problems,
+		Topics: topicFamilies(views), At: c.now().UTC().Format("15:04:05Z")}
 }
 
 func (c *console) live(ctx echo.Context) error {

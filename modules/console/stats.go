@@ -47,6 +47,10 @@ type stats struct {
 	Lag       []topicLag
 	Breakers  []breaker
 	Dead      string // dead letters, every status
+	// Subscribed is what the consumers of every module of the process are
+	// subscribed to; SaysSubscribed that the process tells (topicversions.go).
+	Subscribed     []subscription
+	SaysSubscribed bool
 }
 
 type topicLag struct{ Topic, Mean string }
@@ -157,6 +161,7 @@ func summarize(module string, m metrics, prev *counters, now time.Time) (stats, 
 	if dead, ok := m.sum(metricDeadLetters, mod); ok {
 		st.Dead = fmt.Sprintf("%.0f", dead)
 	}
+	st.Subscribed, st.SaysSubscribed = subscriptions(m)
 	return st, cur
 }
 

@@ -38,6 +38,10 @@ type ModuleInfo struct {
 	// Observes says the module reads every module's internal API as an
 	// operator (see Module.Observes).
 	Observes bool `json:"observes"`
+	// Versions are the older versions of topics among Publishes, which the
+	// relay converts from the newer one the module writes (see
+	// messaging.Versioned).
+	Versions []VersionInfo `json:"versions"`
 }
 
 // UseInfo is a gateway a module calls.
@@ -60,6 +64,7 @@ func catalogue(modules []Module) Catalogue {
 		for _, u := range m.Uses {
 			info.Uses = append(info.Uses, UseInfo{Gateway: u.Gateway, Optional: u.Optional})
 		}
+		info.Versions = versionInfos(m)
 		c.Modules = append(c.Modules, info)
 	}
 	return c

@@ -38,6 +38,25 @@ func olderVersions(modules []Module) []olderVersion {
 	return out
 }
 
+// VersionInfo is an older version of a topic that a module publishes, in
+// the Catalogue: Topic carries the events the module writes on Newest,
+// converted. A program that knows the readers of both (the console, from
+// the running instances' uberservice_consumer_subscribed) can tell who still
+// reads the old version.
+type VersionInfo struct {
+	Topic  string `json:"topic"`
+	Newest string `json:"newest"`
+}
+
+// versionInfos lists the older versions m publishes; never nil.
+func versionInfos(m Module) []VersionInfo {
+	out := []VersionInfo{}
+	for _, v := range olderVersions([]Module{m}) {
+		out = append(out, VersionInfo{Topic: v.Topic, Newest: v.Of})
+	}
+	return out
+}
+
 // markVersions marks in d the topics that are older versions of others.
 func markVersions(d *moduledoc.Doc, modules []Module) {
 	for _, v := range olderVersions(modules) {

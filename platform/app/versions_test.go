@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,5 +50,34 @@ func TestOlderVersionsSayWhoStillReadsThem(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("the document lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// The JSON catalogue, which programs read, says the same: which topics a
+// module publishes are older versions, and of what.
+func TestTheCatalogueListsTheOlderVersions(t *testing.T) {
+	none := func(context.Context, *Env) error { return nil }
+	modules := []Module{
+		{Name: "ledger", Port: 9001, Publishes: []string{"ledger.posted.v1", "ledger.posted.v2"},
+			Payloads: []messaging.Event{posted{}, postedV2{}}, Init: none},
+		{Name: "mailer", Port: 9004, Consumes: []string{"ledger.posted.v1"}, Init: none},
+	}
+	var out bytes.Buffer
+	if err := listCommand([]string{"--format", "json"}, modules, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	var c Catalogue
+	if err := json.Unmarshal(out.Bytes(), &c); err != nil {
+		t.Fatal(err)
+	}
+	want := []VersionInfo{{Topic: "ledger.posted.v1", Newest: "ledger.posted.v2"}}
+	if got := c.Modules[0].Versions; !slices.Equal(got, want) {
+		t.Errorf("ledger's versions: %+v, want %+v", got, want)
+	}
+	if got := c.Modules[1].Versions; got == nil || len(got) != 0 {
+		t.Errorf("mailer's versions: %#v, want [] (lists are never null)", got)
+	}
+	if !strings.Contains(out.String(), `"versions": []`) {
+		t.Errorf("a module with no older version has no empty list of them:\n%s", out.String())
 	}
 }

@@ -191,6 +191,7 @@ func (c *Consumers) Start(ctx context.Context, sub message.Subscriber) error {
 	rctx, stop := context.WithCancel(ctx)
 	c.stop, c.stopped = stop, make(chan struct{})
 	go func() { defer close(c.stopped); c.retry.Run(rctx, time.Second) }()
+	subscribed(c.module, c.Topics(), true)
 	return nil
 }
 
@@ -200,6 +201,7 @@ func (c *Consumers) Close() error {
 	if c.router == nil {
 		return nil
 	}
+	subscribed(c.module, c.Topics(), false)
 	c.stop()
 	<-c.stopped
 	err := c.router.Close()

@@ -42,3 +42,17 @@ func retried(module, topic string) { metrics.ConsumerRetries.WithLabelValues(mod
 func deadLettered(module, topic string) {
 	metrics.ConsumerDeadLettered.WithLabelValues(module, topic).Inc()
 }
+
+// subscribed records that module's consumers in this process read topics
+// now, or, with on false, no longer: during a rolling upgrade the old
+// instances of a module read one version of a topic and the new ones
+// another, and only the running processes can say which (see the console).
+func subscribed(module string, topics []string, on bool) {
+	for _, t := range topics {
+		if on {
+			metrics.ConsumerSubscribed.WithLabelValues(module, t).Set(1)
+		} else {
+			metrics.ConsumerSubscribed.DeleteLabelValues(module, t)
+		}
+	}
+}

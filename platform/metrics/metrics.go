@@ -27,6 +27,9 @@
 //	uberservice_consumer_retries_total{module,topic}              counter, automatic retries run
 //	uberservice_consumer_dead_lettered_total{module,topic}        counter, messages that went dead
 //	uberservice_consumer_lag_seconds{module,topic}                histogram, handled - occurred_at
+//	uberservice_consumer_subscribed{module,topic}                 gauge, 1 while the module's consumers in this
+//	                                                               process are subscribed to the topic: who reads
+//	                                                               which version of a topic, instance by instance
 //	uberservice_dead_letters{module,status}                       gauge; status retrying|dead
 //	uberservice_mail_messages{module,status}                      gauge; status pending|sent|recorded|failed
 //	uberservice_saga_states{module,saga,state}                    gauge (orders)
@@ -115,6 +118,10 @@ var (
 		Namespace: namespace, Name: "consumer_lag_seconds",
 		Help: "Time from an event's occurrence (its outbox write) to its handling.", Buckets: lagBuckets,
 	}, []string{"module", "topic"})
+	ConsumerSubscribed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "consumer_subscribed",
+		Help: "1 for every topic the module's consumers in this process are subscribed to (which version of a topic it reads).",
+	}, []string{"module", "topic"})
 )
 
 // vectors are the collectors every Registry registers.
@@ -122,5 +129,5 @@ var vectors = []prometheus.Collector{
 	HTTPRequests, HTTPDuration,
 	GatewayCalls, GatewayDuration, BreakerState,
 	RelayPublished, RelayFailures,
-	ConsumerDeliveries, ConsumerHandled, ConsumerRetries, ConsumerDeadLettered, ConsumerLag,
+	ConsumerDeliveries, ConsumerHandled, ConsumerRetries, ConsumerDeadLettered, ConsumerLag, ConsumerSubscribed,
 }
