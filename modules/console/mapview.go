@@ -194,23 +194,21 @@ func node(b *strings.Builder, group []moduleView, c point) {
 	x, y := c.x-nodeW/2, c.y-nodeH/2
 	e := html.EscapeString
 	ready, title := v.Ready, v.Name+": "+v.Ready+" "+v.Detail
-	var versions, processes []string
-	for i, in := range group[1:] {
+	var states, versions, processes []string
+	for _, in := range group {
 		if in.Ready != "ready" && ready == "ready" {
 			ready = in.Ready // a module is as ready as its least ready instance
 		}
-		if i == 0 {
-			title = v.Name + ": " + v.Address + " " + v.Ready + " " + v.Detail
-		}
-		title += "; " + in.Address + " " + in.Ready + " " + in.Detail
-	}
-	for _, in := range group {
+		states = append(states, strings.TrimSpace(in.Address+" "+in.Ready+" "+in.Detail))
 		if !slices.Contains(versions, in.Stats.Version) {
 			versions = append(versions, in.Stats.Version)
 		}
 		if in.Process != "" && !slices.Contains(processes, in.Process) {
 			processes = append(processes, in.Process)
 		}
+	}
+	if len(group) > 1 {
+		title = v.Name + ": " + strings.Join(states, "; ")
 	}
 	fmt.Fprintf(b, `<g class="node %s" data-module="%s"><title>%s</title>`, e(ready), e(v.Name), e(title))
 	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%d" height="%d" rx="8"/>`, x, y, nodeW, nodeH)
