@@ -42,7 +42,7 @@ func (c *console) deadLetters(ctx context.Context, views []moduleView, token str
 		problems []string
 		wg       sync.WaitGroup
 	)
-	for _, v := range views {
+	for _, v := range deadLetterSources(views) { // one instance a module: they share its table
 		if !v.Database || len(v.Consumes) == 0 || v.URL == "" {
 			continue
 		}

@@ -23,7 +23,13 @@ type point struct{ x, y float64 }
 // optional), and one from a publisher to each consumer of its topics. Each
 // box says where its module runs and whether it is ready. Modules that call
 // nobody sit on the bottom row, each caller above what it calls.
-func moduleMap(views []moduleView) template.HTML {
+func moduleMap(instances []moduleView) template.HTML {
+	// One box a module, however many instances it runs as.
+	groups := byModule(instances)
+	views := make([]moduleView, len(groups))
+	for i, g := range groups {
+		views[i] = g[0]
+	}
 	rows := layers(views)
 	width := 0
 	for _, r := range rows {
@@ -59,8 +65,8 @@ func moduleMap(views []moduleView) template.HTML {
 	for _, e := range eventEdges(views) {
 		edge(&b, at[e.from], at[e.to], -18, "event", "arrow-event", e.from+" → "+e.to+": "+strings.Join(e.topics, ", "))
 	}
-	for _, v := range views {
-		node(&b, v, at[v.Name])
+	for _, g := range groups {
+		node(&b, g, at[g[0].Name])
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // every text in it went through html.EscapeString
@@ -181,22 +187,44 @@ func clipToBox(c, p point) point {
 	return point{c.x + dx*t, c.y + dy*t}
 }
 
-// node draws a module's box.
-func node(b *strings.Builder, v moduleView, c point) {
+// node draws a module's box: where its one instance runs, or how many it
+// runs as, their versions and processes.
+func node(b *strings.Builder, group []moduleView, c point) {
+	v := group[0]
 	x, y := c.x-nodeW/2, c.y-nodeH/2
 	e := html.EscapeString
-	fmt.Fprintf(b, `<g class="node %s" data-module="%s"><title>%s</title>`, e(v.Ready), e(v.Name), e(v.Name+": "+v.Ready+" "+v.Detail))
+	ready, title := v.Ready, v.Name+": "+v.Ready+" "+v.Detail
+	var states, versions, processes []string
+	for _, in := range group {
+		if in.Ready != "ready" && ready == "ready" {
+			ready = in.Ready // a module is as ready as its least ready instance
+		}
+		states = append(states, strings.TrimSpace(in.Address+" "+in.Ready+" "+in.Detail))
+		if !slices.Contains(versions, in.Stats.Version) {
+			versions = append(versions, in.Stats.Version)
+		}
+		if in.Process != "" && !slices.Contains(processes, in.Process) {
+			processes = append(processes, in.Process)
+		}
+	}
+	if len(group) > 1 {
+		title = v.Name + ": " + strings.Join(states, "; ")
+	}
+	fmt.Fprintf(b, `<g class="node %s" data-module="%s"><title>%s</title>`, e(ready), e(v.Name), e(title))
 	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%d" height="%d" rx="8"/>`, x, y, nodeW, nodeH)
 	fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="6" class="dot"/>`, x+16, y+18)
 	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="name">%s</text>`, x+30, y+23, e(v.Name))
 	where := v.Where
-	if v.Address != "" {
+	switch {
+	case len(group) > 1:
+		where += fmt.Sprintf(" · %d instances", len(group))
+	case v.Address != "":
 		where += " · " + v.Address
 	}
 	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="where">%s</text>`, x+12, y+44, e(where))
-	facts := "v " + v.Stats.Version
-	if v.Process != "" {
-		facts += " · process " + v.Process
+	facts := "v " + strings.Join(versions, ", ")
+	if len(processes) > 0 {
+		facts += " · process " + strings.Join(processes, ", ")
 	}
 	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="facts">%s</text></g>`, x+12, y+62, e(facts))
 }

@@ -28,16 +28,20 @@ type moduleView struct {
 	Process string // a name shared by the modules of one process; "" when unknown
 	Metrics bool   // its /metrics answered
 	Stats   stats
+	// Instances is how many instances the module has, this view one of
+	// them (its URL, Weight and Label, the --peer version label); a module
+	// of one instance has 1 (instances.go).
+	Instances int
+	Weight    int
+	Label     string
 }
 
 // look asks every module, at once, whether it is ready and what its metrics
 // say, each within lookTimeout.
 func (c *console) look(ctx context.Context, token string) []moduleView {
-	places := c.placements()
-	views := make([]moduleView, len(places))
+	views := instanceViews(c.placements())
 	var wg sync.WaitGroup
-	for i, p := range places {
-		views[i] = moduleView{Placement: p, Where: "unknown", Ready: "unknown", Stats: stats{Version: none, Rate: none, Errors: none, Latency: none, Outbox: none, Dead: none}}
+	for i, p := range views {
 		switch {
 		case p.Here:
 			views[i].Where = "here"
@@ -77,8 +81,11 @@ func (c *console) lookAt(ctx context.Context, v *moduleView, token string) {
 	if err != nil {
 		return
 	}
+	// Each instance's counters are its own: a rate is a difference between
+	// two scrapes of one process.
+	key := v.Name + " " + v.URL
 	c.mu.Lock()
-	prev, ok := c.prev[v.Name]
+	prev, ok := c.prev[key]
 	c.mu.Unlock()
 	var p *counters
 	if ok {
@@ -89,7 +96,7 @@ func (c *console) lookAt(ctx context.Context, v *moduleView, token string) {
 	// Keep an earlier scrape for a while, so that two pages a moment apart
 	// still show a rate over a useful interval.
 	if !ok || cur.at.Sub(prev.at) >= minRateInterval || cur.requests < prev.requests {
-		c.prev[v.Name] = cur
+		c.prev[key] = cur
 	}
 	c.mu.Unlock()
 	v.Metrics, v.Stats = true, st

@@ -84,12 +84,3 @@ func (e *Env) peerClient(spec string, opts httpclient.Options) (*httpclient.Clie
 	}
 	return c, nil
 }
-
-// firstEndpoint is the URL of the first endpoint spec lists: where the
-// operator's views reach a peer of several.
-func firstEndpoint(spec string) string {
-	if eps, err := httpclient.ParseEndpoints(spec); err == nil {
-		return eps[0].URL
-	}
-	return spec
-}

@@ -12,8 +12,13 @@ type Placement struct {
 	// URL is the base URL of the module's internal API (its ops routes,
 	// /readyz and /metrics): this process's own listener for a module
 	// started here, its --peer URL for one that runs elsewhere, and ""
-	// when this process knows of no place where it runs.
+	// when this process knows of no place where it runs. For a peer of
+	// several endpoints it is the first's, as it was before there could be
+	// more than one.
 	URL string
+	// Endpoints are every instance of the module this process knows of, URL
+	// first (placement_endpoints.go); none when URL is "".
+	Endpoints []Endpoint
 }
 
 // Placements lists every module of the binary, in the order of its
@@ -26,8 +31,10 @@ func (e *Env) Placements() []Placement {
 		p := Placement{ModuleInfo: info}
 		if addr := s.InternalAddr(info.Name); addr != "" {
 			p.Here, p.URL = true, "http://"+dialable(addr)
+			p.Endpoints = []Endpoint{{URL: p.URL, Weight: 1}}
 		} else if peer := s.cfg.Peers[info.Name]; peer != "" {
-			p.URL = firstEndpoint(peer)
+			p.Endpoints = peerEndpoints(peer)
+			p.URL = p.Endpoints[0].URL
 		}
 		out = append(out, p)
 	}
