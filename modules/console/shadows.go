@@ -86,16 +86,21 @@ func (c *console) compareShadow(ctx context.Context, p app.ShadowPeer, since tim
 			v.LiveURL = pl.URL
 		}
 	}
-	var live, shadow fitness.Snapshot
-	var liveErr, shadowErr error
-	var wg sync.WaitGroup
+	var live fitness.Snapshot
+	var liveErr error
+	// The shadow first: it answers from its fork when that came later than
+	// since (its Since says so), and the live module is asked for the same
+	// window, so that what happened before the shadow existed is compared on
+	// neither side.
+	shadow, shadowErr := c.effects(ctx, p.URL, p.Name, since, token)
+	if shadowErr == nil && shadow.Since.After(since) {
+		since = shadow.Since
+	}
 	if v.LiveURL == "" {
 		liveErr = fmt.Errorf("it runs nowhere this console knows (give it --peer %s=URL)", p.Module)
 	} else {
-		wg.Go(func() { live, liveErr = c.effects(ctx, v.LiveURL, "", since, token) })
+		live, liveErr = c.effects(ctx, v.LiveURL, "", since, token)
 	}
-	wg.Go(func() { shadow, shadowErr = c.effects(ctx, p.URL, p.Name, since, token) })
-	wg.Wait()
 	if liveErr != nil {
 		v.Problems = append(v.Problems, fmt.Sprintf("live %s: %v", p.Module, liveErr))
 	}

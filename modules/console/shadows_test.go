@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 // module. It keeps what it was asked.
 type effectsServer struct {
 	shadow, effects string
+	forked          string // a shadow's fork (RFC 3339): it answers from then when later
 	mu              sync.Mutex
 	asked           []string // since, and the Authorization header
 }
@@ -30,7 +32,41 @@ func (f *effectsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.asked = append(f.asked, r.URL.Query().Get("since")+" "+r.Header.Get("Authorization"))
 	f.mu.Unlock()
-	fmt.Fprintf(w, `{"module":"im","shadow":%q,"since":%q,"effects":%s}`, f.shadow, r.URL.Query().Get("since"), f.effects)
+	since := r.URL.Query().Get("since")
+	if f.forked > since { // RFC 3339 in UTC orders as text
+		since = f.forked
+	}
+	fmt.Fprintf(w, `{"module":"im","shadow":%q,"since":%q,"effects":%s}`, f.shadow, since, f.effects)
+}
+
+// A shadow forked within the window answers from its fork, and the live
+// module is then asked for that same window: what happened before the shadow
+// existed is on neither side.
+func TestShadowsPageComparesFromTheFork(t *testing.T) {
+	live := &effectsServer{effects: `{"commission":[]}`}
+	canary := &effectsServer{shadow: "canary", forked: "2026-01-02T14:30:00Z", effects: `{"commission":[]}`}
+	liveSrv, canarySrv := httptest.NewServer(live), httptest.NewServer(canary)
+	t.Cleanup(liveSrv.Close)
+	t.Cleanup(canarySrv.Close)
+	c, err := newConsole(func() []app.Placement {
+		return []app.Placement{{ModuleInfo: app.ModuleInfo{Name: "im", Database: true}, URL: liveSrv.URL}}
+	}, verify, "", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.now = func() time.Time { return time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC) }
+	c.shadows = func() []app.ShadowPeer { return []app.ShadowPeer{{Module: "im", Name: "canary", URL: canarySrv.URL}} }
+	e := web.New(Name, slog.New(slog.DiscardHandler))
+	mount(e, c)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	w := &world{url: srv.URL, client: http.DefaultClient}
+	if status, body, _ := w.send(t, "GET", "/shadows?since=2h", nil, operator...); status != http.StatusOK {
+		t.Fatalf("GET /shadows: %d\n%s", status, body)
+	}
+	if want := []string{"2026-01-02T14:30:00Z Bearer " + goodToken}; !slices.Equal(live.asked, want) {
+		t.Errorf("the live module was asked %q, want %q: the shadow's fork, not the page's window", live.asked, want)
+	}
 }
 
 // The shadows page holds each shadow's effects to its live module's, both

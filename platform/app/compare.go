@@ -131,7 +131,7 @@ func compareCommand(args []string, modules []Module, stdout, stderr io.Writer) e
 	// with database/sql, as a module reads its own effects (see effects.go).
 	db := stdlib.OpenDB(*conn.Config())
 	defer db.Close()
-	from, err := sinceFork(ctx, conn, a.stored().Name, time.Now().Add(-since))
+	from, err := fitness.SinceFork(ctx, db, a.stored().Name, database.ForkTable, time.Now().Add(-since))
 	if err != nil {
 		return err
 	}
@@ -203,21 +203,4 @@ func shadowCommand(args []string, modules []Module, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "dropped role %s\n", acc.role)
 	}
 	return nil
-}
-
-// sinceFork is when the comparison starts: from, or the shadow's fork when
-// that came later. What the live module did before the fork reached the
-// shadow as copied state (its commissions, say) or not at all (its emails),
-// so comparing it would report agreement, or live-only effects, that say
-// nothing of the shadow's build.
-func sinceFork(ctx context.Context, conn *pgx.Conn, schema string, from time.Time) (time.Time, error) {
-	var forked *time.Time
-	err := conn.QueryRow(ctx, "SELECT max(forked_at) FROM "+pgx.Identifier{schema, database.ForkTable}.Sanitize()).Scan(&forked)
-	switch {
-	case err != nil:
-		return time.Time{}, fmt.Errorf("compare: when schema %s was forked: %w", schema, err)
-	case forked != nil && forked.After(from):
-		return *forked, nil
-	}
-	return from, nil
 }

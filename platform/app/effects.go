@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/fitness"
 	"github.com/uberservice/uberservice/platform/problem"
 )
@@ -39,6 +40,14 @@ func mountEffects(env *Env) {
 		db, err := env.DB.DB.DB()
 		if err != nil {
 			return fmt.Errorf("app: module %s: effects: %w", env.Module.Name, err)
+		}
+		if env.sys.cfg.Shadow != "" {
+			// A shadow answers from its fork when that came later, as
+			// `uberservice compare` does; Since says from when, and the
+			// console asks the live module for the same window.
+			if since, err = fitness.SinceFork(c.Request().Context(), db, env.DB.Schema, database.ForkTable, since); err != nil {
+				return fmt.Errorf("app: module %s: %w", env.Module.Name, err)
+			}
 		}
 		set, err := fitness.Read(c.Request().Context(), db, env.DB.Schema, env.Module.Fitness, since)
 		if err != nil {

@@ -202,3 +202,21 @@ func readEffect(ctx context.Context, tx *sql.Tx, e Effect, since time.Time) (Val
 	}
 	return out, rows.Err()
 }
+
+// SinceFork is when a comparison with the shadow whose schema is schema
+// starts: from, or the shadow's fork when that came later. What the live
+// module did before the fork reached the shadow as copied state (its
+// commissions, say) or not at all (its emails), so comparing it would report
+// agreement, or live-only effects, that say nothing of the shadow's build.
+// forkTable is the table the fork left in schema (database.ForkTable).
+func SinceFork(ctx context.Context, db *sql.DB, schema, forkTable string, from time.Time) (time.Time, error) {
+	var forked sql.NullTime
+	q := "SELECT max(forked_at) FROM " + pgx.Identifier{schema, forkTable}.Sanitize()
+	if err := db.QueryRowContext(ctx, q).Scan(&forked); err != nil {
+		return time.Time{}, fmt.Errorf("fitness: when schema %s was forked: %w", schema, err)
+	}
+	if forked.Valid && forked.Time.After(from) {
+		return forked.Time, nil
+	}
+	return from, nil
+}
