@@ -120,7 +120,7 @@ func newSystem(all []Module, cfg Config, topology bool) (*System, error) {
 		return nil, err
 	}
 	s := &System{cfg: cfg, log: cfg.Log, all: all, local: map[string]any{}, instance: instance}
-	s.metrics = metrics.NewRegistry(cfg.Log, s.instance)
+	s.metrics = metrics.NewRegistry(cfg.Log, s.instance, cfg.Shadow)
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.runCtx = runCtx
 	s.onStop(func(context.Context) error { cancel(); return nil })

@@ -37,6 +37,8 @@
 //	go_sql_*{db_name}                                             the module's pool; db_name is the module
 //	go_*, process_*                                               the Go runtime and the process
 //
+// A shadow's process (app's --shadow NAME) adds shadow="NAME" to every series.
+//
 // The gateway metrics count calls over HTTP and calls in one process alike.
 // In one process every module's /metrics serves the same registry, the whole
 // process's, so a reader interested in one module filters by module.

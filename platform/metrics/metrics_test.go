@@ -17,7 +17,7 @@ import (
 )
 
 func newRegistry() *metrics.Registry {
-	return metrics.NewRegistry(slog.New(slog.DiscardHandler), "test-instance")
+	return metrics.NewRegistry(slog.New(slog.DiscardHandler), "test-instance", "")
 }
 
 // A registry serves the build, the Go runtime and the process from the start.
@@ -223,5 +223,31 @@ func exec(t *testing.T, db *database.DB, sql string) {
 	t.Helper()
 	if err := db.Exec(sql).Error; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A shadow's registry labels every series it serves with the shadow's name:
+// its module label is the live module's, and the two must never be summed.
+func TestAShadowsSeriesSayTheShadow(t *testing.T) {
+	r := metrics.NewRegistry(slog.New(slog.DiscardHandler), "test-instance", "canary")
+	families, err := r.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(families) == 0 {
+		t.Fatal("a shadow's registry gathers nothing")
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			shadow := ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "shadow" {
+					shadow = l.GetValue()
+				}
+			}
+			if shadow != "canary" {
+				t.Fatalf("%s: a series without shadow=\"canary\": %v", f.GetName(), m.GetLabel())
+			}
+		}
 	}
 }

@@ -29,7 +29,7 @@ type Sample struct {
 func (r *Registry) Gauge(module, name, help string, labels []string, read func(ctx context.Context) ([]Sample, error)) error {
 	g := &gaugeFamily{module: module, read: read, log: r.log,
 		desc: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, prometheus.Labels{"module": module})}
-	if err := r.reg.Register(g); err != nil {
+	if err := r.to.Register(g); err != nil {
 		return fmt.Errorf("metrics: gauge %s of %s: %w", name, module, err)
 	}
 	return nil
@@ -41,7 +41,7 @@ func (r *Registry) Counter(module, name, help string, labels ...string) (*Counte
 	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: name, Help: help, ConstLabels: prometheus.Labels{"module": module},
 	}, labels)
-	if err := r.reg.Register(vec); err != nil {
+	if err := r.to.Register(vec); err != nil {
 		return nil, fmt.Errorf("metrics: counter %s of %s: %w", name, module, err)
 	}
 	return &Counter{vec: vec}, nil

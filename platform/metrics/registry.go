@@ -20,6 +20,7 @@ import (
 // Counter add for its modules.
 type Registry struct {
 	reg *prometheus.Registry
+	to  prometheus.Registerer // reg, with the shadow's label when there is one
 	log *slog.Logger
 
 	mu       sync.Mutex
@@ -30,17 +31,24 @@ type Registry struct {
 // that skip a module whose database did not answer in time. instance names
 // the process (uberservice_build_info's instance_id, the id its traces carry
 // as service.instance.id): what tells two processes apart when their other
-// labels, and even their start times, are alike.
-func NewRegistry(log *slog.Logger, instance string) *Registry {
+// labels, and even their start times, are alike. shadow, when not "", is the
+// name of the shadow the process runs (app's --shadow): every series it
+// serves then carries shadow="<name>", so that a shadow's counts are never
+// summed with the live module's, whose module label it shares.
+func NewRegistry(log *slog.Logger, instance, shadow string) *Registry {
 	if log == nil {
 		log = slog.Default()
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(vectors...)
-	reg.MustRegister(buildInfo(instance),
+	var to prometheus.Registerer = reg
+	if shadow != "" {
+		to = prometheus.WrapRegistererWith(prometheus.Labels{"shadow": shadow}, reg)
+	}
+	to.MustRegister(vectors...)
+	to.MustRegister(buildInfo(instance),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &Registry{reg: reg, log: log, counters: map[string]*prometheus.CounterVec{}}
+	return &Registry{reg: reg, to: to, log: log, counters: map[string]*prometheus.CounterVec{}}
 }
 
 // buildInfo is uberservice_build_info: the binary's version and VCS
@@ -77,10 +85,10 @@ func (r *Registry) Handler() http.Handler {
 // (go_sql_*{db_name=module}) and, at every scrape, its outbox, dead letters
 // and mail (see tables.go).
 func (r *Registry) AddDatabase(module string, db *sql.DB) error {
-	if err := r.reg.Register(collectors.NewDBStatsCollector(db, module)); err != nil {
+	if err := r.to.Register(collectors.NewDBStatsCollector(db, module)); err != nil {
 		return fmt.Errorf("metrics: pool of %s: %w", module, err)
 	}
-	if err := r.reg.Register(newTables(module, db, r.log)); err != nil {
+	if err := r.to.Register(newTables(module, db, r.log)); err != nil {
 		return fmt.Errorf("metrics: tables of %s: %w", module, err)
 	}
 	return nil
