@@ -39,6 +39,7 @@ var scenarios = []scenarioFunc{
 	{"footprint", footprint},
 	{"startup", startup},
 	{"deposits", depositsVsPostgres},
+	{"handwritten", versusHandwritten},
 	{"events", eventLatency},
 	{"gateway", crossingGateway},
 	{"orders", placeOrders},
