@@ -43,6 +43,10 @@ type params struct {
 
 	OrderConc     int           `json:"order_concurrency"`
 	OrderDuration time.Duration `json:"order_duration_ns"`
+
+	// The hand-written baseline (scenario 3b) runs DepositDuration per point.
+	BaselineConc     []int `json:"baseline_concurrency"`
+	BaselineAccounts int   `json:"baseline_accounts"`
 }
 
 func fullParams() params {
@@ -54,6 +58,7 @@ func fullParams() params {
 		EventRuns: 5, EventDeposits: 500, EventRate: 200, IdleSettle: 2 * time.Second, IdleWindow: 10 * time.Second,
 		GatewayRuns: 5, GatewayRate: 200, GatewayDuration: 10 * time.Second, GatewayAccounts: 100,
 		OrderConc: 16, OrderDuration: 8 * time.Second,
+		BaselineConc: []int{16, 64}, BaselineAccounts: 2000,
 	}
 }
 
@@ -66,6 +71,7 @@ func smokeParams() params {
 		EventRuns: 1, EventDeposits: 50, EventRate: 100, IdleSettle: 500 * time.Millisecond, IdleWindow: 2 * time.Second,
 		GatewayRuns: 1, GatewayRate: 100, GatewayDuration: time.Second, GatewayAccounts: 10,
 		OrderConc: 16, OrderDuration: time.Second,
+		BaselineConc: []int{16, 64}, BaselineAccounts: 100,
 	}
 }
 

@@ -1,5 +1,6 @@
 // Command bench measures uberservice against the targets of its benchmark
-// issue: footprint, start-up, deposits against the Postgres ceiling, event
+// issue: footprint, start-up, deposits against the Postgres ceiling and
+// against a hand-written net/http + pgx server (bench/handwritten), event
 // latency and idle CPU, the cost of crossing a gateway, and orders. It
 // builds the real binary, runs every scenario against the Postgres and the
 // brokers of this machine, and writes BENCHMARKS.md and the raw
@@ -39,6 +40,7 @@ var scenarios = []scenarioFunc{
 	{"footprint", footprint},
 	{"startup", startup},
 	{"deposits", depositsVsPostgres},
+	{"handwritten", versusHandwritten},
 	{"events", eventLatency},
 	{"gateway", crossingGateway},
 	{"orders", placeOrders},

@@ -115,6 +115,12 @@ type backlog struct {
 // drain waits until the modules have relayed every event and sent every
 // email the last run caused, so that the next run starts on a quiet system.
 func drain(ctx context.Context, dbURL string, timeout time.Duration) (backlog, error) {
+	return drainBy(ctx, dbURL, backlogQuery, timeout)
+}
+
+// drainBy is drain with a query of its own (events, emails) for a database
+// that holds only some of the modules' schemas.
+func drainBy(ctx context.Context, dbURL, query string, timeout time.Duration) (backlog, error) {
 	start := time.Now()
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
@@ -124,7 +130,7 @@ func drain(ctx context.Context, dbURL string, timeout time.Duration) (backlog, e
 	var b backlog
 	for i := 0; ; i++ {
 		var events, emails int64
-		if err := conn.QueryRow(ctx, backlogQuery).Scan(&events, &emails); err != nil {
+		if err := conn.QueryRow(ctx, query).Scan(&events, &emails); err != nil {
 			return b, fmt.Errorf("backlog: %w", err)
 		}
 		if i == 0 {
