@@ -76,8 +76,9 @@ func (v shadowView) Agrees() bool {
 	return len(v.Problems) == 0 && fitness.Report{Effects: v.Effects}.Agrees()
 }
 
-// compareShadow asks the live module and its shadow p, at once, for their
-// effects since, and compares them; a side that does not answer is a
+// compareShadow asks the shadow p for its effects since, then the live
+// module for the same window (the shadow's, when its fork came later), and
+// compares them; a side that does not answer is a
 // problem the page names, never a failed page.
 func (c *console) compareShadow(ctx context.Context, p app.ShadowPeer, since time.Time, token string) shadowView {
 	v := shadowView{Module: p.Module, Name: p.Name, ShadowURL: p.URL}

@@ -102,10 +102,9 @@ func (a *shadowArgs) stored() Module {
 // compareCommand is `uberservice compare`: a report, whatever it says, so
 // exit 0 unless it cannot be made.
 func compareCommand(args []string, modules []Module, stdout, stderr io.Writer) error {
-	var since time.Duration
-	var format string
+	var since, format string
 	a, err := parseShadowArgs("compare", args, modules, stdout, stderr, func(fs *flag.FlagSet) {
-		fs.DurationVar(&since, "since", time.Hour, "compare the effects of this long ago and since")
+		fs.StringVar(&since, "since", "1h", "compare the effects since: a duration ago (1h) or a time (RFC 3339), as GET /ops/effects reads it")
 		fs.StringVar(&format, "format", "text", "text, for people, or json, for programs")
 	})
 	if err != nil {
@@ -114,8 +113,9 @@ func compareCommand(args []string, modules []Module, stdout, stderr io.Writer) e
 	if format != "text" && format != "json" {
 		return usagef("--format %q: want text or json", format)
 	}
-	if since <= 0 {
-		return usagef("--since %s: want a positive duration, such as 1h", since)
+	from, err := fitness.ParseSince(since, time.Now())
+	if err != nil {
+		return usagef("--since: %v", err)
 	}
 	if len(a.module.Fitness) == 0 {
 		return usagef("module %s declares no fitness (app.Module.Fitness): it has nothing to compare", a.module.Name)
@@ -131,7 +131,7 @@ func compareCommand(args []string, modules []Module, stdout, stderr io.Writer) e
 	// with database/sql, as a module reads its own effects (see effects.go).
 	db := stdlib.OpenDB(*conn.Config())
 	defer db.Close()
-	from, err := fitness.SinceFork(ctx, db, a.stored().Name, database.ForkTable, time.Now().Add(-since))
+	from, err = fitness.SinceFork(ctx, db, a.stored().Name, database.ForkTable, from)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+
 	"strings"
 
 	"github.com/uberservice/uberservice/platform/httpclient"
@@ -80,7 +82,9 @@ func (e *Env) peerClient(spec string, opts httpclient.Options) (*httpclient.Clie
 	}
 	c := httpclient.NewPeer(eps, opts)
 	if len(eps) > 1 {
-		go c.Probe(e.sys.runCtx, httpclient.ProbeInterval)
+		// Background work: started with the workers, cancelled and waited
+		// for at Stop; endpoints start out ready until the first probe.
+		e.Background(func(ctx context.Context) { c.Probe(ctx, httpclient.ProbeInterval) })
 	}
 	return c, nil
 }

@@ -26,10 +26,7 @@ var version string
 const Unknown = "(devel)"
 
 var read = sync.OnceValues(func() (string, string) {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		bi = nil
-	}
+	bi, _ := debug.ReadBuildInfo() // nil when the binary records none
 	return identify(version, bi)
 })
 

@@ -84,8 +84,14 @@ type endpoint struct {
 
 // open reports whether the endpoint's breaker refuses calls now. State turns
 // an open breaker half-open once its cool-down is over.
-func (e *endpoint) open() bool {
-	return e.breaker != nil && e.breaker.State() == gobreaker.StateOpen
+func (e *endpoint) open() bool { return e.state() == gobreaker.StateOpen }
+
+// state is the endpoint's breaker's state; closed when it has none.
+func (e *endpoint) state() gobreaker.State {
+	if e.breaker == nil {
+		return gobreaker.StateClosed
+	}
+	return e.breaker.State()
 }
 
 // pick chooses the endpoint of the next call by smooth weighted round robin

@@ -174,10 +174,7 @@ func (c *Client) BaseURL() string { return c.endpoints[0].URL }
 func (c *Client) CircuitState() string {
 	best := gobreaker.StateOpen
 	for _, e := range c.endpoints {
-		s := gobreaker.StateClosed
-		if e.breaker != nil {
-			s = e.breaker.State()
-		}
+		s := e.state()
 		if s < best { // gobreaker numbers them closed, half-open, open
 			best = s
 		}
@@ -189,10 +186,7 @@ func (c *Client) CircuitState() string {
 func (c *Client) EndpointStates() map[string]string {
 	out := map[string]string{}
 	for _, e := range c.endpoints {
-		s := gobreaker.StateClosed
-		if e.breaker != nil {
-			s = e.breaker.State()
-		}
+		s := e.state()
 		out[e.URL] = s.String()
 	}
 	return out

@@ -30,14 +30,7 @@ func badGateway(cause error) error {
 }
 
 func (m *malformed) Error() string   { return m.p.Error() }
-func (m *malformed) Unwrap() []error { return []error{m.p, m.cause} }
-func (m *malformed) As(target any) bool {
-	t, ok := target.(**problem.Problem)
-	if ok {
-		*t = m.p
-	}
-	return ok
-}
+func (m *malformed) Unwrap() []error { return []error{m.p, m.cause} } // errors.As finds m.p here
 
 // decodeStrict decodes data into out and checks that every field out's type
 // always has, at any depth, is there: a field without omitempty, which
@@ -98,8 +91,12 @@ func requiredFields(t reflect.Type, fields map[string]json.RawMessage, path stri
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			if err := requiredFields(f.Type, fields, path); err != nil { // promoted fields
+		embedded := f.Type
+		if embedded.Kind() == reflect.Pointer {
+			embedded = embedded.Elem()
+		}
+		if f.Anonymous && name == "" && embedded.Kind() == reflect.Struct {
+			if err := requiredFields(embedded, fields, path); err != nil { // promoted fields, as encoding/json promotes them
 				return err
 			}
 			continue
@@ -109,7 +106,7 @@ func requiredFields(t reflect.Type, fields map[string]json.RawMessage, path stri
 		}
 		raw, ok := lookup(fields, name)
 		if !ok {
-			if strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero") {
+			if hasOption(opts, "omitempty") || hasOption(opts, "omitzero") {
 				continue
 			}
 			return fmt.Errorf("%s: field %q is missing", orRoot(path), name)
@@ -139,4 +136,14 @@ func orRoot(path string) string {
 		return "the answer"
 	}
 	return strings.TrimPrefix(path, ".")
+}
+
+// hasOption reports whether a json tag's options (after the name) list opt.
+func hasOption(opts, opt string) bool {
+	for o := range strings.SplitSeq(opts, ",") {
+		if o == opt {
+			return true
+		}
+	}
+	return false
 }

@@ -21,8 +21,8 @@ import (
 // module, in this process or another.
 
 // ModuleKey is the attribute that names the module that sends or handles a
-// message.
-const ModuleKey = attribute.Key("uberservice.module")
+// message (tracing.ModuleKey).
+const ModuleKey = tracing.ModuleKey
 
 func moduleAttr(module string) attribute.KeyValue { return ModuleKey.String(module) }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -69,8 +67,7 @@ type gaugeFamily struct {
 	read   func(ctx context.Context) ([]Sample, error)
 	log    *slog.Logger
 
-	mu     sync.Mutex
-	warned time.Time
+	warned throttle
 }
 
 func (g *gaugeFamily) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
@@ -94,11 +91,8 @@ func (g *gaugeFamily) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (g *gaugeFamily) warn(err error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if time.Since(g.warned) < time.Minute {
+	if !g.warned.allow() {
 		return
 	}
-	g.warned = time.Now()
 	g.log.Warn("metrics: skipped a module's gauges in a scrape", "module", g.module, "desc", g.desc.String(), "error", err)
 }

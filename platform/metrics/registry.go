@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -22,9 +21,6 @@ type Registry struct {
 	reg *prometheus.Registry
 	to  prometheus.Registerer // reg, with the shadow's label when there is one
 	log *slog.Logger
-
-	mu       sync.Mutex
-	counters map[string]*prometheus.CounterVec // by module and name
 }
 
 // NewRegistry returns the registry of a system. log hears of the scrapes
@@ -48,7 +44,7 @@ func NewRegistry(log *slog.Logger, instance, shadow string) *Registry {
 	to.MustRegister(buildInfo(instance),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &Registry{reg: reg, to: to, log: log, counters: map[string]*prometheus.CounterVec{}}
+	return &Registry{reg: reg, to: to, log: log}
 }
 
 // buildInfo is uberservice_build_info: the binary's version and VCS

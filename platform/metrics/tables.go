@@ -36,8 +36,7 @@ type tables struct {
 
 	pending, oldest, deadLetters, mail *prometheus.Desc
 
-	mu     sync.Mutex
-	warned time.Time // the last failure logged
+	warned throttle
 }
 
 func newTables(module string, db *sql.DB, log *slog.Logger) *tables {
@@ -116,12 +115,9 @@ func (t *tables) read(ctx context.Context, row func(kind, status string, n, age 
 // warn logs a failed read, once a minute at most: Prometheus scrapes every
 // few seconds, and a database that is down says so elsewhere too.
 func (t *tables) warn(err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if time.Since(t.warned) < time.Minute {
+	if !t.warned.allow() {
 		return
 	}
-	t.warned = time.Now()
 	t.log.Warn("metrics: skipped the module's table gauges in a scrape", "module", t.module,
 		"error", fmt.Errorf("read outbox, dead letters and mail: %w", err))
 }
@@ -132,4 +128,22 @@ func zeros(keys []string) map[string]float64 {
 		m[k] = 0
 	}
 	return m
+}
+
+// throttle lets a failure of a scrape-time read be logged once a minute at
+// most: Prometheus scrapes every few seconds, and a database that is down
+// says so elsewhere too.
+type throttle struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+func (t *throttle) allow() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if time.Since(t.last) < time.Minute {
+		return false
+	}
+	t.last = time.Now()
+	return true
 }

@@ -15,11 +15,18 @@ package tracing
 import (
 	"context"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 )
+
+// ModuleKey is the attribute that names a span's module: on the resource of
+// a module's provider (package otlp), beside service.name, which
+// OTEL_SERVICE_NAME may override, and on the spans of the messages a module
+// sends or handles.
+const ModuleKey = attribute.Key("uberservice.module")
 
 // Scope is the instrumentation scope of the platform's spans.
 const Scope = "github.com/uberservice/uberservice/platform"

@@ -31,7 +31,9 @@ func Identify(e *echo.Echo, id Identity) {
 	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			c.Response().Header().Set(InstanceHeader, value)
-			c.Set(identityKey, id)
+			if c.Request().URL.Path == ReadyPath { // the one reader: no store for every request
+				c.Set(identityKey, id)
+			}
 			return next(c)
 		}
 	})

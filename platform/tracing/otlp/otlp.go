@@ -24,7 +24,7 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
-	"go.opentelemetry.io/otel/attribute"
+	"github.com/uberservice/uberservice/platform/tracing"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -36,8 +36,8 @@ import (
 )
 
 // ModuleKey is the resource attribute that names the module, beside
-// service.name, which OTEL_SERVICE_NAME may override.
-const ModuleKey = attribute.Key("uberservice.module")
+// service.name, which OTEL_SERVICE_NAME may override (tracing.ModuleKey).
+const ModuleKey = tracing.ModuleKey
 
 // Config says where traces go. The zero Config exports over OTLP/HTTP when the
 // standard environment variables name an endpoint, and records nothing
