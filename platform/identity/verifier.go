@@ -13,6 +13,8 @@ import (
 	"github.com/lestrrat-go/httprc/v3"
 	"github.com/lestrrat-go/httprc/v3/errsink"
 	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/uberservice/uberservice/platform/tokencache"
 )
 
 // Config says whose tokens a Verifier accepts.
@@ -67,6 +69,8 @@ type Verifier struct {
 	cache   *jwk.Cache
 	keys    *httprc.ResourceBase[jwk.Set]
 
+	verified *tokencache.Cache[verified] // tokens that verified, until they expire
+
 	refreshing  chan struct{} // held by the one refresh on an unknown key
 	lastRefresh time.Time     // of that refresh, guarded by refreshing
 	refreshGap  time.Duration
@@ -82,7 +86,8 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verifier{cfg: cfg, jwksURL: cfg.JWKSURL, refreshing: make(chan struct{}, 1), refreshGap: unknownKeyRefresh}
+	v := &Verifier{cfg: cfg, jwksURL: cfg.JWKSURL, refreshing: make(chan struct{}, 1), refreshGap: unknownKeyRefresh,
+		verified: tokencache.New[verified](0)}
 	if v.jwksURL == "" {
 		if v.jwksURL, err = discover(ctx, cfg); err != nil {
 			return nil, err

@@ -12,6 +12,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/uberservice/uberservice/platform/tokencache"
 )
 
 // maxTokenSize bounds what Verify parses: an identity provider's access
@@ -36,61 +38,98 @@ var algorithms = map[string]jwa.KeyType{
 // iat, when it has them, must not be in the future. Times may be off by
 // Skew either way. Every error is a *RefusedError, which wraps
 // ErrUnauthenticated; none quotes the token.
+//
+// A token that verified is remembered until it expires, for as long as the
+// issuer still publishes the key that signed it: the same token again costs
+// a hash and a lookup, not a signature check.
 func (v *Verifier) Verify(ctx context.Context, token string) (Person, error) {
+	key := tokencache.Key(token)
+	if hit, ok := v.verified.Get(key, time.Now()); ok && v.publishes(hit.kid) {
+		return hit.person, nil
+	}
+	p, kid, exp, err := v.verify(ctx, token)
+	if err != nil {
+		return Person{}, err
+	}
+	v.verified.Put(key, verified{person: p, kid: kid}, time.Now(), exp)
+	return p, nil
+}
+
+// verified is what the cache of a Verifier remembers of a token.
+type verified struct {
+	person Person
+	kid    string // the key that signed it; "" for the issuer's only key
+}
+
+// publishes says whether the issuer's key set still holds the key kid names
+// (or, for "", still has one key alone).
+func (v *Verifier) publishes(kid string) bool {
+	set := v.keys.Resource()
+	if kid == "" {
+		return set.Len() == 1
+	}
+	_, ok := set.LookupKeyID(kid)
+	return ok
+}
+
+// verify is Verify without the cache; it also returns the token's kid and
+// expiry.
+func (v *Verifier) verify(ctx context.Context, token string) (_ Person, kid string, exp time.Time, _ error) {
 	switch {
 	case token == "":
-		return Person{}, refused(nil, "no token")
+		return Person{}, "", time.Time{}, refused(nil, "no token")
 	case len(token) > maxTokenSize:
-		return Person{}, refused(nil, "the token is %d bytes long, more than %d", len(token), maxTokenSize)
+		return Person{}, "", time.Time{}, refused(nil, "the token is %d bytes long, more than %d", len(token), maxTokenSize)
 	}
 	// The header first, for the key and the algorithm: only the compact
 	// serialization, with one signature, is a bearer token.
 	msg, err := jws.Parse([]byte(token), jws.WithCompact())
 	if err != nil {
-		return Person{}, refused(err, "the token is not a signed JWT")
+		return Person{}, "", time.Time{}, refused(err, "the token is not a signed JWT")
 	}
 	if n := len(msg.Signatures()); n != 1 {
-		return Person{}, refused(nil, "the token has %d signatures", n)
+		return Person{}, "", time.Time{}, refused(nil, "the token has %d signatures", n)
 	}
 	header := msg.Signatures()[0].ProtectedHeaders()
 	alg, _ := header.Algorithm()
 	kty, ok := algorithms[alg.String()]
 	if !ok {
-		return Person{}, refused(nil, "the token is signed with %s, and only %s are accepted", printable(alg.String()), accepted())
+		return Person{}, "", time.Time{}, refused(nil, "the token is signed with %s, and only %s are accepted", printable(alg.String()), accepted())
 	}
-	kid, _ := header.KeyID()
+	kid, _ = header.KeyID()
 	key, err := v.key(ctx, kid)
 	if err != nil {
-		return Person{}, err
+		return Person{}, "", time.Time{}, err
 	}
 	if err := usable(key, kty, alg); err != nil {
-		return Person{}, err
+		return Person{}, "", time.Time{}, err
 	}
 	// Then the signature, by that key and that algorithm alone.
 	tok, err := jwt.Parse([]byte(token), jwt.WithKey(alg, key), jwt.WithValidate(false))
 	if err != nil {
-		return Person{}, refused(err, "the token's signature does not verify")
+		return Person{}, "", time.Time{}, refused(err, "the token's signature does not verify")
 	}
 	// Then the claims.
 	for _, c := range []string{jwt.ExpirationKey, jwt.SubjectKey} {
 		if !tok.Has(c) {
-			return Person{}, refused(nil, "the token has no %s", c)
+			return Person{}, "", time.Time{}, refused(nil, "the token has no %s", c)
 		}
 	}
 	err = jwt.Validate(tok, jwt.WithIssuer(v.cfg.Issuer), jwt.WithAudience(v.cfg.Audience),
 		jwt.WithAcceptableSkew(v.cfg.Skew))
 	if err != nil {
-		return Person{}, refused(err, "%s", invalid(err))
+		return Person{}, "", time.Time{}, refused(err, "%s", invalid(err))
 	}
 	sub, _ := tok.Subject()
 	if err := CheckSubject(sub); err != nil {
-		return Person{}, refused(nil, "%v", err)
+		return Person{}, "", time.Time{}, refused(nil, "%v", err)
 	}
 	roles, err := v.roles(tok)
 	if err != nil {
-		return Person{}, err
+		return Person{}, "", time.Time{}, err
 	}
-	return Person{Subject: sub, Roles: roles}, nil
+	exp, _ = tok.Expiration()
+	return Person{Subject: sub, Roles: roles}, kid, exp, nil
 }
 
 // key returns the issuer's key that kid names. A key the cache does not

@@ -113,6 +113,25 @@ func TestKeyRotation(t *testing.T) {
 	}
 }
 
+// A token that verified is not checked again until it expires, but only
+// while the issuer publishes its key: once the key is retired and the keys
+// fetched again, the same token is refused.
+func TestVerifiedTokensAreCachedWhileTheirKeyIsPublished(t *testing.T) {
+	iss := it.New(t, it.SigningWith(it.ES256))
+	v := verifier(t, iss.Config())
+	old := iss.Mint(t, "ann", it.Roles("customer"))
+	first := accepted(t, v, old)
+	again := accepted(t, v, old)
+	if again.Subject != first.Subject || !slices.Equal(again.Roles, first.Roles) {
+		t.Fatalf("the cached answer %+v differs from the first %+v", again, first)
+	}
+	iss.Rotate(t)
+	iss.Retire(t)
+	identity.SetRefreshGap(v, 0)
+	accepted(t, v, iss.Mint(t, "bob")) // a new key's token: the keys are fetched again
+	refused(t, v, old, "does not publish")
+}
+
 func TestTimesAllowForSkew(t *testing.T) {
 	iss := it.New(t)
 	v := verifier(t, iss.Config()) // skew 30s by default

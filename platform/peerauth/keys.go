@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/uberservice/uberservice/platform/tokencache"
 )
 
 // The files of a key set.
@@ -350,7 +352,7 @@ func Load(dir string) (*KeySet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peerauth: key folder: %w", err)
 	}
-	s := &KeySet{private: map[string]*keyPair{}, public: map[string]publicKey{}}
+	s := &KeySet{private: map[string]*keyPair{}, public: map[string]publicKey{}, verified: tokencache.New[Claims](0)}
 	for _, e := range entries {
 		ext := filepath.Ext(e.Name())
 		name := strings.TrimSuffix(e.Name(), ext)

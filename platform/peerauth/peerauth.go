@@ -71,6 +71,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/uberservice/uberservice/platform/tokencache"
 )
 
 // Issuer is the iss of every token: tokens of any other issuer, a person's
@@ -119,6 +121,8 @@ type KeySet struct {
 	private map[string]*keyPair  // name -> its signing key
 	public  map[string]publicKey // kid -> a public key and its name
 	now     func() time.Time
+
+	verified *tokencache.Cache[Claims] // tokens that verified, by token and audience
 }
 
 type keyPair struct {
@@ -153,8 +157,24 @@ const maxTokenSize = 4 << 10
 // of the keys of the name its subject claims (its kid says which), issued
 // by Issuer for audience, within its lifetime allowing Skew either way, and
 // no longer-lived than MaxLifetime. Every error wraps ErrUnauthenticated;
-// none quotes the token.
+// none quotes the token. A token that verified is remembered for its
+// audience until it expires (a KeySet's keys never change), so a peer's
+// calls cost one signature check per token, not one per call.
 func (s *KeySet) Verify(token, audience string) (Claims, error) {
+	key := tokencache.Key(token, audience)
+	if c, ok := s.verified.Get(key, s.clock()); ok {
+		return c, nil
+	}
+	c, err := s.verify(token, audience)
+	if err != nil {
+		return Claims{}, err
+	}
+	s.verified.Put(key, c, s.clock(), c.Expiry)
+	return c, nil
+}
+
+// verify is Verify without the cache.
+func (s *KeySet) verify(token, audience string) (Claims, error) {
 	switch {
 	case token == "":
 		return Claims{}, fmt.Errorf("%w: none was sent", ErrUnauthenticated)

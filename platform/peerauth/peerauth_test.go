@@ -374,6 +374,28 @@ func TestExpiryAndClockSkew(t *testing.T) {
 	}
 }
 
+// A verified token is remembered until it expires, and not a moment
+// longer: the same key set refuses it afterwards, and a token for one
+// audience is never remembered for another.
+func TestVerifiedTokensAreCachedUntilExpiry(t *testing.T) {
+	dir, _ := keySet(t, "orders", "accounts")
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClock(start)
+	s.SetClock(c.now)
+	tok := token(t, s, "orders", "accounts")
+	verified(t, s, tok, "accounts")
+	if n := s.verified.Len(); n != 1 {
+		t.Fatalf("%d tokens cached after one verified, want 1", n)
+	}
+	verified(t, s, tok, "accounts")
+	refused(t, s, tok, "warehouse", "a cached token shown to another audience")
+	c.advance(TTL + Skew + time.Second)
+	refused(t, s, tok, "accounts", "a cached token after its expiry")
+}
+
 // A token signed to live longer than MaxLifetime is refused, however far
 // its expiry: stolen, it would be good for too long.
 func TestOverLongLifetimeRefused(t *testing.T) {

@@ -119,6 +119,24 @@ func (i *Issuer) Rotate(t testing.TB) {
 	}
 }
 
+// Retire makes the JWKS publish only the keys that sign now: the tokens
+// every earlier key signed stop verifying once a verifier fetches it again.
+func (i *Issuer) Retire(t testing.TB) {
+	t.Helper()
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var kept []jwk.Key
+	for _, pub := range i.published {
+		pkid, _ := pub.KeyID()
+		for _, priv := range i.signing {
+			if kid, _ := priv.KeyID(); kid == pkid {
+				kept = append(kept, pub)
+			}
+		}
+	}
+	i.published = kept
+}
+
 // JWKSFetches is how many times the JWKS was fetched.
 func (i *Issuer) JWKSFetches() int { return int(i.fetches.Load()) }
 
