@@ -52,9 +52,12 @@ func (s *service) moveForOwner(ctx context.Context, k kind, id uuid.UUID, amount
 	}
 	// Before the key is looked at: a key replays its answer to whoever sends
 	// it, so someone else's account must be unknown first. An account's owner
-	// never changes, so this holds for the transaction that follows.
-	if err := mayTouch(ctx, s.db.WithContext(ctx), id, mayMove); err != nil {
-		return gateway.Transaction{}, false, problem.Wrapf(err, "accounts: %s", k.name)
+	// never changes, so this holds for the transaction that follows. Without
+	// a key, the movement itself checks the owner (move), a round trip less.
+	if key != "" {
+		if err := mayTouch(ctx, s.db.WithContext(ctx), id, mayMove); err != nil {
+			return gateway.Transaction{}, false, problem.Wrapf(err, "accounts: %s", k.name)
+		}
 	}
 	// The request as the key remembers it: a retry must ask for the same amount.
 	request := struct {
@@ -180,16 +183,22 @@ func (s *service) move(ctx context.Context, tx *gorm.DB, k kind, id uuid.UUID, a
 		return gateway.Transaction{}, fmt.Errorf("new transaction id: %w", err)
 	}
 	t := gateway.Transaction{ID: txID, AccountID: id, Kind: k.name, Amount: amount, Reference: reference}
-	a, ok, err := applyMovement(tx, &t, module, delta)
+	// On a person's behalf, only their own account moves: the condition is
+	// part of the UPDATE, and only a movement that did not happen asks why.
+	var owner string
+	if p, ok := identity.PersonFrom(ctx); ok {
+		owner = p.Subject
+	}
+	a, ok, err := applyMovement(tx, &t, module, owner, delta)
 	if err != nil {
 		return gateway.Transaction{}, err
 	}
 	if !ok {
-		exists, err := accountExists(tx, id)
+		actual, exists, err := accountOwner(tx, id)
 		switch {
 		case err != nil:
 			return gateway.Transaction{}, err
-		case !exists:
+		case !exists || !mayMove(ctx, actual):
 			return gateway.Transaction{}, notFound(id)
 		case k.out:
 			return gateway.Transaction{}, gateway.ErrInsufficientFunds.WithDetail("account %s cannot pay %d", id, amount)

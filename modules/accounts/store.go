@@ -68,14 +68,6 @@ func accountOwner(db *gorm.DB, id uuid.UUID) (owner string, found bool, err erro
 	return owner, true, nil
 }
 
-func accountExists(db *gorm.DB, id uuid.UUID) (bool, error) {
-	var exists bool
-	if err := db.Raw(`SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?)`, id).Row().Scan(&exists); err != nil {
-		return false, fmt.Errorf("look up account: %w", err)
-	}
-	return exists, nil
-}
-
 // lockAccount reads the account id and locks its row until the transaction
 // ends, so that nothing else moves its money meanwhile.
 func lockAccount(db *gorm.DB, id uuid.UUID) (a gateway.Account, found bool, err error) {
@@ -92,15 +84,16 @@ func lockAccount(db *gorm.DB, id uuid.UUID) (a gateway.Account, found bool, err 
 // statement: one round trip to the database where two would do, on the path
 // every deposit takes. It returns the account as it is afterwards and sets
 // t.BalanceAfter and t.CreatedAt. module is the module whose reference t
-// carries, "" for a movement with none.
+// carries, "" for a movement with none. owner, unless "", is the only owner
+// whose account moves: the person on whose behalf the movement is.
 //
 // The condition on the UPDATE is the whole concurrency story: the balance
 // neither goes below zero nor overflows, however many movements race, because
 // Postgres applies each UPDATE to the latest committed row, and the ledger row
 // is written under the row lock the UPDATE took. ok is false, and nothing is
-// written, when the condition failed or the account does not exist; the caller
-// tells which.
-func applyMovement(db *gorm.DB, t *gateway.Transaction, module string, delta int64) (a gateway.Account, ok bool, err error) {
+// written, when the condition failed, the account is someone else's or does
+// not exist; the caller tells which.
+func applyMovement(db *gorm.DB, t *gateway.Transaction, module, owner string, delta int64) (a gateway.Account, ok bool, err error) {
 	var ref *string
 	if t.Reference != "" {
 		ref = &t.Reference
@@ -109,6 +102,8 @@ func applyMovement(db *gorm.DB, t *gateway.Transaction, module string, delta int
 	if delta < 0 {
 		cond, bound = `balance >= ?`, -delta
 	}
+	// owner "" is anyone's account; an account with no owner is no person's.
+	cond += ` AND (? = '' OR owner = ?)`
 	// Row().Scan, not gorm's Scan, which renders every statement with its
 	// arguments for a logger even when nothing logs: measurable on this path.
 	err = db.Raw(`WITH moved AS (
@@ -120,7 +115,7 @@ func applyMovement(db *gorm.DB, t *gateway.Transaction, module string, delta int
 			RETURNING created_at
 		)
 		SELECT moved.*, ledger.created_at FROM moved, ledger`,
-		delta, t.AccountID, bound, t.ID, t.Kind, t.Amount, ref, module).Row().
+		delta, t.AccountID, bound, owner, owner, t.ID, t.Kind, t.Amount, ref, module).Row().
 		Scan(&a.ID, &a.Owner, &a.OwnerName, &a.Email, &a.Currency, &a.Balance, &a.Status, &a.ReferralCode, &a.CreatedAt, &t.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return gateway.Account{}, false, nil

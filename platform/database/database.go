@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,8 +22,6 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
-
-	"github.com/uberservice/uberservice/platform/tracing"
 )
 
 // DB is a module's handle on its schema.
@@ -89,74 +86,6 @@ func Open(ctx context.Context, rawURL, schema string, opts PoolOptions) (*DB, er
 		return nil, fmt.Errorf("database: ping schema %s: %w", schema, err)
 	}
 	return &DB{DB: gdb, Schema: schema, URL: dsn}, nil
-}
-
-// AfterCommit registers f to run after every transaction that Transact
-// commits having written to table (see Touch). Background workers (the outbox
-// relay, the mail dispatcher) register here to be woken the moment there is
-// new work, instead of polling for it, and only then: a module that commits
-// a thousand transactions a second without an event does not wake its relay a
-// thousand times for nothing.
-func (d *DB) AfterCommit(table string, f func()) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.hooks == nil {
-		d.hooks = map[string][]func(){}
-	}
-	d.hooks[table] = append(d.hooks[table], f)
-}
-
-// Touch records that the transaction tx belongs to has written to table, so
-// that the hooks registered for table run once it commits. Outside a
-// transaction that Transact runs, it does nothing: the workers' own polls
-// find the rows then.
-func Touch(tx *gorm.DB, table string) {
-	if t, ok := tx.Statement.Context.Value(touchedKey{}).(*touched); ok {
-		t.add(table)
-	}
-}
-
-type touchedKey struct{}
-
-// touched is the set of tables a transaction has written to, as Touch says.
-type touched struct {
-	mu     sync.Mutex
-	tables []string
-}
-
-func (t *touched) add(table string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !slices.Contains(t.tables, table) {
-		t.tables = append(t.tables, table)
-	}
-}
-
-// Transact runs fn in a transaction and, once it has committed, runs the
-// after-commit hooks of the tables it touched. fn must use tx for every
-// statement that belongs to it. Each call is a transaction of its own, even
-// within another's fn.
-func (d *DB) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	ctx, span := d.startTransaction(ctx)
-	t := &touched{}
-	err := d.WithContext(context.WithValue(ctx, touchedKey{}, t)).Transaction(fn)
-	tracing.End(span, err)
-	if err != nil {
-		return err
-	}
-	if len(t.tables) == 0 {
-		return nil
-	}
-	d.mu.Lock()
-	var hooks []func()
-	for _, table := range t.tables {
-		hooks = append(hooks, d.hooks[table]...)
-	}
-	d.mu.Unlock()
-	for _, h := range hooks {
-		h()
-	}
-	return nil
 }
 
 // Ping checks that the database answers.

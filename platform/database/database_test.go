@@ -73,3 +73,94 @@ func TestAfterCommitHooksRunForTheTablesATransactionTouched(t *testing.T) {
 	database.Touch(db.DB, "outbox") // outside Transact: nothing to record it in
 	check("a touch outside a transaction", 1, 1)
 }
+
+// Deferred statements run when the transaction commits, after its own
+// statements and in the order they were deferred; the first that fails
+// rolls the whole transaction back and is its error. Outside Transact they
+// run at once.
+func TestDeferredStatementsRunWithTheCommit(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, apptest.FreshDatabase(t), "deferred", database.PoolOptions{MaxOpen: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Exec(`CREATE TABLE log (n int PRIMARY KEY, what text NOT NULL)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	woken := 0
+	db.AfterCommit("log", func() { woken++ })
+	rows := func() (out []string) {
+		t.Helper()
+		if err := db.Raw(`SELECT what FROM log ORDER BY n`).Scan(&out).Error; err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	insert := `INSERT INTO log (n, what) VALUES ($1, $2)`
+
+	err = db.Transact(ctx, func(tx *gorm.DB) error {
+		if err := database.Defer(tx, "log", insert, 2, "deferred first"); err != nil {
+			return err
+		}
+		if err := database.Defer(tx, "log", `UPDATE log SET what = what || ', then updated' WHERE n = $1`, 2); err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.Raw(`SELECT count(*) FROM log`).Scan(&n).Error; err != nil || n != 0 {
+			t.Errorf("before the commit the table holds %d rows (%v), want none", n, err)
+		}
+		return tx.Exec(`INSERT INTO log (n, what) VALUES (1, 'direct')`).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(); len(got) != 2 || got[0] != "direct" || got[1] != "deferred first, then updated" {
+		t.Fatalf("after the commit: %q", got)
+	}
+	if woken != 1 {
+		t.Fatalf("the table's hook ran %d times, want once", woken)
+	}
+
+	err = db.Transact(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO log (n, what) VALUES (3, 'direct')`).Error; err != nil {
+			return err
+		}
+		_ = database.Defer(tx, "log", insert, 4, "fine")
+		return database.Defer(tx, "log", insert, 1, "a duplicate key")
+	})
+	if !database.IsUniqueViolation(err) {
+		t.Fatalf("a failing deferred statement: err %v, want the unique violation", err)
+	}
+	if got := rows(); len(got) != 2 {
+		t.Fatalf("a failed commit left %q", got)
+	}
+	if woken != 1 {
+		t.Fatalf("the hook ran after a rollback")
+	}
+
+	// A nested GORM transaction is a savepoint of Transact's.
+	err = db.Transact(ctx, func(tx *gorm.DB) error {
+		_ = tx.Transaction(func(inner *gorm.DB) error {
+			return errors.Join(inner.Exec(`INSERT INTO log (n, what) VALUES (5, 'rolled back to the savepoint')`).Error, errors.New("undo"))
+		})
+		return database.Defer(tx, "log", insert, 6, "after the savepoint")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(); len(got) != 3 || got[2] != "after the savepoint" {
+		t.Fatalf("after a savepoint rolled back: %q", got)
+	}
+
+	if err := database.Defer(db.DB.WithContext(ctx), "log", insert, 7, "outside"); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(); len(got) != 4 {
+		t.Fatalf("a statement deferred outside a transaction did not run: %q", got)
+	}
+	var open int64
+	if err := db.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`).Scan(&open).Error; err != nil || open != 0 {
+		t.Fatalf("%d connections left idle in a transaction (%v)", open, err)
+	}
+}

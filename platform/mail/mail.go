@@ -236,12 +236,12 @@ func Enqueue(ctx context.Context, tx *gorm.DB, ownerRef string, m Message) error
 	if err != nil {
 		return fmt.Errorf("mail: notification id: %w", err)
 	}
-	err = tx.WithContext(ctx).Exec(`INSERT INTO notifications (id, owner_ref, recipient, subject, body, status)
-		VALUES (?, ?, ?, ?, ?, 'pending')`, id, ownerRef, m.To, m.Subject, m.Body).Error
+	// Deferred to the commit, which carries it in its round trip.
+	err = database.Defer(tx, notificationsTable, `INSERT INTO notifications (id, owner_ref, recipient, subject, body, status)
+		VALUES ($1, $2, $3, $4, $5, 'pending')`, id, ownerRef, m.To, m.Subject, m.Body)
 	if err != nil {
 		return fmt.Errorf("mail: enqueue email to %s: %w", m.To, err)
 	}
-	database.Touch(tx, notificationsTable)
 	return nil
 }
 

@@ -84,9 +84,6 @@ func publish(ctx context.Context, tx *gorm.DB, producer map[string]string, event
 			return err
 		}
 	}
-	if len(events) > 0 {
-		database.Touch(tx, outboxTable)
-	}
 	return nil
 }
 
@@ -114,9 +111,11 @@ func write(ctx context.Context, tx *gorm.DB, producer map[string]string, e Event
 	if err != nil {
 		return fmt.Errorf("messaging: encode metadata: %w", err)
 	}
-	if err := tx.WithContext(ctx).Exec(
-		"INSERT INTO outbox (message_id, topic, payload, metadata) VALUES (?, ?, ?, ?)",
-		id, e.Topic(), payload, string(mdJSON)).Error; err != nil {
+	// Deferred to the commit: nothing in the transaction reads the row back,
+	// and the commit's round trip carries it.
+	if err := database.Defer(tx, outboxTable,
+		"INSERT INTO outbox (message_id, topic, payload, metadata) VALUES ($1, $2, $3, $4)",
+		id, e.Topic(), payload, string(mdJSON)); err != nil {
 		return fmt.Errorf("messaging: write %s to outbox: %w", e.Topic(), err)
 	}
 	return nil
