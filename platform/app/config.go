@@ -65,6 +65,9 @@ type Config struct {
 	// Traces says where the modules' traces go (--otlp-endpoint, or the
 	// OTEL_EXPORTER_OTLP_* environment); nowhere, by default.
 	Traces otlp.Config
+	// NoMetrics turns off the recording of requests, gateway calls and
+	// events for the whole process (--metrics=false; metrics.SetRecording).
+	NoMetrics bool
 	Log    *slog.Logger
 	// ShutdownTimeout bounds a graceful stop; default 20s.
 	ShutdownTimeout time.Duration

@@ -30,6 +30,7 @@ type flags struct {
 	peers     multiFlag
 	mailURL   string
 	noMigrate bool
+	metrics   bool
 	logLevel  string
 	logFormat string
 	shutdown  time.Duration
@@ -80,6 +81,7 @@ func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.Fla
 		fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "bound on a graceful stop")
 		fs.IntVar(&f.poolSize, "db-pool-size", 10, "connections per module pool")
 		fs.StringVar(&f.traceUI, "trace-ui", os.Getenv("UBERSERVICE_TRACE_UI"), "base URL of the trace backend's query API (Jaeger's, e.g. http://localhost:16686), where the console looks traces up (env UBERSERVICE_TRACE_UI; default none)")
+		fs.BoolVar(&f.metrics, "metrics", os.Getenv("UBERSERVICE_METRICS") != "false", "record requests, gateway calls and events for /metrics; false records none, and /metrics serves only the gauges read at scrape and the runtime's (env UBERSERVICE_METRICS=false)")
 		fs.StringVar(&f.otlp, "otlp-endpoint", "", "URL of an OTLP/HTTP receiver to export traces to, e.g. http://localhost:4318 (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no traces are recorded)")
 		f.shadowPeers = envList("UBERSERVICE_SHADOW_PEERS")
 		fs.Var(&f.shadowPeers, "shadow-peer", "MODULE/NAME=URL of the internal API of module's shadow NAME running elsewhere, for the console to compare with the live module, repeatable (env UBERSERVICE_SHADOW_PEERS, comma-separated)")
@@ -95,7 +97,7 @@ func (f *flags) config(modules []Module, stderr io.Writer) (Config, *slog.Logger
 	}
 	cfg := Config{Log: log, Migrate: !f.noMigrate, ShutdownTimeout: f.shutdown, PoolSize: f.poolSize,
 		DatabaseURL: f.databases.shared, ModuleURLs: f.databases.modules, BusURL: f.bus, BusNamespace: f.busNS, TraceUI: f.traceUI,
-		Traces: otlp.Config{Endpoint: f.otlp}}
+		Traces: otlp.Config{Endpoint: f.otlp}, NoMetrics: !f.metrics}
 	if cfg.RateLimit, err = f.rateLimit(); err != nil {
 		return cfg, log, err
 	}

@@ -78,6 +78,7 @@ func Start(ctx context.Context, all []Module, cfg Config) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
+	metrics.SetRecording(!cfg.NoMetrics) // the process's hooks: one switch for all its systems
 	err = s.run(ctx,
 		(*System).startTracing,  // stopped last: flushes what the others record
 		(*System).listen,        // a port in use fails before anything starts

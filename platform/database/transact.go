@@ -43,7 +43,8 @@ func Touch(tx *gorm.DB, table string) {
 
 // Defer has the transaction tx belongs to run the statement query (with
 // $1, $2… placeholders) when it commits, in the same round trip as its
-// COMMIT, and records that it writes to table, as Touch does. It is for the
+// COMMIT, and records that it writes to table, as Touch does (unless table
+// is "": a write that should wake no worker). It is for the
 // writes whose outcome nothing in the transaction reads: an event into the
 // outbox, an email into the queue. A transaction that Transact runs then
 // costs one round trip to Postgres for all of them together, where each
@@ -59,7 +60,9 @@ func Defer(tx *gorm.DB, table, query string, args ...any) error {
 		t.mu.Lock()
 		t.deferred = append(t.deferred, deferred{query: query, args: args})
 		t.mu.Unlock()
-		t.touch(table)
+		if table != "" {
+			t.touch(table)
+		}
 		return nil
 	}
 	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, query, args...)

@@ -13,14 +13,24 @@ import (
 // the bus. A pass that then fails to delete them hands them over again, and
 // they are counted again: they were published twice.
 func published(module, topic string, n int) {
+	if !metrics.Recording() {
+		return
+	}
 	metrics.RelayPublished.WithLabelValues(module, topic).Add(float64(n))
 }
 
 // relayFailed records a relay pass of module that failed.
-func relayFailed(module string) { metrics.RelayFailures.WithLabelValues(module).Inc() }
+func relayFailed(module string) {
+	if metrics.Recording() {
+		metrics.RelayFailures.WithLabelValues(module).Inc()
+	}
+}
 
 // delivered records a message of topic that the bus delivered to module.
 func delivered(module, topic string) {
+	if !metrics.Recording() {
+		return
+	}
 	metrics.ConsumerDeliveries.WithLabelValues(module, topic).Inc()
 }
 
@@ -29,6 +39,9 @@ func delivered(module, topic string) {
 // wrote it to the outbox, in its metadata. A message with no such time (a
 // producer outside the platform) is counted, and its lag is not observed.
 func handled(module, topic string, md map[string]string) {
+	if !metrics.Recording() {
+		return
+	}
 	metrics.ConsumerHandled.WithLabelValues(module, topic).Inc()
 	if at, err := time.Parse(time.RFC3339Nano, md[MetaOccurredAt]); err == nil {
 		metrics.ConsumerLag.WithLabelValues(module, topic).Observe(max(time.Since(at).Seconds(), 0))
@@ -36,10 +49,17 @@ func handled(module, topic string, md map[string]string) {
 }
 
 // retried records an automatic retry of a failed message of topic.
-func retried(module, topic string) { metrics.ConsumerRetries.WithLabelValues(module, topic).Inc() }
+func retried(module, topic string) {
+	if metrics.Recording() {
+		metrics.ConsumerRetries.WithLabelValues(module, topic).Inc()
+	}
+}
 
 // deadLettered records a message of topic that became a dead letter.
 func deadLettered(module, topic string) {
+	if !metrics.Recording() {
+		return
+	}
 	metrics.ConsumerDeadLettered.WithLabelValues(module, topic).Inc()
 }
 

@@ -33,6 +33,9 @@ func Outcome(err error) string {
 // ObserveCall records a gateway call that module made of gateway's method,
 // begun at start.
 func ObserveCall(module, gateway, method, outcome string, start time.Time) {
+	if !Recording() {
+		return
+	}
 	GatewayCalls.WithLabelValues(module, gateway, method, outcome).Inc()
 	GatewayDuration.WithLabelValues(module, gateway, method).Observe(time.Since(start).Seconds())
 }

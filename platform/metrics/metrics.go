@@ -55,8 +55,24 @@
 package metrics
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
+
+// off is whether the platform's hooks record nothing (SetRecording).
+var off atomic.Bool
+
+// SetRecording turns the recording of requests, gateway calls, relayed and
+// consumed events on or off for the whole process (app's --metrics=false
+// turns it off). Off, /metrics still serves the gauges read at scrape, the
+// pools, the Go runtime and the process: what costs nothing on the request
+// path. It exists to measure what recording costs, and for deployments
+// that want none of it.
+func SetRecording(on bool) { off.Store(!on) }
+
+// Recording reports whether the hooks record (SetRecording).
+func Recording() bool { return !off.Load() }
 
 const namespace = "uberservice"
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -249,5 +250,24 @@ func TestAShadowsSeriesSayTheShadow(t *testing.T) {
 				t.Fatalf("%s: a series without shadow=\"canary\": %v", f.GetName(), m.GetLabel())
 			}
 		}
+	}
+}
+
+// With recording off, the hooks record nothing; on again, they do.
+func TestSetRecording(t *testing.T) {
+	t.Cleanup(func() { metrics.SetRecording(true) })
+	count := func() float64 {
+		return testutil.ToFloat64(metrics.GatewayCalls.WithLabelValues("rec-test", "g", "M", metrics.OutcomeOK))
+	}
+	before := count()
+	metrics.SetRecording(false)
+	metrics.ObserveCall("rec-test", "g", "M", metrics.OutcomeOK, time.Now())
+	if got := count(); got != before {
+		t.Fatalf("recording off: the call was counted (%v -> %v)", before, got)
+	}
+	metrics.SetRecording(true)
+	metrics.ObserveCall("rec-test", "g", "M", metrics.OutcomeOK, time.Now())
+	if got := count(); got != before+1 {
+		t.Fatalf("recording on: %v -> %v, want one more", before, got)
 	}
 }

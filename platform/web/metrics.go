@@ -29,6 +29,9 @@ const Unmatched = "unmatched"
 func Metrics(module, api string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) (err error) {
+			if !metrics.Recording() {
+				return next(c)
+			}
 			start := time.Now()
 			panicked := true
 			defer func() {
