@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	gateway "github.com/uberservice/uberservice/gateway/accounts"
+	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 )
@@ -98,25 +99,26 @@ func applyMovement(db *gorm.DB, t *gateway.Transaction, module, owner string, de
 	if t.Reference != "" {
 		ref = &t.Reference
 	}
-	cond, bound := `balance <= ?`, math.MaxInt64-delta
+	cond, bound := `balance <= $3`, math.MaxInt64-delta
 	if delta < 0 {
-		cond, bound = `balance >= ?`, -delta
+		cond, bound = `balance >= $3`, -delta
 	}
 	// owner "" is anyone's account; an account with no owner is no person's.
-	cond += ` AND (? = '' OR owner = ?)`
-	// Row().Scan, not gorm's Scan, which renders every statement with its
-	// arguments for a logger even when nothing logs: measurable on this path.
-	err = db.Raw(`WITH moved AS (
-			UPDATE accounts SET balance = balance + ? WHERE id = ? AND `+cond+`
+	cond += ` AND ($4 = '' OR owner = $5)`
+	// database.QueryRow, not gorm's Scan, which renders every statement with
+	// its arguments for a logger even when nothing logs; and, first in a
+	// deposit's transaction, it carries the BEGIN: measurable on this path.
+	err = database.QueryRow(db, `WITH moved AS (
+			UPDATE accounts SET balance = balance + $1 WHERE id = $2 AND `+cond+`
 			RETURNING `+accountColumns+`
 		), ledger AS (
 			INSERT INTO transactions (id, account_id, kind, amount, balance_after, reference, reference_owner)
-			SELECT ?, id, ?, ?, balance, ?, ? FROM moved
+			SELECT $6, id, $7, $8, balance, $9, $10 FROM moved
 			RETURNING created_at
 		)
 		SELECT moved.*, ledger.created_at FROM moved, ledger`,
-		delta, t.AccountID, bound, owner, owner, t.ID, t.Kind, t.Amount, ref, module).Row().
-		Scan(&a.ID, &a.Owner, &a.OwnerName, &a.Email, &a.Currency, &a.Balance, &a.Status, &a.ReferralCode, &a.CreatedAt, &t.CreatedAt)
+		[]any{delta, t.AccountID, bound, owner, owner, t.ID, t.Kind, t.Amount, ref, module},
+		&a.ID, &a.Owner, &a.OwnerName, &a.Email, &a.Currency, &a.Balance, &a.Status, &a.ReferralCode, &a.CreatedAt, &t.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return gateway.Account{}, false, nil
 	}

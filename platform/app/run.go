@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/uberservice/uberservice/platform/mail"
@@ -20,6 +21,7 @@ func runCommand(args []string, modules []Module, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments: %v", fs.Args())
 	}
+	tuneGC()
 	cfg, log, err := f.config(modules, stderr)
 	if err != nil {
 		return err
@@ -59,4 +61,18 @@ func runCommand(args []string, modules []Module, stdout, stderr io.Writer) error
 	err = sys.Stop(context.Background())
 	log.Info("stopped")
 	return err
+}
+
+// gcPercent is the garbage collector's target when GOGC does not say:
+// twice Go's default. A server's heap is small beside what it allocates
+// per request (a few MiB live, tens of KiB per deposit), so the default
+// collects several hundred times a second under load, for a tenth of the
+// CPU; at 200 it collects half as often, for a few MiB more.
+const gcPercent = 200
+
+// tuneGC sets the collector's target to gcPercent unless GOGC is set.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 }

@@ -164,3 +164,67 @@ func TestDeferredStatementsRunWithTheCommit(t *testing.T) {
 		t.Fatalf("%d connections left idle in a transaction (%v)", open, err)
 	}
 }
+
+// BEGIN goes with a transaction's first statement: whichever way that is
+// sent (an Exec, QueryRow, a query GORM reads rows of), every statement of
+// fn is in the one transaction, and a failure rolls back all of them.
+func TestTheFirstStatementBegins(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, apptest.FreshDatabase(t), "lazybegin", database.PoolOptions{MaxOpen: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Exec(`CREATE TABLE n (v int PRIMARY KEY)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	xid := func(tx *gorm.DB) (x int64) {
+		t.Helper()
+		if err := database.QueryRow(tx, `SELECT txid_current()`, nil, &x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	firsts := map[string]func(tx *gorm.DB) error{
+		"an Exec": func(tx *gorm.DB) error { return tx.Exec(`INSERT INTO n VALUES (1)`).Error },
+		"QueryRow": func(tx *gorm.DB) error {
+			var v int
+			return database.QueryRow(tx, `INSERT INTO n VALUES ($1) RETURNING v`, []any{1}, &v)
+		},
+		"rows GORM reads": func(tx *gorm.DB) error {
+			var vs []int
+			return tx.Raw(`INSERT INTO n VALUES (1) RETURNING v`).Scan(&vs).Error
+		},
+	}
+	for name, first := range firsts {
+		err := db.Transact(ctx, func(tx *gorm.DB) error {
+			if err := first(tx); err != nil {
+				return err
+			}
+			if a, b := xid(tx), xid(tx); a != b {
+				t.Errorf("%s first: the statements ran in transactions %d and %d", name, a, b)
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("%s first: %v", name, err)
+		}
+		var left int64
+		if err := db.Raw(`SELECT count(*) FROM n`).Scan(&left).Error; err != nil || left != 0 {
+			t.Fatalf("%s first: the rollback left %d rows (%v)", name, left, err)
+		}
+	}
+	// A failing first statement fails the transaction, which leaves nothing open.
+	err = db.Transact(ctx, func(tx *gorm.DB) error { return tx.Exec(`INSERT INTO nowhere VALUES (1)`).Error })
+	if err == nil {
+		t.Fatal("an insert into a missing table succeeded")
+	}
+	if err := db.Transact(ctx, func(tx *gorm.DB) error { return tx.Exec(`INSERT INTO n VALUES (7)`).Error }); err != nil {
+		t.Fatalf("the next transaction: %v", err)
+	}
+	var v int
+	if err := database.QueryRow(db.DB.WithContext(ctx), `SELECT v FROM n WHERE v = $1`, []any{7}, &v); err != nil || v != 7 {
+		t.Fatalf("QueryRow outside a transaction: %d, %v", v, err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
@@ -76,24 +77,77 @@ type stateKey struct{}
 // fn as a savepoint, a gorm.TxCommitter whose Commit and Rollback refuse
 // (fn ends the transaction by returning). It has no BeginTx, so that
 // tx.Begin() cannot start a second transaction on it.
-type txConn struct{ conn *sql.Conn }
+//
+// The transaction's BEGIN is sent with its first statement when that is an
+// Exec (or QueryRow's), in the same round trip; before a query GORM reads
+// rows of, which database/sql must send itself, on its own.
+type txConn struct{ t *state }
 
 var errEndedByTransact = errors.New("database: Transact commits or rolls back when fn returns")
 
 func (c txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.conn.ExecContext(ctx, query, args...)
+	if c.t.begun {
+		return c.t.conn.ExecContext(ctx, query, args...)
+	}
+	var tag pgconn.CommandTag
+	err := c.t.pipelined(ctx, query, args, func(br pgx.BatchResults) (err error) {
+		tag, err = br.Exec()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return result(tag.RowsAffected()), nil
 }
 
 func (c txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return c.conn.QueryContext(ctx, query, args...)
+	if err := c.t.begin(ctx); err != nil {
+		return nil, err
+	}
+	return c.t.conn.QueryContext(ctx, query, args...)
 }
 
 func (c txConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return c.conn.QueryRowContext(ctx, query, args...)
+	if err := c.t.begin(ctx); err != nil {
+		// database/sql makes a Row only of a query of its own: one on a
+		// context already cancelled, which fails at once and sends nothing
+		// outside the transaction that did not begin.
+		failed, cancel := context.WithCancel(ctx)
+		cancel()
+		return c.t.conn.QueryRowContext(failed, query, args...)
+	}
+	return c.t.conn.QueryRowContext(ctx, query, args...)
 }
 
 func (c txConn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	return c.conn.PrepareContext(ctx, query)
+	if err := c.t.begin(ctx); err != nil {
+		return nil, err
+	}
+	return c.t.conn.PrepareContext(ctx, query)
+}
+
+// result is the sql.Result of a statement run through pgx.
+type result int64
+
+func (result) LastInsertId() (int64, error) {
+	return 0, errors.New("database: Postgres has no last insert id; use RETURNING")
+}
+func (r result) RowsAffected() (int64, error) { return int64(r), nil }
+
+// QueryRow runs query (with $1, $2… placeholders) on tx and scans its first
+// row into dest; a query of no row is an error that wraps sql.ErrNoRows. In
+// a transaction that Transact runs, it goes through pgx, and its first
+// statement carries the transaction's BEGIN in the same round trip: a
+// transaction that starts by reading what it then writes (a balance, say)
+// saves one. Elsewhere it runs on tx as database/sql would.
+func QueryRow(tx *gorm.DB, query string, args []any, dest ...any) error {
+	t := stateOf(tx)
+	if t == nil {
+		return tx.Statement.ConnPool.QueryRowContext(tx.Statement.Context, query, args...).Scan(dest...)
+	}
+	return t.pipelined(tx.Statement.Context, query, args, func(br pgx.BatchResults) error {
+		return br.QueryRow().Scan(dest...)
+	})
 }
 
 func (txConn) Commit() error   { return errEndedByTransact }
@@ -102,7 +156,8 @@ func (txConn) Rollback() error { return errEndedByTransact }
 // state is what a transaction that Transact runs collects as it goes: the
 // tables it has written to and the statements deferred to its commit.
 type state struct {
-	conn *sql.Conn // the transaction's connection
+	conn  *sql.Conn // the transaction's connection
+	begun bool      // BEGIN has been sent
 
 	mu       sync.Mutex
 	tables   []string
@@ -119,7 +174,7 @@ type deferred struct {
 // connection (the pool's, say) is not in it.
 func stateOf(tx *gorm.DB) *state {
 	t, ok := tx.Statement.Context.Value(stateKey{}).(*state)
-	if !ok || tx.Statement.ConnPool != gorm.ConnPool(txConn{t.conn}) {
+	if !ok || tx.Statement.ConnPool != gorm.ConnPool(txConn{t}) {
 		return nil
 	}
 	return t
@@ -176,12 +231,9 @@ func (d *DB) transact(ctx context.Context, fn func(tx *gorm.DB) error) (t *state
 		return nil, fmt.Errorf("database: connection to %s: %w", d.Schema, err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		return nil, fmt.Errorf("database: begin: %w", err)
-	}
 	t = &state{conn: conn}
 	tx := d.DB.Session(&gorm.Session{Context: context.WithValue(ctx, stateKey{}, t), NewDB: true})
-	tx.Statement.ConnPool = txConn{conn}
+	tx.Statement.ConnPool = txConn{t}
 	done := false
 	defer func() {
 		if !done || err != nil {
@@ -196,21 +248,71 @@ func (d *DB) transact(ctx context.Context, fn func(tx *gorm.DB) error) (t *state
 	return t, err
 }
 
-// commit sends the deferred statements and COMMIT as one batch: pgx
-// pipelines them, and Postgres runs them in order and stops at the first
-// that fails, which then fails the batch.
-func (t *state) commit(ctx context.Context) error {
+// begin sends BEGIN on its own, unless it has been sent.
+func (t *state) begin(ctx context.Context) error {
+	if t.begun {
+		return nil
+	}
+	if _, err := t.conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return fmt.Errorf("database: begin: %w", err)
+	}
+	t.begun = true
+	return nil
+}
+
+// pipelined runs query through pgx on the transaction's connection, after
+// BEGIN in the same round trip if it has not been sent; read reads its
+// result. pgx pipelines the batch, and Postgres stops at the first
+// statement that fails.
+func (t *state) pipelined(ctx context.Context, query string, args []any, read func(pgx.BatchResults) error) error {
 	return t.conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("database: a connection of %T, not pgx's", dc)
 		}
-		t.mu.Lock()
 		var b pgx.Batch
-		for _, q := range t.deferred {
+		if !t.begun {
+			b.Queue("BEGIN")
+		}
+		b.Queue(query, args...)
+		br := c.Conn().SendBatch(ctx, &b)
+		if !t.begun {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return fmt.Errorf("database: begin: %w", err)
+			}
+			t.begun = true
+		}
+		err := read(br)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+}
+
+// commit sends the deferred statements and COMMIT as one batch, after
+// BEGIN if nothing has sent it: pgx pipelines them, and Postgres runs them
+// in order and stops at the first that fails, which then fails the batch.
+func (t *state) commit(ctx context.Context) error {
+	t.mu.Lock()
+	deferred := t.deferred
+	t.mu.Unlock()
+	if !t.begun && len(deferred) == 0 {
+		return nil // nothing was sent: nothing to commit
+	}
+	return t.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("database: a connection of %T, not pgx's", dc)
+		}
+		var b pgx.Batch
+		if !t.begun {
+			b.Queue("BEGIN")
+		}
+		for _, q := range deferred {
 			b.Queue(q.query, q.args...)
 		}
-		t.mu.Unlock()
 		b.Queue("COMMIT")
 		if err := c.Conn().SendBatch(ctx, &b).Close(); err != nil {
 			return fmt.Errorf("database: commit: %w", err)

@@ -3,6 +3,7 @@ package messaging
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -169,11 +170,12 @@ func (b *batcher) applyBatch(batch []*delivery) {
 	}
 	took := time.Since(start)
 	for _, d := range batch {
-		log := c.log.With("handler", h.name, "message_id", d.id, "took", took, "batch", len(batch))
-		if skipped[d] {
-			log.InfoContext(d.ctx, "event already handled; skipped")
-		} else {
-			log.InfoContext(d.ctx, "event handled")
+		if c.log.Enabled(d.ctx, slog.LevelDebug) { // see apply
+			msg := "event handled"
+			if skipped[d] {
+				msg = "event already handled; skipped"
+			}
+			c.log.DebugContext(d.ctx, msg, "handler", h.name, "message_id", d.id, "took", took, "batch", len(batch))
 		}
 		d.done <- nil
 	}

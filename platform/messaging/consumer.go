@@ -273,19 +273,24 @@ func (c *Consumers) apply(ctx context.Context, h *handler, msgID string, payload
 		}
 		return h.apply(ctx, tx, payload)
 	})
-	log := c.log.With("handler", h.name, "message_id", msgID, "took", time.Since(start))
+	// A handled event is a debug line: at a busy topic's rate, a line each
+	// would double what the process logs, and uberservice_consumer_handled_total
+	// counts them. What went wrong is always logged.
 	var p *panicError
 	switch {
 	case errors.As(err, &p):
 		// A panic is a bug, not a refusal: it is logged as an error, once per
 		// attempt, with the stack that leads to it.
-		log.ErrorContext(ctx, "event handler panicked", "panic", fmt.Sprint(p.value), "stack", string(p.stack))
+		c.log.ErrorContext(ctx, "event handler panicked", "handler", h.name, "message_id", msgID, "took", time.Since(start),
+			"panic", fmt.Sprint(p.value), "stack", string(p.stack))
 	case err != nil:
-		log.WarnContext(ctx, "event handler failed", "error", err)
-	case duplicate:
-		log.InfoContext(ctx, "event already handled; skipped")
-	default:
-		log.InfoContext(ctx, "event handled")
+		c.log.WarnContext(ctx, "event handler failed", "handler", h.name, "message_id", msgID, "took", time.Since(start), "error", err)
+	case c.log.Enabled(ctx, slog.LevelDebug):
+		msg := "event handled"
+		if duplicate {
+			msg = "event already handled; skipped"
+		}
+		c.log.DebugContext(ctx, msg, "handler", h.name, "message_id", msgID, "took", time.Since(start))
 	}
 	return err
 }
