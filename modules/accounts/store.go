@@ -72,12 +72,17 @@ func accountOwner(db *gorm.DB, id uuid.UUID) (owner string, found bool, err erro
 // lockAccount reads the account id and locks its row until the transaction
 // ends, so that nothing else moves its money meanwhile.
 func lockAccount(db *gorm.DB, id uuid.UUID) (a gateway.Account, found bool, err error) {
-	res := db.Raw(`SELECT `+accountColumns+` FROM accounts WHERE id = ? FOR UPDATE`, id).Scan(&a)
-	if res.Error != nil {
-		return a, false, fmt.Errorf("lock account: %w", res.Error)
+	// database.QueryRow: first in a movement's transaction, it carries the BEGIN.
+	err = database.QueryRow(db, `SELECT `+accountColumns+` FROM accounts WHERE id = $1 FOR UPDATE`, []any{id},
+		&a.ID, &a.Owner, &a.OwnerName, &a.Email, &a.Currency, &a.Balance, &a.Status, &a.ReferralCode, &a.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return gateway.Account{}, false, nil
+	}
+	if err != nil {
+		return a, false, fmt.Errorf("lock account: %w", err)
 	}
 	a.CreatedAt = a.CreatedAt.UTC()
-	return a, res.RowsAffected > 0, nil
+	return a, true, nil
 }
 
 // applyMovement adds delta (negative to take money out) to the balance of

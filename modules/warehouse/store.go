@@ -1,6 +1,8 @@
 package warehouse
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	gateway "github.com/uberservice/uberservice/gateway/warehouse"
 	"github.com/uberservice/uberservice/gateway/warehouse/events"
+	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 )
@@ -75,8 +78,10 @@ func lockProducts(db *gorm.DB, skus []string) ([]Product, error) {
 // and has checked that enough is available; the table's check constraint is
 // the last word all the same.
 func reserveStock(db *gorm.DB, sku string, quantity int64) error {
-	if err := db.Exec(`UPDATE products SET reserved = reserved + ?, updated_at = now() WHERE sku = ?`,
-		quantity, sku).Error; err != nil {
+	// With the commit, in its round trip: the products' locks are held for
+	// one round trip fewer, and nothing reads the row back.
+	if err := database.Defer(db, "", `UPDATE products SET reserved = reserved + $1, updated_at = now() WHERE sku = $2`,
+		quantity, sku); err != nil {
 		return fmt.Errorf("reserve %d of %s: %w", quantity, sku, err)
 	}
 	return nil
@@ -129,13 +134,18 @@ func (r reservation) ownedBy(module string) bool { return r.Owner == "" || r.Own
 // created is false then, and the caller reads the existing one. When another
 // transaction is reserving for the same order, the insert waits for it to end.
 func claimReservation(db *gorm.DB, orderID uuid.UUID, owner string) (r reservation, created bool, err error) {
-	res := db.Raw(`INSERT INTO reservations (order_id, status, owner) VALUES (?, ?, ?)
-		ON CONFLICT (order_id) DO NOTHING RETURNING order_id, status, owner, created_at`, orderID, gateway.StatusReserved, owner).Scan(&r)
-	if res.Error != nil {
-		return r, false, fmt.Errorf("claim reservation of order %s: %w", orderID, res.Error)
+	// database.QueryRow: first in Reserve's transaction, it carries the BEGIN.
+	err = database.QueryRow(db, `INSERT INTO reservations (order_id, status, owner) VALUES ($1, $2, $3)
+		ON CONFLICT (order_id) DO NOTHING RETURNING order_id, status, owner, created_at`,
+		[]any{orderID, gateway.StatusReserved, owner}, &r.OrderID, &r.Status, &r.Owner, &r.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return reservation{}, false, nil
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("claim reservation of order %s: %w", orderID, err)
 	}
 	r.CreatedAt = r.CreatedAt.UTC()
-	return r, res.RowsAffected > 0, nil
+	return r, true, nil
 }
 
 // lockReservation reads the reservation of orderID and locks its row until the
@@ -163,11 +173,13 @@ func insertReservationLines(db *gorm.DB, orderID uuid.UUID, lines []gateway.Rese
 	rows := make([]string, len(lines))
 	args := make([]any, 0, 5*len(lines))
 	for i, l := range lines {
-		rows[i] = "(?, ?, ?, ?, ?)"
+		n := 5 * i
+		rows[i] = fmt.Sprintf("($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
 		args = append(args, orderID, l.SKU, l.Quantity, l.UnitPrice, l.Currency)
 	}
-	if err := db.Exec(`INSERT INTO reservation_lines (order_id, sku, quantity, unit_price, currency) VALUES `+
-		strings.Join(rows, ", "), args...).Error; err != nil {
+	// With the commit, as reserveStock's updates.
+	if err := database.Defer(db, "", `INSERT INTO reservation_lines (order_id, sku, quantity, unit_price, currency) VALUES `+
+		strings.Join(rows, ", "), args...); err != nil {
 		return fmt.Errorf("insert lines of order %s: %w", orderID, err)
 	}
 	return nil
