@@ -89,6 +89,8 @@ type env struct {
 	scratch   string
 	cores     int
 	logf      func(format string, args ...any)
+	// before is the binary of -before REV; nil without the flag.
+	before *beforeBinary
 }
 
 // Topologies the scenarios run.
@@ -124,8 +126,14 @@ func (e *env) config() cluster.Config {
 
 // start runs topo, ready to take requests.
 func (e *env) start(topo cluster.Topology) (*cluster.Cluster, error) {
+	return e.startWith(topo, e.config())
+}
+
+// startWith is start with a config of its own: another binary, or flags
+// and environment added to config's.
+func (e *env) startWith(topo cluster.Topology, cfg cluster.Config) (*cluster.Cluster, error) {
 	started := time.Now()
-	c, err := cluster.Start(e.ctx, topo, e.config())
+	c, err := cluster.Start(e.ctx, topo, cfg)
 	if err != nil {
 		return nil, err
 	}
