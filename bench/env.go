@@ -47,6 +47,10 @@ type params struct {
 	// The hand-written baseline (scenario 3b) runs DepositDuration per point.
 	BaselineConc     []int `json:"baseline_concurrency"`
 	BaselineAccounts int   `json:"baseline_accounts"`
+
+	// MicroBenchtime is the -benchtime of scenario 8's go test -bench; ""
+	// for go test's default.
+	MicroBenchtime string `json:"micro_benchtime,omitempty"`
 }
 
 func fullParams() params {
@@ -72,6 +76,7 @@ func smokeParams() params {
 		GatewayRuns: 1, GatewayRate: 100, GatewayDuration: time.Second, GatewayAccounts: 10,
 		OrderConc: 16, OrderDuration: time.Second,
 		BaselineConc: []int{16, 64}, BaselineAccounts: 100,
+		MicroBenchtime: "100ms",
 	}
 }
 

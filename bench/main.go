@@ -1,8 +1,9 @@
 // Command bench measures uberservice against the targets of its benchmark
 // issue: footprint, start-up, deposits against the Postgres ceiling and
 // against a hand-written net/http + pgx server (bench/handwritten), event
-// latency and idle CPU, the cost of crossing a gateway, orders and racing a
-// slow endpoint. It builds the real binary (with -before REV, that revision's too), runs
+// latency and idle CPU, the cost of crossing a gateway, orders, racing a
+// slow endpoint, and what metrics, tracing and token verification cost. It
+// builds the real binary (with -before REV, that revision's too), runs
 // every scenario against the Postgres and the brokers of this machine, and
 // writes BENCHMARKS.md and the raw results.json.
 //
@@ -46,6 +47,7 @@ var scenarios = []scenarioFunc{
 	{"gateway", crossingGateway},
 	{"orders", placeOrders},
 	{"racing", racing},
+	{"costs", whatCostsCost},
 }
 
 func main() { os.Exit(run()) }
