@@ -24,6 +24,9 @@ type baselineConfig struct {
 	as      []string // the Authorization header of the accounts' owner
 	dbURL   string
 	backlog string // the query drainBy waits on; "" leaves nothing behind to wait for
+	// c is the uberservice deployment, parked between its runs; nil for the
+	// hand-written server, which runs throughout.
+	c *cluster.Cluster
 }
 
 type baselineRun struct {
@@ -49,21 +52,53 @@ const drainGoal = 200 * time.Millisecond
 // every module in one process, on uberservice running accounts alone, on a
 // hand-written net/http + pgx server that sends Postgres the same writes
 // and, with -before, on the binary of that revision with every module in
-// one process; all of them run side by side, and each round measures them
-// one after the other (A B C D A B C D), so that the machine's drift cancels
-// out of the ratios.
+// one process; each round measures them one after the other (A B C D A B C
+// D), so that the machine's drift cancels out of the ratios.
 func versusHandwritten(e *env) (s *scenario, err error) {
 	s = &scenario{ID: "handwritten", Title: "3b. Deposits vs a hand-written server"}
-	all, err := e.start(e.oneProcess())
+	var started []*cluster.Cluster
+	defer func() {
+		for i := len(started) - 1; i >= 0; i-- {
+			e.stop(started[i], &err)
+		}
+	}()
+	// Each uberservice is started, its accounts opened (one customer of its
+	// own key set owns them all), then parked until its runs (see park):
+	// only the server measured holds connections to Postgres, beside the
+	// hand-written one's pool.
+	setUp := func(name string, topo cluster.Topology, cfg cluster.Config, query string) (*baselineConfig, error) {
+		if err := e.waitForSlots(e.slotsFor(topo)); err != nil {
+			return nil, err
+		}
+		c, err := e.startWith(topo, cfg)
+		if err != nil {
+			return nil, err
+		}
+		started = append(started, c)
+		p, err := peopleOf(c)
+		if err != nil {
+			return nil, err
+		}
+		bc := &baselineConfig{Name: name, url: c.URL("accounts"), dbURL: c.DatabaseURL(), backlog: query, as: p.customer, c: c}
+		if bc.ids, err = openAccounts(e.ctx, p, bc.url, e.p.BaselineAccounts, ""); err != nil {
+			return nil, err
+		}
+		if _, err := drainBy(e.ctx, bc.dbURL, query, time.Minute); err != nil {
+			return nil, err
+		}
+		return bc, e.park(c)
+	}
+	product := "uberservice, every module in one process"
+	beforeName := "before, every module in one process"
+	all, err := setUp(product, e.oneProcess(), e.config(), backlogQuery)
 	if err != nil {
 		return s, err
 	}
-	defer e.stop(all, &err)
-	alone, err := e.start(cluster.Topology{Name: "accounts alone (gochannel)", Bus: "gochannel", Processes: [][]string{{"accounts"}}})
+	alone, err := setUp("uberservice --modules accounts",
+		cluster.Topology{Name: "accounts alone (gochannel)", Bus: "gochannel", Processes: [][]string{{"accounts"}}}, e.config(), accountsBacklogQuery)
 	if err != nil {
 		return s, err
 	}
-	defer e.stop(alone, &err)
 	hw, err := e.startHandwritten(e.p.BaselineAccounts, baselinePool)
 	if err != nil {
 		return s, err
@@ -73,66 +108,33 @@ func versusHandwritten(e *env) (s *scenario, err error) {
 			err = cerr
 		}
 	}()
-	s.Commands = []string{e.commands(all), e.commands(alone), hw.Command}
-
-	// One customer of the first cluster's key set owns every account there;
-	// the second cluster trusts its own keys. The baseline ignores the header.
-	pAll, err := peopleOf(all)
-	if err != nil {
-		return s, err
-	}
-	pAlone, err := peopleOf(alone)
-	if err != nil {
-		return s, err
-	}
-	product := "uberservice, every module in one process"
-	beforeName := "before, every module in one process"
-	configs := []*baselineConfig{
-		{Name: product, url: all.URL("accounts"), dbURL: all.DatabaseURL(), backlog: backlogQuery, as: pAll.customer},
-		{Name: "uberservice --modules accounts", url: alone.URL("accounts"), dbURL: alone.DatabaseURL(), backlog: accountsBacklogQuery, as: pAlone.customer},
-		{Name: "hand-written net/http + pgx", url: hw.URL, dbURL: hw.DB, as: pAll.customer},
-	}
-	base := configs[2].Name
-	if configs[0].ids, err = openAccounts(e.ctx, pAll, configs[0].url, e.p.BaselineAccounts, ""); err != nil {
-		return s, err
-	}
-	if configs[1].ids, err = openAccounts(e.ctx, pAlone, configs[1].url, e.p.BaselineAccounts, ""); err != nil {
-		return s, err
-	}
+	s.Commands = []string{e.commands(all.c), e.commands(alone.c), hw.Command}
+	// The baseline ignores the Authorization header.
+	baseline := &baselineConfig{Name: "hand-written net/http + pgx", url: hw.URL, dbURL: hw.DB, as: all.as}
 	for n := 1; n <= e.p.BaselineAccounts; n++ {
-		configs[2].ids = append(configs[2].ids, fmt.Sprintf("00000000-0000-4000-8000-%012d", n))
+		baseline.ids = append(baseline.ids, fmt.Sprintf("00000000-0000-4000-8000-%012d", n))
 	}
+	configs := []*baselineConfig{all, alone, baseline}
+	base := baseline.Name
 	if e.before != nil {
 		// The binary of the earlier revision, every module in one process,
-		// its accounts opened as the current one's are.
+		// set up as the current one is.
 		beforeName = "uberservice " + e.before.label() + ", every module in one process"
-		var prev *cluster.Cluster
-		if prev, err = e.startWith(e.beforeOneProcess(), e.beforeConfig()); err != nil {
+		prev, err := setUp(beforeName, e.beforeOneProcess(), e.beforeConfig(), backlogQuery)
+		if err != nil {
 			return s, err
 		}
-		defer e.stop(prev, &err)
-		var pPrev people
-		if pPrev, err = peopleOf(prev); err != nil {
-			return s, err
-		}
-		c := &baselineConfig{Name: beforeName, url: prev.URL("accounts"), dbURL: prev.DatabaseURL(), backlog: backlogQuery, as: pPrev.customer}
-		if c.ids, err = openAccounts(e.ctx, pPrev, c.url, e.p.BaselineAccounts, ""); err != nil {
-			return s, err
-		}
-		configs = append(configs, c)
+		configs = append(configs, prev)
 	}
 	targets := make([]vegeta.Targeter, len(configs))
 	for i, c := range configs {
 		targets[i] = deposits(c.url, c.ids, c.as)
-		warm := load.Run(e.ctx, targets[i], load.Options{Name: "warm-up " + c.Name, Workers: 16, Duration: e.p.Warmup})
-		if err := warm.Err(); err != nil {
-			return s, err
-		}
-		if c.backlog != "" {
-			if _, err := drainBy(e.ctx, c.dbURL, c.backlog, time.Minute); err != nil {
-				return s, err
-			}
-		}
+	}
+	// The hand-written server runs throughout: it is warmed up once; an
+	// uberservice, each time it wakes.
+	warm := load.Run(e.ctx, targets[2], load.Options{Name: "warm-up " + baseline.Name, Workers: 16, Duration: e.p.Warmup})
+	if err := warm.Err(); err != nil {
+		return s, err
 	}
 
 	var raw []*baselineRun
@@ -146,6 +148,11 @@ func versusHandwritten(e *env) (s *scenario, err error) {
 		}
 		for r := range e.p.Runs {
 			for i, c := range configs {
+				if c.c != nil {
+					if err := e.wake(c.c, targets[i], nil, c.backlog); err != nil {
+						return s, err
+					}
+				}
 				sum := load.Run(e.ctx, targets[i], load.Options{
 					Name: fmt.Sprintf("%s c=%d round %d", c.Name, conc, r+1), Workers: conc, Duration: e.p.DepositDuration})
 				if err := sum.Err(); err != nil {
@@ -158,6 +165,11 @@ func versusHandwritten(e *env) (s *scenario, err error) {
 						return s, err
 					}
 					run.Backlog, run.Sustained = &b, float64(sum.OK)/(sum.Seconds+b.Took.Seconds())
+				}
+				if c.c != nil {
+					if err := e.park(c.c); err != nil {
+						return s, err
+					}
 				}
 				e.logf("  %s c=%d: %.0f deposits/s, p50 %s, p99 %s, %.0f/s sustained", c.Name, conc, sum.Throughput,
 					sum.P50.Round(time.Microsecond), sum.P99.Round(time.Microsecond), run.Sustained)
@@ -259,11 +271,11 @@ func versusHandwritten(e *env) (s *scenario, err error) {
 	if e.before != nil {
 		servers, order, fourth = "Four", "A B C D A B C D", ", and the binary of an earlier revision (below)"
 		beforeText = fmt.Sprintf(" The fourth server is the binary of `%s` (`-before %s`, built as the current one from `git archive`), "+
-			"every module in one process with the same flags, on a database of its own, its %d accounts opened the same way; the "+
+			"every module in one process with the same flags, on a database of its own, its %d accounts opened and its runs prepared the same way; the "+
 			"before → after table compares it with the current binary, each ratio the median over rounds of that round's ratio.",
 			e.before.Short, e.before.Rev, e.p.BaselineAccounts)
 	}
-	s.Method = fmt.Sprintf("%s servers run side by side on this machine, each on a database of its own: uberservice with every "+
+	s.Method = fmt.Sprintf("%s servers on this machine, each on a database of its own: uberservice with every "+
 		"module in one process (gochannel bus, default flags but `--rate-limit 0`, as in scenario 3), uberservice `--modules accounts` alone, "+
 		"`bench/handwritten`, a plain net/http + pgx server (pool of %d connections, uberservice's default `--db-pool-size`) on a "+
 		"database `uberservice migrate --modules accounts` made%s. The hand-written server sends Postgres a deposit's "+
@@ -276,14 +288,17 @@ func versusHandwritten(e *env) (s *scenario, err error) {
 		"Load: `POST /v1/accounts/{id}/deposits` `{\"amount\":100}` into %d accounts drawn at random, from a closed loop of N vegeta "+
 		"workers (as scenario 3) for %s per point; each round measures the servers one after the other (%s …, %d round(s) per "+
 		"concurrency) and each ratio is the median over rounds of that round's ratio to the baseline, so that the machine's drift "+
-		"cancels out. After each uberservice run the bench waits until its outbox and pending emails are empty (polling every 10 ms); "+
+		"cancels out. The hand-written server runs throughout; an uberservice process runs only for its own runs: it is started "+
+		"again before each (same flags, ports and database), warmed up (a closed loop of 16 for %s, then its backlog drained) and "+
+		"stopped after, so that only the server measured holds connections to Postgres (up to %d per module that keeps data), "+
+		"whose max_connections (above) the machine's other work shares. After each uberservice run the bench waits until its outbox and pending emails are empty (polling every 10 ms); "+
 		"**backlog left** is what was pending when the last answer came and how long it took to clear, and **sustained** counts "+
 		"the run's deposits over the run plus that time: the rate the whole system keeps up with, which the targets compare with "+
 		"the baseline's (which leaves nothing behind: its sustained rate is its HTTP rate). The HTTP rate's ratio is reported "+
 		"beside them, without a target. Every module's pool has %d connections, so uberservice in one process holds more "+
 		"connections than the baseline (one pool per module), though only accounts' serve deposits.%s",
 		servers, baselinePool, fourth,
-		e.p.BaselineAccounts, e.p.DepositDuration, order, e.p.Runs, baselinePool, beforeText)
+		e.p.BaselineAccounts, e.p.DepositDuration, order, e.p.Runs, e.p.Warmup, baselinePool, baselinePool, beforeText)
 	return s, nil
 }
 

@@ -61,8 +61,8 @@ var noExporter = []string{"OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TR
 // whatCostsCost: deposits at concurrency 16, every module in one process,
 // with metrics on (the default), with --metrics=false, and with every
 // request traced (sampled at 1) or one in a hundred (0.01) to an OTLP/HTTP
-// sink the bench runs; all side by side, measured in interleaved rounds (A
-// B C D A B C D). Then the Go micro-benchmarks of token verification,
+// sink the bench runs; measured in interleaved rounds (A B C D A B C D),
+// each woken for its run and parked after. Then the Go micro-benchmarks of token verification,
 // cached and uncached.
 func whatCostsCost(e *env) (s *scenario, err error) {
 	s = &scenario{ID: "costs", Title: "8. What security and observability cost"}
@@ -95,7 +95,11 @@ func whatCostsCost(e *env) (s *scenario, err error) {
 		cfg := e.config()
 		cfg.Args = append(cfg.Args, c.Args...)
 		cfg.Env = append(cfg.Env, c.Env...)
-		if c.c, err = e.startWith(cluster.OneProcess(c.Name, "gochannel", e.catalogue), cfg); err != nil {
+		topo := cluster.OneProcess(c.Name, "gochannel", e.catalogue)
+		if err = e.waitForSlots(e.slotsFor(topo)); err != nil {
+			return s, err
+		}
+		if c.c, err = e.startWith(topo, cfg); err != nil {
 			return s, err
 		}
 		defer e.stop(c.c, &err)
@@ -111,16 +115,15 @@ func whatCostsCost(e *env) (s *scenario, err error) {
 			return s, err
 		}
 		c.tg = deposits(c.c.URL("accounts"), c.ids, c.as)
+		if _, err = drain(e.ctx, c.c.DatabaseURL(), time.Minute); err != nil {
+			return s, err
+		}
+		// Parked until its runs: only the process measured holds
+		// connections to Postgres.
+		if err = e.park(c.c); err != nil {
+			return s, err
+		}
 		measured = append(measured, c)
-	}
-	for _, c := range measured {
-		warm := load.Run(e.ctx, c.tg, load.Options{Name: "warm-up " + c.Name, Workers: costsConc, Duration: e.p.Warmup})
-		if err := warm.Err(); err != nil {
-			return s, err
-		}
-		if _, err := drain(e.ctx, c.c.DatabaseURL(), time.Minute); err != nil {
-			return s, err
-		}
 	}
 	if err := e.quiesce(); err != nil {
 		return s, err
@@ -129,6 +132,9 @@ func whatCostsCost(e *env) (s *scenario, err error) {
 	var raw []*costRun
 	for r := range e.p.Runs {
 		for _, c := range measured {
+			if err := e.wake(c.c, c.tg, nil, backlogQuery); err != nil {
+				return s, err
+			}
 			meter, err := procstat.StartCPU(e.ctx, c.c.PIDs(), e.admin, dbName(c.c.DatabaseURL()))
 			if err != nil {
 				return s, err
@@ -146,6 +152,9 @@ func whatCostsCost(e *env) (s *scenario, err error) {
 			if err != nil {
 				return s, err
 			}
+			if err := e.park(c.c); err != nil {
+				return s, err
+			}
 			run := &costRun{Config: c.Name, Round: r + 1, HTTP: sum, Backlog: b, CPU: cpu}
 			e.logf("  %s: %.0f deposits/s, p50 %s, p99 %s; %s µs of uberservice CPU per deposit", c.Name, sum.Throughput,
 				sum.P50.Round(time.Microsecond), sum.P99.Round(time.Microsecond), num(cpuPerDeposit(run)))
@@ -156,9 +165,6 @@ func whatCostsCost(e *env) (s *scenario, err error) {
 	// Stopped, the tracing processes have flushed what they still held to
 	// their sinks: the counts are complete.
 	for _, c := range measured {
-		if err := c.c.Shutdown(); err != nil {
-			return s, err
-		}
 		if c.sink != nil {
 			counts := c.sink.counts()
 			c.Sink = &counts
@@ -206,7 +212,7 @@ func whatCostsCost(e *env) (s *scenario, err error) {
 	heads := []string{}
 	for _, c := range configs[1:] {
 		if c.Skipped == "" {
-			heads = append(heads, fmt.Sprintf("%s %s× the default's deposits/s", c.Name, num(ratio(c.Name, rate))))
+			heads = append(heads, fmt.Sprintf("%s: %s× the default's deposits/s", c.Name, num(ratio(c.Name, rate))))
 		}
 	}
 
@@ -225,7 +231,7 @@ func whatCostsCost(e *env) (s *scenario, err error) {
 			}
 		}
 		if !got {
-			mt.Rows = append(mt.Rows, []string{pkg, "none: " + microNote, "", "", ""})
+			mt.Rows = append(mt.Rows, []string{pkg, microNote, "", "", ""})
 		}
 	}
 	s.Tables = append(s.Tables, mt)
@@ -248,12 +254,13 @@ func whatCostsCost(e *env) (s *scenario, err error) {
 	if e.p.MicroBenchtime != "" {
 		benchtime = "`-benchtime " + e.p.MicroBenchtime + "`"
 	}
-	servers, order := "Four", "A B C D"
+	servers, order, skipped := "Four", "A B C D", ""
 	if len(measured) == 3 {
-		servers, order = "Three (this binary has no --metrics flag: that configuration was not measured)", "A B C"
+		servers, order = "Three", "A B C"
+		skipped = " **This binary's `run` has no --metrics flag: that configuration was not measured.**"
 	}
 	s.Method = fmt.Sprintf("What metrics and tracing cost a deposit, and what verifying a person's token costs. %s uberservice "+
-		"processes run side by side, each with every module (gochannel bus, `--rate-limit 0`, as in scenario 3), on a database of "+
+		"deployments, each one process with every module (gochannel bus, `--rate-limit 0`, as in scenario 3) on a database of "+
 		"its own with %d accounts: **default** (metrics recorded, no tracing: no exporter is configured, so no span is recorded); "+
 		"**--metrics=false** (records no request, gateway or consumer metrics; /metrics still serves the Go runtime's); **tracing, "+
 		"sampled at 1** and **at 0.01**: `--otlp-endpoint http://127.0.0.1:PORT` with `OTEL_TRACES_SAMPLER=parentbased_traceidratio` "+
@@ -261,15 +268,17 @@ func whatCostsCost(e *env) (s *scenario, err error) {
 		"runs: a net/http server that reads each POST /v1/traces, counts it and its bytes, and answers 200 with an empty body, "+
 		"without decoding it; **OTLP sink received** is what it counted over the whole scenario, warm-up and the flush at shutdown "+
 		"included: proof that spans were exported, not a count of spans. Load: `POST /v1/accounts/{id}/deposits` `{\"amount\":100}` "+
-		"from a closed loop of %d vegeta workers for %s per run, after a warm-up; each round runs them one after the other "+
+		"from a closed loop of %d vegeta workers for %s per run; each round runs them one after the other "+
 		"(%s …, %d round(s)), and each ratio is the median over rounds of that round's ratio to the default, so that the "+
-		"machine's drift cancels out. After each run the bench waits until the outbox and pending emails are empty; **uberservice "+
+		"machine's drift cancels out. Before each run the process is started again (same flags, ports and database) and warmed "+
+		"up (16 workers for %s, then its backlog drained), and stopped after it, so that only the one measured holds connections "+
+		"to Postgres. After each run the bench waits until the outbox and pending emails are empty; **uberservice "+
 		"CPU / deposit** is the process's user+system time over the run and that drain, divided by the deposits answered. "+
 		"Authentication cannot be turned off in the product, so its cost is measured apart, as the Go micro-benchmarks "+
 		"`BenchmarkVerifyCached` and `BenchmarkVerifyUncached` of platform/identity (a person's token, which every deposit carries) "+
 		"and platform/peerauth (the service tokens modules call each other's gateways with across processes), run by the bench "+
-		"with %s once the servers are stopped, on one core of the same machine: cached vs uncached verification, per deposit.",
-		servers, e.p.DepositAccounts, costsConc, e.p.DepositDuration, order, e.p.Runs, benchtime)
+		"with %s once the servers are stopped, on the same machine: cached vs uncached verification, per deposit.%s",
+		servers, e.p.DepositAccounts, costsConc, e.p.DepositDuration, order, e.p.Runs, e.p.Warmup, benchtime, skipped)
 	return s, nil
 }
 

@@ -134,15 +134,17 @@ func placeOrders(e *env) (s *scenario, err error) {
 		"request served by another process on the same cores, and the order's events cross NATS.",
 		num(rate(find("1 × 1", ordersSplit))/rate(hot)), num(rate(find("16 × 16", ordersSplit))/rate(spread)))
 	beforeText := fmt.Sprintf(" Run with `-before REV` (as `make bench` does), the binary of that revision is measured in one "+
-		"process too; this run did not (%s).", notMeasuredBefore)
+		"process too, interleaved with the current one; this run did not (%s).", notMeasuredBefore)
 	if e.before != nil {
 		beforeText = fmt.Sprintf(" **Before**: the binary of `%s` (`-before %s`, built as the current one from `git archive`, "+
-			"the same command line), every module in one process, runs beside the current one for each shape, on a database of "+
-			"its own, set up the same way; each round measures the current binary then the before one (A B A B …), and "+
+			"the same command line), every module in one process, is measured with the current one for each shape, on a database "+
+			"of its own, set up the same way; each round measures the current binary then the before one (A B A B …), and "+
 			"**this binary ÷ before** is the median over rounds of that round's ratio.", e.before.Short, e.before.Rev)
 	}
 	s.Method = fmt.Sprintf("`POST /v1/orders` of one unit of a product from an account, all funded and stocked far beyond the run first, "+
-		"from a closed loop of %d vegeta workers for %s, %d run(s) after a warm-up. The answer comes once the saga's synchronous part "+
+		"from a closed loop of %d vegeta workers for %s, %d run(s). Before each run the deployment's processes are started again "+
+		"(same flags, ports and database) and warmed up (the same orders from 16 workers for %s, then the backlog drained), and "+
+		"after it they are stopped, so that only the deployment measured holds connections to Postgres. The answer comes once the saga's synchronous part "+
 		"is over: stock reserved in warehouse, account debited in accounts, order paid; only answers with status `paid` count. "+
 		"In one process the saga's gateway calls are Go calls; split, they are HTTP calls to warehouse and accounts, and "+
 		"`orders.order_paid.v1` reaches warehouse (which starts the shipment) over NATS. **1 × 1**, as the issue asks: every order "+
@@ -151,20 +153,24 @@ func placeOrders(e *env) (s *scenario, err error) {
 		"waits until every outbox and pending email is empty. The split deployment runs after the one-process ones, on its own; "+
 		"**split / one process** is the ratio of their medians.%s The targets are at 16 × 16; the 1 × 1 ratios are reported "+
 		"beside them, without a target. Medians of runs.",
-		e.p.OrderConc, e.p.OrderDuration, e.p.Runs, beforeText)
+		e.p.OrderConc, e.p.OrderDuration, e.p.Runs, e.p.Warmup, beforeText)
 	return s, nil
 }
 
-// ordersOn runs setups side by side, each on a database of its own with
-// spread accounts and spread products funded and stocked: each is warmed
-// up, then every round measures them one after the other, each run
-// followed by the draining of what it left behind.
+// ordersOn measures setups for one shape, each on a database of its own
+// with spread accounts and spread products funded and stocked. Each is set
+// up, then parked (see park); every round measures them one after the
+// other, each woken and warmed up before its run, its backlog drained and
+// parked again after.
 func ordersOn(e *env, setups []ordersSetup, spread int) (out []ordersTopology, err error) {
 	shape := fmt.Sprintf("%d × %d", spread, spread)
 	targets := make([]vegeta.Targeter, len(setups))
 	clusters := make([]*cluster.Cluster, len(setups))
 	for i, st := range setups {
 		ot := ordersTopology{Topology: st.topo.Name, Kind: st.kind, Shape: shape}
+		if err = e.waitForSlots(e.slotsFor(st.topo)); err != nil {
+			return nil, err
+		}
 		var c *cluster.Cluster
 		if c, err = e.startWith(st.topo, st.cfg); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.topo.Name, err)
@@ -174,11 +180,17 @@ func ordersOn(e *env, setups []ordersSetup, spread int) (out []ordersTopology, e
 		if targets[i], err = ordersSetUp(e, c, spread); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.topo.Name, err)
 		}
+		if err = e.park(c); err != nil {
+			return nil, err
+		}
 		clusters[i] = c
 		out = append(out, ot)
 	}
 	for r := range e.p.Runs {
 		for i, st := range setups {
+			if err := e.wake(clusters[i], targets[i], paid, backlogQuery); err != nil {
+				return nil, fmt.Errorf("%s: %w", st.topo.Name, err)
+			}
 			sum := load.Run(e.ctx, targets[i], load.Options{
 				Name: fmt.Sprintf("%s orders run %d", st.topo.Name, r+1), Workers: e.p.OrderConc, Duration: e.p.OrderDuration, Check: paid})
 			if err := sum.Err(); err != nil {
@@ -187,6 +199,9 @@ func ordersOn(e *env, setups []ordersSetup, spread int) (out []ordersTopology, e
 			b, err := drain(e.ctx, clusters[i].DatabaseURL(), 2*time.Minute)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", st.topo.Name, err)
+			}
+			if err := e.park(clusters[i]); err != nil {
+				return nil, err
 			}
 			e.logf("  %s %s run %d: %.0f orders/s, p50 %s, p99 %s; backlog drained in %s", st.topo.Name, shape, r+1, sum.Throughput,
 				sum.P50.Round(time.Microsecond), sum.P99.Round(time.Microsecond), b.Took.Round(time.Millisecond))
@@ -198,8 +213,8 @@ func ordersOn(e *env, setups []ordersSetup, spread int) (out []ordersTopology, e
 }
 
 // ordersSetUp opens spread accounts on c and funds them, creates spread
-// products and stocks them, warms the orders up and waits for the backlog
-// to drain; it returns the orders to place.
+// products and stocks them, and waits for the backlog to drain; it returns
+// the orders to place.
 func ordersSetUp(e *env, c *cluster.Cluster, spread int) (vegeta.Targeter, error) {
 	p, err := peopleOf(c)
 	if err != nil {
@@ -220,13 +235,8 @@ func ordersSetUp(e *env, c *cluster.Cluster, spread int) (vegeta.Targeter, error
 		}
 		skus = append(skus, sku)
 	}
-	targets := orders(c.URL("orders"), ids, skus, p.customer)
-	warm := load.Run(e.ctx, targets, load.Options{Name: "warm-up", Workers: e.p.OrderConc, Duration: e.p.Warmup, Check: paid})
-	if err := warm.Err(); err != nil {
-		return nil, err
-	}
 	if _, err := drain(e.ctx, c.DatabaseURL(), time.Minute); err != nil {
 		return nil, err
 	}
-	return targets, nil
+	return orders(c.URL("orders"), ids, skus, p.customer), nil
 }
