@@ -399,9 +399,39 @@ func verifyBenchmarks(e *env) (out []microBench, note string) {
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
 	output, err := cmd.CombinedOutput()
-	// go test prints "pkg: <import path>" before a package's benchmarks.
+	out = parseBenchmarks(string(output))
+	switch {
+	case err != nil && !errors.Is(ctx.Err(), context.Canceled):
+		note = fmt.Sprintf("`go %s` failed (%v): %s", strings.Join(args, " "), err, lastLines(string(output), 3))
+	case err != nil:
+		note = "cancelled"
+	default:
+		note = "absent: no benchmark matching Verify in this package yet"
+	}
+	if err != nil || len(out) == 0 {
+		e.logf("  micro-benchmarks: %s", note)
+	}
+	return out, note
+}
+
+// bytesStr formats a byte count in B, KiB or MiB.
+func bytesStr(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return num(float64(n)/(1<<10)) + " KiB"
+	}
+	return mbStr(float64(n))
+}
+
+// parseBenchmarks reads go test -bench -benchmem's output: the lines of
+// the benchmarks of verifyPackages (go test prints "pkg: <import path>"
+// before a package's benchmarks).
+func parseBenchmarks(output string) []microBench {
+	var out []microBench
 	pkg := ""
-	sc := bufio.NewScanner(strings.NewReader(string(output)))
+	sc := bufio.NewScanner(strings.NewReader(output))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if rest, ok := strings.CutPrefix(line, "pkg: "); ok {
@@ -432,29 +462,7 @@ func verifyBenchmarks(e *env) (out []microBench, note string) {
 		}
 		out = append(out, b)
 	}
-	switch {
-	case err != nil && !errors.Is(ctx.Err(), context.Canceled):
-		note = fmt.Sprintf("`go %s` failed (%v): %s", strings.Join(args, " "), err, lastLines(string(output), 3))
-	case err != nil:
-		note = "cancelled"
-	default:
-		note = "absent: no benchmark matching Verify in this package yet"
-	}
-	if err != nil || len(out) == 0 {
-		e.logf("  micro-benchmarks: %s", note)
-	}
-	return out, note
-}
-
-// bytesStr formats a byte count in B, KiB or MiB.
-func bytesStr(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return num(float64(n)/(1<<10)) + " KiB"
-	}
-	return mbStr(float64(n))
+	return out
 }
 
 // lastLines is the last n non-empty lines of s, joined with " / ".

@@ -119,7 +119,9 @@ func run() int {
 		}
 		res.Build = "`CGO_ENABLED=0 go build -trimpath ./cmd/uberservice`, as `make build`"
 	}
-	if *before != "" {
+	if *before != "" && !slices.Contains(selected, "handwritten") && !slices.Contains(selected, "orders") {
+		logf("-before %s: neither scenario 3b (handwritten) nor 6 (orders) runs; not building it", *before)
+	} else if *before != "" {
 		logf("building ./cmd/uberservice of %s for -before (git archive, then CGO_ENABLED=0 go build -trimpath)", *before)
 		if e.before, err = buildBefore(ctx, scratch, *before); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: FAIL: %v\n", err)
