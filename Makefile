@@ -71,8 +71,11 @@ docs:
 
 ## bench: every scenario, several runs each (about 10 minutes on 2 cores); writes BENCHMARKS.md
 ## and bench/results.json. Fails only when a scenario errors: targets are reported, not asserted.
+## Scenarios 3b and 6 also measure the binary of BENCH_BEFORE (a git revision, built the same
+## way), interleaved with the current one; BENCH_BEFORE= leaves it out.
+BENCH_BEFORE ?= b8b0945
 bench:
-	$(GO) run ./bench -out bench -report BENCHMARKS.md $(BENCH_ARGS)
+	$(GO) run ./bench -out bench -report BENCHMARKS.md $(if $(BENCH_BEFORE),-before $(BENCH_BEFORE)) $(BENCH_ARGS)
 
 ## bench-smoke: every scenario, short and once (a minute or two), into a temporary folder; prints
 ## the report and fails loudly when any scenario errors. What CI runs.

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/uberservice/uberservice/bench/internal/load"
 	"github.com/uberservice/uberservice/internal/cluster"
 )
 
@@ -47,6 +49,10 @@ type params struct {
 	// The hand-written baseline (scenario 3b) runs DepositDuration per point.
 	BaselineConc     []int `json:"baseline_concurrency"`
 	BaselineAccounts int   `json:"baseline_accounts"`
+
+	// MicroBenchtime is the -benchtime of scenario 8's go test -bench; ""
+	// for go test's default.
+	MicroBenchtime string `json:"micro_benchtime,omitempty"`
 }
 
 func fullParams() params {
@@ -72,6 +78,7 @@ func smokeParams() params {
 		GatewayRuns: 1, GatewayRate: 100, GatewayDuration: time.Second, GatewayAccounts: 10,
 		OrderConc: 16, OrderDuration: time.Second,
 		BaselineConc: []int{16, 64}, BaselineAccounts: 100,
+		MicroBenchtime: "100ms",
 	}
 }
 
@@ -89,6 +96,8 @@ type env struct {
 	scratch   string
 	cores     int
 	logf      func(format string, args ...any)
+	// before is the binary of -before REV; nil without the flag.
+	before *beforeBinary
 }
 
 // Topologies the scenarios run.
@@ -124,8 +133,14 @@ func (e *env) config() cluster.Config {
 
 // start runs topo, ready to take requests.
 func (e *env) start(topo cluster.Topology) (*cluster.Cluster, error) {
+	return e.startWith(topo, e.config())
+}
+
+// startWith is start with a config of its own: another binary, or flags
+// and environment added to config's.
+func (e *env) startWith(topo cluster.Topology, cfg cluster.Config) (*cluster.Cluster, error) {
 	started := time.Now()
-	c, err := cluster.Start(e.ctx, topo, e.config())
+	c, err := cluster.Start(e.ctx, topo, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +165,85 @@ func (e *env) stop(c *cluster.Cluster, err *error) {
 	}
 	if cerr := c.Close(); cerr != nil && *err == nil {
 		*err = fmt.Errorf("close %s: %w", c.Topology().Name, cerr)
+	}
+}
+
+// park stops every process of c (SIGTERM; each must exit 0) and keeps the
+// rest, its database first: a parked cluster holds no connection to
+// Postgres. The scenarios that measure several deployments in interleaved
+// rounds park each between its runs, so that only the one measured holds
+// connections: one process of every module holds up to --db-pool-size (10)
+// per module, and the machine's Postgres may allow only 100 in all, some of
+// them taken by others.
+func (e *env) park(c *cluster.Cluster) error {
+	if err := c.Shutdown(); err != nil {
+		return fmt.Errorf("park %s: %w", c.Topology().Name, err)
+	}
+	return nil
+}
+
+// wake starts the processes of a parked c again, with the same flags,
+// ports and database, and warms them up: warm from a closed loop of 16
+// workers for the warm-up time (every answer passing check, when set), then
+// the backlog that query counts drained.
+func (e *env) wake(c *cluster.Cluster, warm vegeta.Targeter, check func(*vegeta.Result) error, query string) error {
+	if err := e.waitForSlots(e.slotsFor(c.Topology())); err != nil {
+		return err
+	}
+	if err := c.EnsureUp(e.ctx); err != nil {
+		return err
+	}
+	sum := load.Run(e.ctx, warm, load.Options{Name: "warm-up " + c.Topology().Name, Workers: 16, Duration: e.p.Warmup, Check: check})
+	if err := sum.Err(); err != nil {
+		return err
+	}
+	_, err := drainBy(e.ctx, c.DatabaseURL(), query, time.Minute)
+	return err
+}
+
+// slotsFor is how many connections topo may open at most: a pool of
+// --db-pool-size (10) for each module that keeps data.
+func (e *env) slotsFor(topo cluster.Topology) int {
+	n := 0
+	for _, m := range topo.Modules() {
+		if info, ok := e.catalogue.Module(m); ok && info.Database {
+			n += baselinePool
+		}
+	}
+	return n
+}
+
+// waitForSlots waits, up to a minute, until Postgres has room for n more
+// client connections: other test runs on the machine may hold many of them
+// for a while. After that it goes on anyway, and says so.
+func (e *env) waitForSlots(n int) error {
+	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	conn, err := pgx.Connect(ctx, e.admin)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(e.ctx))
+	const free = `SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int -
+		(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')`
+	deadline := time.Now().Add(time.Minute)
+	for waited := false; ; waited = true {
+		var left int
+		if err := conn.QueryRow(e.ctx, free).Scan(&left); err != nil {
+			return fmt.Errorf("free connection slots: %w", err)
+		}
+		switch {
+		case left >= n:
+			return nil
+		case time.Now().After(deadline):
+			e.logf("  Postgres has %d free connection slots of the %d a deployment may open (other work holds the rest); going on", left, n)
+			return nil
+		case !waited:
+			e.logf("  Postgres has %d free connection slots of the %d a deployment may open (other work holds the rest); waiting up to a minute", left, n)
+		}
+		if err := e.sleep(time.Second); err != nil {
+			return err
+		}
 	}
 }
 

@@ -1,13 +1,15 @@
 // Command bench measures uberservice against the targets of its benchmark
 // issue: footprint, start-up, deposits against the Postgres ceiling and
 // against a hand-written net/http + pgx server (bench/handwritten), event
-// latency and idle CPU, the cost of crossing a gateway, and orders. It
-// builds the real binary, runs every scenario against the Postgres and the
-// brokers of this machine, and writes BENCHMARKS.md and the raw
-// results.json.
+// latency and idle CPU, the cost of crossing a gateway, orders, racing a
+// slow endpoint, and what metrics, tracing and token verification cost. It
+// builds the real binary (with -before REV, that revision's too), runs
+// every scenario against the Postgres and the brokers of this machine, and
+// writes BENCHMARKS.md and the raw results.json.
 //
 //	go run ./bench                 # the full run (make bench)
 //	go run ./bench -smoke -out DIR # every scenario, short, once (make bench-smoke)
+//	go run ./bench -before b8b0945 # also the binary of b8b0945, in scenarios 3b and 6
 //
 // It exits 1 when any scenario fails; targets that are not met are only
 // reported.
@@ -45,6 +47,7 @@ var scenarios = []scenarioFunc{
 	{"gateway", crossingGateway},
 	{"orders", placeOrders},
 	{"racing", racing},
+	{"costs", whatCostsCost},
 }
 
 func main() { os.Exit(run()) }
@@ -55,6 +58,8 @@ func run() int {
 	report := flag.String("report", "BENCHMARKS.md", "where to write the report")
 	binary := flag.String("binary", "", "an uberservice binary to measure, instead of building ./cmd/uberservice")
 	only := flag.String("only", "", "comma-separated scenarios to run (default all): "+ids())
+	before := flag.String("before", "", "a git revision (e.g. b8b0945) whose ./cmd/uberservice scenarios 3b and 6 measure beside the current binary, "+
+		"interleaved: the before of a before/after comparison (make bench passes BENCH_BEFORE)")
 	flag.Parse()
 
 	start := time.Now()
@@ -114,6 +119,17 @@ func run() int {
 		}
 		res.Build = "`CGO_ENABLED=0 go build -trimpath ./cmd/uberservice`, as `make build`"
 	}
+	if *before != "" && !slices.Contains(selected, "handwritten") && !slices.Contains(selected, "orders") {
+		logf("-before %s: neither scenario 3b (handwritten) nor 6 (orders) runs; not building it", *before)
+	} else if *before != "" {
+		logf("building ./cmd/uberservice of %s for -before (git archive, then CGO_ENABLED=0 go build -trimpath)", *before)
+		if e.before, err = buildBefore(ctx, scratch, *before); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: FAIL: %v\n", err)
+			return 1
+		}
+		res.Before = e.before
+		res.Build += fmt.Sprintf("; before: `%s` (`-before %s`), built the same way from `git archive %s`", e.before.Short, e.before.Rev, e.before.Short)
+	}
 	res.BuildSeconds = time.Since(buildStart).Seconds()
 	if e.catalogue, err = cluster.ReadCatalogue(ctx, e.binary); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: FAIL: %v\n", err)
@@ -165,7 +181,7 @@ func run() int {
 		} else {
 			logf("scenario %s done in %.0fs", sc.id, s.Seconds)
 			for _, t := range s.Targets {
-				logf("  target %-55s %-12s measured %-18s %s", t.Name, t.Goal, t.Measured, met(t.Met))
+				logf("  target %-55s %-12s measured %-18s %s", t.Name, t.Goal, t.Measured, t.verdict())
 			}
 		}
 		res.Scenarios = append(res.Scenarios, s)

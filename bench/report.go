@@ -17,6 +17,9 @@ type results struct {
 	BuildSeconds float64     `json:"build_seconds"`
 	TotalSeconds float64     `json:"total_seconds"`
 	Scenarios    []*scenario `json:"scenarios"`
+
+	// Before is the binary of -before REV; absent without the flag.
+	Before *beforeBinary `json:"before,omitempty"`
 }
 
 // markdown renders BENCHMARKS.md; rawLink is the path of results.json
@@ -80,7 +83,7 @@ func (r *results) markdown(rawLink string) string {
 			continue
 		}
 		for _, t := range s.Targets {
-			p("| %s | %s | %s | %s | %s |\n", s.Title, t.Name, t.Goal, t.Measured, met(t.Met))
+			p("| %s | %s | %s | %s | %s |\n", s.Title, t.Name, t.Goal, t.Measured, t.verdict())
 		}
 		if len(s.Targets) == 0 && s.Headline != "" {
 			p("| %s | none set | — | %s | — |\n", s.Title, s.Headline)
@@ -103,7 +106,7 @@ func (r *results) markdown(rawLink string) string {
 		}
 		if len(s.Targets) > 0 {
 			writeTable(&b, table{Caption: "Targets", Header: []string{"target", "goal", "measured", "met"},
-				Rows: mapRows(s.Targets, func(t target) []string { return []string{t.Name, t.Goal, t.Measured, met(t.Met)} })})
+				Rows: mapRows(s.Targets, func(t target) []string { return []string{t.Name, t.Goal, t.Measured, t.verdict()} })})
 		}
 		if s.Notes != "" {
 			p("%s\n\n", s.Notes)
@@ -114,9 +117,15 @@ func (r *results) markdown(rawLink string) string {
 	}
 
 	p("## Reproduce\n\n")
-	p("```sh\nmake bench          # this report: go run ./bench -out bench -report BENCHMARKS.md\n")
+	beforeFlag := ""
+	if r.Before != nil {
+		beforeFlag = " -before " + r.Before.Rev
+	}
+	p("```sh\nmake bench          # this report: go run ./bench -out bench -report BENCHMARKS.md%s\n", beforeFlag)
 	p("make bench-smoke    # the quick check CI runs: every scenario, short, one run; fails if any scenario errors\n")
-	p("go run ./bench -h   # the flags: -smoke, -out, -report, -binary, -only\n```\n\n")
+	p("go run ./bench -h   # the flags: -smoke, -out, -report, -binary, -only, -before\n```\n\n")
+	p("`make bench` passes `-before $(BENCH_BEFORE)` (default `b8b0945`): scenarios 3b and 6 then also measure the binary of that " +
+		"revision, built the same way, interleaved with the current one; `make bench BENCH_BEFORE=` leaves it out.\n\n")
 	p("It needs Postgres on 127.0.0.1:5432 (role postgres, trust; or `UBERSERVICE_TEST_DATABASE_URL`), NATS JetStream on " +
 		"127.0.0.1:4222 (`UBERSERVICE_TEST_NATS_URL`), RabbitMQ on 127.0.0.1:5672 (`UBERSERVICE_TEST_AMQP_URL`) and `pgbench`. " +
 		"Each topology runs on a database of its own, created for it and dropped afterwards, and on a broker under a namespace " +

@@ -42,6 +42,37 @@ type target struct {
 	Value    float64 `json:"value"`
 	Limit    float64 `json:"limit"`
 	Met      bool    `json:"met"`
+	// Status is empty for a target measured against its goal; otherwise it
+	// says why Met means nothing: reportedOnly or notMeasured.
+	Status string `json:"status,omitempty"`
+}
+
+// The statuses of a row of the targets that is not judged.
+const (
+	// reportedOnly is a figure reported among the targets, with no goal.
+	reportedOnly = "reported, no target"
+	// notMeasured is a target this run could not measure.
+	notMeasured = "not measured"
+)
+
+// verdict is what the report says of t: met, not met, or — for a row that
+// is not judged.
+func (t target) verdict() string {
+	if t.Status != "" {
+		return "—"
+	}
+	return met(t.Met)
+}
+
+// reported is a figure shown among the targets without a goal.
+func reported(name string, value float64, unit string) target {
+	return target{Name: name, Goal: "none (reported)", Measured: num(value) + unit, Value: value, Status: reportedOnly}
+}
+
+// unmeasured is a target with goal that this run did not measure, and why
+// (e.g. "not measured (run with -before REV)").
+func unmeasured(name, goal, why string) target {
+	return target{Name: name, Goal: goal, Measured: why, Status: notMeasured}
 }
 
 // atMost is a target met when value <= limit.

@@ -5,9 +5,11 @@
 // beside uberservice, on a database that `uberservice migrate` made, so
 // that the tables, their indexes and their triggers are the same.
 //
-// It sends Postgres what uberservice's deposit sends, one round trip per
-// statement, in the same order (modules/accounts: movements.go and
-// store.go; platform/messaging/outbox.go; platform/mail/mail.go):
+// It sends Postgres what uberservice's deposit sent before it batched its
+// statements, one round trip per statement, in the same order
+// (modules/accounts: movements.go and store.go; platform/messaging/outbox.go;
+// platform/mail/mail.go); uberservice now checks the owner in its UPDATE and
+// sends the outbox and email INSERTs with its COMMIT, in fewer round trips:
 //
 //	SELECT owner FROM accounts WHERE id = $1     the account exists (and whose it is)
 //	BEGIN
