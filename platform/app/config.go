@@ -68,7 +68,7 @@ type Config struct {
 	// NoMetrics turns off the recording of requests, gateway calls and
 	// events for the whole process (--metrics=false; metrics.SetRecording).
 	NoMetrics bool
-	Log    *slog.Logger
+	Log       *slog.Logger
 	// ShutdownTimeout bounds a graceful stop; default 20s.
 	ShutdownTimeout time.Duration
 }

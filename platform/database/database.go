@@ -32,6 +32,14 @@ type DB struct {
 
 	mu    sync.Mutex
 	hooks map[string][]func() // by table
+
+	// turns admits Transact's transactions to the pool first come, first
+	// served: one slot per connection. database/sql hands a released
+	// connection to a random one of its waiters, so that under a load of
+	// more transactions than connections a few wait many turns; a channel's
+	// blocked senders are served in order. nil: no queue (a DB not made by
+	// Open).
+	turns chan struct{}
 }
 
 var schemaName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
@@ -85,7 +93,7 @@ func Open(ctx context.Context, rawURL, schema string, opts PoolOptions) (*DB, er
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("database: ping schema %s: %w", schema, err)
 	}
-	return &DB{DB: gdb, Schema: schema, URL: dsn}, nil
+	return &DB{DB: gdb, Schema: schema, URL: dsn, turns: make(chan struct{}, opts.MaxOpen)}, nil
 }
 
 // Ping checks that the database answers.

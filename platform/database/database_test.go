@@ -3,7 +3,9 @@ package database_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -226,5 +228,48 @@ func TestTheFirstStatementBegins(t *testing.T) {
 	var v int
 	if err := database.QueryRow(db.DB.WithContext(ctx), `SELECT v FROM n WHERE v = $1`, []any{7}, &v); err != nil || v != 7 {
 		t.Fatalf("QueryRow outside a transaction: %d, %v", v, err)
+	}
+}
+
+// Transactions waiting for a connection get one in the order they asked,
+// not at random as database/sql hands them out.
+func TestTransactionsWaitInTurn(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, apptest.FreshDatabase(t), "turns", database.PoolOptions{MaxOpen: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	release := make(chan struct{})
+	held := make(chan struct{})
+	go db.Transact(ctx, func(tx *gorm.DB) error {
+		close(held)
+		<-release
+		return tx.Exec("SELECT 1").Error
+	})
+	<-held
+	const waiters = 6
+	order := make(chan int, waiters)
+	var wg sync.WaitGroup
+	for i := range waiters {
+		wg.Go(func() {
+			if err := db.Transact(ctx, func(tx *gorm.DB) error {
+				order <- i
+				return tx.Exec("SELECT 1").Error
+			}); err != nil {
+				t.Error(err)
+			}
+		})
+		time.Sleep(50 * time.Millisecond) // until it waits its turn
+	}
+	close(release)
+	wg.Wait()
+	close(order)
+	want := 0
+	for got := range order {
+		if got != want {
+			t.Fatalf("waiter %d got its turn when waiter %d should have", got, want)
+		}
+		want++
 	}
 }

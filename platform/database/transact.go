@@ -72,6 +72,16 @@ func Defer(tx *gorm.DB, table, query string, args ...any) error {
 
 type stateKey struct{}
 
+type aheadKey struct{}
+
+// Ahead marks the transactions Transact runs with ctx as work that the rest
+// of the system waits on (the relay that delivers a module's events, the
+// consumers that handle them, the dispatcher that sends its emails): they
+// skip the queue of transactions waiting for a connection, so that a flood
+// of requests delays the events those requests cause by a connection's
+// wait, not by the whole queue's. Requests never use it.
+func Ahead(ctx context.Context) context.Context { return context.WithValue(ctx, aheadKey{}, true) }
+
 // txConn is the connection of a transaction that Transact runs, as GORM
 // sees it: a gorm.ConnPool and, so that GORM nests a tx.Transaction within
 // fn as a savepoint, a gorm.TxCommitter whose Commit and Rollback refuse
@@ -225,6 +235,14 @@ func (d *DB) transact(ctx context.Context, fn func(tx *gorm.DB) error) (t *state
 	pool, err := d.DB.DB()
 	if err != nil {
 		return nil, fmt.Errorf("database: pool of %s: %w", d.Schema, err)
+	}
+	if d.turns != nil && ctx.Value(aheadKey{}) == nil {
+		select {
+		case d.turns <- struct{}{}:
+			defer func() { <-d.turns }()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("database: waiting for a connection to %s: %w", d.Schema, context.Cause(ctx))
+		}
 	}
 	conn, err := pool.Conn(ctx)
 	if err != nil {

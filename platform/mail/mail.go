@@ -328,7 +328,7 @@ const mailBatch = 100
 // transaction while the server stalls.
 func (d *Dispatcher) step(ctx context.Context) (time.Duration, error) {
 	claimed := 0
-	err := d.db.Transact(ctx, func(tx *gorm.DB) error {
+	err := d.db.Transact(database.Ahead(ctx), func(tx *gorm.DB) error {
 		var rows []pending
 		if err := tx.Raw(`SELECT id, recipient, subject, body, attempts FROM notifications
 			WHERE status = 'pending' AND next_attempt_at <= now()

@@ -134,7 +134,7 @@ func (b *batcher) applyBatch(batch []*delivery) {
 	}
 	start := time.Now()
 	skipped := map[*delivery]bool{}
-	err := c.db.Transact(batch[0].ctx, func(tx *gorm.DB) error {
+	err := c.db.Transact(database.Ahead(batch[0].ctx), func(tx *gorm.DB) error {
 		ids := make(database.Texts, len(batch))
 		for i, d := range batch {
 			ids[i] = d.id

@@ -262,7 +262,7 @@ func withMetadata(ctx context.Context, md map[string]string) context.Context {
 func (c *Consumers) apply(ctx context.Context, h *handler, msgID string, payload []byte) error {
 	start := time.Now()
 	duplicate := false
-	err := c.db.Transact(ctx, func(tx *gorm.DB) error {
+	err := c.db.Transact(database.Ahead(ctx), func(tx *gorm.DB) error {
 		res := tx.Exec("INSERT INTO inbox (message_id, handler) VALUES (?, ?) ON CONFLICT DO NOTHING", msgID, h.name)
 		if res.Error != nil {
 			return fmt.Errorf("record in inbox: %w", res.Error)

@@ -160,7 +160,7 @@ type outboxRow struct {
 
 func (r *Relay) step(ctx context.Context) (time.Duration, error) {
 	n := 0
-	err := r.db.Transact(ctx, func(tx *gorm.DB) error {
+	err := r.db.Transact(database.Ahead(ctx), func(tx *gorm.DB) error {
 		var rows []outboxRow
 		if err := tx.Raw(`SELECT id, message_id, topic, payload, metadata FROM outbox
 			ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, r.batch).Find(&rows).Error; err != nil {
