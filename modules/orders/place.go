@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -133,6 +134,7 @@ func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gate
 	}
 	token := uuid.New()
 	inserted := false
+	placed.leasedAt = time.Now()
 	err = s.db.Transact(ctx, func(tx *gorm.DB) error {
 		inserted, err = insertOrder(ctx, tx, &placed, keyArg, token, s.saga.lease)
 		return err

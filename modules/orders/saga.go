@@ -342,6 +342,15 @@ func (s *saga) finishRejected(ctx context.Context, o *order, token uuid.UUID, m 
 // safe side of the database's clock. It is errLeaseLost when o's saga is no
 // longer the driver's.
 func (s *saga) hold(ctx context.Context, o *order, token uuid.UUID) (context.Context, context.CancelFunc, error) {
+	// A lease this driver took or renewed less than a quarter of a lease
+	// ago (the order's insert, the last step's persist) is held for a
+	// quarter more at least, and no other driver may take it before it
+	// expires: the calls get until half a lease after it was taken, without
+	// a write (and a commit) to renew it.
+	if !o.leasedAt.IsZero() && time.Since(o.leasedAt) < s.lease/4 {
+		callCtx, cancel := context.WithDeadline(ctx, o.leasedAt.Add(s.lease/2))
+		return callCtx, cancel, nil
+	}
 	start := time.Now()
 	renewed, err := renewLease(ctx, s.db.DB, o.ID, token, s.lease)
 	if err != nil {
@@ -357,6 +366,10 @@ func (s *saga) hold(ctx context.Context, o *order, token uuid.UUID) (context.Con
 // persist applies m to o in tx, in the database and then in memory, or
 // returns errLeaseLost when the driver no longer holds o's saga.
 func (s *saga) persist(ctx context.Context, tx *gorm.DB, o *order, token uuid.UUID, m move) error {
+	// Before the statement, which renews the lease from its transaction's
+	// start: a moment no later than that start would be safer still, and
+	// hold's margin of half a lease covers the difference.
+	leasedAt := time.Now()
 	updatedAt, moved, err := moveSaga(ctx, tx, o.ID, token, s.lease, m)
 	if err != nil {
 		return err
@@ -364,7 +377,7 @@ func (s *saga) persist(ctx context.Context, tx *gorm.DB, o *order, token uuid.UU
 	if !moved {
 		return errLeaseLost
 	}
-	o.SagaStep, o.UpdatedAt = m.to, updatedAt
+	o.SagaStep, o.UpdatedAt, o.leasedAt = m.to, updatedAt, leasedAt
 	if m.status != nil {
 		o.Status = *m.status
 	}

@@ -37,6 +37,9 @@ type order struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	Lines             []line `gorm:"-"`
+	// leasedAt is a moment before this driver last took or renewed the
+	// saga's lease (in memory only; zero when it does not know): see hold.
+	leasedAt time.Time `gorm:"-"`
 }
 
 // line is one product of an order; UnitPrice is nil until the stock is
