@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/uberservice/uberservice/platform/database"
 	"golang.org/x/sync/errgroup"
@@ -28,6 +29,8 @@ func (s *System) openDatabases(ctx context.Context) error {
 		}
 		g.Go(func() error {
 			m := s.stored(r.env.Module)
+			start := time.Now()
+			var provisioned, opened time.Duration // how long each step took, for the log
 			if s.cfg.Migrate {
 				a, err := moduleAccess(s.cfg, m)
 				if err != nil {
@@ -36,11 +39,13 @@ func (s *System) openDatabases(ctx context.Context) error {
 				if err := provisionRole(gctx, a, m); err != nil {
 					return err
 				}
+				provisioned = time.Since(start)
 			}
 			db, err := OpenModuleDB(gctx, s.cfg, m)
 			if err != nil {
 				return err
 			}
+			opened = time.Since(start) - provisioned
 			mu.Lock()
 			r.env.DB = db
 			s.onStop(func(context.Context) error {
@@ -56,7 +61,8 @@ func (s *System) openDatabases(ctx context.Context) error {
 			if err := MigrateModule(gctx, db, r.env.Module); err != nil {
 				return err
 			}
-			r.env.Log.Info("migrated")
+			r.env.Log.Info("migrated", "took", time.Since(start).Round(time.Millisecond), "role", provisioned.Round(time.Millisecond),
+				"open", opened.Round(time.Millisecond), "migrate", (time.Since(start) - provisioned - opened).Round(time.Millisecond))
 			return nil
 		})
 	}

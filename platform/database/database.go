@@ -9,6 +9,7 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,9 +62,6 @@ func Open(ctx context.Context, rawURL, schema string, opts PoolOptions) (*DB, er
 	if err != nil {
 		return nil, err
 	}
-	if err := ensureSchema(ctx, rawURL, schema); err != nil {
-		return nil, err
-	}
 	gdb, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn}), &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
@@ -89,9 +87,11 @@ func Open(ctx context.Context, rawURL, schema string, opts PoolOptions) (*DB, er
 	sqlDB.SetMaxOpenConns(opts.MaxOpen)
 	sqlDB.SetMaxIdleConns(opts.MaxIdle)
 	sqlDB.SetConnMaxLifetime(opts.MaxLife)
-	if err := sqlDB.PingContext(ctx); err != nil {
+	// On the pool's first connection, which pinging it opens: a module's
+	// start-up opens one connection fewer.
+	if err := ensureSchema(ctx, sqlDB, schema); err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("database: ping schema %s: %w", schema, err)
+		return nil, err
 	}
 	return &DB{DB: gdb, Schema: schema, URL: dsn, turns: make(chan struct{}, opts.MaxOpen)}, nil
 }
@@ -137,20 +137,15 @@ func withSearchPath(rawURL, schema string) (string, error) {
 // A schema that exists is not created again: a module's role, which owns its
 // schema, may not create schemas (CREATE SCHEMA IF NOT EXISTS asks for that
 // privilege before it looks).
-func ensureSchema(ctx context.Context, rawURL, schema string) error {
-	conn, err := pgx.Connect(ctx, rawURL)
-	if err != nil {
-		return fmt.Errorf("database: connect to %s: %w", Redact(rawURL), err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
+func ensureSchema(ctx context.Context, db *sql.DB, schema string) error {
 	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil {
 		return fmt.Errorf("database: look up schema %s: %w", schema, err)
 	}
 	if exists {
 		return nil
 	}
-	_, err = conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
+	_, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
 	if err != nil && !isUniqueViolation(err) {
 		return fmt.Errorf("database: create schema %s: %w", schema, err)
 	}

@@ -38,6 +38,14 @@ func PlatformMigrations() fs.FS {
 // Migrate applies every up migration in src to the schema of d, recording them
 // in table.
 func Migrate(ctx context.Context, d *DB, src fs.FS, table string) error {
+	// Most starts find every migration applied: one query on the module's
+	// pool says so, where golang-migrate would open a connection of its own
+	// and take a lock to find it out.
+	if head, err := latestVersion(src); err == nil {
+		if v, dirty, err := appliedVersion(ctx, d, table); err == nil && !dirty && v == head {
+			return nil
+		}
+	}
 	m, closeFn, err := migrator(d, src, table)
 	if err != nil {
 		return err
@@ -64,19 +72,31 @@ func AtHead(ctx context.Context, d *DB, src fs.FS, table string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var version int64
-	var dirty bool
-	row := d.WithContext(ctx).Raw(fmt.Sprintf("SELECT version, dirty FROM %q LIMIT 1", table)).Row()
-	if err := row.Scan(&version, &dirty); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return head == 0, nil
-		}
-		return false, fmt.Errorf("database: read %s.%s: %w", d.Schema, table, err)
+	version, dirty, err := appliedVersion(ctx, d, table)
+	if errors.Is(err, sql.ErrNoRows) {
+		return head == 0, nil
+	}
+	if err != nil {
+		return false, err
 	}
 	// A schema ahead of this binary is ready too: during a rolling update the new
 	// version migrates first, and the old one keeps serving on the schema its
 	// successor left (migrations are written to stay backward compatible).
 	return !dirty && uint(version) >= head, nil
+}
+
+// appliedVersion is the version golang-migrate recorded in table, and
+// whether it is dirty; sql.ErrNoRows when none is.
+func appliedVersion(ctx context.Context, d *DB, table string) (version uint, dirty bool, err error) {
+	var v int64
+	row := d.WithContext(ctx).Raw(fmt.Sprintf("SELECT version, dirty FROM %q LIMIT 1", table)).Row()
+	if err := row.Scan(&v, &dirty); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, false, err
+		}
+		return 0, false, fmt.Errorf("database: read %s.%s: %w", d.Schema, table, err)
+	}
+	return uint(v), dirty, nil
 }
 
 func latestVersion(src fs.FS) (uint, error) {

@@ -105,7 +105,7 @@ func ProvisionRole(ctx context.Context, adminURL string, r Role) error {
 	if err != nil {
 		return err
 	}
-	conn, err := pgx.Connect(ctx, adminURL)
+	conn, err := connectOnce(ctx, adminURL)
 	if err != nil {
 		return fmt.Errorf("database: connect to %s: %w", Redact(adminURL), err)
 	}
@@ -253,6 +253,19 @@ func ownedByOthers(ctx context.Context, tx pgx.Tx, schema, role string) ([]objec
 		return nil, fmt.Errorf("database: list what schema %s holds: %w", schema, err)
 	}
 	return objects, nil
+}
+
+// connectOnce connects to rawURL for a few statements run once each, as
+// provisioning runs them at every start: over the simple protocol, one
+// round trip a statement, where preparing each first would cost two for a
+// statement never run again on that connection.
+func connectOnce(ctx context.Context, rawURL string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	return pgx.ConnectConfig(ctx, cfg)
 }
 
 // revokePublicCreate revokes CREATE on schema public from PUBLIC, as
