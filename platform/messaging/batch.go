@@ -139,9 +139,13 @@ func (b *batcher) applyBatch(batch []*delivery) {
 		for i, d := range batch {
 			ids[i] = d.id
 		}
+		// One row, the ids that are new, so that database.QueryRow can send
+		// the transaction's BEGIN with it.
 		var fresh []string
-		if err := tx.Raw(`INSERT INTO inbox (message_id, handler) SELECT unnest(?::text[]), ?
-			ON CONFLICT DO NOTHING RETURNING message_id`, ids, h.name).Find(&fresh).Error; err != nil {
+		if err := database.QueryRow(tx, `WITH fresh AS (
+				INSERT INTO inbox (message_id, handler) SELECT unnest($1::text[]), $2
+				ON CONFLICT DO NOTHING RETURNING message_id)
+			SELECT coalesce(array_agg(message_id), '{}') FROM fresh`, []any{ids, h.name}, &fresh); err != nil {
 			return fmt.Errorf("record in inbox: %w", err)
 		}
 		unhandled := make(map[string]bool, len(fresh))
