@@ -3,7 +3,6 @@ package messaging
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -174,13 +173,11 @@ func (b *batcher) applyBatch(batch []*delivery) {
 	}
 	took := time.Since(start)
 	for _, d := range batch {
-		if c.log.Enabled(d.ctx, slog.LevelDebug) { // see apply
-			msg := "event handled"
-			if skipped[d] {
-				msg = "event already handled; skipped"
-			}
-			c.log.DebugContext(d.ctx, msg, "handler", h.name, "message_id", d.id, "took", took, "batch", len(batch))
+		msg := "event handled"
+		if skipped[d] {
+			msg = "event already handled; skipped"
 		}
+		c.log.InfoContext(d.ctx, msg, "handler", h.name, "message_id", d.id, "took", took, "batch", len(batch))
 		d.done <- nil
 	}
 }

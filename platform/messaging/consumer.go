@@ -273,9 +273,8 @@ func (c *Consumers) apply(ctx context.Context, h *handler, msgID string, payload
 		}
 		return h.apply(ctx, tx, payload)
 	})
-	// A handled event is a debug line: at a busy topic's rate, a line each
-	// would double what the process logs, and uberservice_consumer_handled_total
-	// counts them. What went wrong is always logged.
+	// Every handling is a line, with the event's correlation id: following
+	// a request through the logs reaches its events' handlers.
 	var p *panicError
 	switch {
 	case errors.As(err, &p):
@@ -285,12 +284,12 @@ func (c *Consumers) apply(ctx context.Context, h *handler, msgID string, payload
 			"panic", fmt.Sprint(p.value), "stack", string(p.stack))
 	case err != nil:
 		c.log.WarnContext(ctx, "event handler failed", "handler", h.name, "message_id", msgID, "took", time.Since(start), "error", err)
-	case c.log.Enabled(ctx, slog.LevelDebug):
+	default:
 		msg := "event handled"
 		if duplicate {
 			msg = "event already handled; skipped"
 		}
-		c.log.DebugContext(ctx, msg, "handler", h.name, "message_id", msgID, "took", time.Since(start))
+		c.log.InfoContext(ctx, msg, "handler", h.name, "message_id", msgID, "took", time.Since(start))
 	}
 	return err
 }
