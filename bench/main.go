@@ -150,12 +150,12 @@ func run() int {
 		}
 		load := loadavg()
 		mon.take()
-		// The whole run must stay within 15 minutes on a slow machine: once
-		// 10 are gone, what is left runs once.
-		reduced := res.Mode == "full" && time.Since(start) > 10*time.Minute
+		// The whole run must stay within 20 minutes on a slow machine: once
+		// 14 are gone, what is left runs once.
+		reduced := res.Mode == "full" && time.Since(start) > 14*time.Minute
 		if reduced {
 			e.p.Runs, e.p.EventRuns, e.p.GatewayRuns = 1, 1, 1
-			logf("10 minutes are gone: scenario %s runs once", sc.id)
+			logf("14 minutes are gone: scenario %s runs once", sc.id)
 		}
 		logf("scenario %s (load average %s)", sc.id, load)
 		steal, _ := procstat.StartSteal()
