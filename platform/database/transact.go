@@ -278,11 +278,9 @@ func (t *state) begin(ctx context.Context) error {
 	return nil
 }
 
-// pipelined runs query through pgx on the transaction's connection, after
-// BEGIN in the same round trip if it has not been sent; read reads its
-// result. pgx pipelines the batch, and Postgres stops at the first
-// statement that fails.
-func (t *state) pipelined(ctx context.Context, query string, args []any, read func(pgx.BatchResults) error) error {
+// batch runs send on the transaction's pgx connection with a batch that
+// starts with BEGIN if nothing has sent it.
+func (t *state) batch(send func(c *pgx.Conn, b *pgx.Batch) error) error {
 	return t.conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
@@ -292,8 +290,18 @@ func (t *state) pipelined(ctx context.Context, query string, args []any, read fu
 		if !t.begun {
 			b.Queue("BEGIN")
 		}
+		return send(c.Conn(), &b)
+	})
+}
+
+// pipelined runs query through pgx on the transaction's connection, after
+// BEGIN in the same round trip if it has not been sent; read reads its
+// result. pgx pipelines the batch, and Postgres stops at the first
+// statement that fails.
+func (t *state) pipelined(ctx context.Context, query string, args []any, read func(pgx.BatchResults) error) error {
+	return t.batch(func(c *pgx.Conn, b *pgx.Batch) error {
 		b.Queue(query, args...)
-		br := c.Conn().SendBatch(ctx, &b)
+		br := c.SendBatch(ctx, b)
 		if !t.begun {
 			if _, err := br.Exec(); err != nil {
 				_ = br.Close()
@@ -319,20 +327,12 @@ func (t *state) commit(ctx context.Context) error {
 	if !t.begun && len(deferred) == 0 {
 		return nil // nothing was sent: nothing to commit
 	}
-	return t.conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("database: a connection of %T, not pgx's", dc)
-		}
-		var b pgx.Batch
-		if !t.begun {
-			b.Queue("BEGIN")
-		}
+	return t.batch(func(c *pgx.Conn, b *pgx.Batch) error {
 		for _, q := range deferred {
 			b.Queue(q.query, q.args...)
 		}
 		b.Queue("COMMIT")
-		if err := c.Conn().SendBatch(ctx, &b).Close(); err != nil {
+		if err := c.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("database: commit: %w", err)
 		}
 		return nil
