@@ -17,11 +17,7 @@ import (
 // per commit, and never for a rollback.
 func TestAfterCommitHooksRunForTheTablesATransactionTouched(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, apptest.FreshDatabase(t), "hooks", database.PoolOptions{MaxOpen: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openSchema(t, "hooks", 2)
 	runs := map[string]int{}
 	db.AfterCommit("outbox", func() { runs["outbox"]++ })
 	db.AfterCommit("notifications", func() { runs["notifications"]++ })
@@ -53,7 +49,7 @@ func TestAfterCommitHooksRunForTheTablesATransactionTouched(t *testing.T) {
 	}
 	check("a transaction that touched the outbox twice", 1, 0)
 	boom := errors.New("boom")
-	err = db.Transact(ctx, func(tx *gorm.DB) error {
+	err := db.Transact(ctx, func(tx *gorm.DB) error {
 		database.Touch(tx, "notifications")
 		return boom
 	})
@@ -82,11 +78,7 @@ func TestAfterCommitHooksRunForTheTablesATransactionTouched(t *testing.T) {
 // run at once.
 func TestDeferredStatementsRunWithTheCommit(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, apptest.FreshDatabase(t), "deferred", database.PoolOptions{MaxOpen: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openSchema(t, "deferred", 2)
 	if err := db.Exec(`CREATE TABLE log (n int PRIMARY KEY, what text NOT NULL)`).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +93,7 @@ func TestDeferredStatementsRunWithTheCommit(t *testing.T) {
 	}
 	insert := `INSERT INTO log (n, what) VALUES ($1, $2)`
 
-	err = db.Transact(ctx, func(tx *gorm.DB) error {
+	err := db.Transact(ctx, func(tx *gorm.DB) error {
 		if err := database.Defer(tx, "log", insert, 2, "deferred first"); err != nil {
 			return err
 		}
@@ -172,11 +164,7 @@ func TestDeferredStatementsRunWithTheCommit(t *testing.T) {
 // fn is in the one transaction, and a failure rolls back all of them.
 func TestTheFirstStatementBegins(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, apptest.FreshDatabase(t), "lazybegin", database.PoolOptions{MaxOpen: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openSchema(t, "lazybegin", 2)
 	if err := db.Exec(`CREATE TABLE n (v int PRIMARY KEY)`).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +206,7 @@ func TestTheFirstStatementBegins(t *testing.T) {
 		}
 	}
 	// A failing first statement fails the transaction, which leaves nothing open.
-	err = db.Transact(ctx, func(tx *gorm.DB) error { return tx.Exec(`INSERT INTO nowhere VALUES (1)`).Error })
+	err := db.Transact(ctx, func(tx *gorm.DB) error { return tx.Exec(`INSERT INTO nowhere VALUES (1)`).Error })
 	if err == nil {
 		t.Fatal("an insert into a missing table succeeded")
 	}
@@ -235,11 +223,7 @@ func TestTheFirstStatementBegins(t *testing.T) {
 // not at random as database/sql hands them out.
 func TestTransactionsWaitInTurn(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, apptest.FreshDatabase(t), "turns", database.PoolOptions{MaxOpen: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openSchema(t, "turns", 1)
 	release := make(chan struct{})
 	held := make(chan struct{})
 	go db.Transact(ctx, func(tx *gorm.DB) error {
@@ -272,4 +256,16 @@ func TestTransactionsWaitInTurn(t *testing.T) {
 		}
 		want++
 	}
+}
+
+// openSchema opens schema in a fresh database, with a pool of maxOpen
+// connections, closed when the test ends.
+func openSchema(t *testing.T, schema string, maxOpen int) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), apptest.FreshDatabase(t), schema, database.PoolOptions{MaxOpen: maxOpen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -16,11 +16,7 @@ import (
 // the same head.
 func TestPlatformMigrationsGoDownAndUpAgain(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, apptest.FreshDatabase(t), "platform", database.PoolOptions{MaxOpen: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openSchema(t, "platform", 2)
 	if err := database.Migrate(ctx, db, database.PlatformMigrations(), database.PlatformTable); err != nil {
 		t.Fatal(err)
 	}
