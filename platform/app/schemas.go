@@ -13,14 +13,10 @@ import (
 // openDatabases opens and, when configured, migrates every module's schema,
 // concurrently: each module has its own role, migrations table and lock.
 // Migrating, it first makes each module's role own its schema (see
-// moduleAccess); the pool, and so the migrations, connect as that role, so
-// that every table they create is the role's.
+// moduleAccess and openSchema); the pool, and so the migrations, connect as
+// that role, so that every table they create is the role's.
 func (s *System) openDatabases(ctx context.Context) error {
-	if s.cfg.Migrate {
-		if err := s.ensureDatabases(ctx); err != nil {
-			return err
-		}
-	}
+	ensure := sync.OnceValue(func() error { return s.ensureDatabases(ctx) })
 	g, gctx := errgroup.WithContext(ctx)
 	var mu sync.Mutex
 	for _, r := range s.modules {
@@ -30,22 +26,11 @@ func (s *System) openDatabases(ctx context.Context) error {
 		g.Go(func() error {
 			m := s.stored(r.env.Module)
 			start := time.Now()
-			var provisioned, opened time.Duration // how long each step took, for the log
-			if s.cfg.Migrate {
-				a, err := moduleAccess(s.cfg, m)
-				if err != nil {
-					return err
-				}
-				if err := provisionRole(gctx, a, m); err != nil {
-					return err
-				}
-				provisioned = time.Since(start)
-			}
-			db, err := OpenModuleDB(gctx, s.cfg, m)
+			db, provisioned, err := s.openSchema(gctx, m, ensure)
 			if err != nil {
 				return err
 			}
-			opened = time.Since(start) - provisioned
+			opened := time.Since(start) - provisioned
 			mu.Lock()
 			r.env.DB = db
 			s.onStop(func(context.Context) error {
@@ -67,6 +52,56 @@ func (s *System) openDatabases(ctx context.Context) error {
 		})
 	}
 	return g.Wait()
+}
+
+// openSchema opens m's pool and, migrating, makes sure first that m's role
+// exists and owns m's schema, and how long that took. Every start-up after
+// the first finds it so over the module's own connection (see
+// database.Provisioned), and needs no administrator's: only when the role,
+// the schema or the database is missing, or not yet the role's, does it
+// create the databases (once, through ensure) and provision the role.
+func (s *System) openSchema(ctx context.Context, m Module, ensure func() error) (*database.DB, time.Duration, error) {
+	if !s.cfg.Migrate {
+		db, err := OpenModuleDB(ctx, s.cfg, m)
+		return db, 0, err
+	}
+	start := time.Now()
+	a, err := moduleAccess(s.cfg, m)
+	if err != nil {
+		return nil, 0, err
+	}
+	// A password in the module's URL is set again at every start (see
+	// database.ProvisionRole), so that changing it takes effect: such a
+	// module takes the longer way, as does one with no administrator's URL,
+	// for which the longer way is the same.
+	if a.password == "" && a.admin != "" {
+		if db, ok := s.provisioned(ctx, m, a.role); ok {
+			return db, 0, nil
+		}
+	}
+	if err := ensure(); err != nil {
+		return nil, 0, err
+	}
+	if err := provisionRole(ctx, a, m); err != nil {
+		return nil, 0, err
+	}
+	provisioned := time.Since(start)
+	db, err := OpenModuleDB(ctx, s.cfg, m)
+	return db, provisioned, err
+}
+
+// provisioned opens m's pool when role already owns m's schema, as on
+// every start-up after the first; false, and nothing left open, otherwise.
+func (s *System) provisioned(ctx context.Context, m Module, role string) (*database.DB, bool) {
+	db, err := OpenModuleDB(ctx, s.cfg, m)
+	if err != nil {
+		return nil, false
+	}
+	if ok, err := database.Provisioned(ctx, db, role); err != nil || !ok {
+		_ = db.Close()
+		return nil, false
+	}
+	return db, true
 }
 
 // OpenModuleDB opens m's schema on its configured database, as m's role.

@@ -41,6 +41,8 @@ type DB struct {
 	// blocked senders are served in order. nil: no queue (a DB not made by
 	// Open).
 	turns chan struct{}
+
+	stopNarrow func() // see startNarrow; nil when none
 }
 
 var schemaName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
@@ -84,16 +86,17 @@ func Open(ctx context.Context, rawURL, schema string, opts PoolOptions) (*DB, er
 	if opts.MaxLife <= 0 {
 		opts.MaxLife = 30 * time.Minute
 	}
-	sqlDB.SetMaxOpenConns(opts.MaxOpen)
 	sqlDB.SetMaxIdleConns(opts.MaxIdle)
 	sqlDB.SetConnMaxLifetime(opts.MaxLife)
+	stopNarrow := startNarrow(sqlDB, opts)
 	// On the pool's first connection, which pinging it opens: a module's
 	// start-up opens one connection fewer.
 	if err := ensureSchema(ctx, sqlDB, schema); err != nil {
+		stopNarrow()
 		_ = sqlDB.Close()
 		return nil, err
 	}
-	return &DB{DB: gdb, Schema: schema, URL: dsn, turns: make(chan struct{}, opts.MaxOpen)}, nil
+	return &DB{DB: gdb, Schema: schema, URL: dsn, turns: make(chan struct{}, opts.MaxOpen), stopNarrow: stopNarrow}, nil
 }
 
 // Ping checks that the database answers.
@@ -107,6 +110,9 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close closes the pool.
 func (d *DB) Close() error {
+	if d.stopNarrow != nil {
+		d.stopNarrow()
+	}
 	sqlDB, err := d.DB.DB()
 	if err != nil {
 		return err

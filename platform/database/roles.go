@@ -207,6 +207,27 @@ func ProvisionRole(ctx context.Context, adminURL string, r Role) error {
 	})
 }
 
+// Provisioned reports whether ProvisionRole has been through d's schema:
+// the schema is owned by role, the one d connects as, and PUBLIC may not
+// create in schema public. It reads the catalogue over d's own connection,
+// which any role may, so that a start-up after the first needs no
+// administrator's connection (a connection and two transactions a module).
+// It does not list what the schema holds, as ProvisionRole does: once the
+// schema is the role's, the role's migrations make everything in it, and
+// listing every function and type of the database would cost a cold
+// connection more than the rest of its start-up.
+func Provisioned(ctx context.Context, d *DB, role string) (bool, error) {
+	var ok bool
+	err := d.WithContext(ctx).Raw(`SELECT coalesce((SELECT nspowner = (SELECT oid FROM pg_roles WHERE rolname = $2)
+			FROM pg_namespace WHERE nspname = $1), false)
+		AND NOT EXISTS (SELECT 1 FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+			WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE')`, d.Schema, role).Row().Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("database: look up the owner of schema %s: %w", d.Schema, err)
+	}
+	return ok, nil
+}
+
 // object is something in a schema, as ALTER names it: its kind and its
 // qualified name.
 type object struct{ kind, name string }
