@@ -32,7 +32,8 @@ type DB struct {
 	URL    string // connection URL with search_path set to Schema
 
 	mu    sync.Mutex
-	hooks map[string][]func() // by table
+	hooks map[string][]func()       // by table
+	hold  func(ctx context.Context) // see HoldWith
 
 	// turns admits Transact's transactions to the pool first come, first
 	// served: one slot per connection. database/sql hands a released

@@ -236,6 +236,7 @@ func (d *DB) transact(ctx context.Context, fn func(tx *gorm.DB) error) (t *state
 	if err != nil {
 		return nil, fmt.Errorf("database: pool of %s: %w", d.Schema, err)
 	}
+	d.held(ctx)
 	if d.turns != nil && ctx.Value(aheadKey{}) == nil {
 		select {
 		case d.turns <- struct{}{}:

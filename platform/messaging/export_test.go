@@ -1,6 +1,7 @@
 package messaging
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -20,3 +21,12 @@ func SQLRest(url, topic string, idle time.Duration) (rest func(), stop func()) {
 	return func() { b.HandleError(watermill.NopLogger{}, true, nil) },
 		func() { close(done); waker.Close() }
 }
+
+// RelayHold is r's hold of its module's requests, and Pass records how one
+// of its passes ended (how many rows it found, and its error).
+func RelayHold(r *Relay) (hold func(context.Context), pass func(rows int, err error)) {
+	return r.hold, r.pass
+}
+
+// RelayBehindAt is how many rows a pass finds for the relay to hold requests.
+const RelayBehindAt = behindAt

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -133,15 +134,55 @@ type Relay struct {
 	batch    int
 	tp       trace.TracerProvider // nil: untraced (see SetTracerProvider)
 	versions Versions             // see WithVersions
+
+	mu     sync.Mutex
+	behind bool          // the last pass succeeded and found behindAt rows or more
+	passed chan struct{} // closed when a pass ends
 }
+
+// The relay holds its module's requests (see database.DB.HoldWith) while
+// its last pass found behindAt rows or more waiting: each request then
+// waits for the relay's next pass, or holdAtMost. A relay that fails (the
+// bus is down) holds nothing: the outbox is there to take those events.
+const (
+	behindAt   = 192
+	holdAtMost = 50 * time.Millisecond
+)
 
 // NewRelay returns a relay for db's outbox. It is nudged after every commit on
 // db, and polls every idle interval only as a safety net.
 func NewRelay(db *database.DB, pub message.Publisher, producer string, log *slog.Logger) *Relay {
-	r := &Relay{db: db, pub: pub, producer: producer, log: log, batch: 256}
+	r := &Relay{db: db, pub: pub, producer: producer, log: log, batch: 256, passed: make(chan struct{})}
 	r.loop = worker.New(producer+".outbox", r.step, 2*time.Second, log)
 	db.AfterCommit(outboxTable, r.loop.Nudge)
+	db.HoldWith(r.hold)
 	return r
+}
+
+// hold waits, while the relay is behind, for its next pass.
+func (r *Relay) hold(ctx context.Context) {
+	r.mu.Lock()
+	behind, passed := r.behind, r.passed
+	r.mu.Unlock()
+	if !behind {
+		return
+	}
+	t := time.NewTimer(holdAtMost)
+	defer t.Stop()
+	select {
+	case <-passed:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// pass records how a pass ended, and lets go of the requests it held.
+func (r *Relay) pass(rows int, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.behind = err == nil && rows >= behindAt
+	close(r.passed)
+	r.passed = make(chan struct{})
 }
 
 // Run forwards events until ctx is cancelled, then flushes what is left.
@@ -198,6 +239,7 @@ func (r *Relay) step(ctx context.Context) (time.Duration, error) {
 		// With the commit, in its round trip; it wakes nothing.
 		return database.Defer(tx, "", "DELETE FROM outbox WHERE id = ANY($1::bigint[])", database.Int64s(ids))
 	})
+	r.pass(n, err)
 	if err != nil {
 		relayFailed(r.producer)
 		return 0, fmt.Errorf("messaging: relay %s: %w", r.producer, err)
