@@ -79,7 +79,7 @@ func newFlagSet(name string, f *flags, modules []Module, serving bool) *flag.Fla
 		fs.StringVar(&f.mailURL, "mail-url", os.Getenv("UBERSERVICE_MAIL_URL"), "smtp://user:pass@host:port?from=ADDR, or log to record emails without sending (env UBERSERVICE_MAIL_URL; default log)")
 		fs.BoolVar(&f.noMigrate, "no-migrate", os.Getenv("UBERSERVICE_NO_MIGRATE") == "true", "do not apply migrations at start-up (env UBERSERVICE_NO_MIGRATE=true)")
 		fs.DurationVar(&f.shutdown, "shutdown-timeout", 20*time.Second, "bound on a graceful stop")
-		fs.IntVar(&f.poolSize, "db-pool-size", 10, "connections per module pool")
+		fs.IntVar(&f.poolSize, "db-pool-size", 10, "connections per module pool, at most: a pool starts with one and opens the rest once callers wait for it")
 		fs.StringVar(&f.traceUI, "trace-ui", os.Getenv("UBERSERVICE_TRACE_UI"), "base URL of the trace backend's query API (Jaeger's, e.g. http://localhost:16686), where the console looks traces up (env UBERSERVICE_TRACE_UI; default none)")
 		fs.BoolVar(&f.metrics, "metrics", os.Getenv("UBERSERVICE_METRICS") != "false", "record requests, gateway calls and events for /metrics; false records none, and /metrics serves only the gauges read at scrape and the runtime's (env UBERSERVICE_METRICS=false)")
 		fs.StringVar(&f.otlp, "otlp-endpoint", "", "URL of an OTLP/HTTP receiver to export traces to, e.g. http://localhost:4318 (default: OTEL_EXPORTER_OTLP_ENDPOINT; none: no traces are recorded)")

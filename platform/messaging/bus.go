@@ -162,8 +162,9 @@ type InProcess struct {
 }
 
 // inProcessLanes is how many messages of one topic a consumer group may be
-// handling at once in one process. Eight keeps two cores busy while handlers
-// wait on the database, and costs eight idle goroutines per subscription.
+// handling at once in one process. Thirty-two keeps two cores busy while
+// handlers wait on the database, and costs 32 idle goroutines per
+// subscription.
 const inProcessLanes = 32
 
 // NewInProcess returns an in-process bus.
