@@ -87,26 +87,48 @@ func (s *service) referralFirst(ctx context.Context, tx *gorm.DB, accountID uuid
 	return managerOfAccount(ctx, tx, accountID)
 }
 
+// depositsContexts reads what each deposit of a batch needs to know about
+// its account, in one query for the batch (see messaging.HandleBatchedWith).
+func (s *service) depositsContexts(ctx context.Context, tx *gorm.DB, deposits []events.FundsDepositedV2) (map[uuid.UUID]depositContext, error) {
+	ids := make([]uuid.UUID, len(deposits))
+	for i, e := range deposits {
+		ids[i] = e.AccountID
+	}
+	contexts, err := depositContexts(ctx, tx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find managers of %d accounts: %w", len(ids), err)
+	}
+	return contexts, nil
+}
+
 // onFundsDeposited pays the manager of the account a commission on the
 // deposit, once per deposit, and sends the manager a separate email. It reads
 // the second version of funds_deposited; im's instances of a build before it
 // read the first, and the inbox makes one deposit one commission between them
-// (see messaging.Versioned).
-func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, e events.FundsDepositedV2) error {
+// (see messaging.Versioned). contexts holds what depositsContexts read for
+// the event's batch.
+func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, e events.FundsDepositedV2, contexts map[uuid.UUID]depositContext) error {
 	if e.TransactionID == uuid.Nil || e.AccountID == uuid.Nil || e.Amount.Amount <= 0 || e.Amount.Currency == "" {
 		return messaging.Permanent(fmt.Errorf("funds_deposited for transaction %s is incomplete: account %s, amount %d, currency %q",
 			e.TransactionID, e.AccountID, e.Amount.Amount, e.Amount.Currency))
 	}
-	m, managed, decided, err := depositContext(ctx, tx, e.AccountID)
-	if err != nil {
-		return fmt.Errorf("find manager of account %s: %w", e.AccountID, err)
+	dc, ok := contexts[e.AccountID]
+	if !ok {
+		return fmt.Errorf("find manager of account %s: not prefetched", e.AccountID)
 	}
+	m, managed := dc.manager, dc.managed
 	if !managed {
-		if decided {
+		if dc.decided {
 			return nil // an account with no manager: no commission
 		}
-		if m, managed, err = s.referralFirst(ctx, tx, e.AccountID); err != nil || !managed {
+		var err error
+		if m, managed, err = s.referralFirst(ctx, tx, e.AccountID); err != nil {
 			return err
+		}
+		// Decided now, for a later deposit of the batch into the account.
+		contexts[e.AccountID] = depositContext{manager: m, managed: managed, decided: true}
+		if !managed {
+			return nil
 		}
 	}
 	id, err := uuid.NewV7()

@@ -40,7 +40,7 @@ func initModule(_ context.Context, env *app.Env) error {
 	// Both handlers only insert rows keyed by the event (links, commissions,
 	// emails) and take no lock a request takes: they can be applied in batches.
 	messaging.HandleBatched(env.Events, svc.onAccountCreated)
-	messaging.HandleBatched(env.Events, svc.onFundsDeposited)
+	messaging.HandleBatchedWith(env.Events, svc.depositsContexts, svc.onFundsDeposited)
 	mountAPI(env.HTTP, svc)
 	app.Provide(env, im.Gateway, im.IM(svc))
 	return nil

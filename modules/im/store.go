@@ -2,7 +2,6 @@ package im
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -183,33 +182,50 @@ func markReferralApplied(ctx context.Context, q *gorm.DB, accountID uuid.UUID) (
 	return res.RowsAffected == 1, res.Error
 }
 
-// depositContext answers, in one query, what a deposit into an account needs
-// to know: its manager, if it has one, and whether its referral is decided.
-// Every deposit asks, so it is one round trip rather than two.
-func depositContext(ctx context.Context, q *gorm.DB, accountID uuid.UUID) (m im.Manager, managed, decided bool, err error) {
-	var row struct {
-		ID            *uuid.UUID
-		Subject       *string
-		Name          *string
-		Email         *string
-		ReferralCode  *string
-		CommissionBps *int
-		CreatedAt     *time.Time
-		Decided       bool
+// depositContext is what a deposit into an account needs to know: its
+// manager, if it has one, and whether its referral is decided.
+type depositContext struct {
+	manager im.Manager
+	managed bool
+	decided bool
+}
+
+// depositContexts reads, in one query, the depositContext of each account:
+// every deposit needs one, and a batch of deposits reads them together.
+func depositContexts(ctx context.Context, q *gorm.DB, accountIDs []uuid.UUID) (map[uuid.UUID]depositContext, error) {
+	ids := make(database.Texts, len(accountIDs))
+	for i, id := range accountIDs {
+		ids[i] = id.String()
 	}
-	err = q.WithContext(ctx).Raw(`SELECT m.id, m.subject, m.name, m.email, m.referral_code, m.commission_bps, m.created_at,
-			EXISTS (SELECT 1 FROM referrals_applied r WHERE r.account_id = @account) AS decided
-		FROM (SELECT 1) AS one
-		LEFT JOIN account_links l ON l.account_id = @account
-		LEFT JOIN managers m ON m.id = l.manager_id`, sql.Named("account", accountID)).Row().
-		Scan(&row.ID, &row.Subject, &row.Name, &row.Email, &row.ReferralCode, &row.CommissionBps, &row.CreatedAt, &row.Decided)
+	rows, err := q.WithContext(ctx).Raw(`SELECT a.id, m.id, m.subject, m.name, m.email, m.referral_code, m.commission_bps, m.created_at,
+			EXISTS (SELECT 1 FROM referrals_applied r WHERE r.account_id = a.id) AS decided
+		FROM (SELECT DISTINCT unnest(?::uuid[]) AS id) AS a
+		LEFT JOIN account_links l ON l.account_id = a.id
+		LEFT JOIN managers m ON m.id = l.manager_id`, ids).Rows()
 	if err != nil {
-		return m, false, false, err
+		return nil, err
 	}
-	if row.ID == nil {
-		return m, false, row.Decided, nil
+	defer rows.Close()
+	contexts := make(map[uuid.UUID]depositContext, len(accountIDs))
+	for rows.Next() {
+		var (
+			account       uuid.UUID
+			id            *uuid.UUID
+			subject, name *string
+			email, code   *string
+			bps           *int
+			createdAt     *time.Time
+			dc            depositContext
+		)
+		if err := rows.Scan(&account, &id, &subject, &name, &email, &code, &bps, &createdAt, &dc.decided); err != nil {
+			return nil, err
+		}
+		if id != nil {
+			dc.managed = true
+			dc.manager = im.Manager{ID: *id, Subject: *subject, Name: *name, Email: *email, ReferralCode: *code,
+				CommissionBps: *bps, CreatedAt: createdAt.UTC()}
+		}
+		contexts[account] = dc
 	}
-	m = im.Manager{ID: *row.ID, Subject: *row.Subject, Name: *row.Name, Email: *row.Email, ReferralCode: *row.ReferralCode,
-		CommissionBps: *row.CommissionBps, CreatedAt: row.CreatedAt.UTC()}
-	return m, true, row.Decided, nil
+	return contexts, rows.Err()
 }

@@ -151,12 +151,19 @@ func (b *batcher) applyBatch(batch []*delivery) {
 		for _, id := range fresh {
 			unhandled[id] = true
 		}
+		todo := make([]*delivery, 0, len(fresh))
 		for _, d := range batch {
 			if !unhandled[d.id] {
 				skipped[d] = true // handled before, or earlier in this batch
 				continue
 			}
 			delete(unhandled, d.id)
+			todo = append(todo, d)
+		}
+		if h.applyAll != nil {
+			return h.applyAll(tx, todo)
+		}
+		for _, d := range todo {
 			if err := h.apply(d.ctx, tx, d.payload); err != nil {
 				return fmt.Errorf("message %s: %w", d.id, err)
 			}

@@ -81,6 +81,9 @@ type handler struct {
 	// comes back as a *panicError (see panic.go), so that every caller
 	// (delivery, batch, retry, replay) records it as a failed attempt.
 	apply func(ctx context.Context, tx *gorm.DB, payload []byte) error
+	// applyAll applies a batch's new deliveries in tx, in order, and never
+	// panics either; nil: apply, one after the other (see HandleBatchedWith).
+	applyAll func(tx *gorm.DB, ds []*delivery) error
 }
 
 // NewConsumers returns an empty set of handlers for module, whose inbox and
@@ -115,7 +118,7 @@ func HandleBatched[E Event](c *Consumers, fn HandlerFunc[E]) { register(c, fn, t
 func register[E Event](c *Consumers, fn HandlerFunc[E], batched bool) {
 	var zero E
 	topic := zero.Topic()
-	h := &handler{
+	add(c, &handler{
 		name:    handlerKey(c.module, zero),
 		topic:   topic,
 		batched: batched,
@@ -123,14 +126,30 @@ func register[E Event](c *Consumers, fn HandlerFunc[E], batched bool) {
 			// Decoding is the module's code too (an UnmarshalJSON of its
 			// own), so it is guarded with the handler.
 			return callSafely(func() error {
-				var e E
-				if err := json.Unmarshal(payload, &e); err != nil {
-					return Permanent(fmt.Errorf("decode %s: %w", topic, err))
+				e, err := decode[E](payload)
+				if err != nil {
+					return err
 				}
 				return fn(ctx, tx, e)
 			})
 		},
+	})
+}
+
+// decode is the event E a payload holds; a payload that is not one is a
+// Permanent error.
+func decode[E Event](payload []byte) (E, error) {
+	var e E
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return e, Permanent(fmt.Errorf("decode %s: %w", e.Topic(), err))
 	}
+	return e, nil
+}
+
+// add registers h, refusing a second handler of its topic or of another
+// version of it.
+func add(c *Consumers, h *handler) {
+	topic := h.topic
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, dup := c.handlers[topic]; dup {
