@@ -193,6 +193,15 @@ func (f *fixture) seenCount(t *testing.T) int {
 
 // deadLetters lists the fixture's dead letters: one page holds the few a
 // test makes.
+// awaitPoisonDead waits until the poison event is the one dead letter.
+func (f *fixture) awaitPoisonDead(t *testing.T) {
+	t.Helper()
+	apptest.Eventually(t, 10*time.Second, "the poison event dead-lettered", func() bool {
+		dl, err := f.deadLetters(context.Background())
+		return err == nil && len(dl) == 1 && dl[0].Status == "dead"
+	})
+}
+
 func (f *fixture) deadLetters(ctx context.Context) ([]messaging.DeadLetter, error) {
 	p, err := f.consumers.DeadLetters(ctx, page.Request{Limit: page.MaxLimit})
 	return p.Items, err
@@ -234,10 +243,7 @@ func TestAFailingEventInABatchFailsAloneAndTheOthersAreHandledOnce(t *testing.T)
 	f.poison.Store(7)
 	ctx := context.Background()
 	f.publishAll(t, ctx, 1, 40)
-	apptest.Eventually(t, 10*time.Second, "the poison event dead-lettered", func() bool {
-		dl, err := f.deadLetters(ctx)
-		return err == nil && len(dl) == 1 && dl[0].Status == "dead"
-	})
+	f.awaitPoisonDead(t)
 	var want []int
 	for n := 1; n <= 40; n++ {
 		if n != 7 {

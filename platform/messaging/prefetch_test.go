@@ -50,10 +50,7 @@ func TestAPrefetchReadsOnceForABatch(t *testing.T) {
 	f.poison.Store(7)
 	ctx := context.Background()
 	f.publishAll(t, ctx, 1, 40)
-	apptest.Eventually(t, 10*time.Second, "the poison event dead-lettered", func() bool {
-		dl, err := f.deadLetters(ctx)
-		return err == nil && len(dl) == 1 && dl[0].Status == "dead"
-	})
+	f.awaitPoisonDead(t)
 	apptest.Eventually(t, 10*time.Second, "every other event handled", func() bool { return f.seenCount(t) >= 39 })
 	seen, _ := f.handled(t)
 	if got := slices.Sorted(slices.Values(seen)); len(got) != 39 || slices.Contains(got, 7) {
