@@ -137,8 +137,10 @@ func buildOldIM(t *testing.T) string {
 		"app.Topics(events.AccountCreated{}, events.FundsDepositedV2{})",
 		"app.Topics(events.AccountCreated{}, events.FundsDeposited{})")
 	patch(t, filepath.Join(src, "modules/im/events.go"),
-		"func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, e events.FundsDepositedV2) error {",
-		"func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, v1 events.FundsDeposited) error {\n\te := events.DepositV2(v1.Movement)")
+		"func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, e events.FundsDepositedV2, contexts map[uuid.UUID]depositContext) error {",
+		"func (s *service) onFundsDeposited(ctx context.Context, tx *gorm.DB, v1 events.FundsDeposited, contexts map[uuid.UUID]depositContext) error {\n\te := events.DepositV2(v1.Movement)")
+	patch(t, filepath.Join(src, "modules/im/events.go"),
+		"deposits []events.FundsDepositedV2)", "deposits []events.FundsDeposited)")
 	bin, err := cluster.Build(context.Background(), t.TempDir(), cluster.BuildOptions{Root: src})
 	must(t, err)
 	return bin
