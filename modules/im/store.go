@@ -191,7 +191,8 @@ type depositContext struct {
 }
 
 // depositContexts reads, in one query, the depositContext of each account:
-// every deposit needs one, and a batch of deposits reads them together.
+// every deposit needs one, and a batch of deposits reads them together (an
+// account named twice comes back twice, alike).
 func depositContexts(ctx context.Context, q *gorm.DB, accountIDs []uuid.UUID) (map[uuid.UUID]depositContext, error) {
 	ids := make(database.Texts, len(accountIDs))
 	for i, id := range accountIDs {
@@ -199,7 +200,7 @@ func depositContexts(ctx context.Context, q *gorm.DB, accountIDs []uuid.UUID) (m
 	}
 	rows, err := q.WithContext(ctx).Raw(`SELECT a.id, m.id, m.subject, m.name, m.email, m.referral_code, m.commission_bps, m.created_at,
 			EXISTS (SELECT 1 FROM referrals_applied r WHERE r.account_id = a.id) AS decided
-		FROM (SELECT DISTINCT unnest(?::uuid[]) AS id) AS a
+		FROM unnest(?::uuid[]) AS a(id)
 		LEFT JOIN account_links l ON l.account_id = a.id
 		LEFT JOIN managers m ON m.id = l.manager_id`, ids).Rows()
 	if err != nil {

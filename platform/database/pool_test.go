@@ -23,6 +23,7 @@ func maxOpen(t *testing.T, db *database.DB) int {
 // A pool opens one connection until its callers wait for it, then its size.
 func TestAPoolStartsWithOneConnectionAndWidensUnderLoad(t *testing.T) {
 	ctx := context.Background()
+	opened := time.Now()
 	db := openSchema(t, "narrow", 8)
 	if got := maxOpen(t, db); got != 1 {
 		t.Fatalf("a new pool may open %d connections, want 1", got)
@@ -36,7 +37,9 @@ func TestAPoolStartsWithOneConnectionAndWidensUnderLoad(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	deadline := time.Now().Add(250 * time.Millisecond) // less than the time it widens by anyway
+	// Well before the time a pool widens by anyway, so that only the
+	// waiters can have widened it.
+	deadline := opened.Add(database.NarrowFor / 2)
 	for maxOpen(t, db) != 8 {
 		if time.Now().After(deadline) {
 			t.Fatalf("32 transactions at once: the pool may still open %d connections, want 8", maxOpen(t, db))

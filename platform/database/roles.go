@@ -220,8 +220,7 @@ func Provisioned(ctx context.Context, d *DB, role string) (bool, error) {
 	var ok bool
 	err := d.WithContext(ctx).Raw(`SELECT coalesce((SELECT nspowner = (SELECT oid FROM pg_roles WHERE rolname = $2)
 			FROM pg_namespace WHERE nspname = $1), false)
-		AND NOT EXISTS (SELECT 1 FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
-			WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE')`, d.Schema, role).Row().Scan(&ok)
+		AND NOT `+publicMayCreate, d.Schema, role).Row().Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("database: look up the owner of schema %s: %w", d.Schema, err)
 	}
@@ -289,6 +288,11 @@ func connectOnce(ctx context.Context, rawURL string) (*pgx.Conn, error) {
 	return pgx.ConnectConfig(ctx, cfg)
 }
 
+// publicMayCreate is the SQL condition that PUBLIC may create in schema
+// public, which revokePublicCreate revokes.
+const publicMayCreate = `EXISTS (SELECT 1 FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+	WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE')`
+
 // revokePublicCreate revokes CREATE on schema public from PUBLIC, as
 // Postgres 15 and later do for a new database, so that no module may create
 // tables outside its schema. USAGE stays: it lets a module call what an
@@ -301,9 +305,7 @@ func revokePublicCreate(ctx context.Context, conn *pgx.Conn) error {
 			return err
 		}
 		var granted bool
-		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace n,
-			aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
-			WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE')`).Scan(&granted)
+		err := tx.QueryRow(ctx, `SELECT `+publicMayCreate).Scan(&granted)
 		if err != nil || !granted {
 			return err
 		}
