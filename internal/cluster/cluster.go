@@ -299,6 +299,7 @@ func Start(ctx context.Context, topo Topology, cfg Config) (_ *Cluster, err erro
 				_ = r.cmd.Process.Kill()
 				<-r.done
 			}
+			p.release() // the next attempt plans other ports
 			out := p.Logs()
 			busy = busy || strings.Contains(out, "cannot listen")
 			logs = append(logs, fmt.Sprintf("--- process %s: %s\n%s", p.Name(), p.CommandLine(), tail(out, 16<<10)))
@@ -643,6 +644,9 @@ func (c *Cluster) Shutdown() error {
 func (c *Cluster) Close() error {
 	c.closeOnce.Do(func() {
 		errs := []error{c.Shutdown()}
+		for _, p := range c.procs {
+			p.release()
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if c.dropNS {

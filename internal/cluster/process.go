@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/uberservice/uberservice/internal/porthold"
 )
 
 // Process is one process of a cluster, across its restarts: the modules it
@@ -22,7 +24,8 @@ type Process struct {
 
 	c    *Cluster
 	mu   sync.Mutex
-	runs []*run // every run, the current one last
+	runs []*run           // every run, the current one last
+	held []*porthold.Port // the process's ports, while it is down
 }
 
 // run is one execution of the binary.
@@ -158,18 +161,53 @@ func (p *Process) start() (*run, error) {
 	cmd := Command(context.Background(), p.c.cfg.Binary, p.c.cfg.Env, p.Args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	r := &run{cmd: cmd, log: logPath, done: make(chan struct{})}
+	p.release()
 	r.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("cluster: start %s: %w", p.Name(), err)
 	}
 	go func() {
 		_ = cmd.Wait()
+		p.hold()
 		close(r.done)
 	}()
 	p.mu.Lock()
 	p.runs = append(p.runs, r)
 	p.mu.Unlock()
 	return r, nil
+}
+
+// hold keeps the ports of the process, which exited, closed until it starts
+// again: a test of its own or of another cluster asking for a free port is
+// not given one the process will listen on again (see porthold).
+func (p *Process) hold() {
+	var held []*porthold.Port
+	for _, m := range p.Modules {
+		for _, addr := range []string{p.c.addrs[m], p.c.internal[m]} {
+			port, err := porthold.Closed(addr)
+			if err != nil {
+				p.c.cfg.Logf("cluster: %s exited; its port %s is not held: %v", p.Name(), addr, err)
+				continue
+			}
+			held = append(held, port)
+		}
+	}
+	p.mu.Lock()
+	p.held = append(p.held, held...)
+	p.mu.Unlock()
+}
+
+// release frees the ports hold kept.
+func (p *Process) release() {
+	p.mu.Lock()
+	held := p.held
+	p.held = nil
+	p.mu.Unlock()
+	for _, port := range held {
+		if err := port.Release(); err != nil {
+			p.c.cfg.Logf("cluster: %v", err)
+		}
+	}
 }
 
 func (r *run) exited() bool {

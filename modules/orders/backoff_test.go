@@ -1,7 +1,6 @@
 package orders_test
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -21,12 +20,10 @@ import (
 func TestRecoveryBacksOff(t *testing.T) {
 	t.Parallel()
 	a := startApart(t, app.Config{})
-	w, accounts := a.world, a.accounts
+	w := a.world
 	sku := w.newProduct(t, 700, "USD", 10)
 	account := w.newAccount(t, "USD", 5000)
-	if err := accounts.Stop(context.Background()); err != nil {
-		t.Fatalf("stop accounts: %v", err)
-	}
+	a.stopAccounts(t)
 
 	o := w.placed(t, account, line{sku, 2})
 	if o.Status != ordersgw.StatusPlaced {

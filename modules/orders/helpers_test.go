@@ -1,6 +1,7 @@
 package orders_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/uberservice/uberservice/internal/porthold"
 
 	accountsgw "github.com/uberservice/uberservice/gateway/accounts"
 	ordersgw "github.com/uberservice/uberservice/gateway/orders"
@@ -47,19 +50,20 @@ func start(t *testing.T, cfg app.Config) world {
 // the shop reaches accounts' gateway over HTTP, as a split deployment does.
 type apart struct {
 	world
-	accounts *apptest.System
+	accounts *apptest.System // the running accounts, or the last one stopped
 	db       string
 	addr     string // accounts' public and internal addresses, kept across restarts
 	internal string
+	held     []*porthold.Port // those addresses, while accounts is down
 }
 
 // startApart starts accounts, then warehouse and orders with accounts as
 // their peer; shop is the configuration of the shop's process (its Log, say).
-func startApart(t *testing.T, shop app.Config) apart {
+func startApart(t *testing.T, shop app.Config) *apart {
 	t.Helper()
 	db := apptest.FreshDatabase(t)
 	accounts := apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: db})
-	a := apart{accounts: accounts, db: db, addr: accounts.Addr(accountsgw.Name), internal: accounts.InternalAddr(accountsgw.Name)}
+	a := &apart{accounts: accounts, db: db, addr: accounts.Addr(accountsgw.Name), internal: accounts.InternalAddr(accountsgw.Name)}
 	shop.Modules, shop.DatabaseURL = []string{"warehouse", ordersgw.Name}, db
 	shop.Peers = map[string]string{accountsgw.Name: "http://" + a.internal}
 	sys := apptest.Start(t, all(), shop)
@@ -67,10 +71,33 @@ func startApart(t *testing.T, shop app.Config) apart {
 	return a
 }
 
-// restartAccounts starts accounts again where it was, once it was stopped.
-func (a apart) restartAccounts(t *testing.T) *apptest.System {
+// stopAccounts stops accounts, an outage: its addresses refuse connections
+// until restartAccounts, and no server of a parallel test is given them.
+func (a *apart) stopAccounts(t *testing.T) {
 	t.Helper()
-	return apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: a.db,
+	if err := a.accounts.Stop(context.Background()); err != nil {
+		t.Fatalf("stop accounts: %v", err)
+	}
+	for _, addr := range []string{a.addr, a.internal} {
+		p, err := porthold.Closed(addr)
+		if err != nil {
+			t.Fatalf("hold the address of accounts, stopped: %v", err)
+		}
+		t.Cleanup(func() { _ = p.Release() })
+		a.held = append(a.held, p)
+	}
+}
+
+// restartAccounts starts accounts again where it was, once stopped.
+func (a *apart) restartAccounts(t *testing.T) {
+	t.Helper()
+	for _, p := range a.held {
+		if err := p.Release(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.held = nil
+	a.accounts = apptest.Start(t, all(), app.Config{Modules: []string{accountsgw.Name}, DatabaseURL: a.db,
 		Listen:         map[string]string{accountsgw.Name: a.addr},
 		InternalListen: map[string]string{accountsgw.Name: a.internal}})
 }

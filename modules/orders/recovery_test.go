@@ -9,7 +9,6 @@ import (
 	accountsgw "github.com/uberservice/uberservice/gateway/accounts"
 	ordersgw "github.com/uberservice/uberservice/gateway/orders"
 	"github.com/uberservice/uberservice/platform/app"
-	"github.com/uberservice/uberservice/platform/apptest"
 	"github.com/uberservice/uberservice/platform/failpoint"
 )
 
@@ -142,20 +141,17 @@ func TestCrashRecovery(t *testing.T) {
 func TestAccountsOutage(t *testing.T) {
 	t.Parallel()
 	a := startApart(t, app.Config{})
-	w, accounts := a.world, a.accounts
-	restartAccounts := func() *apptest.System { return a.restartAccounts(t) }
+	w := a.world
 
 	sku := w.newProduct(t, 700, "USD", 10)
 	account := w.newAccount(t, "USD", 5000)
-	if err := accounts.Stop(context.Background()); err != nil {
-		t.Fatalf("stop accounts: %v", err)
-	}
+	a.stopAccounts(t)
 
 	o := w.placed(t, account, line{sku, 2})
 	if o.Status != ordersgw.StatusPlaced {
 		t.Fatalf("order while accounts is down = %+v, want placed", o)
 	}
-	accounts = restartAccounts()
+	a.restartAccounts(t)
 	paid := w.awaitStatus(t, o.ID, ordersgw.StatusPaid, recoveryTimeout)
 	if paid.Total != 1400 {
 		t.Errorf("paid order = %+v, want a total of 1400", paid)
@@ -164,16 +160,14 @@ func TestAccountsOutage(t *testing.T) {
 	w.wantStock(t, sku, 10, 2)
 	w.shipmentOf(t, o.ID, "picking")
 
-	if err := accounts.Stop(context.Background()); err != nil {
-		t.Fatalf("stop accounts: %v", err)
-	}
+	a.stopAccounts(t)
 	var accepted ordersgw.Order
 	w.cancel(t, account.owner, o.ID).Expect(t, http.StatusAccepted).Decode(t, &accepted)
 	if accepted.Status != ordersgw.StatusPaid {
 		t.Fatalf("order whose refund waits for accounts = %+v, want it still paid", accepted)
 	}
 	w.wantStock(t, sku, 10, 0) // the stock went back already
-	restartAccounts()
+	a.restartAccounts(t)
 	w.awaitStatus(t, o.ID, ordersgw.StatusCancelled, recoveryTimeout)
 	if credits := w.movements(t, account, accountsgw.KindCredit, o.ID); len(credits) != 1 || credits[0].Amount != 1400 {
 		t.Errorf("refunds %+v, want exactly one of 1400", credits)

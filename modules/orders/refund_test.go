@@ -140,9 +140,7 @@ func TestRefundRefusedInRecovery(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("the conflicting credit: %v", err)
 	}
-	if err := accounts.Stop(context.Background()); err != nil {
-		t.Fatalf("stop accounts: %v", err)
-	}
+	a.stopAccounts(t)
 	var accepted ordersgw.Order
 	w.cancel(t, account.owner, o.ID).Expect(t, http.StatusAccepted).Decode(t, &accepted)
 	if accepted.Status != ordersgw.StatusPaid || accepted.RefundError != nil {
