@@ -10,6 +10,7 @@ import (
 	gateway "github.com/uberservice/uberservice/gateway/accounts"
 	"github.com/uberservice/uberservice/gateway/accounts/events"
 	"github.com/uberservice/uberservice/platform/contract"
+	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/idempotency"
 	"github.com/uberservice/uberservice/platform/identity"
 	"github.com/uberservice/uberservice/platform/mail"
@@ -63,6 +64,14 @@ func (s *service) moveForOwner(ctx context.Context, k kind, id uuid.UUID, amount
 	request := struct {
 		Amount int64 `json:"amount"`
 	}{amount}
+	if key == "" && !k.out {
+		// A deposit without a key reads only through QueryRow and writes
+		// only its own account's row, then defers the rest: it may share
+		// its commit with the deposits arriving with it (database.Grouped).
+		// A movement out may be refused, which would send its group back to
+		// run alone; a key's claim and replay read rows.
+		ctx = database.Grouped(ctx, id.String())
+	}
 	t, replayed, err := idempotency.Do(ctx, s.db, k.name+":"+id.String(), key, request,
 		func(tx *gorm.DB) (gateway.Transaction, error) {
 			return s.move(ctx, tx, k, id, amount, "", "")

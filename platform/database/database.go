@@ -44,6 +44,8 @@ type DB struct {
 	turns chan struct{}
 
 	stopNarrow func() // see startNarrow; nil when none
+
+	groups grouper // see Grouped
 }
 
 var schemaName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)

@@ -124,6 +124,9 @@ func (c txConn) QueryRowContext(ctx context.Context, query string, args ...any) 
 		// outside the transaction that did not begin.
 		failed, cancel := context.WithCancel(ctx)
 		cancel()
+		if c.t.via != nil {
+			return c.t.via.pool.QueryRowContext(failed, query, args...)
+		}
 		return c.t.conn.QueryRowContext(failed, query, args...)
 	}
 	return c.t.conn.QueryRowContext(ctx, query, args...)
@@ -166,8 +169,9 @@ func (txConn) Rollback() error { return errEndedByTransact }
 // state is what a transaction that Transact runs collects as it goes: the
 // tables it has written to and the statements deferred to its commit.
 type state struct {
-	conn  *sql.Conn // the transaction's connection
+	conn  *sql.Conn // the transaction's connection; nil for a group's member
 	begun bool      // BEGIN has been sent
+	via   *member   // the member of a group this transaction is, or nil
 
 	mu       sync.Mutex
 	tables   []string
@@ -228,28 +232,47 @@ func (d *DB) Transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return nil
 }
 
-// transact runs fn between BEGIN and COMMIT on one connection of the pool,
-// held for the whole transaction, and rolls back when fn fails or panics
-// (the panic goes on).
-func (d *DB) transact(ctx context.Context, fn func(tx *gorm.DB) error) (t *state, err error) {
+// transact runs fn in a group when ctx is Grouped, else alone.
+func (d *DB) transact(ctx context.Context, fn func(tx *gorm.DB) error) (*state, error) {
+	if key, ok := ctx.Value(groupKey{}).(string); ok {
+		return d.join(ctx, key, fn)
+	}
+	return d.transactAlone(ctx, fn)
+}
+
+// connect waits for the hold and for a turn (see DB.turns), then takes a
+// connection of the pool; release gives back both.
+func (d *DB) connect(ctx context.Context) (conn *sql.Conn, release func(), err error) {
 	pool, err := d.DB.DB()
 	if err != nil {
-		return nil, fmt.Errorf("database: pool of %s: %w", d.Schema, err)
+		return nil, nil, fmt.Errorf("database: pool of %s: %w", d.Schema, err)
 	}
 	d.held(ctx)
+	turn := func() {}
 	if d.turns != nil && ctx.Value(aheadKey{}) == nil {
 		select {
 		case d.turns <- struct{}{}:
-			defer func() { <-d.turns }()
+			turn = func() { <-d.turns }
 		case <-ctx.Done():
-			return nil, fmt.Errorf("database: waiting for a connection to %s: %w", d.Schema, context.Cause(ctx))
+			return nil, nil, fmt.Errorf("database: waiting for a connection to %s: %w", d.Schema, context.Cause(ctx))
 		}
 	}
-	conn, err := pool.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("database: connection to %s: %w", d.Schema, err)
+	if conn, err = pool.Conn(ctx); err != nil {
+		turn()
+		return nil, nil, fmt.Errorf("database: connection to %s: %w", d.Schema, err)
 	}
-	defer conn.Close()
+	return conn, func() { _ = conn.Close(); turn() }, nil
+}
+
+// transactAlone runs fn between BEGIN and COMMIT on one connection of the
+// pool, held for the whole transaction, and rolls back when fn fails or
+// panics (the panic goes on).
+func (d *DB) transactAlone(ctx context.Context, fn func(tx *gorm.DB) error) (t *state, err error) {
+	conn, release, err := d.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	t = &state{conn: conn}
 	tx := d.DB.Session(&gorm.Session{Context: context.WithValue(ctx, stateKey{}, t), NewDB: true})
 	tx.Statement.ConnPool = txConn{t}
@@ -267,8 +290,14 @@ func (d *DB) transact(ctx context.Context, fn func(tx *gorm.DB) error) (t *state
 	return t, err
 }
 
-// begin sends BEGIN on its own, unless it has been sent.
+// begin sends BEGIN on its own, unless it has been sent. A group's member
+// cannot: what needs it (a query database/sql reads rows of) cannot be
+// pipelined with the group's other statements.
 func (t *state) begin(ctx context.Context) error {
+	if t.via != nil {
+		t.via.unfit = true
+		return errNotGroupable
+	}
 	if t.begun {
 		return nil
 	}
@@ -300,6 +329,9 @@ func (t *state) batch(send func(c *pgx.Conn, b *pgx.Batch) error) error {
 // result. pgx pipelines the batch, and Postgres stops at the first
 // statement that fails.
 func (t *state) pipelined(ctx context.Context, query string, args []any, read func(pgx.BatchResults) error) error {
+	if t.via != nil {
+		return t.via.statement(query, args, read)
+	}
 	return t.batch(func(c *pgx.Conn, b *pgx.Batch) error {
 		b.Queue(query, args...)
 		br := c.SendBatch(ctx, b)
