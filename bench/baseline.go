@@ -282,7 +282,8 @@ func versusHandwritten(e *env) (s *scenario, err error) {
 		"statements one round trip each: the owner lookup, then BEGIN, the UPDATE of the balance with the INSERT of the ledger "+
 		"row (one statement), the INSERT of the accounts.funds_deposited.v2 event into the outbox, the INSERT of the owner's email "+
 		"into notifications, COMMIT; it answers 201 with the transaction. (uberservice sends the same writes, but checks the owner "+
-		"in the UPDATE itself and sends the outbox and email INSERTs with the COMMIT, in fewer round trips.) The baseline has no "+
+		"in the UPDATE itself, sends the outbox and email INSERTs with the COMMIT, and commits the deposits that arrive together "+
+		"as one group whose statements it pipelines: fewer round trips and fewer commits.) The baseline has no "+
 		"authentication, no idempotency keys, no logging, metrics or tracing, and nothing that delivers its events or sends its "+
 		"emails: that is the point of the comparison, the cost of everything uberservice does around the same transaction. "+
 		"Load: `POST /v1/accounts/{id}/deposits` `{\"amount\":100}` into %d accounts drawn at random, from a closed loop of N vegeta "+

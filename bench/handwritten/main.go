@@ -8,8 +8,9 @@
 // It sends Postgres what uberservice's deposit sent before it batched its
 // statements, one round trip per statement, in the same order
 // (modules/accounts: movements.go and store.go; platform/messaging/outbox.go;
-// platform/mail/mail.go); uberservice now checks the owner in its UPDATE and
-// sends the outbox and email INSERTs with its COMMIT, in fewer round trips:
+// platform/mail/mail.go); uberservice now checks the owner in its UPDATE,
+// sends the outbox and email INSERTs with its COMMIT and commits the
+// deposits that arrive together as a group, in fewer round trips:
 //
 //	SELECT owner FROM accounts WHERE id = $1     the account exists (and whose it is)
 //	BEGIN
