@@ -25,7 +25,7 @@ func (s *service) onShipmentDispatched(ctx context.Context, tx *gorm.DB, e wheve
 		return messaging.Permanent(fmt.Errorf("shipment_dispatched is incomplete: order %s, shipment %s", e.OrderID, e.ShipmentID))
 	}
 	log := s.log.With("order_id", e.OrderID, "shipment_id", e.ShipmentID)
-	shippedAt, shipped, err := markShipped(ctx, tx, e.OrderID)
+	shippedAt, shipped, err := markShipped(tx, e.OrderID)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	gateway "github.com/uberservice/uberservice/gateway/orders"
+	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/idempotency"
 	"github.com/uberservice/uberservice/platform/problem"
 	"github.com/uberservice/uberservice/platform/validate"
@@ -135,8 +136,8 @@ func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gate
 	token := uuid.New()
 	inserted := false
 	placed.leasedAt = time.Now()
-	err = s.db.Transact(ctx, func(tx *gorm.DB) error {
-		inserted, err = insertOrder(ctx, tx, &placed, keyArg, token, s.saga.lease)
+	err = s.db.Transact(database.Grouped(ctx, id.String()), func(tx *gorm.DB) error {
+		inserted, err = insertOrder(tx, &placed, keyArg, token, s.saga.lease)
 		return err
 	})
 	if err != nil {

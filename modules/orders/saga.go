@@ -166,13 +166,18 @@ func (s *saga) reserve(ctx context.Context, o *order, token uuid.UUID) error {
 	if reason != "" {
 		return s.startCompensation(ctx, o, token, reason)
 	}
-	err = s.db.Transact(ctx, func(tx *gorm.DB) error {
+	err = s.db.Transact(database.Grouped(ctx, o.ID.String()), func(tx *gorm.DB) error {
+		// The step first: it carries the BEGIN, and the prices go with the
+		// COMMIT.
+		if err := s.persist(ctx, tx, o, token, move{from: stepReserving, to: stepDebiting, total: &total, currency: &currency}); err != nil {
+			return err
+		}
 		for sku, p := range prices {
-			if err := setUnitPrice(ctx, tx, o.ID, sku, p); err != nil {
+			if err := setUnitPrice(tx, o.ID, sku, p); err != nil {
 				return err
 			}
 		}
-		return s.persist(ctx, tx, o, token, move{from: stepReserving, to: stepDebiting, total: &total, currency: &currency})
+		return nil
 	})
 	if err != nil {
 		return err
@@ -263,7 +268,7 @@ func (s *saga) debit(ctx context.Context, o *order, token uuid.UUID) error {
 			return dependency("accounts", "debit", err)
 		}
 	}
-	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
+	err := s.db.Transact(database.Grouped(ctx, o.ID.String()), func(tx *gorm.DB) error {
 		paid := gateway.StatusPaid
 		if err := s.persist(ctx, tx, o, token, move{from: stepDebiting, to: stepDone, status: &paid}); err != nil {
 			return err
@@ -292,7 +297,7 @@ func (s *saga) reject(ctx context.Context, o *order, token uuid.UUID, reason str
 // end rejected.
 func (s *saga) startCompensation(ctx context.Context, o *order, token uuid.UUID, reason string) error {
 	s.log.InfoContext(ctx, "order to be rejected; giving its stock back", "order_id", o.ID, "reason", reason)
-	return s.db.Transact(ctx, func(tx *gorm.DB) error {
+	return s.db.Transact(database.Grouped(ctx, o.ID.String()), func(tx *gorm.DB) error {
 		return s.persist(ctx, tx, o, token, move{from: o.SagaStep, to: stepCompensating, reason: &reason})
 	})
 }
@@ -321,7 +326,7 @@ func (s *saga) compensate(ctx context.Context, o *order, token uuid.UUID) error 
 func (s *saga) finishRejected(ctx context.Context, o *order, token uuid.UUID, m move) error {
 	rejected := gateway.StatusRejected
 	m.to, m.status = stepDone, &rejected
-	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
+	err := s.db.Transact(database.Grouped(ctx, o.ID.String()), func(tx *gorm.DB) error {
 		if err := s.persist(ctx, tx, o, token, m); err != nil {
 			return err
 		}
@@ -370,7 +375,7 @@ func (s *saga) persist(ctx context.Context, tx *gorm.DB, o *order, token uuid.UU
 	// start: a moment no later than that start would be safer still, and
 	// hold's margin of half a lease covers the difference.
 	leasedAt := time.Now()
-	updatedAt, moved, err := moveSaga(ctx, tx, o.ID, token, s.lease, m)
+	updatedAt, moved, err := moveSaga(tx, o.ID, token, s.lease, m)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package orders
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/uberservice/uberservice/platform/database"
 	"github.com/uberservice/uberservice/platform/page"
 	"github.com/uberservice/uberservice/platform/problem"
 )
@@ -63,33 +66,39 @@ const leaseSQL = `now() + ? * interval '1 millisecond'`
 // order's of o's customer: then it writes nothing and inserted is false. A
 // concurrent insert with the same key waits on the unique index until the
 // first one commits, so the loser finds the winner's order afterwards.
-func insertOrder(ctx context.Context, tx *gorm.DB, o *order, key *string, token uuid.UUID, lease time.Duration) (inserted bool, err error) {
-	var times struct{ CreatedAt, UpdatedAt time.Time }
-	res := tx.WithContext(ctx).Raw(`INSERT INTO orders
+func insertOrder(tx *gorm.DB, o *order, key *string, token uuid.UUID, lease time.Duration) (inserted bool, err error) {
+	// database.QueryRow: first in Place's transaction, it carries the BEGIN.
+	err = database.QueryRow(tx, `INSERT INTO orders
 		(id, account_id, customer, status, saga_step, idempotency_key, request_hash, lease_token, lease_until)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, `+leaseSQL+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, `+leaseAt(9)+`)
 		ON CONFLICT (customer, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 		RETURNING created_at, updated_at`,
-		o.ID, o.AccountID, o.Customer, o.Status, o.SagaStep, key, o.RequestHash, token, lease.Milliseconds()).Scan(&times)
-	if res.Error != nil {
-		return false, fmt.Errorf("insert order: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
+		[]any{o.ID, o.AccountID, o.Customer, o.Status, o.SagaStep, key, o.RequestHash, token, lease.Milliseconds()},
+		&o.CreatedAt, &o.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
-	o.CreatedAt, o.UpdatedAt = times.CreatedAt.UTC(), times.UpdatedAt.UTC()
+	if err != nil {
+		return false, fmt.Errorf("insert order: %w", err)
+	}
+	o.CreatedAt, o.UpdatedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC()
 	values := make([]string, len(o.Lines))
 	args := make([]any, 0, 3*len(o.Lines))
 	for i, l := range o.Lines {
-		values[i] = "(?, ?, ?)"
+		values[i] = fmt.Sprintf("($%d, $%d, $%d)", 3*i+1, 3*i+2, 3*i+3)
 		args = append(args, o.ID, l.SKU, l.Quantity)
 	}
-	if err := tx.WithContext(ctx).Exec(`INSERT INTO order_lines (order_id, sku, quantity) VALUES `+
-		strings.Join(values, ", "), args...).Error; err != nil {
+	// Nothing in the transaction reads the lines back: they go with its
+	// COMMIT, in the same round trip.
+	if err := database.Defer(tx, "", `INSERT INTO order_lines (order_id, sku, quantity) VALUES `+
+		strings.Join(values, ", "), args...); err != nil {
 		return false, fmt.Errorf("insert order lines: %w", err)
 	}
 	return true, nil
 }
+
+// leaseAt is leaseSQL with its lease as the placeholder $n.
+func leaseAt(n int) string { return fmt.Sprintf(`now() + $%d * interval '1 millisecond'`, n) }
 
 // orderByID returns the order id with its lines, or found false.
 func orderByID(ctx context.Context, db *gorm.DB, id uuid.UUID) (order, bool, error) {
@@ -246,36 +255,39 @@ type move struct {
 // done lets its lease go and forgets its failed attempts. moved is false when
 // the condition failed: another driver took the saga over (its lease had
 // expired), and this one must stop.
-func moveSaga(ctx context.Context, tx *gorm.DB, id, token uuid.UUID, lease time.Duration, m move) (updatedAt time.Time, moved bool, err error) {
-	var out struct{ UpdatedAt time.Time }
-	res := tx.WithContext(ctx).Raw(`UPDATE orders SET
-			saga_step           = ?::text,
-			status              = COALESCE(?::text, status),
-			reject_reason       = COALESCE(?::text, reject_reason),
-			refund_error        = COALESCE(?::text, refund_error),
-			refund_error_detail = COALESCE(?::text, refund_error_detail),
-			total               = COALESCE(?::bigint, total),
-			currency            = COALESCE(?::text, currency),
-			lease_until         = CASE WHEN ?::text = 'done' THEN NULL ELSE `+leaseSQL+` END,
-			lease_token         = CASE WHEN ?::text = 'done' THEN NULL ELSE lease_token END,
-			attempts            = CASE WHEN ?::text = 'done' THEN 0 ELSE attempts END,
-			next_attempt_at     = CASE WHEN ?::text = 'done' THEN NULL ELSE next_attempt_at END,
+func moveSaga(tx *gorm.DB, id, token uuid.UUID, lease time.Duration, m move) (updatedAt time.Time, moved bool, err error) {
+	// database.QueryRow: first in a step's transaction, it carries the BEGIN.
+	err = database.QueryRow(tx, `UPDATE orders SET
+			saga_step           = $1::text,
+			status              = COALESCE($2::text, status),
+			reject_reason       = COALESCE($3::text, reject_reason),
+			refund_error        = COALESCE($4::text, refund_error),
+			refund_error_detail = COALESCE($5::text, refund_error_detail),
+			total               = COALESCE($6::bigint, total),
+			currency            = COALESCE($7::text, currency),
+			lease_until         = CASE WHEN $1::text = 'done' THEN NULL ELSE `+leaseAt(8)+` END,
+			lease_token         = CASE WHEN $1::text = 'done' THEN NULL ELSE lease_token END,
+			attempts            = CASE WHEN $1::text = 'done' THEN 0 ELSE attempts END,
+			next_attempt_at     = CASE WHEN $1::text = 'done' THEN NULL ELSE next_attempt_at END,
 			updated_at          = now()
-		WHERE id = ? AND saga_step = ? AND lease_token = ?
+		WHERE id = $9 AND saga_step = $10 AND lease_token = $11
 		RETURNING updated_at`,
-		m.to, m.status, m.reason, m.refundError, m.refundDetail, m.total, m.currency,
-		m.to, lease.Milliseconds(), m.to, m.to, m.to,
-		id, m.from, token).Scan(&out)
-	if res.Error != nil {
-		return time.Time{}, false, fmt.Errorf("move order %s from %s to %s: %w", id, m.from, m.to, res.Error)
+		[]any{m.to, m.status, m.reason, m.refundError, m.refundDetail, m.total, m.currency, lease.Milliseconds(), id, m.from, token},
+		&updatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
 	}
-	return out.UpdatedAt.UTC(), res.RowsAffected == 1, nil
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("move order %s from %s to %s: %w", id, m.from, m.to, err)
+	}
+	return updatedAt.UTC(), true, nil
 }
 
-// setUnitPrice records the price sku was reserved at.
-func setUnitPrice(ctx context.Context, tx *gorm.DB, id uuid.UUID, sku string, price int64) error {
-	if err := tx.WithContext(ctx).Exec(`UPDATE order_lines SET unit_price = ? WHERE order_id = ? AND sku = ?`,
-		price, id, sku).Error; err != nil {
+// setUnitPrice records the price sku was reserved at, with the commit of
+// tx's transaction: nothing in it reads the price back.
+func setUnitPrice(tx *gorm.DB, id uuid.UUID, sku string, price int64) error {
+	if err := database.Defer(tx, "", `UPDATE order_lines SET unit_price = $1 WHERE order_id = $2 AND sku = $3`,
+		price, id, sku); err != nil {
 		return fmt.Errorf("price line %s of order %s: %w", sku, id, err)
 	}
 	return nil
@@ -284,13 +296,15 @@ func setUnitPrice(ctx context.Context, tx *gorm.DB, id uuid.UUID, sku string, pr
 // markShipped makes the paid order id shipped, whatever its saga was doing: a
 // dispatched shipment cannot be cancelled any more. shipped is false when the
 // order is not paid.
-func markShipped(ctx context.Context, tx *gorm.DB, id uuid.UUID) (updatedAt time.Time, shipped bool, err error) {
-	var out struct{ UpdatedAt time.Time }
-	res := tx.WithContext(ctx).Raw(`UPDATE orders SET status = 'shipped', saga_step = 'done',
+func markShipped(tx *gorm.DB, id uuid.UUID) (updatedAt time.Time, shipped bool, err error) {
+	err = database.QueryRow(tx, `UPDATE orders SET status = 'shipped', saga_step = 'done',
 			lease_until = NULL, lease_token = NULL, attempts = 0, next_attempt_at = NULL, updated_at = now()
-		WHERE id = ? AND status = 'paid' RETURNING updated_at`, id).Scan(&out)
-	if res.Error != nil {
-		return time.Time{}, false, fmt.Errorf("mark order %s shipped: %w", id, res.Error)
+		WHERE id = $1 AND status = 'paid' RETURNING updated_at`, []any{id}, &updatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
 	}
-	return out.UpdatedAt.UTC(), res.RowsAffected == 1, nil
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("mark order %s shipped: %w", id, err)
+	}
+	return updatedAt.UTC(), true, nil
 }
