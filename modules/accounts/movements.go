@@ -113,7 +113,9 @@ func (s *service) moveByReference(ctx context.Context, k kind, req gateway.Movem
 	// the same reference is another movement, and cannot pre-empt this one.
 	module := contract.CallingModule(ctx)
 	var t gateway.Transaction
-	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
+	// Every statement below is a QueryRow or deferred, and only the
+	// account's row is locked: the movement may commit in a group.
+	err := s.db.Transact(database.Grouped(ctx, req.AccountID.String()), func(tx *gorm.DB) error {
 		a, found, err := lockAccount(tx, req.AccountID)
 		if err != nil {
 			return err

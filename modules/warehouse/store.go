@@ -67,8 +67,18 @@ func addStock(db *gorm.DB, sku string, quantity int64) (p Product, ok bool, err 
 // order, until the transaction ends.
 func lockProducts(db *gorm.DB, skus []string) ([]Product, error) {
 	var out []Product
-	if err := db.Raw(`SELECT `+productColumns+` FROM products WHERE sku IN ? ORDER BY sku FOR UPDATE`, skus).
-		Scan(&out).Error; err != nil {
+	// database.Query: first in a reservation's locking, it may share a
+	// round trip with a group's other statements (database.Grouped).
+	err := database.Query(db, `SELECT `+productColumns+` FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`,
+		[]any{database.Texts(skus)}, func(scan func(dest ...any) error) error {
+			var p Product
+			if err := scan(&p.SKU, &p.Name, &p.Price, &p.Currency, &p.OnHand, &p.Reserved, &p.Available, &p.CreatedAt, &p.UpdatedAt); err != nil {
+				return err
+			}
+			out = append(out, p)
+			return nil
+		})
+	if err != nil {
 		return nil, fmt.Errorf("lock products: %w", err)
 	}
 	return out, nil

@@ -202,3 +202,36 @@ func TestAMemberThatQueriesRunsAlone(t *testing.T) {
 		}
 	}
 }
+
+// Query reads every row, inside a transaction Transact runs (through pgx,
+// grouped or not) and outside one.
+func TestQueryReadsEveryRow(t *testing.T) {
+	db := openSchema(t, "query", 4)
+	groupTable(t, db)
+	if err := db.Exec(`INSERT INTO moves (id, xid) VALUES ('a', 1), ('b', 2), ('c', 3)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	read := func(tx *gorm.DB) (ids string, err error) {
+		err = database.Query(tx, `SELECT id FROM moves WHERE xid >= $1 ORDER BY id`, []any{2}, func(scan func(...any) error) error {
+			var id string
+			if err := scan(&id); err != nil {
+				return err
+			}
+			ids += id
+			return nil
+		})
+		return ids, err
+	}
+	for name, ctx := range map[string]context.Context{"alone": context.Background(), "grouped": database.Grouped(context.Background(), "q")} {
+		var got string
+		if err := db.Transact(ctx, func(tx *gorm.DB) (err error) {
+			got, err = read(tx)
+			return err
+		}); err != nil || got != "bc" {
+			t.Errorf("%s, in a transaction: %q, %v; want bc", name, got, err)
+		}
+	}
+	if got, err := read(db.DB); err != nil || got != "bc" {
+		t.Errorf("outside a transaction: %q, %v; want bc", got, err)
+	}
+}

@@ -163,6 +163,41 @@ func QueryRow(tx *gorm.DB, query string, args []any, dest ...any) error {
 	})
 }
 
+// Query runs query (with $1, $2… placeholders) on tx and calls each with
+// a scan of each of its rows, in order; it stops at each's first error. In a
+// transaction that Transact runs it goes through pgx, as QueryRow does: its
+// first statement carries the BEGIN, and a group pipelines it with the
+// others' (see Grouped). Elsewhere it runs on tx as database/sql would.
+func Query(tx *gorm.DB, query string, args []any, each func(scan func(dest ...any) error) error) error {
+	t := stateOf(tx)
+	if t == nil {
+		rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := each(rows.Scan); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	return t.pipelined(tx.Statement.Context, query, args, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := each(rows.Scan); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
 func (txConn) Commit() error   { return errEndedByTransact }
 func (txConn) Rollback() error { return errEndedByTransact }
 
