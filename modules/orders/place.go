@@ -153,7 +153,13 @@ func (s *service) Place(ctx context.Context, req PlaceOrder, key string) (o gate
 	// the recovery resumes the saga.
 	sagaCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
 	defer cancel()
-	if err := s.saga.run(sagaCtx, &placed, token); errors.Is(err, errLeaseLost) {
+	err = s.saga.run(sagaCtx, &placed, token)
+	if err == nil {
+		// The saga ended here: placed is the order as its last step
+		// committed it, and nothing needs reading back.
+		return placed.dto(), false, nil
+	}
+	if errors.Is(err, errLeaseLost) {
 		s.log.InfoContext(ctx, "another driver took the saga over", "order_id", id, "step", placed.SagaStep)
 	}
 	return s.current(ctx, placed), false, nil
