@@ -161,12 +161,16 @@ func claimReservation(db *gorm.DB, orderID uuid.UUID, owner string) (r reservati
 // lockReservation reads the reservation of orderID and locks its row until the
 // transaction ends, so that nothing else happens to the order meanwhile.
 func lockReservation(db *gorm.DB, orderID uuid.UUID) (r reservation, found bool, err error) {
-	res := db.Raw(`SELECT order_id, status, owner, created_at FROM reservations WHERE order_id = ? FOR UPDATE`, orderID).Scan(&r)
-	if res.Error != nil {
-		return r, false, fmt.Errorf("lock reservation of order %s: %w", orderID, res.Error)
+	err = database.QueryRow(db, `SELECT order_id, status, owner, created_at FROM reservations WHERE order_id = $1 FOR UPDATE`,
+		[]any{orderID}, &r.OrderID, &r.Status, &r.Owner, &r.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return reservation{}, false, nil
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("lock reservation of order %s: %w", orderID, err)
 	}
 	r.CreatedAt = r.CreatedAt.UTC()
-	return r, res.RowsAffected > 0, nil
+	return r, true, nil
 }
 
 func setReservationStatus(db *gorm.DB, orderID uuid.UUID, status string) error {

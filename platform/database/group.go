@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -169,7 +170,8 @@ func (d *DB) runGroup(members []*member) {
 		m.done <- err
 		return
 	}
-	ctx := context.WithoutCancel(members[0].ctx)
+	ctx, cancel := groupContext(members)
+	defer cancel()
 	abort := func(active []*member) {
 		for _, m := range active {
 			for a := range m.asks {
@@ -255,6 +257,25 @@ func (d *DB) runGroup(members []*member) {
 	for _, m := range members {
 		m.done <- err
 	}
+}
+
+// groupContext is the context of a group's own work (its connection, its
+// rounds, its COMMIT): no member's cancellation stops the others', but the
+// group ends by the latest of its members' deadlines, or has none if one of
+// them has none. Its values are the first member's, for tracing.
+func groupContext(members []*member) (context.Context, context.CancelFunc) {
+	ctx := context.WithoutCancel(members[0].ctx)
+	var latest time.Time
+	for _, m := range members {
+		d, ok := m.ctx.Deadline()
+		if !ok {
+			return context.WithCancel(ctx)
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	return context.WithDeadline(ctx, latest)
 }
 
 // runRound sends the statements of round in one batch and answers each with

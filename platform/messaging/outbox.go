@@ -202,9 +202,17 @@ type outboxRow struct {
 func (r *Relay) step(ctx context.Context) (time.Duration, error) {
 	n := 0
 	err := r.db.Transact(database.Ahead(ctx), func(tx *gorm.DB) error {
+		// database.Query: the pass's first statement carries its BEGIN.
 		var rows []outboxRow
-		if err := tx.Raw(`SELECT id, message_id, topic, payload, metadata FROM outbox
-			ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, r.batch).Find(&rows).Error; err != nil {
+		if err := database.Query(tx, `SELECT id, message_id, topic, payload, metadata FROM outbox
+			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, []any{r.batch}, func(scan func(...any) error) error {
+			var row outboxRow
+			if err := scan(&row.ID, &row.MessageID, &row.Topic, &row.Payload, &row.Metadata); err != nil {
+				return err
+			}
+			rows = append(rows, row)
+			return nil
+		}); err != nil {
 			return fmt.Errorf("read outbox: %w", err)
 		}
 		if len(rows) == 0 {
