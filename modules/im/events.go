@@ -94,7 +94,7 @@ func (s *service) depositsContexts(ctx context.Context, tx *gorm.DB, deposits []
 	for i, e := range deposits {
 		ids[i] = e.AccountID
 	}
-	contexts, err := depositContexts(ctx, tx, ids)
+	contexts, err := depositContexts(tx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("find managers of %d accounts: %w", len(ids), err)
 	}

@@ -193,22 +193,17 @@ type depositContext struct {
 // depositContexts reads, in one query, the depositContext of each account:
 // every deposit needs one, and a batch of deposits reads them together (an
 // account named twice comes back twice, alike).
-func depositContexts(ctx context.Context, q *gorm.DB, accountIDs []uuid.UUID) (map[uuid.UUID]depositContext, error) {
+func depositContexts(q *gorm.DB, accountIDs []uuid.UUID) (map[uuid.UUID]depositContext, error) {
 	ids := make(database.Texts, len(accountIDs))
 	for i, id := range accountIDs {
 		ids[i] = id.String()
 	}
-	rows, err := q.WithContext(ctx).Raw(`SELECT a.id, m.id, m.subject, m.name, m.email, m.referral_code, m.commission_bps, m.created_at,
-			EXISTS (SELECT 1 FROM referrals_applied r WHERE r.account_id = a.id) AS decided
-		FROM unnest(?::uuid[]) AS a(id)
-		LEFT JOIN account_links l ON l.account_id = a.id
-		LEFT JOIN managers m ON m.id = l.manager_id`, ids).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	contexts := make(map[uuid.UUID]depositContext, len(accountIDs))
-	for rows.Next() {
+	err := database.Query(q, `SELECT a.id, m.id, m.subject, m.name, m.email, m.referral_code, m.commission_bps, m.created_at,
+			EXISTS (SELECT 1 FROM referrals_applied r WHERE r.account_id = a.id) AS decided
+		FROM unnest($1::uuid[]) AS a(id)
+		LEFT JOIN account_links l ON l.account_id = a.id
+		LEFT JOIN managers m ON m.id = l.manager_id`, []any{ids}, func(scan func(...any) error) error {
 		var (
 			account       uuid.UUID
 			id            *uuid.UUID
@@ -218,8 +213,8 @@ func depositContexts(ctx context.Context, q *gorm.DB, accountIDs []uuid.UUID) (m
 			createdAt     *time.Time
 			dc            depositContext
 		)
-		if err := rows.Scan(&account, &id, &subject, &name, &email, &code, &bps, &createdAt, &dc.decided); err != nil {
-			return nil, err
+		if err := scan(&account, &id, &subject, &name, &email, &code, &bps, &createdAt, &dc.decided); err != nil {
+			return err
 		}
 		if id != nil {
 			dc.managed = true
@@ -227,6 +222,7 @@ func depositContexts(ctx context.Context, q *gorm.DB, accountIDs []uuid.UUID) (m
 				CommissionBps: *bps, CreatedAt: createdAt.UTC()}
 		}
 		contexts[account] = dc
-	}
-	return contexts, rows.Err()
+		return nil
+	})
+	return contexts, err
 }

@@ -166,7 +166,7 @@ func (s *saga) reserve(ctx context.Context, o *order, token uuid.UUID) error {
 	if reason != "" {
 		return s.startCompensation(ctx, o, token, reason)
 	}
-	err = s.db.Transact(database.Grouped(ctx, o.ID.String()), func(tx *gorm.DB) error {
+	err = s.transact(ctx, o, func(tx *gorm.DB) error {
 		// The step first: it carries the BEGIN, and the prices go with the
 		// COMMIT.
 		if err := s.persist(ctx, tx, o, token, move{from: stepReserving, to: stepDebiting, total: &total, currency: &currency}); err != nil {
@@ -268,7 +268,7 @@ func (s *saga) debit(ctx context.Context, o *order, token uuid.UUID) error {
 			return dependency("accounts", "debit", err)
 		}
 	}
-	err := s.db.Transact(database.Grouped(ctx, o.ID.String()), func(tx *gorm.DB) error {
+	err := s.transact(ctx, o, func(tx *gorm.DB) error {
 		paid := gateway.StatusPaid
 		if err := s.persist(ctx, tx, o, token, move{from: stepDebiting, to: stepDone, status: &paid}); err != nil {
 			return err
@@ -297,7 +297,7 @@ func (s *saga) reject(ctx context.Context, o *order, token uuid.UUID, reason str
 // end rejected.
 func (s *saga) startCompensation(ctx context.Context, o *order, token uuid.UUID, reason string) error {
 	s.log.InfoContext(ctx, "order to be rejected; giving its stock back", "order_id", o.ID, "reason", reason)
-	return s.db.Transact(database.Grouped(ctx, o.ID.String()), func(tx *gorm.DB) error {
+	return s.transact(ctx, o, func(tx *gorm.DB) error {
 		return s.persist(ctx, tx, o, token, move{from: o.SagaStep, to: stepCompensating, reason: &reason})
 	})
 }
@@ -326,7 +326,7 @@ func (s *saga) compensate(ctx context.Context, o *order, token uuid.UUID) error 
 func (s *saga) finishRejected(ctx context.Context, o *order, token uuid.UUID, m move) error {
 	rejected := gateway.StatusRejected
 	m.to, m.status = stepDone, &rejected
-	err := s.db.Transact(database.Grouped(ctx, o.ID.String()), func(tx *gorm.DB) error {
+	err := s.transact(ctx, o, func(tx *gorm.DB) error {
 		if err := s.persist(ctx, tx, o, token, m); err != nil {
 			return err
 		}
@@ -396,6 +396,13 @@ func (s *saga) persist(ctx context.Context, tx *gorm.DB, o *order, token uuid.UU
 		o.Attempts, o.NextAttemptAt = 0, nil
 	}
 	return nil
+}
+
+// transact runs fn, a step of o's saga, in a transaction that may commit in
+// a group with other orders' steps: each locks only its own order's row,
+// reads through QueryRow and defers its other writes (database.Grouped).
+func (s *saga) transact(ctx context.Context, o *order, fn func(tx *gorm.DB) error) error {
+	return s.db.Transact(database.Grouped(ctx, o.ID.String()), fn)
 }
 
 // dependency says which call of which context failed. The order stays at its

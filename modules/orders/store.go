@@ -57,10 +57,15 @@ type line struct {
 const orderColumns = `id, account_id, customer, status, reject_reason, refund_error, refund_error_detail, saga_step,
 	attempts, next_attempt_at, total, currency, request_hash, created_at, updated_at`
 
-// leaseSQL is the end of a lease of the duration given as the next argument,
-// in milliseconds, counted on the database's clock, which every instance
-// shares.
-const leaseSQL = `now() + ? * interval '1 millisecond'`
+// leaseEnd is the end of a lease of the duration given by placeholder (?
+// for gorm, $n for pgx), in milliseconds, counted on the database's clock,
+// which every instance shares.
+func leaseEnd(placeholder string) string {
+	return `now() + ` + placeholder + ` * interval '1 millisecond'`
+}
+
+// leaseSQL is leaseEnd of the next argument, for gorm's statements.
+var leaseSQL = leaseEnd("?")
 
 // insertOrder writes o, its lines and its lease, unless key is already another
 // order's of o's customer: then it writes nothing and inserted is false. A
@@ -70,7 +75,7 @@ func insertOrder(tx *gorm.DB, o *order, key *string, token uuid.UUID, lease time
 	// database.QueryRow: first in Place's transaction, it carries the BEGIN.
 	err = database.QueryRow(tx, `INSERT INTO orders
 		(id, account_id, customer, status, saga_step, idempotency_key, request_hash, lease_token, lease_until)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, `+leaseAt(9)+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, `+leaseEnd("$9")+`)
 		ON CONFLICT (customer, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 		RETURNING created_at, updated_at`,
 		[]any{o.ID, o.AccountID, o.Customer, o.Status, o.SagaStep, key, o.RequestHash, token, lease.Milliseconds()},
@@ -96,9 +101,6 @@ func insertOrder(tx *gorm.DB, o *order, key *string, token uuid.UUID, lease time
 	}
 	return true, nil
 }
-
-// leaseAt is leaseSQL with its lease as the placeholder $n.
-func leaseAt(n int) string { return fmt.Sprintf(`now() + $%d * interval '1 millisecond'`, n) }
 
 // orderByID returns the order id with its lines, or found false.
 func orderByID(ctx context.Context, db *gorm.DB, id uuid.UUID) (order, bool, error) {
@@ -265,7 +267,7 @@ func moveSaga(tx *gorm.DB, id, token uuid.UUID, lease time.Duration, m move) (up
 			refund_error_detail = COALESCE($5::text, refund_error_detail),
 			total               = COALESCE($6::bigint, total),
 			currency            = COALESCE($7::text, currency),
-			lease_until         = CASE WHEN $1::text = 'done' THEN NULL ELSE `+leaseAt(8)+` END,
+			lease_until         = CASE WHEN $1::text = 'done' THEN NULL ELSE `+leaseEnd("$8")+` END,
 			lease_token         = CASE WHEN $1::text = 'done' THEN NULL ELSE lease_token END,
 			attempts            = CASE WHEN $1::text = 'done' THEN 0 ELSE attempts END,
 			next_attempt_at     = CASE WHEN $1::text = 'done' THEN NULL ELSE next_attempt_at END,

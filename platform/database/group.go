@@ -288,13 +288,9 @@ func (t *state) runRound(ctx context.Context, round []ask) bool {
 		for _, a := range round {
 			b.Queue(a.query, a.args...)
 		}
-		br := c.SendBatch(ctx, b)
-		if !t.begun {
-			if _, err := br.Exec(); err != nil {
-				_ = br.Close()
-				return fmt.Errorf("database: begin: %w", err)
-			}
-			t.begun = true
+		br, err := t.send(ctx, c, b)
+		if err != nil {
+			return err
 		}
 		for i, a := range round {
 			replies[i] = callSafely(func() error { return a.read(br) })

@@ -176,12 +176,7 @@ func Query(tx *gorm.DB, query string, args []any, each func(scan func(dest ...an
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			if err := each(rows.Scan); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return eachRow(rows, each)
 	}
 	return t.pipelined(tx.Statement.Context, query, args, func(br pgx.BatchResults) error {
 		rows, err := br.Query()
@@ -189,13 +184,23 @@ func Query(tx *gorm.DB, query string, args []any, each func(scan func(dest ...an
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			if err := each(rows.Scan); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return eachRow(rows, each)
 	})
+}
+
+// eachRow calls each with a scan of each of rows, database/sql's or pgx's,
+// until one fails.
+func eachRow(rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}, each func(scan func(dest ...any) error) error) error {
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 func (txConn) Commit() error   { return errEndedByTransact }
@@ -359,6 +364,20 @@ func (t *state) batch(send func(c *pgx.Conn, b *pgx.Batch) error) error {
 	})
 }
 
+// send sends b, which batch began, and reads the result of its BEGIN, if
+// it has one; the results of b's own statements are the caller's to read.
+func (t *state) send(ctx context.Context, c *pgx.Conn, b *pgx.Batch) (pgx.BatchResults, error) {
+	br := c.SendBatch(ctx, b)
+	if !t.begun {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return nil, fmt.Errorf("database: begin: %w", err)
+		}
+		t.begun = true
+	}
+	return br, nil
+}
+
 // pipelined runs query through pgx on the transaction's connection, after
 // BEGIN in the same round trip if it has not been sent; read reads its
 // result. pgx pipelines the batch, and Postgres stops at the first
@@ -369,15 +388,11 @@ func (t *state) pipelined(ctx context.Context, query string, args []any, read fu
 	}
 	return t.batch(func(c *pgx.Conn, b *pgx.Batch) error {
 		b.Queue(query, args...)
-		br := c.SendBatch(ctx, b)
-		if !t.begun {
-			if _, err := br.Exec(); err != nil {
-				_ = br.Close()
-				return fmt.Errorf("database: begin: %w", err)
-			}
-			t.begun = true
+		br, err := t.send(ctx, c, b)
+		if err != nil {
+			return err
 		}
-		err := read(br)
+		err = read(br)
 		if cerr := br.Close(); err == nil {
 			err = cerr
 		}
