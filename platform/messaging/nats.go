@@ -43,9 +43,10 @@ import (
 //     every write), a cluster should run streams with replicas.
 //   - Delivery to a group: at least once; unacknowledged for ackWait, or
 //     Nacked, and the message is delivered again, without limit.
-//   - Order: stream order for one instance of a group; a redelivered message
-//     comes after the ones delivered meanwhile, and several instances process
-//     in parallel.
+//   - In flight: natsInFlight messages of a topic at a time per instance,
+//     in no promised order (natsconsume.go); a redelivered message comes
+//     after the ones delivered meanwhile. Closing a subscriber gives back at
+//     once what the server had pushed to it and no handler took.
 //   - The client reconnects forever (every natsReconnectWait). During an
 //     outage Publish fails at once (publishes are not buffered) and
 //     acknowledgements fail, so those messages come again after ackWait.
@@ -199,53 +200,6 @@ func (p *natsPublisher) Publish(topic string, msgs ...*message.Message) error {
 		return fmt.Errorf("messaging: publish %s to NATS: %w", topic, err)
 	}
 	return nil
-}
-
-// natsSubscriber creates a topic's stream and the group's durable consumer
-// before subscribing. It owns its connection: closing it drains that.
-type natsSubscriber struct {
-	*wmnats.Subscriber
-	js    nats.JetStreamManager
-	group string
-}
-
-func newNATSSubscriber(url, group string, log *slog.Logger) (*natsSubscriber, error) {
-	conn, js, err := natsConnect(url, "uberservice "+group, log)
-	if err != nil {
-		return nil, err
-	}
-	sub, err := wmnats.NewSubscriberWithNatsConn(conn, wmnats.SubscriberSubscriptionConfig{
-		Unmarshaler:       &wmnats.NATSMarshaler{},
-		SubscribersCount:  1,
-		AckWaitTimeout:    ackWait,
-		CloseTimeout:      10 * time.Second,
-		SubjectCalculator: wmnats.DefaultSubjectCalculator, // queue group = QueueGroupPrefix
-		QueueGroupPrefix:  group,
-		JetStream: wmnats.JetStreamConfig{
-			ConnectOptions: []nats.JSOpt{nats.MaxWait(natsAPIWait)},
-			// Without ManualAck the client acks when the callback returns,
-			// also for a message that was never handed to a handler.
-			SubscribeOptions: []nats.SubOpt{nats.ManualAck()},
-			DurablePrefix:    group, // durable name = group (consumers are per stream)
-		},
-	}, watermillLogger(log))
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return &natsSubscriber{Subscriber: sub, js: js, group: group}, nil
-}
-
-// Subscribe implements message.Subscriber.
-func (s *natsSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	stream, err := natsEnsureStream(s.js, topic)
-	if err != nil {
-		return nil, fmt.Errorf("messaging: subscribe %s: %w", topic, err)
-	}
-	if err := natsEnsureConsumer(s.js, stream, topic, s.group); err != nil {
-		return nil, fmt.Errorf("messaging: subscribe %s: %w", topic, err)
-	}
-	return s.Subscriber.Subscribe(ctx, topic)
 }
 
 // natsEnsureConsumer creates group's durable consumer on stream unless it
