@@ -83,7 +83,7 @@ func versusHandwritten(e *env) (s *scenario, err error) {
 		if bc.ids, err = openAccounts(e.ctx, p, bc.url, e.p.BaselineAccounts, ""); err != nil {
 			return nil, err
 		}
-		if _, err := drainBy(e.ctx, bc.dbURL, query, time.Minute); err != nil {
+		if _, err := drainBy(e.ctx, bc.dbURL, query, nil, time.Minute); err != nil {
 			return nil, err
 		}
 		return bc, e.park(c)
@@ -160,7 +160,7 @@ func versusHandwritten(e *env) (s *scenario, err error) {
 				}
 				run := &baselineRun{Config: c.Name, Concurrency: conc, Round: r + 1, HTTP: sum, Sustained: sum.Throughput}
 				if c.backlog != "" {
-					b, err := drainBy(e.ctx, c.dbURL, c.backlog, 3*time.Minute)
+					b, err := drainBy(e.ctx, c.dbURL, c.backlog, nil, 3*time.Minute)
 					if err != nil {
 						return s, err
 					}

@@ -115,7 +115,7 @@ func whatCostsCost(e *env) (s *scenario, err error) {
 			return s, err
 		}
 		c.tg = deposits(c.c.URL("accounts"), c.ids, c.as)
-		if _, err = drain(e.ctx, c.c.DatabaseURL(), time.Minute); err != nil {
+		if _, err = drain(e.ctx, c.c, time.Minute); err != nil {
 			return s, err
 		}
 		// Parked until its runs: only the process measured holds
@@ -144,7 +144,7 @@ func whatCostsCost(e *env) (s *scenario, err error) {
 			if err := sum.Err(); err != nil {
 				return s, err
 			}
-			b, err := drain(e.ctx, c.c.DatabaseURL(), 3*time.Minute)
+			b, err := drain(e.ctx, c.c, 3*time.Minute)
 			if err != nil {
 				return s, err
 			}

@@ -68,7 +68,7 @@ func depositsVsPostgres(e *env) (s *scenario, err error) {
 	if err := warm.Err(); err != nil {
 		return s, err
 	}
-	if _, err := drain(e.ctx, c.DatabaseURL(), time.Minute); err != nil {
+	if _, err := drain(e.ctx, c, time.Minute); err != nil {
 		return s, err
 	}
 	runs := map[int][]*depositRun{}
@@ -89,7 +89,7 @@ func depositsVsPostgres(e *env) (s *scenario, err error) {
 			if err := sum.Err(); err != nil {
 				return s, err
 			}
-			b, err := drain(e.ctx, c.DatabaseURL(), 3*time.Minute)
+			b, err := drain(e.ctx, c, 3*time.Minute)
 			if err != nil {
 				return s, err
 			}

@@ -197,7 +197,7 @@ func (e *env) wake(c *cluster.Cluster, warm vegeta.Targeter, check func(*vegeta.
 	if err := sum.Err(); err != nil {
 		return err
 	}
-	_, err := drainBy(e.ctx, c.DatabaseURL(), query, time.Minute)
+	_, err := drainBy(e.ctx, c.DatabaseURL(), query, brokerOf(c), time.Minute)
 	return err
 }
 

@@ -161,7 +161,7 @@ func eventsOn(e *env, topo cluster.Topology) (et eventTopology, err error) {
 		e.logf("  %s run %d: %d deposits, commission p50 %.2f ms, p99 %.2f ms, max %.2f ms", topo.Name, r+1, len(run.LatencyMs), run.P50, run.P99, run.Max)
 		et.Runs = append(et.Runs, run)
 	}
-	if _, err := drain(e.ctx, c.DatabaseURL(), time.Minute); err != nil {
+	if _, err := drain(e.ctx, c, time.Minute); err != nil {
 		return et, err
 	}
 	if err := e.sleep(e.p.IdleSettle); err != nil {

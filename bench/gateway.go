@@ -108,7 +108,7 @@ func gatewayOn(e *env, topo cluster.Topology) (gt gatewayTopology, err error) {
 	if err := waitLinked(e.ctx, c.DatabaseURL(), ids, 30*time.Second); err != nil {
 		return gt, err
 	}
-	if _, err := drain(e.ctx, c.DatabaseURL(), time.Minute); err != nil {
+	if _, err := drain(e.ctx, c, time.Minute); err != nil {
 		return gt, err
 	}
 	targets := portalViews(c.URL("portal"), ids, p.customer)

@@ -150,7 +150,8 @@ func placeOrders(e *env) (s *scenario, err error) {
 		"`orders.order_paid.v1` reaches warehouse (which starts the shipment) over NATS. **1 × 1**, as the issue asks: every order "+
 		"takes the same account and product, so the orders queue on those two rows' locks. **16 × 16**: each order from one of 16 "+
 		"accounts for one of 16 products, drawn at random, so that the machine, not one row, is the limit. After each run the bench "+
-		"waits until every outbox and pending email is empty. The split deployment runs after the one-process ones, on its own; "+
+		"waits until every outbox and pending email is empty and, split, until warehouse has handled every `orders.order_paid.v1` "+
+		"NATS holds for it: **backlog drained in** counts that wait. The split deployment runs after the one-process ones, on its own; "+
 		"**split / one process** is the ratio of their medians.%s The targets are at 16 × 16; the 1 × 1 ratios are reported "+
 		"beside them, without a target. Medians of runs.",
 		e.p.OrderConc, e.p.OrderDuration, e.p.Runs, e.p.Warmup, beforeText)
@@ -196,7 +197,7 @@ func ordersOn(e *env, setups []ordersSetup, spread int) (out []ordersTopology, e
 			if err := sum.Err(); err != nil {
 				return nil, fmt.Errorf("%s: %w", st.topo.Name, err)
 			}
-			b, err := drain(e.ctx, clusters[i].DatabaseURL(), 2*time.Minute)
+			b, err := drain(e.ctx, clusters[i], 2*time.Minute)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", st.topo.Name, err)
 			}
@@ -235,7 +236,7 @@ func ordersSetUp(e *env, c *cluster.Cluster, spread int) (vegeta.Targeter, error
 		}
 		skus = append(skus, sku)
 	}
-	if _, err := drain(e.ctx, c.DatabaseURL(), time.Minute); err != nil {
+	if _, err := drain(e.ctx, c, time.Minute); err != nil {
 		return nil, err
 	}
 	return orders(c.URL("orders"), ids, skus, p.customer), nil
