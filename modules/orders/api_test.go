@@ -187,6 +187,10 @@ func TestRejections(t *testing.T) {
 			sku := w.newProduct(t, 500, "USD", 10)
 			return w.noAccount(t), []line{{sku, 1}}, []string{sku}
 		}, ordersgw.RejectUnknownAccount},
+		{"a free product for an unknown account", func(t *testing.T) (account, []line, []string) {
+			sku := w.newProduct(t, 0, "USD", 10)
+			return w.noAccount(t), []line{{sku, 1}}, []string{sku}
+		}, ordersgw.RejectUnknownAccount},
 		{"an unknown SKU", func(t *testing.T) (account, []line, []string) {
 			sku := w.newProduct(t, 500, "USD", 10)
 			return w.newAccount(t, "USD", 10_000), []line{{sku, 1}, {unique("NOPE"), 1}}, []string{sku}

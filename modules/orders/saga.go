@@ -24,10 +24,10 @@ import (
 
 // The saga of an order, orchestrated here:
 //
-//	reserving    check the account, reserve the stock (warehouse.Reserve) and
-//	             price the order            -> debiting, or rejected
-//	debiting     debit the account (accounts.Debit, reference = order id)
-//	                                        -> paid, or compensating
+//	reserving    reserve the stock (warehouse.Reserve) and price the order
+//	                                        -> debiting, or rejected
+//	debiting     debit the account (accounts.Debit, reference = order id;
+//	             a free order: accounts.Get) -> paid, or compensating
 //	compensating give the stock back (warehouse.Release) -> rejected
 //	cancelling   (a paid order) give the stock back, refund the account
 //	                                        -> cancelled, back to paid when the
@@ -127,22 +127,23 @@ func (s *saga) drive(ctx context.Context, o *order, token uuid.UUID) error {
 	return nil
 }
 
-// reserve checks the account and sets the stock aside. An unknown account,
-// SKU or too little stock rejects the order at once, with nothing to give
-// back (a reservation is all or nothing); lines priced in several currencies,
-// or at a total no balance can hold, are given back first.
+// reserve sets the stock aside. An unknown SKU or too little stock rejects
+// the order at once, with nothing to give back (a reservation is all or
+// nothing); lines priced in several currencies, or at a total no balance can
+// hold, are given back first.
+//
+// The account is not looked up first: the debit says whether it is the
+// customer's, as a lookup would (an order on an unknown account, or on
+// someone else's, is given its stock back and rejected for
+// unknown_account). A lookup would spare such an order a reservation and its
+// release, and cost every order a call to accounts, over the network when
+// accounts runs apart.
 func (s *saga) reserve(ctx context.Context, o *order, token uuid.UUID) error {
 	callCtx, done, err := s.hold(ctx, o, token)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if _, err := s.accounts.Get(callCtx, o.AccountID); err != nil {
-		if errors.Is(err, accounts.ErrAccountNotFound) {
-			return s.reject(ctx, o, token, gateway.RejectUnknownAccount)
-		}
-		return dependency("accounts", "get account", err)
-	}
 	req := warehouse.ReserveRequest{OrderID: o.ID, Lines: make([]warehouse.Line, len(o.Lines))}
 	for i, l := range o.Lines {
 		req.Lines[i] = warehouse.Line{SKU: l.SKU, Quantity: l.Quantity}
@@ -239,36 +240,32 @@ func price(lines []line, r warehouse.Reservation) (prices map[string]int64, tota
 // reference, so a debit repeated after a crash returns the first one. A
 // refusal of the account sends the saga to compensation.
 func (s *saga) debit(ctx context.Context, o *order, token uuid.UUID) error {
-	if o.Total > 0 { // a free order has nothing to debit
-		callCtx, done, err := s.hold(ctx, o, token)
-		if err != nil {
-			return err
-		}
-		_, err = s.accounts.Debit(callCtx, accounts.Movement{
-			AccountID: o.AccountID, Amount: o.Total, Currency: o.Currency, Reference: o.ID.String(),
-		})
-		done()
-		if err := failpoint.Inject(fpAfterDebit); err != nil {
-			return err
-		}
-		switch {
-		case errors.Is(err, accounts.ErrInsufficientFunds):
-			return s.startCompensation(ctx, o, token, gateway.RejectInsufficientFunds)
-		case errors.Is(err, accounts.ErrCurrencyMismatch):
-			return s.startCompensation(ctx, o, token, gateway.RejectCurrencyMismatch)
-		case errors.Is(err, accounts.ErrAccountNotFound):
-			return s.startCompensation(ctx, o, token, gateway.RejectUnknownAccount)
-		case errors.Is(err, problem.ErrInvalid):
-			// The account refuses the amount itself (beyond what one movement
-			// may carry): asking again cannot change that, and the account
-			// cannot pay it.
-			s.log.WarnContext(ctx, "the account refused the debit of the order's total", "order_id", o.ID, "total", o.Total, "error", err)
-			return s.startCompensation(ctx, o, token, gateway.RejectInsufficientFunds)
-		case err != nil:
-			return dependency("accounts", "debit", err)
-		}
+	callCtx, done, err := s.hold(ctx, o, token)
+	if err != nil {
+		return err
 	}
-	err := s.transact(ctx, o, func(tx *gorm.DB) error {
+	err = s.charge(callCtx, o)
+	done()
+	if err := failpoint.Inject(fpAfterDebit); err != nil {
+		return err
+	}
+	switch {
+	case errors.Is(err, accounts.ErrInsufficientFunds):
+		return s.startCompensation(ctx, o, token, gateway.RejectInsufficientFunds)
+	case errors.Is(err, accounts.ErrCurrencyMismatch):
+		return s.startCompensation(ctx, o, token, gateway.RejectCurrencyMismatch)
+	case errors.Is(err, accounts.ErrAccountNotFound):
+		return s.startCompensation(ctx, o, token, gateway.RejectUnknownAccount)
+	case errors.Is(err, problem.ErrInvalid):
+		// The account refuses the amount itself (beyond what one movement
+		// may carry): asking again cannot change that, and the account
+		// cannot pay it.
+		s.log.WarnContext(ctx, "the account refused the debit of the order's total", "order_id", o.ID, "total", o.Total, "error", err)
+		return s.startCompensation(ctx, o, token, gateway.RejectInsufficientFunds)
+	case err != nil:
+		return dependency("accounts", "debit", err)
+	}
+	err = s.transact(ctx, o, func(tx *gorm.DB) error {
 		paid := gateway.StatusPaid
 		if err := s.persist(ctx, tx, o, token, move{from: stepDebiting, to: stepDone, status: &paid}); err != nil {
 			return err
@@ -285,6 +282,20 @@ func (s *saga) debit(ctx context.Context, o *order, token uuid.UUID) error {
 	}
 	s.log.InfoContext(ctx, "order paid", "order_id", o.ID, "total", o.Total, "currency", o.Currency)
 	return nil
+}
+
+// charge debits o's total from its account. A free order has nothing to
+// debit, but its account must still be one the customer may order from:
+// accounts looks it up instead.
+func (s *saga) charge(ctx context.Context, o *order) error {
+	if o.Total == 0 {
+		_, err := s.accounts.Get(ctx, o.AccountID)
+		return err
+	}
+	_, err := s.accounts.Debit(ctx, accounts.Movement{
+		AccountID: o.AccountID, Amount: o.Total, Currency: o.Currency, Reference: o.ID.String(),
+	})
+	return err
 }
 
 // reject ends a saga that reserved nothing.
