@@ -236,3 +236,44 @@ func wantConsistent(t *testing.T, w world) (received map[string]int64) {
 	}
 	return received
 }
+
+// Paid orders that arrive together, some twice, one released before its
+// payment came and one the warehouse never reserved, each end as one
+// shipment (or none), whichever batches they were handled in.
+func TestPaidOrdersArrivingTogether(t *testing.T) {
+	t.Parallel()
+	w := start(t)
+	sku := w.newProduct(t, 100, "USD", 100)
+	const n = 24
+	orders := make([]uuid.UUID, n)
+	for i := range orders {
+		orders[i] = w.reserve(t, line{sku, 1})
+	}
+	released := orders[0]
+	if err := w.local(t).Release(t.Context(), released); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	unknown := uuid.New()
+
+	var wg sync.WaitGroup
+	for _, id := range append(append(orders, orders[:n/2]...), unknown) {
+		wg.Go(func() { w.paid(t, id) })
+	}
+	wg.Wait()
+
+	for _, id := range orders {
+		want := "picking"
+		if id == released {
+			want = "cancelled"
+		}
+		if got := w.shipmentOf(t, id); got.Status != want {
+			t.Errorf("order %s: shipment %+v, want %s", id, got, want)
+		}
+	}
+	if got := w.shipments(t, unknown); len(got) != 0 {
+		t.Errorf("an order the warehouse never reserved has shipments %+v", got)
+	}
+	if dls := w.DeadLetters(t, gateway.Name); len(dls) != 0 {
+		t.Errorf("dead letters: %+v", dls)
+	}
+}

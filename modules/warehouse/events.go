@@ -25,21 +25,28 @@ import (
 // the same whichever of the two events comes first, and the order's shipment
 // list tells what happened. An order the warehouse holds no reservation for
 // cannot be picked: that is logged, not retried, since retrying cannot fix it.
-func (s *service) onOrderPaid(ctx context.Context, tx *gorm.DB, e orderevents.OrderPaid) error {
+//
+// Paid orders that arrive together are handled in one transaction
+// (messaging.HandleBatchedWith): toShip locks their reservations, in order
+// id order, and the shipments go in with the commit. A request locks one
+// reservation at most, and only then the rows behind it (its shipment, the
+// products), so a batch never waits for a request that waits for the batch.
+func (s *service) onOrderPaid(ctx context.Context, tx *gorm.DB, e orderevents.OrderPaid, orders map[uuid.UUID]toShip) error {
 	if e.OrderID == uuid.Nil {
 		return messaging.Permanent(errors.New("order_paid without an order_id"))
 	}
 	log := s.log.With("order_id", e.OrderID)
-	r, found, err := lockReservation(tx, e.OrderID)
-	if err != nil {
-		return err
-	}
+	o, found := orders[e.OrderID]
 	if !found {
 		log.WarnContext(ctx, "order paid without a reservation in the warehouse; nothing to ship")
 		return nil
 	}
+	if o.shipped {
+		log.InfoContext(ctx, "order already has a shipment")
+		return nil
+	}
 	status := StatusPicking
-	switch r.Status {
+	switch o.status {
 	case gateway.StatusReleased:
 		status = StatusCancelled
 	case gateway.StatusDispatched:
@@ -51,16 +58,23 @@ func (s *service) onOrderPaid(ctx context.Context, tx *gorm.DB, e orderevents.Or
 	if err != nil {
 		return fmt.Errorf("new shipment id: %w", err)
 	}
-	created, err := insertShipment(tx, id, e.OrderID, status)
-	if err != nil {
+	if err := insertShipment(tx, id, e.OrderID, status); err != nil {
 		return err
 	}
-	if created {
-		log.InfoContext(ctx, "shipment created", "shipment_id", id, "status", status)
-	} else {
-		log.InfoContext(ctx, "order already has a shipment")
-	}
+	o.shipped = true // for the same order again later in the batch
+	orders[e.OrderID] = o
+	log.InfoContext(ctx, "shipment created", "shipment_id", id, "status", status)
 	return nil
+}
+
+// toShipOf locks the reservations of a batch of paid orders and says which
+// already have a shipment (see onOrderPaid).
+func (s *service) toShipOf(_ context.Context, tx *gorm.DB, paid []orderevents.OrderPaid) (map[uuid.UUID]toShip, error) {
+	ids := make([]uuid.UUID, len(paid))
+	for i, e := range paid {
+		ids[i] = e.OrderID
+	}
+	return lockToShip(tx, ids)
 }
 
 // onOrderCancelled releases a cancelled order's stock and cancels its shipment

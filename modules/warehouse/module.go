@@ -34,7 +34,7 @@ func Module() app.Module {
 
 func initModule(_ context.Context, env *app.Env) error {
 	svc := &service{db: env.DB, outbox: env.Outbox, log: env.Log}
-	messaging.Handle(env.Events, svc.onOrderPaid)
+	messaging.HandleBatchedWith(env.Events, svc.toShipOf, svc.onOrderPaid)
 	messaging.Handle(env.Events, svc.onOrderCancelled)
 	mountAPI(env.HTTP, svc)
 	app.Provide(env, gateway.Gateway, gateway.Warehouse(svc))

@@ -209,15 +209,47 @@ func reservationLines(db *gorm.DB, orderID uuid.UUID) ([]gateway.ReservedLine, e
 	return out, nil
 }
 
-// insertShipment creates the shipment of an order unless it has one: inserted
-// is false then.
-func insertShipment(db *gorm.DB, id, orderID uuid.UUID, status string) (inserted bool, err error) {
-	res := db.Exec(`INSERT INTO shipments (id, order_id, status) VALUES (?, ?, ?)
-		ON CONFLICT (order_id) DO NOTHING`, id, orderID, status)
-	if res.Error != nil {
-		return false, fmt.Errorf("insert shipment of order %s: %w", orderID, res.Error)
+// toShip is a paid order's reservation as onOrderPaid needs it.
+type toShip struct {
+	status  string // the reservation's
+	shipped bool   // the order has a shipment already
+}
+
+// lockToShip locks the reservations of orders, in order id order, and reads
+// their status and whether their order has a shipment. An order with no
+// reservation is not in the map.
+func lockToShip(db *gorm.DB, orders []uuid.UUID) (map[uuid.UUID]toShip, error) {
+	ids := make([]string, len(orders))
+	for i, id := range orders {
+		ids[i] = id.String()
 	}
-	return res.RowsAffected > 0, nil
+	out := make(map[uuid.UUID]toShip, len(orders))
+	// database.Query: first in the batch's transaction after its inbox rows.
+	err := database.Query(db, `SELECT r.order_id, r.status, EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = r.order_id)
+		FROM reservations r WHERE r.order_id = ANY($1::uuid[]) ORDER BY r.order_id FOR UPDATE OF r`,
+		[]any{database.Texts(ids)}, func(scan func(dest ...any) error) error {
+			var id uuid.UUID
+			var o toShip
+			if err := scan(&id, &o.status, &o.shipped); err != nil {
+				return err
+			}
+			out[id] = o
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("lock the reservations of %d paid orders: %w", len(orders), err)
+	}
+	return out, nil
+}
+
+// insertShipment adds orderID's shipment with the commit: its caller holds
+// the order's reservation and has seen that it has none.
+func insertShipment(db *gorm.DB, id, orderID uuid.UUID, status string) error {
+	if err := database.Defer(db, "", `INSERT INTO shipments (id, order_id, status) VALUES ($1, $2, $3)
+		ON CONFLICT (order_id) DO NOTHING`, id, orderID, status); err != nil {
+		return fmt.Errorf("insert shipment of order %s: %w", orderID, err)
+	}
+	return nil
 }
 
 // cancelPickingShipment cancels the order's shipment if it is still being
