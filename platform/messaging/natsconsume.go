@@ -43,6 +43,7 @@ type natsSubscriber struct {
 
 	closing   chan struct{}
 	closeOnce sync.Once
+	closeErr  error
 	running   sync.WaitGroup // the subscriptions, until they have given back what they held
 }
 
@@ -178,17 +179,23 @@ func (s *natsSubscriber) answer(m *nats.Msg, send func(...nats.AckOpt) error, wh
 }
 
 // Close stops every subscription, gives back what was pushed and not
-// handled, and closes the connection once its answers are sent.
+// handled, and closes the connection once its answers are sent. A second
+// Close, even a concurrent one, waits for the first and returns its error.
 func (s *natsSubscriber) Close() error {
-	s.closeOnce.Do(func() { close(s.closing) })
-	s.running.Wait()
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.running.Wait()
+		s.closeErr = s.closeConn()
+	})
+	return s.closeErr
+}
+
+func (s *natsSubscriber) closeConn() error {
+	defer s.conn.Close()
 	if !s.conn.IsConnected() {
-		s.conn.Close() // the answers would not get through: their messages come again after ackWait
-		return nil
+		return nil // the answers would not get through: their messages come again after ackWait
 	}
-	err := s.conn.FlushTimeout(5 * time.Second)
-	s.conn.Close()
-	if err != nil {
+	if err := s.conn.FlushTimeout(5 * time.Second); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		return fmt.Errorf("messaging: close NATS subscriber %s: %w", s.group, err)
 	}
 	return nil
