@@ -27,7 +27,7 @@ import (
 // cannot be picked: that is logged, not retried, since retrying cannot fix it.
 //
 // Paid orders that arrive together are handled in one transaction
-// (messaging.HandleBatchedWith): toShip locks their reservations, in order
+// (messaging.HandleBatchedWith): toShipOf locks their reservations, in order
 // id order, and the shipments go in with the commit. A request locks one
 // reservation at most, and only then the rows behind it (its shipment, the
 // products), so a batch never waits for a request that waits for the batch.
@@ -41,10 +41,6 @@ func (s *service) onOrderPaid(ctx context.Context, tx *gorm.DB, e orderevents.Or
 		log.WarnContext(ctx, "order paid without a reservation in the warehouse; nothing to ship")
 		return nil
 	}
-	if o.shipped {
-		log.InfoContext(ctx, "order already has a shipment")
-		return nil
-	}
 	status := StatusPicking
 	switch o.status {
 	case gateway.StatusReleased:
@@ -52,6 +48,10 @@ func (s *service) onOrderPaid(ctx context.Context, tx *gorm.DB, e orderevents.Or
 	case gateway.StatusDispatched:
 		// Only a shipment dispatches a reservation, so the shipment exists.
 		log.InfoContext(ctx, "order paid again after its dispatch; nothing to do")
+		return nil
+	}
+	if o.shipped {
+		log.InfoContext(ctx, "order already has a shipment")
 		return nil
 	}
 	id, err := uuid.NewV7()
