@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/uberservice/uberservice/bench/internal/load"
+	"github.com/uberservice/uberservice/bench/internal/procstat"
 	"github.com/uberservice/uberservice/bench/internal/stats"
 	"github.com/uberservice/uberservice/internal/cluster"
 )
@@ -19,6 +22,66 @@ type ordersTopology struct {
 	Commands []string       `json:"commands"`
 	Runs     []load.Summary `json:"runs"`
 	Backlogs []backlog      `json:"backlogs"`
+	CPU      []ordersCPU    `json:"cpu"` // per run
+}
+
+// ordersCPU is where the machine's CPU time went over one run.
+type ordersCPU struct {
+	Processes map[string]time.Duration `json:"process_cpu_ns"`  // each uberservice process, by its modules
+	Postgres  time.Duration            `json:"postgres_cpu_ns"` // the backends of the deployment's database
+	Broker    time.Duration            `json:"broker_cpu_ns"`   // every nats-server of the machine
+	Usage     *procstat.Usage          `json:"usage"`           // the machine, and the load generator
+}
+
+// service is the CPU time of every uberservice process together.
+func (u ordersCPU) service() time.Duration {
+	var t time.Duration
+	for _, d := range u.Processes {
+		t += d
+	}
+	return t
+}
+
+// brokerName is the command the broker of the split deployment runs as.
+const brokerName = "nats-server"
+
+// measureCPU runs fn and returns where the CPU went meanwhile: c's processes,
+// its database's backends, the broker and the machine as a whole.
+func (e *env) measureCPU(c *cluster.Cluster, fn func()) (ordersCPU, error) {
+	procs := c.Processes()
+	broker, err := procstat.Named(brokerName)
+	if err != nil {
+		return ordersCPU{}, err
+	}
+	read := func() (own, brk []time.Duration) {
+		for _, p := range procs {
+			d, _ := cluster.CPUTime(p.PID()) // gone: counts as nothing more
+			own = append(own, d)
+		}
+		for _, pid := range broker {
+			d, _ := cluster.CPUTime(pid)
+			brk = append(brk, d)
+		}
+		return own, brk
+	}
+	usage, err := procstat.StartUsage(e.ctx, nil, e.admin, dbName(c.DatabaseURL()))
+	if err != nil {
+		return ordersCPU{}, err
+	}
+	own0, brk0 := read()
+	fn()
+	own1, brk1 := read()
+	if err := usage.Stop(e.ctx); err != nil {
+		return ordersCPU{}, err
+	}
+	u := ordersCPU{Processes: map[string]time.Duration{}, Postgres: usage.Processes.Postgres, Usage: usage}
+	for i, p := range procs {
+		u.Processes[p.Name()] += max(own1[i]-own0[i], 0)
+	}
+	for i := range broker {
+		u.Broker += max(brk1[i]-brk0[i], 0)
+	}
+	return u, nil
 }
 
 // The kinds of deployment scenario 6 measures.
@@ -105,7 +168,7 @@ func placeOrders(e *env) (s *scenario, err error) {
 		}
 		heads = append(heads, fmt.Sprintf("%s: %s orders/s in one process, %s split", shape, num(rate(one)), num(rate(split))))
 	}
-	s.Tables = []table{t}
+	s.Tables = []table{t, ordersCPUTable(all)}
 	s.Headline = strings.Join(heads, "; ")
 	for _, shape := range []string{"16 × 16", "1 × 1"} {
 		one, split, prev := find(shape, ordersOne), find(shape, ordersSplit), find(shape, ordersBefore)
@@ -131,8 +194,9 @@ func placeOrders(e *env) (s *scenario, err error) {
 	s.Notes = fmt.Sprintf("**Reading the numbers.** Split / one process: %s× the orders with every order on one account "+
 		"and one product, where the orders queue for those two rows' locks, and %s× spread over 16 of each, where the "+
 		"machine's two cores are the limit. In one process an order's reserve and debit are Go calls; split, each is an HTTP "+
-		"request served by another process on the same cores, and the order's events cross NATS.",
-		num(rate(find("1 × 1", ordersSplit))/rate(hot)), num(rate(find("16 × 16", ordersSplit))/rate(spread)))
+		"request served by another process on the same cores, and the order's events cross NATS.%s",
+		num(rate(find("1 × 1", ordersSplit))/rate(hot)), num(rate(find("16 × 16", ordersSplit))/rate(spread)),
+		splitBudget(spread, find("16 × 16", ordersSplit)))
 	beforeText := fmt.Sprintf(" Run with `-before REV` (as `make bench` does), the binary of that revision is measured in one "+
 		"process too, interleaved with the current one; this run did not (%s).", notMeasuredBefore)
 	if e.before != nil {
@@ -192,8 +256,14 @@ func ordersOn(e *env, setups []ordersSetup, spread int) (out []ordersTopology, e
 			if err := e.wake(clusters[i], targets[i], paid, backlogQuery); err != nil {
 				return nil, fmt.Errorf("%s: %w", st.topo.Name, err)
 			}
-			sum := load.Run(e.ctx, targets[i], load.Options{
-				Name: fmt.Sprintf("%s orders run %d", st.topo.Name, r+1), Workers: e.p.OrderConc, Duration: e.p.OrderDuration, Check: paid})
+			var sum load.Summary
+			cpu, err := e.measureCPU(clusters[i], func() {
+				sum = load.Run(e.ctx, targets[i], load.Options{
+					Name: fmt.Sprintf("%s orders run %d", st.topo.Name, r+1), Workers: e.p.OrderConc, Duration: e.p.OrderDuration, Check: paid})
+			})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", st.topo.Name, err)
+			}
 			if err := sum.Err(); err != nil {
 				return nil, fmt.Errorf("%s: %w", st.topo.Name, err)
 			}
@@ -208,6 +278,7 @@ func ordersOn(e *env, setups []ordersSetup, spread int) (out []ordersTopology, e
 				sum.P50.Round(time.Microsecond), sum.P99.Round(time.Microsecond), b.Took.Round(time.Millisecond))
 			out[i].Runs = append(out[i].Runs, sum)
 			out[i].Backlogs = append(out[i].Backlogs, b)
+			out[i].CPU = append(out[i].CPU, cpu)
 		}
 	}
 	return out, nil
@@ -240,4 +311,81 @@ func ordersSetUp(e *env, c *cluster.Cluster, spread int) (vegeta.Targeter, error
 		return nil, err
 	}
 	return orders(c.URL("orders"), ids, skus, p.customer), nil
+}
+
+// perOrder is the median over runs of what pick reads of a run's CPU, per
+// order answered paid, in milliseconds.
+func perOrder(ot *ordersTopology, pick func(ordersCPU) time.Duration) float64 {
+	var v []float64
+	for r, u := range ot.CPU {
+		if r < len(ot.Runs) && ot.Runs[r].OK > 0 {
+			v = append(v, ms(pick(u))/float64(ot.Runs[r].OK))
+		}
+	}
+	return stats.Median(v)
+}
+
+// The readings of ordersCPU that the CPU table shows.
+var (
+	machineCPU = func(u ordersCPU) time.Duration { return u.Usage.MachineBusy }
+	serviceCPU = ordersCPU.service
+	pgCPU      = func(u ordersCPU) time.Duration { return u.Postgres }
+	brokerCPU  = func(u ordersCPU) time.Duration { return u.Broker }
+	loadCPU    = func(u ordersCPU) time.Duration { return u.Usage.Self }
+)
+
+// ordersCPUTable is where the machine's CPU went, per order, in each
+// deployment and shape.
+func ordersCPUTable(all []ordersTopology) table {
+	t := table{
+		Caption: "Where the CPU went over each run, in milliseconds of CPU time per order answered `paid` (medians of runs), " +
+			"with the machine's cores busy beside them: the machine as a whole (every process on it, /proc/stat), the " +
+			"uberservice processes (split, each by its modules), the Postgres backends of the deployment's database, the NATS " +
+			"server and the load generator",
+		Header: []string{"accounts × products", "topology", "machine", "uberservice", "its Postgres backends", "NATS server", "load generator", "machine cores busy"},
+	}
+	for i := range all {
+		ot := &all[i]
+		if len(ot.CPU) == 0 {
+			continue
+		}
+		svc := num(perOrder(ot, serviceCPU))
+		if len(ot.CPU[0].Processes) > 1 {
+			var parts []string
+			for _, name := range slices.Sorted(maps.Keys(ot.CPU[0].Processes)) {
+				v := perOrder(ot, func(u ordersCPU) time.Duration { return u.Processes[name] })
+				if v >= 0.005 {
+					parts = append(parts, name+" "+num(v))
+				}
+			}
+			svc += " (" + strings.Join(parts, ", ") + ")"
+		}
+		var busy []float64
+		for _, u := range ot.CPU {
+			busy = append(busy, u.Usage.MachineCores)
+		}
+		t.Rows = append(t.Rows, []string{ot.Shape, ot.Topology, num(perOrder(ot, machineCPU)), svc, num(perOrder(ot, pgCPU)),
+			num(perOrder(ot, brokerCPU)), num(perOrder(ot, loadCPU)), num(stats.Median(busy))})
+	}
+	return t
+}
+
+// splitBudget says what the split deployment spends per order beyond one
+// process, against what it could spend and still place 0.85× the orders on a
+// machine both keep busy.
+func splitBudget(one, split *ordersTopology) string {
+	if one == nil || split == nil || len(one.CPU) == 0 || len(split.CPU) == 0 {
+		return ""
+	}
+	o, sp := perOrder(one, machineCPU), perOrder(split, machineCPU)
+	budget := o/0.85 - o
+	return fmt.Sprintf(" **What the split costs** (16 × 16, in the CPU table): the machine spends %s ms of CPU per order in one "+
+		"process and %s ms split, %s ms more: the NATS server %s ms, the Postgres backends %s ms more, the uberservice "+
+		"processes %s ms more (the HTTP calls' both ends, the relays' publishes and the consumers' deliveries over NATS, "+
+		"four Go runtimes), the load generator %s ms more. Where both deployments keep the machine's cores busy, orders per "+
+		"second go as the inverse of the CPU per order, so split ÷ one process at 0.85× leaves the split %s ms per order "+
+		"beyond one process (%s ÷ 0.85 − %s).",
+		num(o), num(sp), num(sp-o), num(perOrder(split, brokerCPU)),
+		num(perOrder(split, pgCPU)-perOrder(one, pgCPU)), num(perOrder(split, serviceCPU)-perOrder(one, serviceCPU)),
+		num(perOrder(split, loadCPU)-perOrder(one, loadCPU)), num(budget), num(o), num(o))
 }

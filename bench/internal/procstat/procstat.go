@@ -331,3 +331,25 @@ func (u *Usage) Stop(ctx context.Context) error {
 	u.ServiceCores, u.PostgresCores = u.Processes.Service.Seconds()/w, u.Processes.Postgres.Seconds()/w
 	return nil
 }
+
+// Named are the ids of the running processes whose command name (the comm
+// of /proc/<pid>/stat) is name: a server the bench did not start, such as a
+// broker, found by what it runs.
+func Named(name string) ([]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("procstat: list processes: %w", err)
+	}
+	var out []int
+	for _, ent := range entries {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err == nil && strings.TrimSpace(string(comm)) == name {
+			out = append(out, pid)
+		}
+	}
+	return out, nil
+}
