@@ -15,8 +15,9 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// NATS JetStream, through watermill-nats' pkg/nats with JetStream enabled
-// (push consumers; the package the library recommends for production).
+// NATS JetStream, on nats.go: this file's publisher, natsconsume.go's push
+// consumers, and watermill-nats' marshaler between the two (a message's
+// watermill UUID and metadata travel as headers).
 //
 // Layout, per topic such as "accounts.funds_deposited.v1":
 //   - a stream named after the topic with dots turned to underscores
@@ -35,7 +36,8 @@ import (
 //     subscription: the server keeps its messages until one comes.
 //
 // Guarantees:
-//   - Publish waits for the stream's publish ack; the message id is the
+//   - Publish waits for the stream's publish acks (of every message it was
+//     given, sent together); the message id is the
 //     watermill UUID (Nats-Msg-Id), so the stream drops a re-publish of the
 //     same message within its two-minute duplicate window. The ack means the
 //     message is in the stream's file store: a single server fsyncs on its
@@ -68,19 +70,7 @@ func openNATS(ctx context.Context, url string, opts Options) (Bus, error) {
 	if err != nil {
 		return nil, err
 	}
-	inner, err := wmnats.NewPublisherWithNatsConn(conn, wmnats.PublisherPublishConfig{
-		Marshaler:         &wmnats.NATSMarshaler{},
-		SubjectCalculator: wmnats.DefaultSubjectCalculator,
-		JetStream: wmnats.JetStreamConfig{
-			ConnectOptions: []nats.JSOpt{nats.MaxWait(natsAPIWait)},
-			TrackMsgId:     true,
-		},
-	}, watermillLogger(log))
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("messaging: NATS publisher: %w", err)
-	}
-	pub := &natsPublisher{Publisher: inner, js: js}
+	pub := &natsPublisher{conn: conn, js: js}
 	return newBrokerBus("nats", transport{
 		pub: pub,
 		subscribe: func(group string) (message.Subscriber, error) {
@@ -180,11 +170,17 @@ func natsEnsureStream(js nats.JetStreamManager, topic string) (string, error) {
 	return name, nil
 }
 
-// natsPublisher makes sure a topic's stream exists before publishing to it.
+// natsPublisher publishes to JetStream, making sure a topic's stream exists
+// first. The messages of one Publish go out together, each without waiting
+// for the ack of the one before (a relay's batch is one write to the server,
+// not a round trip per message), and Publish returns once every one of them
+// is acknowledged. Should one fail, the caller publishes them all again: the
+// stream drops the copies of those it had by their Nats-Msg-Id.
 type natsPublisher struct {
-	*wmnats.Publisher
-	js      nats.JetStreamManager
-	streams sync.Map // topics whose stream is known to exist
+	conn      *nats.Conn
+	js        nats.JetStreamContext
+	marshaler wmnats.NATSMarshaler
+	streams   sync.Map // topics whose stream is known to exist
 }
 
 // Publish returns once JetStream has acknowledged every message.
@@ -195,10 +191,43 @@ func (p *natsPublisher) Publish(topic string, msgs ...*message.Message) error {
 		}
 		p.streams.Store(topic, struct{}{})
 	}
-	if err := p.Publisher.Publish(topic, msgs...); err != nil {
+	if err := p.publish(topic, msgs); err != nil {
 		p.streams.Delete(topic) // in case the stream was deleted: look again next time
 		return fmt.Errorf("messaging: publish %s to NATS: %w", topic, err)
 	}
+	return nil
+}
+
+func (p *natsPublisher) publish(topic string, msgs []*message.Message) error {
+	acks := make([]nats.PubAckFuture, 0, len(msgs))
+	for _, msg := range msgs {
+		m, err := p.marshaler.Marshal(topic, msg)
+		if err != nil {
+			return fmt.Errorf("marshal message %s: %w", msg.UUID, err)
+		}
+		ack, err := p.js.PublishMsgAsync(m, nats.MsgId(msg.UUID))
+		if err != nil {
+			return fmt.Errorf("send message %s: %w", msg.UUID, err)
+		}
+		acks = append(acks, ack)
+	}
+	timeout := time.NewTimer(natsAPIWait)
+	defer timeout.Stop()
+	for i, ack := range acks {
+		select {
+		case <-ack.Ok():
+		case err := <-ack.Err():
+			return fmt.Errorf("message %s: %w", msgs[i].UUID, err)
+		case <-timeout.C:
+			return fmt.Errorf("message %s: no publish ack within %s", msgs[i].UUID, natsAPIWait)
+		}
+	}
+	return nil
+}
+
+// Close closes the publisher's connection.
+func (p *natsPublisher) Close() error {
+	p.conn.Close()
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -286,6 +287,45 @@ func TestBrokerBusGroupsShareWithinAndEachGetAll(t *testing.T) {
 			t.Logf("%s: group a split %d/%d", b.name, a1.len(), a2.len())
 		})
 	}
+}
+
+// A relay publishes a batch in one call and, when any of it fails, the whole
+// batch again. On NATS the batch goes out without waiting for each ack, and
+// the stream drops the second copy of each message by its id.
+func TestNATSPublishesABatchTogetherAndDropsItsRepublish(t *testing.T) {
+	const n = 50
+	b := brokerNamed(t, "nats")
+	topic := uniqueTopic(t, b, "g")
+	bus := openBus(t, b, "")
+	in, _ := subscribe(t, bus, "g", topic, nil)
+	msgs := make([]*message.Message, n)
+	ids := make([]string, n)
+	for i := range msgs {
+		ids[i] = uuid.NewString()
+		msgs[i] = message.NewMessage(ids[i], []byte(fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	for round := range 2 {
+		if err := bus.Publisher().Publish(topic, msgs...); err != nil {
+			t.Fatalf("publish round %d: %v", round, err)
+		}
+	}
+	apptest.Eventually(t, 10*time.Second, "the batch delivered", func() bool { return in.len() >= n })
+	time.Sleep(300 * time.Millisecond) // let any copy arrive
+	if got := in.uuids(); len(got) != n || !sameSet(got, ids) {
+		t.Fatalf("received %d messages, want each of the %d once", len(got), n)
+	}
+}
+
+// brokerNamed is the broker of brokers() named name.
+func brokerNamed(t *testing.T, name string) broker {
+	t.Helper()
+	for _, b := range brokers() {
+		if b.name == name {
+			return b
+		}
+	}
+	t.Fatalf("no broker %q", name)
+	return broker{}
 }
 
 func TestBrokerBusKeepsMessagesForAnAbsentGroup(t *testing.T) {
