@@ -194,16 +194,12 @@ type depositContext struct {
 // every deposit needs one, and a batch of deposits reads them together (an
 // account named twice comes back twice, alike).
 func depositContexts(q *gorm.DB, accountIDs []uuid.UUID) (map[uuid.UUID]depositContext, error) {
-	ids := make(database.Texts, len(accountIDs))
-	for i, id := range accountIDs {
-		ids[i] = id.String()
-	}
 	contexts := make(map[uuid.UUID]depositContext, len(accountIDs))
 	err := database.Query(q, `SELECT a.id, m.id, m.subject, m.name, m.email, m.referral_code, m.commission_bps, m.created_at,
 			EXISTS (SELECT 1 FROM referrals_applied r WHERE r.account_id = a.id) AS decided
 		FROM unnest($1::uuid[]) AS a(id)
 		LEFT JOIN account_links l ON l.account_id = a.id
-		LEFT JOIN managers m ON m.id = l.manager_id`, []any{ids}, func(scan func(...any) error) error {
+		LEFT JOIN managers m ON m.id = l.manager_id`, []any{database.UUIDs(accountIDs)}, func(scan func(...any) error) error {
 		var (
 			account       uuid.UUID
 			id            *uuid.UUID

@@ -219,15 +219,11 @@ type toShip struct {
 // their status and whether their order has a shipment. An order with no
 // reservation is not in the map.
 func lockToShip(db *gorm.DB, orders []uuid.UUID) (map[uuid.UUID]toShip, error) {
-	ids := make([]string, len(orders))
-	for i, id := range orders {
-		ids[i] = id.String()
-	}
 	out := make(map[uuid.UUID]toShip, len(orders))
 	// database.Query: first in the batch's transaction after its inbox rows.
 	err := database.Query(db, `SELECT r.order_id, r.status, EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = r.order_id)
 		FROM reservations r WHERE r.order_id = ANY($1::uuid[]) ORDER BY r.order_id FOR UPDATE OF r`,
-		[]any{database.Texts(ids)}, func(scan func(dest ...any) error) error {
+		[]any{database.UUIDs(orders)}, func(scan func(dest ...any) error) error {
 			var id uuid.UUID
 			var o toShip
 			if err := scan(&id, &o.status, &o.shipped); err != nil {
